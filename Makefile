@@ -1,0 +1,47 @@
+# Two entry points for a fresh machine with Python 3.11+ and make: `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+CLUSTER_DIR ?= .cluster
+NODES ?= 4
+
+.PHONY: run test lint typecheck check sim bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	@test -f $(CLUSTER_DIR)/cluster.json || $(BIN)/aidchain cluster init --dir $(CLUSTER_DIR) --nodes $(NODES)
+	$(BIN)/aidchain cluster up --dir $(CLUSTER_DIR)
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP_TEST)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+sim: $(STAMP_RUN)
+	$(BIN)/aidchain sim --seeds 1000
+
+bench: $(STAMP_RUN)
+	$(BIN)/aidchain bench --dir $(CLUSTER_DIR)
+
+clean:
+	rm -rf $(VENV) $(CLUSTER_DIR) .pytest_cache .mypy_cache .ruff_cache

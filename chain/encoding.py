@@ -1,0 +1,87 @@
+"""Canonical JSON: the one byte encoding for everything hashed or signed.
+
+Keys sorted, ``separators=(",", ":")``, UTF-8 with non-ASCII written raw (as RFC 8785), integers
+only. Floats are refused on the way in and on the way out, because two nodes must never disagree
+about a number's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from chain.errors import EncodingError
+
+_encoder = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+
+
+def _check(obj: Any, depth: int = 0) -> None:
+    if depth > 64:
+        raise EncodingError("value nested too deeply")
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return
+    if isinstance(obj, float):
+        raise EncodingError("floats are not allowed; use integers (fen)")
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            _check(item, depth + 1)
+        return
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise EncodingError("object keys must be strings")
+            _check(value, depth + 1)
+        return
+    raise EncodingError(f"value of type {type(obj).__name__} cannot be encoded")
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical bytes of a JSON value (raises EncodingError on floats or foreign types)."""
+    _check(obj)
+    return _encoder.encode(obj).encode("utf-8")
+
+
+def canonical_unchecked(obj: Any) -> bytes:
+    """Canonical bytes of a value already known to hold only JSON ints/strs/... (hot path)."""
+    return _encoder.encode(obj).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _no_float(text: str) -> Any:
+    raise EncodingError("floats are not allowed; use integers (fen)")
+
+
+def _no_constant(name: str) -> Any:
+    raise EncodingError(f"{name} is not valid JSON")
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise EncodingError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """Parse JSON refusing floats, NaN/Infinity and duplicate keys; raises EncodingError."""
+    try:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return json.loads(
+            data,
+            parse_float=_no_float,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_pairs,
+        )
+    except EncodingError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise EncodingError(f"malformed JSON: {exc}") from None

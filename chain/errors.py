@@ -1,0 +1,77 @@
+"""Typed errors with a stable machine-readable ``reason``.
+
+They are raised deep inside the node and mapped once at the edge (JSON-RPC error codes, CLI exit
+codes); the ``reason`` string is part of the public API (``error.data.reason`` over JSON-RPC).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AidchainError(Exception):
+    """Base class: ``reason`` is stable, ``message`` is for humans, ``data`` is extra JSON."""
+
+    reason = "error"
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def to_data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"reason": self.reason}
+        out.update(self.data)
+        return out
+
+
+class EncodingError(AidchainError):
+    reason = "malformed_json"
+
+
+class MalformedTx(AidchainError):
+    reason = "malformed_tx"
+
+
+class BadSignature(AidchainError):
+    reason = "bad_signature"
+
+
+class BadNonce(AidchainError):
+    reason = "bad_nonce"
+
+
+class WrongChain(AidchainError):
+    reason = "wrong_chain"
+
+
+class MempoolFull(AidchainError):
+    reason = "mempool_full"
+
+
+class TooLarge(AidchainError):
+    reason = "too_large"
+
+
+class NotFound(AidchainError):
+    reason = "not_found"
+
+
+class InvalidBlock(AidchainError):
+    reason = "invalid_block"
+
+
+class InvalidCertificate(AidchainError):
+    reason = "invalid_certificate"
+
+
+class ContractError(AidchainError):
+    reason = "contract_error"
+
+
+class KeyFileError(AidchainError):
+    reason = "bad_key_file"
+
+
+class ConfigError(AidchainError):
+    reason = "bad_config"

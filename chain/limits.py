@@ -1,0 +1,32 @@
+"""Every protocol-level limit, named once.
+
+Node-local limits that an operator may tune (mempool size, RPC body size, queue lengths) have
+their defaults here and are overridable in ``config.toml``; limits that every node must agree on
+(block size, amounts) are protocol constants and must not differ between nodes.
+"""
+
+from __future__ import annotations
+
+# --- protocol constants (all nodes must agree) -------------------------------------------------
+MAX_AMOUNT = 2**53  # amounts are integers with 0 < amount < MAX_AMOUNT (fen)
+MAX_TX_BYTES = 64 * 1024  # canonical encoding of one transaction
+MAX_MEMO_CHARS = 256
+MAX_CHAIN_ID_CHARS = 64
+MAX_NONCE = 2**63 - 1
+MAX_BLOCK_TXS = 2_000  # transactions in one block
+MAX_BLOCK_BYTES = 4 * 1024 * 1024  # summed canonical tx bytes in one block
+MAX_CLOCK_DRIFT_MS = 30_000  # replicas refuse a block time further than this from their clock
+MAX_CONTRACT_SOURCE_BYTES = 32 * 1024
+MAX_CALL_GAS = 10_000_000
+DEFAULT_CALL_GAS = 1_000_000
+
+# --- node-local defaults (overridable in config.toml) ------------------------------------------
+DEFAULT_MEMPOOL_MAX_TXS = 50_000
+DEFAULT_MEMPOOL_MAX_PER_SENDER = 2_048  # future nonces held per sender
+DEFAULT_RPC_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_RPC_MAX_BATCH = 1_000  # requests in one JSON-RPC batch
+DEFAULT_PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+DEFAULT_PEER_SEND_QUEUE = 4_096  # messages queued to one peer before newest are refused
+DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)
+DEFAULT_BATCH_DELAY_MS = 20  # primary waits this long to fill a block before proposing
+DEFAULT_SYNC_BATCH_BLOCKS = 64  # blocks per state-transfer response
