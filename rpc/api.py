@@ -1,0 +1,48 @@
+"""The node surface the RPC layer calls; the daemon implements it.
+
+The dispatcher validates and normalises every parameter before calling these methods (hex is
+lowercase, integers are real ints within range, optional values are filled in), so an
+implementation only deals with clean values. Failures are raised as
+``chain.errors.AidchainError`` subclasses, which the RPC layer maps to stable error codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class NodeAPI(Protocol):
+    async def tx_send(self, tx: Any) -> str:
+        """Admit a signed transaction to the mempool; return its hash (same hash on resubmit)."""
+        ...
+
+    async def tx_get(self, hash: str) -> dict[str, Any] | None:
+        """A transaction's status and receipt, or None if unknown."""
+        ...
+
+    async def block_get(self, height: int | str) -> dict[str, Any] | None:
+        """The block at ``height`` (an int >= 0, or "latest"), or None if there is none yet."""
+        ...
+
+    async def account_get(self, address: str) -> dict[str, Any]:
+        """``{"address", "balance", "nonce"}``; an unknown account has balance 0, nonce 0."""
+        ...
+
+    async def node_status(self) -> dict[str, Any]:
+        """This node's view of the chain and its peers."""
+        ...
+
+    async def contract_call(
+        self,
+        contract: str,
+        method: str,
+        args: dict[str, Any],
+        gas: int | None,
+        sender: str | None,
+    ) -> dict[str, Any]:
+        """Run a contract method read-only against the latest state (nothing is committed)."""
+        ...
+
+    async def contract_get(self, address: str) -> dict[str, Any] | None:
+        """A deployed contract's metadata, or None if there is no contract at ``address``."""
+        ...

@@ -1,0 +1,183 @@
+"""An asyncio JSON-RPC 2.0 client for an aidchain node (used by the CLI, bench and tests).
+
+JSON-RPC errors come back as ``RpcError`` (code, message, data, reason); failures to talk to the
+server at all (connection refused, timeout, a reply that is not JSON-RPC) as
+``RpcTransportError``, so callers can tell "the node said no" from "no answer".
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+DEFAULT_TIMEOUT_S = 30.0
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a reply larger than this is refused, not buffered
+
+
+class RpcError(Exception):
+    """An error object returned by the server."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{message} (code {code})")
+        self.code = code
+        self.message = message
+        self.data = data
+
+    @property
+    def reason(self) -> str | None:
+        """The stable ``data.reason`` string, if the server sent one."""
+        if isinstance(self.data, dict):
+            reason = self.data.get("reason")
+            if isinstance(reason, str):
+                return reason
+        return None
+
+    @classmethod
+    def from_object(cls, error: Any) -> RpcError:
+        if (
+            not isinstance(error, dict)
+            or not isinstance(error.get("code"), int)
+            or not isinstance(error.get("message"), str)
+        ):
+            raise RpcTransportError(f"malformed error object in response: {error!r:.200}")
+        return cls(error["code"], error["message"], error.get("data"))
+
+
+class RpcTransportError(Exception):
+    """The server could not be reached or did not answer with a valid JSON-RPC response."""
+
+
+class RpcClient:
+    """``async with RpcClient(url) as c: await c.call("node_status")``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.url = url
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+        self._owns_session = session is None
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session if this client created it (a caller's session is left open)."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def _post(self, payload: Any) -> Any:
+        body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        session = self._get_session()
+        try:
+            async with session.post(
+                self.url,
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=self._timeout,
+            ) as resp:
+                if resp.status == 204:
+                    return None
+                if resp.content_length is not None and resp.content_length > MAX_RESPONSE_BYTES:
+                    raise RpcTransportError(f"response of {resp.content_length} bytes is too large")
+                raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
+                if len(raw) > MAX_RESPONSE_BYTES:
+                    raise RpcTransportError(f"response exceeds {MAX_RESPONSE_BYTES} bytes")
+                status = resp.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise RpcTransportError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            raise RpcTransportError(
+                f"{self.url}: HTTP {status} with a body that is not JSON: {raw[:200]!r}"
+            ) from None
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call ``method`` with positional OR named params; return its result or raise RpcError."""
+        if args and kwargs:
+            raise TypeError("JSON-RPC params are either positional or named, not both")
+        req_id = next(self._ids)
+        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": req_id}
+        if args:
+            request["params"] = list(args)
+        elif kwargs:
+            request["params"] = kwargs
+        response = await self._post(request)
+        if isinstance(response, dict) and "error" in response and response.get("id") is None:
+            raise RpcError.from_object(response["error"])  # refused as a whole (e.g. too large)
+        return _unwrap(_check_response(response, req_id))
+
+    async def batch(
+        self, calls: Sequence[tuple[str, dict[str, Any] | list[Any]]]
+    ) -> list[Any | RpcError]:
+        """Send ``calls`` as one batch; results in call order, failed calls as RpcError values.
+
+        A batch refused as a whole (too many calls, body too large) raises RpcError.
+        """
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        payload = [
+            {"jsonrpc": "2.0", "method": method, "params": params, "id": req_id}
+            for (method, params), req_id in zip(calls, ids, strict=True)
+        ]
+        response = await self._post(payload)
+        if isinstance(response, dict) and "error" in response:
+            raise RpcError.from_object(response["error"])
+        if not isinstance(response, list):
+            raise RpcTransportError(f"expected a batch response array, got {response!r:.200}")
+        by_id: dict[int, dict[str, Any]] = {}
+        for item in response:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                raise RpcTransportError(f"batch response item without an id: {item!r:.200}")
+            by_id[item["id"]] = item
+        out: list[Any | RpcError] = []
+        for req_id in ids:
+            item = by_id.get(req_id)
+            if item is None:
+                raise RpcTransportError(f"batch response has no answer for request id {req_id}")
+            checked = _check_response(item, req_id)
+            out.append(RpcError.from_object(checked["error"]) if "error" in checked else checked["result"])
+        return out
+
+
+def _check_response(response: Any, req_id: int) -> dict[str, Any]:
+    if (
+        not isinstance(response, dict)
+        or response.get("jsonrpc") != "2.0"
+        or response.get("id") != req_id
+        or ("result" in response) == ("error" in response)
+    ):
+        raise RpcTransportError(f"invalid JSON-RPC response for id {req_id}: {response!r:.200}")
+    return response
+
+
+def _unwrap(response: dict[str, Any]) -> Any:
+    if "error" in response:
+        raise RpcError.from_object(response["error"])
+    return response["result"]

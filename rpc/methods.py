@@ -1,0 +1,229 @@
+"""The JSON-RPC method table: names, parameter schemas, and the NodeAPI call behind each.
+
+Parameters arrive by position (array) or by name (object). ``bind_params`` checks count, names
+and types against the table and returns clean keyword values, so the node never sees a wrong
+type, an upper-case hex string or a missing optional. Every refusal is ``InvalidParams`` with a
+message naming the parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chain import limits
+from rpc.api import NodeAPI
+from rpc.errors import InvalidParams
+
+MAX_HEIGHT = 2**63 - 1  # block heights beyond this are refused rather than passed on
+MAX_CONTRACT_METHOD_CHARS = 128  # same bound as a call transaction's payload.method
+LATEST = "latest"
+
+_HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
+
+Checker = Callable[[str, Any], Any]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _hex64(name: str, value: Any) -> str:
+    if not isinstance(value, str) or _HEX64.match(value) is None:
+        raise InvalidParams(f"parameter '{name}' must be a 64-character hex string", param=name)
+    return value.lower()
+
+
+def _obj(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidParams(f"parameter '{name}' must be an object", param=name)
+    return value
+
+
+def _height(name: str, value: Any) -> int | str:
+    if value == LATEST and isinstance(value, str):
+        return LATEST
+    if not _is_int(value) or not 0 <= value <= MAX_HEIGHT:
+        raise InvalidParams(
+            f"parameter '{name}' must be an integer in 0..{MAX_HEIGHT} or \"latest\"", param=name
+        )
+    return int(value)
+
+
+def _contract_method(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_CONTRACT_METHOD_CHARS:
+        raise InvalidParams(
+            f"parameter '{name}' must be a non-empty string of at most "
+            f"{MAX_CONTRACT_METHOD_CHARS} characters",
+            param=name,
+        )
+    return value
+
+
+def _gas(name: str, value: Any) -> int:
+    if not _is_int(value) or not 0 < value <= limits.MAX_CALL_GAS:
+        raise InvalidParams(
+            f"parameter '{name}' must be an integer in 1..{limits.MAX_CALL_GAS}", param=name
+        )
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter: ``check`` validates and normalises; optional ones default via ``default``."""
+
+    name: str
+    type: str  # for error messages, GET / and docs
+    check: Checker
+    required: bool = True
+    default: Callable[[], Any] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "required": self.required}
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    params: tuple[Param, ...]
+    invoke: Callable[[NodeAPI, dict[str, Any]], Awaitable[Any]]
+    summary: str
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "params": [p.describe() for p in self.params],
+        }
+
+
+def _optional(name: str, type_: str, check: Checker, default: Callable[[], Any]) -> Param:
+    return Param(name, type_, check, required=False, default=default)
+
+
+async def _tx_send(api: NodeAPI, p: dict[str, Any]) -> dict[str, Any]:
+    return {"hash": await api.tx_send(p["tx"])}
+
+
+async def _tx_get(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.tx_get(p["hash"])
+
+
+async def _block_get(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.block_get(p["height"])
+
+
+async def _account_get(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.account_get(p["address"])
+
+
+async def _node_status(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.node_status()
+
+
+async def _contract_call(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.contract_call(p["contract"], p["method"], p["args"], p["gas"], p["sender"])
+
+
+async def _contract_get(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.contract_get(p["address"])
+
+
+HEX64 = "hex64"
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "tx_send",
+            (Param("tx", "object", _obj),),
+            _tx_send,
+            "Validate a signed transaction and add it to the mempool; returns {hash}.",
+        ),
+        Method(
+            "tx_get",
+            (Param("hash", HEX64, _hex64),),
+            _tx_get,
+            "A transaction's status, position and receipt, or null if unknown.",
+        ),
+        Method(
+            "block_get",
+            (Param("height", 'integer >= 0 or "latest"', _height),),
+            _block_get,
+            "A block with its header, tx hashes and commit certificate, or null.",
+        ),
+        Method(
+            "account_get",
+            (Param("address", HEX64, _hex64),),
+            _account_get,
+            "An account's balance and next nonce.",
+        ),
+        Method("node_status", (), _node_status, "This node's height, view, primary and peers."),
+        Method(
+            "contract_call",
+            (
+                Param("contract", HEX64, _hex64),
+                Param("method", "string", _contract_method),
+                _optional("args", "object", _obj, dict),
+                _optional("gas", "integer", _gas, lambda: None),
+                _optional("sender", HEX64, _hex64, lambda: None),
+            ),
+            _contract_call,
+            "Run a contract method read-only against the latest state.",
+        ),
+        Method(
+            "contract_get",
+            (Param("address", HEX64, _hex64),),
+            _contract_get,
+            "A deployed contract's metadata, or null.",
+        ),
+    )
+}
+
+
+def bind_params(method: Method, params: list[Any] | dict[str, Any] | None) -> dict[str, Any]:
+    """Map positional or named params onto ``method``'s schema; raise InvalidParams naming one.
+
+    An optional parameter given as ``null`` takes its default, so a positional caller can skip
+    it (``[contract, method, {}, null, sender]``).
+    """
+    spec = method.params
+    given: dict[str, Any] = {}
+    if params is None:
+        pass
+    elif isinstance(params, list):
+        if len(params) > len(spec):
+            raise InvalidParams(
+                f"{method.name} takes at most {len(spec)} parameter(s), got {len(params)}",
+                param=f"#{len(spec)}",
+            )
+        given = {p.name: v for p, v in zip(spec, params, strict=False)}
+    else:
+        known = {p.name for p in spec}
+        for key in params:
+            if key not in known:
+                raise InvalidParams(f"unknown parameter '{key[:64]}' for {method.name}", param=key[:64])
+        given = params
+    out: dict[str, Any] = {}
+    for p in spec:
+        value = given.get(p.name)
+        if value is None:
+            if p.required:
+                if p.name in given:  # present but null: the checker says what it must be
+                    p.check(p.name, value)
+                raise InvalidParams(f"missing required parameter '{p.name}'", param=p.name)
+            out[p.name] = p.default() if p.default is not None else None
+            continue
+        out[p.name] = p.check(p.name, value)
+    return out
+
+
+def param_name_at(method: Method, index: int) -> str:
+    """The name of the positional parameter at ``index`` (``#i`` past the end) for messages."""
+    return method.params[index].name if index < len(method.params) else f"#{index}"
+
+
+def describe_methods() -> list[dict[str, Any]]:
+    return [m.describe() for m in METHODS.values()]

@@ -1,0 +1,99 @@
+"""An in-memory NodeAPI with real transaction validation, and helpers to serve it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from chain.crypto import KeyPair
+from chain.errors import BadNonce, MempoolFull, WrongChain
+from chain.tx import make_transfer, tx_verified_from_dict
+from rpc.server import create_rpc_app
+
+CHAIN_ID = "test-chain"
+
+
+class FakeNode:
+    """Implements rpc.api.NodeAPI; ``fail_with`` makes the next call raise that exception."""
+
+    def __init__(self, mempool_capacity: int = 100) -> None:
+        self.mempool: dict[str, dict[str, Any]] = {}
+        self.nonces: dict[str, int] = {}
+        self.capacity = mempool_capacity
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.fail_with: BaseException | None = None
+
+    def _enter(self, name: str, *args: Any) -> None:
+        self.calls.append((name, args))
+        if self.fail_with is not None:
+            exc, self.fail_with = self.fail_with, None
+            raise exc
+
+    async def tx_send(self, tx: Any) -> str:
+        self._enter("tx_send", tx)
+        parsed = tx_verified_from_dict(tx)
+        if parsed.hash in self.mempool:
+            return parsed.hash
+        if parsed.chain_id != CHAIN_ID:
+            raise WrongChain(f"chain_id {parsed.chain_id!r} is not {CHAIN_ID!r}")
+        expected = self.nonces.get(parsed.sender, 0)
+        if parsed.nonce != expected:
+            raise BadNonce(f"nonce {parsed.nonce} is not {expected}", expected=expected)
+        if len(self.mempool) >= self.capacity:
+            raise MempoolFull("mempool is full", capacity=self.capacity)
+        self.mempool[parsed.hash] = tx
+        self.nonces[parsed.sender] = expected + 1
+        return parsed.hash
+
+    async def tx_get(self, hash: str) -> dict[str, Any] | None:
+        self._enter("tx_get", hash)
+        tx = self.mempool.get(hash)
+        if tx is None:
+            return None
+        return {"hash": hash, "status": "pending", "height": None, "index": None, "tx": tx,
+                "receipt": None}
+
+    async def block_get(self, height: int | str) -> dict[str, Any] | None:
+        self._enter("block_get", height)
+        head = 3
+        h = head if height == "latest" else height
+        assert isinstance(h, int)
+        if h > head:
+            return None
+        return {"height": h, "hash": f"{h:064x}", "txs": []}
+
+    async def account_get(self, address: str) -> dict[str, Any]:
+        self._enter("account_get", address)
+        return {"address": address, "balance": 1000, "nonce": self.nonces.get(address, 0)}
+
+    async def node_status(self) -> dict[str, Any]:
+        self._enter("node_status")
+        return {"node_id": "ab" * 32, "chain_id": CHAIN_ID, "height": 3, "名": "节点"}
+
+    async def contract_call(
+        self, contract: str, method: str, args: dict[str, Any], gas: int | None, sender: str | None
+    ) -> dict[str, Any]:
+        self._enter("contract_call", contract, method, args, gas, sender)
+        return {"contract": contract, "method": method, "args": args, "gas": gas, "sender": sender}
+
+    async def contract_get(self, address: str) -> dict[str, Any] | None:
+        self._enter("contract_get", address)
+        return None
+
+
+def transfer(key: KeyPair, nonce: int = 0, chain_id: str = CHAIN_ID, amount: int = 5) -> dict[str, Any]:
+    return make_transfer(key, chain_id, nonce, "cd" * 32, amount).to_dict()
+
+
+@asynccontextmanager
+async def serve(node: FakeNode, **kwargs: Any) -> AsyncIterator[TestClient[Any, Any]]:
+    """A real aiohttp server on a free loopback port around ``create_rpc_app(node)``."""
+    client: TestClient[Any, Any] = TestClient(TestServer(create_rpc_app(node, **kwargs)))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()

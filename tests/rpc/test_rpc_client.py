@@ -1,0 +1,134 @@
+"""The Python client against the real server: call, batch, RpcError fields, transport errors."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+
+from chain.crypto import KeyPair
+from rpc import errors as E
+from rpc.client import RpcClient, RpcError, RpcTransportError
+from tests.rpc.fakes import FakeNode, serve, transfer
+
+HEX = "ab" * 32
+
+
+def url_of(client: Any) -> str:
+    return str(client.make_url("/"))
+
+
+async def test_call_by_position_and_by_name() -> None:
+    node = FakeNode()
+    async with serve(node) as srv, RpcClient(url_of(srv)) as rpc:
+        assert (await rpc.call("node_status"))["height"] == 3
+        assert (await rpc.call("account_get", HEX))["balance"] == 1000
+        assert (await rpc.call("account_get", address=HEX.upper()))["address"] == HEX
+        assert await rpc.call("block_get", height=10) is None
+        called = await rpc.call("contract_call", HEX, "m", {"a": 1}, 5)
+        assert called == {"contract": HEX, "method": "m", "args": {"a": 1}, "gas": 5, "sender": None}
+        with pytest.raises(TypeError):
+            await rpc.call("account_get", HEX, address=HEX)
+
+
+async def test_transactions_round_trip_and_errors_carry_code_message_data_reason() -> None:
+    node = FakeNode()
+    key = KeyPair.generate()
+    async with serve(node) as srv, RpcClient(url_of(srv)) as rpc:
+        tx = transfer(key)
+        sent = await rpc.call("tx_send", tx)
+        assert await rpc.call("tx_send", tx=tx) == sent  # safe retry
+        assert (await rpc.call("tx_get", sent["hash"]))["status"] == "pending"
+        with pytest.raises(RpcError) as info:
+            await rpc.call("tx_send", transfer(key, nonce=5))
+        err = info.value
+        assert (err.code, err.reason) == (-32002, "bad_nonce")
+        assert err.message == "nonce 5 is not 1"
+        assert err.data == {"reason": "bad_nonce", "expected": 1}
+        with pytest.raises(RpcError) as info:
+            await rpc.call("no_such_method")
+        assert info.value.code == E.METHOD_NOT_FOUND and info.value.reason == "method_not_found"
+        with pytest.raises(RpcError) as info:
+            await rpc.call("tx_get", "nothex")
+        assert info.value.code == E.INVALID_PARAMS and info.value.data["param"] == "hash"
+
+
+def test_rpc_error_reason_is_none_without_a_reason() -> None:
+    assert RpcError(-1, "m").reason is None
+    assert RpcError(-1, "m", {"reason": 3}).reason is None
+    assert RpcError(-1, "m", ["x"]).reason is None
+    assert RpcError(-32004, "full", {"reason": "mempool_full"}).reason == "mempool_full"
+
+
+async def test_batch_returns_results_and_errors_in_call_order() -> None:
+    node = FakeNode()
+    key = KeyPair.generate()
+    async with serve(node) as srv, RpcClient(url_of(srv)) as rpc:
+        assert await rpc.batch([]) == []
+        out: list[Any] = await rpc.batch([
+            ("tx_send", [transfer(key, nonce=0)]),
+            ("tx_send", {"tx": transfer(key, nonce=1)}),
+            ("tx_send", [transfer(key, nonce=9)]),
+            ("account_get", {"address": key.public_hex}),
+            ("nope", []),
+            ("node_status", []),
+        ])
+        assert len(out) == 6
+        assert len(out[0]["hash"]) == 64 and len(out[1]["hash"]) == 64
+        assert isinstance(out[2], RpcError) and out[2].reason == "bad_nonce"
+        assert out[3]["nonce"] == 2
+        assert isinstance(out[4], RpcError) and out[4].code == E.METHOD_NOT_FOUND
+        assert out[5]["height"] == 3
+
+
+async def test_batch_and_body_refused_as_a_whole_raise() -> None:
+    async with serve(FakeNode(), max_batch=2, max_body_bytes=4096) as srv, RpcClient(url_of(srv)) as rpc:
+        with pytest.raises(RpcError) as info:
+            await rpc.batch([("node_status", [])] * 3)
+        assert info.value.reason == "too_large" and info.value.code == E.INVALID_REQUEST
+        with pytest.raises(RpcError) as info:
+            await rpc.call("tx_send", {"memo": "x" * 5000})
+        assert info.value.code == E.TOO_LARGE and info.value.data["limit"] == 4096
+
+
+async def test_unreachable_server_is_a_transport_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with RpcClient(f"http://127.0.0.1:{port}/", timeout=5) as rpc:
+        with pytest.raises(RpcTransportError):
+            await rpc.call("node_status")
+
+
+async def test_timeout_is_a_transport_error() -> None:
+    class Slow(FakeNode):
+        async def node_status(self) -> dict[str, Any]:
+            await asyncio.sleep(10)
+            return {}
+
+    async with serve(Slow()) as srv, RpcClient(url_of(srv), timeout=0.2) as rpc:
+        with pytest.raises(RpcTransportError):
+            await rpc.call("node_status")
+
+
+async def test_non_json_rpc_reply_is_a_transport_error() -> None:
+    async with serve(FakeNode()) as srv, RpcClient(str(srv.make_url("/missing"))) as rpc:
+        with pytest.raises(RpcTransportError, match="404"):
+            await rpc.call("node_status")
+
+
+async def test_caller_session_is_left_open_and_own_session_is_closed() -> None:
+    async with serve(FakeNode()) as srv:
+        async with aiohttp.ClientSession() as session:
+            rpc = RpcClient(url_of(srv), session=session)
+            assert (await rpc.call("node_status"))["height"] == 3
+            await rpc.close()
+            assert not session.closed
+        own = RpcClient(url_of(srv))
+        await own.call("node_status")
+        session_used = own._session
+        await own.close()
+        assert session_used is not None and session_used.closed
