@@ -1,0 +1,272 @@
+"""Block execution: turn a committed (or proposed) block into state writes, receipts and a root.
+
+``execute`` only reads the store; the daemon hands its result to ``ChainStore.commit_block``,
+which writes everything in one batch. Execution is deterministic: it depends only on the block and
+the committed state, iterates in block order, and the state root hashes the writes sorted by key.
+
+Native transfers are handled here. ``deploy``/``call`` go to the contract runtime
+(``contracts.runtime``, imported lazily, injectable for tests), which gets a per-transaction
+overlay that is merged into the block overlay only when the transaction succeeds.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chain import limits
+from chain.block import Block
+from chain.encoding import canonical
+from chain.errors import AidchainError, EncodingError, InvalidBlock
+from chain.statekeys import account_key
+from chain.tx import Transaction
+from storage.chainstore import ChainStore
+
+log = logging.getLogger(__name__)
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    writes: dict[str, Any | None]  # state key -> new JSON value (None = delete)
+    receipts: list[dict[str, Any]]  # one per tx, in block order
+    state_root: str
+
+
+def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
+    """sha256(prev_root bytes + canonical([[key, value], ...] sorted by key))."""
+    pairs = [[key, writes[key]] for key in sorted(writes)]
+    return hashlib.sha256(bytes.fromhex(prev_root) + canonical(pairs)).hexdigest()
+
+
+class BlockState:
+    """The block overlay: reads fall through to the committed store, writes stay in memory."""
+
+    __slots__ = ("_store", "writes")
+
+    def __init__(self, store: ChainStore) -> None:
+        self._store = store
+        self.writes: dict[str, Any | None] = {}
+
+    def get(self, key: str) -> Any | None:
+        value = self.writes.get(key, _MISSING)
+        if value is _MISSING:
+            return self._store.get_state(key)
+        return value
+
+    def set(self, key: str, value: Any) -> None:
+        self.writes[key] = value
+
+    def delete(self, key: str) -> None:
+        self.writes[key] = None
+
+
+class TxState:
+    """One contract transaction's overlay over the block overlay; merged only on success."""
+
+    __slots__ = ("_parent", "writes")
+
+    def __init__(self, parent: BlockState) -> None:
+        self._parent = parent
+        self.writes: dict[str, Any | None] = {}
+
+    def get(self, key: str) -> Any | None:
+        value = self.writes.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._parent.get(key)
+        # a copy: a runtime that mutates what it read must not leak into the block on failure
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+
+    def set(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError("state keys must be strings")
+        self.writes[key] = value
+
+    def delete(self, key: str) -> None:
+        self.writes[key] = None
+
+
+ACCOUNT_PREFIX = account_key("")
+
+
+def _is_account(value: Any) -> bool:
+    """Accounts must stay {"balance": int >= 0, "nonce": int >= 0}; transfers rely on it."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"balance", "nonce"}
+        and all(type(v) is int and v >= 0 for v in value.values())
+    )
+
+
+def _failed_contract_receipt(error: str, error_type: str) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": error,
+        "error_type": error_type,
+        "gas_used": 0,
+        "events": [],
+        "result": None,
+        "address": None,
+    }
+
+
+class Executor:
+    def __init__(self, store: ChainStore, contracts: Any = None) -> None:
+        self._store = store
+        self._contracts = contracts
+
+    # --- validation before voting for a block ----------------------------------------------------
+    def validate_block_txs(
+        self, block: Block, verified: Callable[[str], bool] | None = None
+    ) -> str | None:
+        """None if every tx may be included at this height, else why not (balance not checked)."""
+        txs = block.txs
+        if len(txs) > limits.MAX_BLOCK_TXS:
+            return f"block has {len(txs)} transactions, more than {limits.MAX_BLOCK_TXS}"
+        total = 0
+        for tx in txs:
+            total += tx.size
+        if total > limits.MAX_BLOCK_BYTES:
+            return f"block transactions total {total} bytes, more than {limits.MAX_BLOCK_BYTES}"
+        chain_id = self._store.chain_id
+        seen: set[str] = set()
+        next_nonce: dict[str, int] = {}
+        for index, tx in enumerate(txs):
+            if tx.chain_id != chain_id:
+                return f"tx {index} is for chain {tx.chain_id!r}, not {chain_id!r}"
+            if tx.hash in seen:
+                return f"tx {index} ({tx.hash[:12]}) appears twice in the block"
+            seen.add(tx.hash)
+            expected = next_nonce.get(tx.sender)
+            if expected is None:
+                expected = self._store.account(tx.sender)[1]
+            if tx.nonce != expected:
+                return f"tx {index} from {tx.sender[:12]} has nonce {tx.nonce}, expected {expected}"
+            next_nonce[tx.sender] = expected + 1
+            if (verified is None or not verified(tx.hash)) and not tx.verify_signature():
+                return f"tx {index} ({tx.hash[:12]}) has a bad signature"
+        return None
+
+    # --- execution --------------------------------------------------------------------------------
+    def execute(self, block: Block) -> ExecutionResult:
+        """Execute ``block`` on top of the committed state; reads the store, writes nothing."""
+        chain_id = self._store.chain_id
+        overlay = BlockState(self._store)
+        receipts: list[dict[str, Any]] = []
+        for tx in block.txs:
+            if tx.chain_id != chain_id:
+                raise InvalidBlock(f"tx {tx.hash[:12]} is for chain {tx.chain_id!r}")
+            acct = overlay.get(account_key(tx.sender))
+            nonce = 0 if acct is None else acct["nonce"]
+            if tx.nonce != nonce:
+                raise InvalidBlock(
+                    f"tx {tx.hash[:12]} has nonce {tx.nonce}, sender's nonce is {nonce}"
+                )
+            if tx.type == "transfer":
+                receipts.append(self._transfer(overlay, tx))
+            else:
+                receipts.append(self._contract(overlay, block, tx))
+            # every included tx bumps its sender's nonce, whatever the outcome
+            key = account_key(tx.sender)
+            acct = overlay.get(key)
+            if acct is None:
+                overlay.set(key, {"balance": 0, "nonce": tx.nonce + 1})
+            else:
+                overlay.set(key, {"balance": acct["balance"], "nonce": tx.nonce + 1})
+        writes = overlay.writes
+        try:
+            root = compute_state_root(self._store.state_root, writes)
+        except EncodingError as exc:
+            raise InvalidBlock(
+                f"execution produced a non-canonical state value: {exc.message}"
+            ) from None
+        return ExecutionResult(writes, receipts, root)
+
+    @staticmethod
+    def _transfer(overlay: BlockState, tx: Transaction) -> dict[str, Any]:
+        amount: int = tx.payload["amount"]
+        to: str = tx.payload["to"]
+        skey = account_key(tx.sender)
+        sender = overlay.get(skey)
+        balance = 0 if sender is None else sender["balance"]
+        if balance < amount:
+            return {
+                "ok": False,
+                "error": f"insufficient balance: has {balance}, needs {amount}",
+                "events": [],
+            }
+        assert sender is not None  # balance >= amount > 0
+        overlay.set(skey, {"balance": balance - amount, "nonce": sender["nonce"]})
+        rkey = account_key(to)
+        recipient = overlay.get(rkey)
+        if recipient is None:
+            overlay.set(rkey, {"balance": amount, "nonce": 0})
+        else:
+            overlay.set(
+                rkey, {"balance": recipient["balance"] + amount, "nonce": recipient["nonce"]}
+            )
+        return {
+            "ok": True,
+            "error": None,
+            "events": [{"name": "transfer", "from": tx.sender, "to": to, "amount": amount}],
+        }
+
+    def _runtime(self) -> Any:
+        if self._contracts is None:
+            # lazy: transfers never need the contract VM
+            self._contracts = importlib.import_module("contracts.runtime")
+        return self._contracts
+
+    def _contract(self, overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:
+        payload = tx.payload
+        gas = payload.get("gas", limits.DEFAULT_CALL_GAS)
+        tx_state = TxState(overlay)
+        try:
+            runtime = self._runtime()
+            ctx = runtime.CallContext(height=block.height, time=block.header.time, tx_hash=tx.hash)
+            if tx.type == "deploy":
+                result = runtime.deploy(
+                    tx_state,
+                    sender=tx.sender,
+                    nonce=tx.nonce,
+                    source=payload["source"],
+                    init=payload.get("init", {}),
+                    gas=gas,
+                    ctx=ctx,
+                )
+            elif tx.type == "call":
+                result = runtime.call(
+                    tx_state,
+                    sender=tx.sender,
+                    contract=payload["contract"],
+                    method=payload["method"],
+                    args=payload.get("args", {}),
+                    gas=gas,
+                    ctx=ctx,
+                )
+            else:
+                return _failed_contract_receipt(f"unknown transaction type {tx.type!r}", "bad_type")
+            receipt = dict(result.to_receipt())
+            canonical(receipt)  # a receipt is stored and hashed: it must be canonical JSON
+            for key, value in tx_state.writes.items():
+                canonical(value)
+                if key.startswith(ACCOUNT_PREFIX) and not _is_account(value):
+                    return _failed_contract_receipt(
+                        f"contract wrote a malformed account record at {key!r}", "bad_state_write"
+                    )
+        except AidchainError as exc:
+            return _failed_contract_receipt(exc.message, exc.reason)
+        except Exception as exc:  # a runtime bug must fail the tx, not halt every node
+            log.exception("contract runtime raised on tx %s", tx.hash[:12])
+            return _failed_contract_receipt(
+                f"contract runtime error: {type(exc).__name__}", "internal"
+            )
+        if receipt.get("ok") is True:
+            overlay.writes.update(tx_state.writes)
+        return receipt

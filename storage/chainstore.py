@@ -1,0 +1,307 @@
+"""ChainStore: the node's one LevelDB, behind the few operations the daemon needs.
+
+Everything a committed block changes -- the block, its commit certificate, the state writes, the
+receipts, the tx index and the new head -- goes into ONE synced write batch, so after a crash at
+any instant the store is exactly at the last fully committed block. The head is cached in memory
+and only replaced after its batch is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from chain import limits
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
+from chain.crypto import is_pubkey_hex
+from chain.encoding import canonical, canonical_unchecked, sha256_hex
+from chain.errors import EncodingError
+from chain.statekeys import account_key
+from chain.tx import Transaction
+from storage import blocks, state
+from storage.db import META_GENESIS, META_HEAD, Database, is_u64
+from storage.errors import ChainStoreError
+from storage.journal import Journal
+
+log = logging.getLogger(__name__)
+
+MAX_GENESIS_ACCOUNTS = 1_000_000
+MAX_GENESIS_VALIDATORS = 1_024
+ZERO_HASH = "0" * 64
+
+
+class BlockResult(Protocol):
+    """What commit_block needs from an execution result (node.executor.ExecutionResult)."""
+
+    @property
+    def writes(self) -> Mapping[str, Any]: ...
+
+    @property
+    def receipts(self) -> Sequence[dict[str, Any]]: ...
+
+    @property
+    def state_root(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    height: int
+    hash: str
+    state_root: str
+    time: int
+
+    def encode(self) -> bytes:
+        return canonical_unchecked(
+            {
+                "height": self.height,
+                "hash": self.hash,
+                "state_root": self.state_root,
+                "time": self.time,
+            }
+        )
+
+
+def genesis_header(genesis: dict[str, Any]) -> BlockHeader:
+    """The height-0 header; its state_root is sha256(canonical(genesis))."""
+    return BlockHeader(
+        height=0,
+        prev_hash=ZERO_HASH,
+        tx_root=EMPTY_ROOT,
+        state_root=sha256_hex(canonical(genesis)),
+        time=genesis["time"],
+        proposer=ZERO_HASH,
+        view=0,
+    )
+
+
+def check_genesis(genesis: Any) -> None:
+    """Raise ChainStoreError with a clear message unless ``genesis`` is well formed."""
+    if not isinstance(genesis, dict):
+        raise ChainStoreError("genesis must be a JSON object")
+    missing = {"chain_id", "time", "validators", "accounts"} - set(genesis)
+    if missing:
+        raise ChainStoreError(f"genesis is missing fields: {sorted(missing)}")
+    chain_id = genesis["chain_id"]
+    if not isinstance(chain_id, str) or not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_CHARS:
+        raise ChainStoreError(
+            f"genesis chain_id must be a string of 1..{limits.MAX_CHAIN_ID_CHARS} chars"
+        )
+    gtime = genesis["time"]
+    if not isinstance(gtime, int) or isinstance(gtime, bool) or gtime < 0:
+        raise ChainStoreError("genesis time must be a non-negative integer (ms)")
+    validators = genesis["validators"]
+    if not isinstance(validators, list) or not 0 < len(validators) <= MAX_GENESIS_VALIDATORS:
+        raise ChainStoreError(f"genesis validators must be a list of 1..{MAX_GENESIS_VALIDATORS}")
+    for v in validators:
+        if (
+            not isinstance(v, dict)
+            or not is_pubkey_hex(v.get("id"))
+            or not isinstance(v.get("name"), str)
+        ):
+            raise ChainStoreError("each genesis validator must be {id: 64-hex key, name: str}")
+    accounts = genesis["accounts"]
+    if not isinstance(accounts, dict) or len(accounts) > MAX_GENESIS_ACCOUNTS:
+        raise ChainStoreError(
+            f"genesis accounts must be an object of at most {MAX_GENESIS_ACCOUNTS}"
+        )
+    for address, balance in accounts.items():
+        if not is_pubkey_hex(address):
+            raise ChainStoreError(f"genesis account {address!r} is not a 64-hex public key")
+        if (
+            not isinstance(balance, int)
+            or isinstance(balance, bool)
+            or not 0 <= balance < limits.MAX_AMOUNT
+        ):
+            raise ChainStoreError(
+                f"genesis balance of {address[:12]} must be an integer in 0..2**53-1"
+            )
+    try:
+        canonical(genesis)
+    except EncodingError as exc:
+        raise ChainStoreError(f"genesis is not canonical JSON: {exc.message}") from None
+
+
+class ChainStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._lock = threading.Lock()
+        self._journal = Journal(db)
+        self._head: Head | None = None
+        self._chain_id: str | None = None
+        raw_head = db.get(META_HEAD)
+        raw_genesis = db.get(META_GENESIS)
+        if raw_head is not None:
+            try:
+                h = json.loads(raw_head)
+                self._head = Head(int(h["height"]), h["hash"], h["state_root"], int(h["time"]))
+                self._chain_id = str(json.loads(raw_genesis or b"null")["chain_id"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ChainStoreError(
+                    f"corrupt head/genesis metadata in {db.path}: {exc}"
+                ) from None
+
+    @classmethod
+    def open(cls, path: str | Path) -> ChainStore:
+        store = cls(Database(path))
+        if store._head is not None:
+            log.info("opened chain store %s at height %d", path, store._head.height)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- genesis ---------------------------------------------------------------------------------
+    def is_initialised(self) -> bool:
+        return self._head is not None
+
+    def init_genesis(self, genesis: dict[str, Any]) -> None:
+        check_genesis(genesis)
+        encoded = canonical(genesis)
+        with self._lock:
+            existing = self._db.get(META_GENESIS)
+            if self._head is not None:
+                if existing == encoded:
+                    return
+                raise ChainStoreError("store is already initialised with a different genesis")
+            header = genesis_header(genesis)
+            batch = self._db.batch()
+            for address, balance in genesis["accounts"].items():
+                state.put_writes(batch, {account_key(address): {"balance": balance, "nonce": 0}})
+            blocks.put_block(batch, Block(header, ()), None, [])
+            batch.put(META_GENESIS, encoded)
+            head = Head(0, header.hash, header.state_root, header.time)
+            batch.put(META_HEAD, head.encode())
+            batch.write()
+            self._head = head
+            self._chain_id = genesis["chain_id"]
+        log.info("initialised genesis for chain %s, hash %s", genesis["chain_id"], header.hash[:12])
+
+    def get_genesis(self) -> dict[str, Any] | None:
+        raw = self._db.get(META_GENESIS)
+        return None if raw is None else dict(json.loads(raw))
+
+    # --- head ------------------------------------------------------------------------------------
+    def _require_head(self) -> Head:
+        if self._head is None:
+            raise ChainStoreError("the store has no genesis yet")
+        return self._head
+
+    @property
+    def height(self) -> int:
+        return self._require_head().height
+
+    @property
+    def head_hash(self) -> str:
+        return self._require_head().hash
+
+    @property
+    def state_root(self) -> str:
+        return self._require_head().state_root
+
+    @property
+    def head_time(self) -> int:
+        return self._require_head().time
+
+    @property
+    def chain_id(self) -> str:
+        self._require_head()
+        assert self._chain_id is not None
+        return self._chain_id
+
+    # --- reads -----------------------------------------------------------------------------------
+    def get_header(self, height: int) -> BlockHeader | None:
+        if not is_u64(height):
+            return None
+        return blocks.read_header(self._db, height)
+
+    def get_block(self, height: int) -> Block | None:
+        if not is_u64(height):
+            return None
+        return blocks.read_block(self._db, height)
+
+    def get_block_tx_hashes(self, height: int) -> list[str] | None:
+        """The block's tx hashes without decoding its transactions (for block_get)."""
+        if not is_u64(height):
+            return None
+        return blocks.read_tx_hashes(self._db, height)
+
+    def get_certificate(self, height: int) -> CommitCertificate | None:
+        if not is_u64(height) or height == 0:
+            return None
+        return blocks.read_certificate(self._db, height)
+
+    def get_tx(self, tx_hash: str) -> tuple[Transaction, int, int] | None:
+        record = self._tx_record(tx_hash)
+        if record is None:
+            return None
+        return blocks.decode_tx(record), int(record["height"]), int(record["index"])
+
+    def get_receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        record = self._tx_record(tx_hash)
+        return None if record is None else dict(record["receipt"])
+
+    def _tx_record(self, tx_hash: str) -> dict[str, Any] | None:
+        if not is_pubkey_hex(tx_hash):  # same shape as a hash: 64 lowercase hex
+            return None
+        return blocks.read_tx_record(self._db, tx_hash)
+
+    def get_state(self, key: str) -> Any | None:
+        return state.read_state(self._db, key)
+
+    def account(self, address: str) -> tuple[int, int]:
+        if not isinstance(address, str):
+            raise ChainStoreError("account addresses must be strings")
+        return state.account_of(state.read_state(self._db, account_key(address)))
+
+    # --- the one write per block -----------------------------------------------------------------
+    def commit_block(
+        self, block: Block, certificate: CommitCertificate, result: BlockResult
+    ) -> None:
+        with self._lock:
+            head = self._require_head()
+            if block.height != head.height + 1:
+                raise ChainStoreError(
+                    f"cannot commit height {block.height}: head is at {head.height}"
+                )
+            if block.header.prev_hash != head.hash:
+                raise ChainStoreError(
+                    f"block {block.height} does not extend the head (prev_hash mismatch)"
+                )
+            block_hash = block.hash
+            if certificate.height != block.height or certificate.block_hash != block_hash:
+                raise ChainStoreError(
+                    f"certificate is for ({certificate.height}, {certificate.block_hash[:12]}), not this block"
+                )
+            if len(result.receipts) != len(block.txs):
+                raise ChainStoreError(
+                    f"{len(result.receipts)} receipts for {len(block.txs)} transactions"
+                )
+            batch = self._db.batch()
+            blocks.put_block(batch, block, certificate, result.receipts)
+            state.put_writes(batch, result.writes)
+            new_head = Head(block.height, block_hash, result.state_root, block.header.time)
+            batch.put(META_HEAD, new_head.encode())
+            batch.write()
+            self._head = new_head
+        log.debug("committed block %d (%d txs) %s", block.height, len(block.txs), block_hash[:12])
+
+    # --- vote journal ----------------------------------------------------------------------------
+    def journal_append(self, records: Sequence[dict[str, Any]]) -> None:
+        with self._lock:
+            self._journal.append(records)
+
+    def journal_load(self) -> list[dict[str, Any]]:
+        return self._journal.load()
+
+    def journal_prune(self, below_height: int) -> None:
+        """Delete records with height < below_height; see storage/journal.py for the rule."""
+        if not is_u64(below_height):
+            raise ChainStoreError("journal_prune needs a non-negative integer height")
+        with self._lock:
+            self._journal.prune(below_height)

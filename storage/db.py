@@ -1,0 +1,149 @@
+"""The plyvel LevelDB wrapper and the one place where key prefixes are defined.
+
+Every LevelDB key starts with a one-byte prefix naming its table. Integers inside keys are
+big-endian and fixed width so that LevelDB's byte order is numeric order (heights, journal
+sequence numbers). Writes that must be atomic go through ``Batch``, which is always written with
+``sync=True``: after a crash (SIGKILL, power loss) the database holds either all of a batch or none
+of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import plyvel
+
+from storage.errors import ChainStoreError
+
+log = logging.getLogger(__name__)
+
+# --- key prefixes (one byte each; never reuse a byte) ------------------------------------------
+P_META = b"m"  # m<name>            -> canonical JSON (head, genesis)
+P_HEADER = b"h"  # h<u64 height>    -> canonical header JSON
+P_BLOCK_TXS = b"b"  # b<u64 height> -> the block's tx hashes, 32 raw bytes each, in order
+P_CERT = b"c"  # c<u64 height>      -> canonical certificate JSON
+P_TX = b"t"  # t<32-byte tx hash>   -> canonical {"height", "index", "tx", "receipt"}
+P_STATE = b"s"  # s<utf-8 state key> -> canonical JSON value
+P_JOURNAL = b"j"  # j<u64 seq>      -> canonical journal record
+
+META_HEAD = P_META + b"head"
+META_GENESIS = P_META + b"genesis"
+
+_U64 = struct.Struct(">Q")
+U64_MAX = 2**64 - 1
+
+
+def is_u64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MAX
+
+
+def u64(value: int) -> bytes:
+    """Big-endian fixed-width encoding, so LevelDB iterates heights in numeric order."""
+    if not is_u64(value):
+        raise ChainStoreError(f"integer key {value} out of range 0..2**64-1")
+    return _U64.pack(value)
+
+
+def read_u64(data: bytes) -> int:
+    return int(_U64.unpack(data)[0])
+
+
+def height_key(prefix: bytes, height: int) -> bytes:
+    return prefix + u64(height)
+
+
+def tx_key(tx_hash: str) -> bytes:
+    try:
+        raw = bytes.fromhex(tx_hash)
+    except (ValueError, TypeError):
+        raise ChainStoreError("transaction hash must be 64 hex characters") from None
+    if len(raw) != 32:
+        raise ChainStoreError("transaction hash must be 64 hex characters")
+    return P_TX + raw
+
+
+def state_key(key: str) -> bytes:
+    if not isinstance(key, str):
+        raise ChainStoreError(f"state keys must be strings, not {type(key).__name__}")
+    try:
+        return P_STATE + key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ChainStoreError("state key is not valid UTF-8 text") from None
+
+
+class Batch:
+    """An atomic, synced group of writes; nothing is visible until ``write()``."""
+
+    __slots__ = ("_db", "_wb")
+
+    def __init__(self, db: plyvel.DB) -> None:
+        self._db = db
+        self._wb = db.write_batch(sync=True)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._wb.put(key, value)
+
+    def delete(self, key: bytes) -> None:
+        self._wb.delete(key)
+
+    def write(self) -> None:
+        self._wb.write()
+
+    def discard(self) -> None:
+        """Drop every queued write (what a crash before ``write()`` amounts to)."""
+        self._wb.clear()
+
+
+class Database:
+    """A LevelDB handle that refuses use after close and turns plyvel errors into ours."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._db: plyvel.DB | None = plyvel.DB(str(self.path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            raise ChainStoreError(
+                f"cannot open LevelDB at {self.path} (in use by another process?): {exc}"
+            ) from None
+        except (plyvel.Error, OSError) as exc:
+            raise ChainStoreError(f"cannot open LevelDB at {self.path}: {exc}") from None
+
+    @property
+    def raw(self) -> plyvel.DB:
+        if self._db is None:
+            raise ChainStoreError("the store is closed")
+        return self._db
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self.raw.get(key)
+        return None if value is None else bytes(value)
+
+    def batch(self) -> Batch:
+        return Batch(self.raw)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """(key without prefix, value) pairs under ``prefix`` in key order."""
+        cut = len(prefix)
+        for key, value in self.raw.iterator(prefix=prefix):
+            yield key[cut:], value
+
+    def last_key(self, prefix: bytes) -> bytes | None:
+        """The greatest key (without prefix) under ``prefix``, or None."""
+        with self.raw.iterator(prefix=prefix, reverse=True, include_value=False) as it:
+            for key in it:
+                return bytes(key[len(prefix) :])
+        return None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+            log.debug("closed LevelDB at %s", self.path)

@@ -1,0 +1,40 @@
+"""World state in LevelDB: ``s<key>`` -> canonical JSON value (key layout in chain/statekeys.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chain.encoding import canonical_unchecked
+from storage.db import Batch, Database, state_key
+from storage.errors import ChainStoreError
+
+
+def put_writes(batch: Batch, writes: Mapping[str, Any]) -> None:
+    """Queue state writes; a value of None deletes the key."""
+    for key, value in writes.items():
+        if value is None:
+            batch.delete(state_key(key))
+        else:
+            batch.put(state_key(key), canonical_unchecked(value))
+
+
+def read_state(db: Database, key: str) -> Any | None:
+    raw = db.get(state_key(key))
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ChainStoreError(f"corrupt state value at {key!r}: {exc}") from None
+
+
+def account_of(value: Any) -> tuple[int, int]:
+    """(balance, nonce) from an ``acct/`` value; (0, 0) for an absent account."""
+    if value is None:
+        return 0, 0
+    try:
+        return int(value["balance"]), int(value["nonce"])
+    except (KeyError, TypeError, ValueError):
+        raise ChainStoreError("corrupt account record") from None
