@@ -1,0 +1,651 @@
+"""PeerNetwork over real aiohttp WebSockets on 127.0.0.1 (OS-chosen ports, one event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType, web
+
+from chain.crypto import KeyPair
+from chain.errors import ConfigError, EncodingError, TooLarge
+from node import handshake as hs
+from node import peers as peers_mod
+from node.peers import (
+    CLOSE_HANDSHAKE_REFUSED,
+    CLOSE_MALFORMED,
+    CLOSE_REPLACED,
+    MAX_MALFORMED_IN_ROW,
+    STAT_KEYS,
+    PeerNetwork,
+    PeerNetworkError,
+)
+
+CHAIN = "aid-test"
+FAST = {"reconnect_min_s": 0.02, "reconnect_max_s": 0.2, "handshake_timeout_s": 2.0}
+
+
+def free_port() -> int:
+    """A port the OS just handed out (bound to 0 then released) — never a fixed number."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def url(port: int) -> str:
+    return f"ws://127.0.0.1:{port}/p2p"
+
+
+async def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+@dataclass
+class Node:
+    key: KeyPair
+    port: int
+    net: PeerNetwork
+    got: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
+class Cluster:
+    peers: dict[str, str]
+    nodes: list[Node]
+    created: list[PeerNetwork]
+
+    def spawn(self, key: KeyPair, port: int, **kwargs: Any) -> Node:
+        """A (not yet started) PeerNetwork for ``key`` on ``port`` recording what it receives."""
+        got: list[tuple[str, dict[str, Any]]] = []
+
+        async def handler(peer_id: str, message: dict[str, Any]) -> None:
+            got.append((peer_id, message))
+
+        options = {**FAST, **kwargs}
+        net = PeerNetwork(
+            key=key,
+            chain_id=options.pop("chain_id", CHAIN),
+            host="127.0.0.1",
+            port=port,
+            peers=options.pop("peers", self.peers),
+            handler=options.pop("handler", handler),
+            **options,
+        )
+        self.created.append(net)
+        return Node(key, port, net, got)
+
+
+MakeCluster = Callable[..., Awaitable[Cluster]]
+
+
+@pytest.fixture
+async def make_cluster() -> AsyncIterator[MakeCluster]:
+    clusters: list[Cluster] = []
+
+    async def make(n: int, *, extra_keys: int = 0, start: bool = True, **kwargs: Any) -> Cluster:
+        keys = [KeyPair.generate() for _ in range(n + extra_keys)]
+        ports = [free_port() for _ in keys]
+        cluster = Cluster({k.public_hex: url(p) for k, p in zip(keys, ports, strict=True)}, [], [])
+        clusters.append(cluster)
+        cluster.nodes = [cluster.spawn(keys[i], ports[i], **kwargs) for i in range(n)]
+        if start:
+            for node in cluster.nodes:
+                await node.net.start()
+        return cluster
+
+    yield make
+    for cluster in clusters:
+        for net in cluster.created:
+            await net.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+async def all_connected(nodes: list[Node]) -> None:
+    def ready() -> bool:
+        for node in nodes:
+            others = sorted(o.key.public_hex for o in nodes if o is not node)
+            if node.net.connected() != others or node.net.connected_inbound() != others:
+                return False
+        return True
+
+    await wait_until(ready)
+
+
+async def raw_handshake(
+    session: aiohttp.ClientSession,
+    node: Node,
+    key: KeyPair,
+    *,
+    chain_id: str = CHAIN,
+    claim: str | None = None,
+) -> tuple[aiohttp.ClientWebSocketResponse, aiohttp.WSMessage]:
+    """Dial ``node`` by hand as ``key`` (claiming id ``claim``); returns ws + the answer."""
+    ws = await session.ws_connect(url(node.net.port), max_msg_size=0)
+    hello = hs.parse_hello((await ws.receive()).data)
+    auth = hs.make_auth(key, chain_id, hello)
+    if claim is not None:
+        auth = hs.Auth(auth.chain_id, claim, auth.challenge, auth.signature)
+    await ws.send_bytes(hs.encode(auth))
+    return ws, await ws.receive()
+
+
+async def authenticated(
+    session: aiohttp.ClientSession, node: Node, key: KeyPair
+) -> aiohttp.ClientWebSocketResponse:
+    ws, answer = await raw_handshake(session, node, key)
+    welcome = hs.parse_welcome(answer.data)
+    assert welcome.node_id == node.key.public_hex
+    await wait_until(lambda: key.public_hex in node.net.connected_inbound())
+    return ws
+
+
+# --- the happy path ------------------------------------------------------------------------------
+
+
+async def test_four_nodes_connect_and_exchange_messages_both_ways(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(4)
+    nodes = cluster.nodes
+    await all_connected(nodes)
+    for sender in nodes:
+        for receiver in nodes:
+            if receiver is not sender:
+                for seq in range(20):
+                    msg = {"from": sender.key.public_hex, "seq": seq, "text": "资金 ✓"}
+                    assert sender.net.send(receiver.key.public_hex, msg)
+    await wait_until(lambda: all(len(n.got) == 60 for n in nodes))
+    for receiver in nodes:
+        for sender in nodes:
+            if sender is receiver:
+                continue
+            seen = [m for pid, m in receiver.got if pid == sender.key.public_hex]
+            assert [m["seq"] for m in seen] == list(range(20))  # per-pair order kept
+            assert all(m["from"] == sender.key.public_hex for m in seen)
+            assert seen[0]["text"] == "资金 ✓"
+        assert receiver.net.stats["received"] == 60
+        assert receiver.net.stats["delivered"] == 60
+        assert receiver.net.stats["sent"] == 60
+        assert receiver.net.stats["rejected_handshakes"] == 0
+    assert set(nodes[0].net.stats) == set(STAT_KEYS)
+
+
+async def test_broadcast_reaches_every_other_validator_encoded_once(
+    make_cluster: MakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = await make_cluster(4)
+    await all_connected(cluster.nodes)
+    calls: list[object] = []
+    real = peers_mod.canonical
+
+    def counting(obj: object) -> bytes:
+        calls.append(obj)
+        return real(obj)
+
+    monkeypatch.setattr(peers_mod, "canonical", counting)
+    block = {"type": "preprepare", "txs": [{"n": i, "memo": "x" * 50} for i in range(200)]}
+    assert cluster.nodes[0].net.broadcast(block) == 3
+    assert len(calls) == 1
+    others = cluster.nodes[1:]
+    await wait_until(lambda: all(len(n.got) == 1 for n in others))
+    sender_id = cluster.nodes[0].key.public_hex
+    assert all(n.got == [(sender_id, block)] for n in others)
+    assert cluster.nodes[0].got == []
+
+
+async def test_own_id_in_peers_is_ignored_and_messages_queue_before_start(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(2, start=False)
+    a, b = cluster.nodes
+    assert a.net.send(b.key.public_hex, {"early": 1})  # queued before anything runs
+    assert not a.net.send(a.key.public_hex, {"to": "myself"})  # not a peer of itself
+    assert a.net.stats["dropped_unknown_peer"] == 1
+    await a.net.start()
+    await b.net.start()
+    await wait_until(lambda: b.got == [(a.key.public_hex, {"early": 1})])
+    assert a.net.port == a.port
+
+
+# --- impostors -----------------------------------------------------------------------------------
+
+
+async def refused(node: Node, ws: aiohttp.ClientWebSocketResponse, answer: Any, kind: str) -> None:
+    assert answer.type is WSMsgType.CLOSE
+    assert answer.data == CLOSE_HANDSHAKE_REFUSED
+    assert answer.extra == kind
+    assert ws.closed
+    assert node.net.connected_inbound() == []
+
+
+async def test_dialer_with_the_wrong_key_is_refused(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    victim = next(p for p in cluster.peers if p != node.key.public_hex)
+    ws, answer = await raw_handshake(session, node, KeyPair.generate(), claim=victim)
+    await refused(node, ws, answer, "bad_signature")
+    assert node.net.stats["rejected_handshakes"] == 1
+
+
+async def test_non_validator_is_refused(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    ws, answer = await raw_handshake(session, node, KeyPair.generate())
+    await refused(node, ws, answer, "unknown_peer")
+    assert node.net.stats["rejected_handshakes"] == 1
+
+
+async def test_validator_on_the_wrong_chain_is_refused(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    other = KeyPair.generate()
+    cluster.peers[other.public_hex] = url(free_port())
+    # A real PeerNetwork on another chain dials us: both sides refuse.
+    stranger = cluster.spawn(other, free_port(), chain_id="other-chain", peers=cluster.peers)
+    await stranger.net.start()
+    await wait_until(lambda: stranger.net.stats["rejected_handshakes"] >= 1)
+    assert stranger.net.connected() == []
+    ws, answer = await raw_handshake(session, node, other, chain_id="other-chain")
+    await refused(node, ws, answer, "wrong_chain")
+
+
+async def test_garbage_before_the_handshake_is_refused(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    ws = await session.ws_connect(url(node.net.port))
+    await ws.receive()  # hello
+    await ws.send_bytes(b"\x00\xffnot json at all")
+    await refused(node, ws, await ws.receive(), "malformed")
+    async with session.get(f"http://127.0.0.1:{node.net.port}/p2p") as resp:  # no upgrade
+        assert resp.status == 400
+    assert node.net.stats["rejected_handshakes"] == 2
+
+
+async def test_silent_dialer_times_out(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1, handshake_timeout_s=0.2)
+    node = cluster.nodes[0]
+    ws = await session.ws_connect(url(node.net.port))
+    await ws.receive()  # hello, then say nothing
+    await refused(node, ws, await ws.receive(), "timeout")
+    assert node.net.stats["rejected_handshakes"] == 1
+
+
+async def test_too_many_pending_handshakes_are_refused_up_front(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(peers_mod, "MAX_PENDING_HANDSHAKES", 2)
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    holding = [await session.ws_connect(url(node.net.port)) for _ in range(2)]
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await session.ws_connect(url(node.net.port))
+    assert exc.value.status == 503
+    assert node.net.stats["busy_refusals"] == 1
+    await holding[0].close()  # a slot frees up once a pending handshake ends
+    await wait_until(lambda: node.net.stats["rejected_handshakes"] == 1)
+    ws = await session.ws_connect(url(node.net.port))
+    assert hs.parse_hello((await ws.receive()).data).node_id == node.key.public_hex
+    for open_ws in (ws, holding[1]):
+        await open_ws.close()
+
+
+async def test_network_keeps_working_after_impostors(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(2)
+    a, b = cluster.nodes
+    for _ in range(3):
+        ws, answer = await raw_handshake(session, a, KeyPair.generate())
+        assert answer.type is WSMsgType.CLOSE
+        await ws.close()
+    await all_connected(cluster.nodes)
+    assert b.net.send(a.key.public_hex, {"still": "fine"})
+    await wait_until(lambda: a.got == [(b.key.public_hex, {"still": "fine"})])
+    assert a.net.stats["rejected_handshakes"] == 3
+
+
+async def fake_listener(key: KeyPair, sign_with: KeyPair, chain_id: str) -> web.AppRunner:
+    """An aiohttp server that says it is ``key`` but signs its welcome with ``sign_with``."""
+
+    async def accept(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        hello = hs.make_hello(key, chain_id)
+        await ws.send_bytes(hs.encode(hello))
+        msg = await ws.receive()
+        if msg.type is WSMsgType.BINARY:
+            auth = hs.parse_auth(msg.data)
+            forged = hs.make_welcome(sign_with, chain_id, auth)
+            await ws.send_bytes(hs.encode(hs.Welcome(key.public_hex, forged.signature)))
+            await ws.receive()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/p2p", accept)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    return runner
+
+
+@pytest.mark.parametrize("case", ["wrong_key", "wrong_chain"])
+async def test_dialer_refuses_an_impostor_listener(make_cluster: MakeCluster, case: str) -> None:
+    cluster = await make_cluster(1, extra_keys=1, start=False)
+    node = cluster.nodes[0]
+    victim_id = next(p for p in cluster.peers if p != node.key.public_hex)
+    victim_port = int(cluster.peers[victim_id].split(":")[2].split("/")[0])
+    claimed = KeyPair.from_seed(b"\x01" * 32)
+    # the listener at the victim's address is someone else pretending to be the victim
+    cluster.peers.pop(victim_id)
+    cluster.peers[claimed.public_hex] = url(victim_port)
+    node = cluster.spawn(node.key, node.port, peers=cluster.peers)
+    signer = KeyPair.generate() if case == "wrong_key" else claimed
+    runner = await fake_listener(claimed, signer, CHAIN if case == "wrong_key" else "evil")
+    try:
+        await web.TCPSite(runner, "127.0.0.1", victim_port).start()
+        await node.net.start()
+        await wait_until(lambda: node.net.stats["rejected_handshakes"] >= 2)
+        assert node.net.connected() == []
+        assert node.net.stats["connects"] == 0
+    finally:
+        await node.net.stop()
+        await runner.cleanup()
+
+
+# --- bad traffic from an authenticated peer ------------------------------------------------------
+
+
+async def test_malformed_messages_are_counted_then_the_peer_is_cut_off(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    key = KeyPair.generate()
+    cluster.peers[key.public_hex] = url(free_port())
+    node = cluster.spawn(node.key, free_port(), peers=cluster.peers)
+    await node.net.start()
+    ws = await authenticated(session, node, key)
+    for bad in (b"{", b"[1,2]", b'{"a":1.5}', b'{"a":1,"a":2}', b"\xff\xfe"):
+        await ws.send_bytes(bad)
+    await ws.send_str('{"ok":true}')  # text frames are accepted too
+    await wait_until(lambda: len(node.got) == 1)
+    assert node.got == [(key.public_hex, {"ok": True})]
+    assert node.net.stats["malformed"] == 5
+    assert key.public_hex in node.net.connected_inbound()  # survived: fewer than the limit
+    for _ in range(MAX_MALFORMED_IN_ROW):
+        await ws.send_bytes(b"nope")
+    answer = await ws.receive()
+    assert answer.type is WSMsgType.CLOSE and answer.data == CLOSE_MALFORMED
+    assert node.net.stats["disconnected_malformed"] == 1
+    await wait_until(lambda: node.net.connected_inbound() == [])
+
+
+async def test_oversized_message_is_counted_and_closes_the_connection(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    limit = 8 * 1024
+    cluster = await make_cluster(1, extra_keys=1, max_message_bytes=limit)
+    node = cluster.nodes[0]
+    key = KeyPair.generate()
+    cluster.peers[key.public_hex] = url(free_port())
+    node = cluster.spawn(node.key, free_port(), peers=cluster.peers, max_message_bytes=limit)
+    await node.net.start()
+    ws = await authenticated(session, node, key)
+    exact = b'{"p":"' + b"x" * (limit - 8) + b'"}'
+    assert len(exact) == limit
+    await ws.send_bytes(exact)  # exactly at the limit: accepted
+    await wait_until(lambda: len(node.got) == 1)
+    await ws.send_bytes(exact[:-2] + b'x"}')  # one byte over
+    answer = await ws.receive()
+    assert answer.type is WSMsgType.CLOSE and answer.data == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    await wait_until(lambda: node.net.stats["oversized"] == 1)
+    ws2 = await authenticated(session, node, key)  # the peer may come back
+    await ws2.send_bytes(b'{"after":1}')
+    await wait_until(lambda: len(node.got) == 2)
+
+
+async def test_second_inbound_connection_replaces_the_first(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    key = KeyPair.generate()
+    cluster.peers[key.public_hex] = url(free_port())
+    node = cluster.spawn(node.key, free_port(), peers=cluster.peers)
+    await node.net.start()
+    first = await authenticated(session, node, key)
+    second = await authenticated(session, node, key)
+    answer = await first.receive()
+    assert answer.type is WSMsgType.CLOSE and answer.data == CLOSE_REPLACED
+    assert node.net.stats["inbound_replaced"] == 1
+    await second.send_bytes(b'{"via":"second"}')
+    await wait_until(lambda: node.got == [(key.public_hex, {"via": "second"})])
+    assert node.net.connected_inbound() == [key.public_hex]
+
+
+async def test_dead_dialer_is_detected_by_heartbeat(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1, heartbeat_s=0.1)
+    node = cluster.nodes[0]
+    key = KeyPair.generate()
+    cluster.peers[key.public_hex] = url(free_port())
+    node = cluster.spawn(node.key, free_port(), peers=cluster.peers, heartbeat_s=0.1)
+    await node.net.start()
+    ws = await session.ws_connect(url(node.net.port), autoping=False)
+    hello = hs.parse_hello((await ws.receive()).data)
+    await ws.send_bytes(hs.encode(hs.make_auth(key, CHAIN, hello)))
+    await ws.receive()  # welcome; from now on never answer a ping
+    await wait_until(lambda: node.net.stats["accepts"] == 1)
+    await wait_until(lambda: node.net.connected_inbound() == [], timeout=2.0)
+
+
+async def test_handler_errors_are_logged_and_delivery_continues(
+    make_cluster: MakeCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster = await make_cluster(2, start=False)
+    a, b = cluster.nodes
+    got: list[int] = []
+
+    async def flaky(peer_id: str, message: dict[str, Any]) -> None:
+        if message["n"] == 1:
+            raise ValueError("boom")
+        got.append(message["n"])
+
+    b = cluster.spawn(b.key, b.port, handler=flaky)
+    await a.net.start()
+    await b.net.start()
+    for n in range(3):
+        assert a.net.send(b.key.public_hex, {"n": n})
+    await wait_until(lambda: got == [0, 2])
+    assert b.net.stats["handler_errors"] == 1
+    assert b.net.stats["delivered"] == 2
+    assert "handler failed" in caplog.text
+
+
+# --- queues, restarts, shutdown ------------------------------------------------------------------
+
+
+async def test_queue_full_and_unknown_peer_return_false(make_cluster: MakeCluster) -> None:
+    cluster = await make_cluster(1, extra_keys=1, send_queue_len=3)
+    node = cluster.nodes[0]
+    down = next(p for p in cluster.peers if p != node.key.public_hex)  # never started
+    assert [node.net.send(down, {"i": i}) for i in range(5)] == [True, True, True, False, False]
+    assert node.net.broadcast({"i": 9}) == 0
+    assert node.net.queued(down) == 3
+    assert node.net.stats["dropped_queue_full"] == 3
+    assert not node.net.send("ab" * 32, {"i": 0})
+    assert node.net.stats["dropped_unknown_peer"] == 1
+    await wait_until(lambda: node.net.stats["dial_failures"] >= 2)  # it keeps retrying
+    assert node.net.queued(down) == 3 and node.net.connected() == []
+
+
+async def test_bad_messages_raise_typed_errors(make_cluster: MakeCluster) -> None:
+    cluster = await make_cluster(1, extra_keys=1, max_message_bytes=hs.HANDSHAKE_MAX_BYTES)
+    net = cluster.nodes[0].net
+    peer = next(p for p in cluster.peers if p != net.node_id)
+    with pytest.raises(EncodingError):
+        net.send(peer, {"amount": 1.5})
+    with pytest.raises(EncodingError):
+        net.broadcast(["not", "an", "object"])  # type: ignore[arg-type]
+    with pytest.raises(TooLarge) as exc:
+        net.send(peer, {"blob": "x" * hs.HANDSHAKE_MAX_BYTES})
+    assert exc.value.reason == "too_large"
+    assert net.queued(peer) == 0
+
+
+async def test_restarted_peer_reconnects_and_gets_the_queued_messages(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(2)
+    a, b = cluster.nodes
+    await all_connected(cluster.nodes)
+    await b.net.stop()
+    await wait_until(lambda: a.net.connected() == [] and a.net.connected_inbound() == [])
+    for n in range(50):
+        assert a.net.send(b.key.public_hex, {"n": n})
+    b2 = cluster.spawn(b.key, b.port)  # a new instance on the same port
+    await b2.net.start()
+    await wait_until(lambda: len(b2.got) == 50)
+    assert [m["n"] for _, m in b2.got] == list(range(50))
+    assert a.net.stats["reconnects"] >= 1
+    assert b2.net.send(a.key.public_hex, {"back": 1})
+    await wait_until(lambda: a.got == [(b.key.public_hex, {"back": 1})])
+
+
+async def test_stop_is_idempotent_and_leaves_no_tasks(make_cluster: MakeCluster) -> None:
+    before = asyncio.all_tasks()
+    cluster = await make_cluster(3, start=False)
+    for node in cluster.nodes:
+        await node.net.start()
+    await all_connected(cluster.nodes)
+    cluster.nodes[0].net.broadcast({"x": 1})
+    await asyncio.gather(*(node.net.stop() for node in cluster.nodes))
+    await cluster.nodes[0].net.stop()
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() - before == set()
+    assert not cluster.nodes[0].net.send(cluster.nodes[1].key.public_hex, {"late": 1})
+    assert cluster.nodes[0].net.stats["dropped_stopped"] == 1
+    with pytest.raises(PeerNetworkError):
+        await cluster.nodes[0].net.start()
+
+
+async def test_stop_is_prompt_even_with_a_stuck_handler_and_full_buffers(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(2, start=False)
+    a, b = cluster.nodes
+    entered = asyncio.Event()
+
+    async def stuck(peer_id: str, message: dict[str, Any]) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # never returns
+
+    b = cluster.spawn(b.key, b.port, handler=stuck)
+    await a.net.start()
+    await b.net.start()
+    n = peers_mod.INBOUND_BUFFER_MESSAGES + 500
+    for i in range(n):
+        assert a.net.send(b.key.public_hex, {"i": i})
+    await asyncio.wait_for(entered.wait(), 5)
+    await wait_until(lambda: b.net.stats["received"] >= peers_mod.INBOUND_BUFFER_MESSAGES + 1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await b.net.stop()
+    await a.net.stop()
+    assert loop.time() - started < 1.0
+
+
+async def test_start_on_a_busy_port_raises_and_leaves_nothing_running(
+    make_cluster: MakeCluster,
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        cluster = await make_cluster(1, extra_keys=1, start=False)
+        node = cluster.spawn(cluster.nodes[0].key, int(sock.getsockname()[1]))
+        before = asyncio.all_tasks()
+        with pytest.raises(OSError):
+            await node.net.start()
+        await node.net.stop()
+        assert asyncio.all_tasks() - before == set()
+        assert node.net.connected() == []
+
+
+def test_constructor_refuses_bad_configuration() -> None:
+    key = KeyPair.generate()
+
+    async def handler(peer_id: str, message: dict[str, Any]) -> None:
+        return None
+
+    good: dict[str, Any] = {
+        "key": key,
+        "chain_id": CHAIN,
+        "host": "127.0.0.1",
+        "port": 0,
+        "handler": handler,
+    }
+    cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"nothex": url(1)}, {}),
+        ({"ab" * 32: "http://127.0.0.1:1/p2p"}, {}),
+        ({"ab" * 32: 42}, {}),
+        ({}, {"chain_id": ""}),
+        ({}, {"port": 70000}),
+        ({}, {"send_queue_len": 0}),
+        ({}, {"max_message_bytes": 10}),
+        ({}, {"reconnect_min_s": 2.0, "reconnect_max_s": 1.0}),
+        ({}, {"handshake_timeout_s": 0}),
+    ]
+    for peers, extra in cases:
+        with pytest.raises(ConfigError):
+            PeerNetwork(**{**good, **extra}, peers=peers)
+
+
+def test_backoff_grows_is_capped_and_is_deterministic_per_pair() -> None:
+    key, other = KeyPair.from_seed(b"a" * 32), KeyPair.from_seed(b"b" * 32)
+
+    async def handler(peer_id: str, message: dict[str, Any]) -> None:
+        return None
+
+    def delays() -> list[float]:
+        net = PeerNetwork(
+            key=key,
+            chain_id=CHAIN,
+            host="127.0.0.1",
+            port=0,
+            peers={other.public_hex: url(1)},
+            handler=handler,
+            reconnect_min_s=0.1,
+            reconnect_max_s=5.0,
+        )
+        peer = net._peers[other.public_hex]
+        return [net._backoff(peer, attempt) for attempt in range(12)]
+
+    first = delays()
+    assert first == delays()
+    assert 0.05 <= first[0] <= 0.1
+    assert all(2.5 <= d <= 5.0 for d in first[8:])
+    assert first[5] > first[0]
