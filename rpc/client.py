@@ -104,9 +104,15 @@ class RpcClient:
                     return None
                 if resp.content_length is not None and resp.content_length > MAX_RESPONSE_BYTES:
                     raise RpcTransportError(f"response of {resp.content_length} bytes is too large")
-                raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
-                if len(raw) > MAX_RESPONSE_BYTES:
-                    raise RpcTransportError(f"response exceeds {MAX_RESPONSE_BYTES} bytes")
+                chunks: list[bytes] = []
+                size = 0
+                # StreamReader.read(n) returns whatever has arrived, so read until EOF.
+                while chunk := await resp.content.read(64 * 1024):
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise RpcTransportError(f"response exceeds {MAX_RESPONSE_BYTES} bytes")
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RpcTransportError(f"{self.url}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,243 @@
+"""Local multi-node clusters for development and tests: ``cluster init`` and ``cluster up``.
+
+``init`` writes everything a set of validators needs (genesis, per-node config and key, funded
+test accounts, and ``cluster.json`` for tools); ``up`` runs each node as its own OS process and
+supervises them until Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chain.crypto import KeyPair
+from chain.errors import ConfigError
+from node.config import render_config
+from node.keys import load_key, save_key
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_PORT = 26600
+DEFAULT_BALANCE = 10**13  # fen per funded test account
+READY_TIMEOUT_S = 60.0
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct ports the OS reports free right now on 127.0.0.1."""
+    socks, ports = [], []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def init_cluster(
+    directory: str | Path,
+    *,
+    nodes: int = 4,
+    base_port: int = DEFAULT_BASE_PORT,
+    accounts: int = 10,
+    force: bool = False,
+    chain_id: str | None = None,
+    consensus: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a local cluster into ``directory``; ``base_port=0`` picks free ports now."""
+    root = Path(directory)
+    if nodes < 4:
+        raise ConfigError("a cluster needs at least 4 nodes (n = 3f+1 with f >= 1)")
+    if root.exists() and any(root.iterdir()):
+        if not force:
+            raise ConfigError(f"{root} exists and is not empty; use --force to overwrite it")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    ports = free_ports(2 * nodes) if base_port == 0 else list(range(base_port, base_port + 2 * nodes))
+    keys = [KeyPair.generate() for _ in range(nodes)]
+    acct_keys = [KeyPair.generate() for _ in range(accounts)]
+    chain_id = chain_id or f"aidchain-local-{os.urandom(4).hex()}"
+    genesis = {
+        "chain_id": chain_id,
+        "time": int(time.time() * 1000),
+        "validators": [{"id": k.public_hex, "name": f"node{i}"} for i, k in enumerate(keys)],
+        "accounts": {k.public_hex: DEFAULT_BALANCE for k in acct_keys},
+    }
+    (root / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")
+    node_entries = []
+    for i, key in enumerate(keys):
+        rpc_port, p2p_port = ports[2 * i], ports[2 * i + 1]
+        folder = root / f"node{i}"
+        folder.mkdir()
+        save_key(folder / "node.key", key)
+        peers = [
+            {"id": other.public_hex, "url": f"ws://127.0.0.1:{ports[2 * j + 1]}/p2p"}
+            for j, other in enumerate(keys)
+            if j != i
+        ]
+        sections: dict[str, dict[str, Any]] = {
+            "node": {
+                "name": f"node{i}",
+                "key_file": "node.key",
+                "data_dir": "data",
+                "genesis": "../genesis.json",
+                "log_level": "INFO",
+            },
+            "rpc": {"host": "127.0.0.1", "port": rpc_port},
+            "p2p": {"host": "127.0.0.1", "port": p2p_port},
+        }
+        if consensus:
+            sections["consensus"] = dict(consensus)
+        (folder / "config.toml").write_text(render_config(sections, peers), encoding="utf-8")
+        node_entries.append(
+            {
+                "id": key.public_hex,
+                "name": f"node{i}",
+                "rpc_url": f"http://127.0.0.1:{rpc_port}/",
+                "p2p_url": f"ws://127.0.0.1:{p2p_port}/p2p",
+                "config": f"node{i}/config.toml",
+            }
+        )
+    account_paths = []
+    for j, key in enumerate(acct_keys):
+        rel = f"accounts/acct{j}.key"
+        save_key(root / rel, key)
+        account_paths.append(rel)
+    manifest = {"chain_id": chain_id, "nodes": node_entries, "accounts": account_paths}
+    (root / "cluster.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    root: Path
+    manifest: dict[str, Any]
+
+    @property
+    def rpc_urls(self) -> list[str]:
+        return [n["rpc_url"] for n in self.manifest["nodes"]]
+
+    def account_keys(self) -> list[KeyPair]:
+        return [load_key(self.root / p) for p in self.manifest["accounts"]]
+
+
+def load_cluster(directory: str | Path) -> ClusterInfo:
+    root = Path(directory)
+    try:
+        manifest = json.loads((root / "cluster.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{root} holds no readable cluster.json ({exc}); run `aidchain cluster init`") from None
+    return ClusterInfo(root, manifest)
+
+
+def node_command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "node.cli", "node", "start", "--config", str(config)]
+
+
+async def wait_ready(urls: list[str], timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Wait until every URL answers ``node_status``."""
+    from rpc.client import RpcClient, RpcError, RpcTransportError
+
+    deadline = time.monotonic() + timeout_s
+    pending = list(urls)
+    while pending:
+        still = []
+        for url in pending:
+            try:
+                async with RpcClient(url, timeout=2.0) as client:
+                    await client.call("node_status")
+            except (RpcError, RpcTransportError):
+                still.append(url)
+        pending = still
+        if pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nodes not ready after {timeout_s:.0f}s: {', '.join(pending)}")
+            await asyncio.sleep(0.2)
+
+
+def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
+    """Start every node of the cluster, print their RPC URLs, supervise; return an exit code."""
+    info = load_cluster(directory)
+    out = out or sys.stdout
+    procs: dict[int, subprocess.Popen[bytes]] = {}
+    logs: dict[int, Any] = {}
+    stopping = False
+
+    def start(i: int) -> None:
+        entry = info.manifest["nodes"][i]
+        cfg = (info.root / entry["config"]).resolve()
+        logs[i] = open(cfg.parent / "node.log", "ab")
+        procs[i] = subprocess.Popen(node_command(cfg), stdout=logs[i], stderr=subprocess.STDOUT,
+                                    cwd=cfg.parent, start_new_session=True)
+
+    def stop_all() -> None:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for p in procs.values():
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for f in logs.values():
+            f.close()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for i in range(len(info.manifest["nodes"])):
+            start(i)
+        try:
+            asyncio.run(wait_ready(info.rpc_urls))
+        except TimeoutError as exc:
+            print(f"error: {exc}; see node*/node.log under {info.root}", file=sys.stderr)
+            return 1
+        print(f"aidchain cluster {info.manifest['chain_id']} is up ({len(procs)} nodes):", file=out)
+        for entry in info.manifest["nodes"]:
+            print(f"  {entry['name']}  {entry['rpc_url']}  (log: {info.root / entry['name'] / 'node.log'})", file=out)
+        print("Press Ctrl-C to stop.", file=out, flush=True)
+        failures: dict[int, int] = {}
+        while not stopping:
+            time.sleep(0.5)
+            for i, p in list(procs.items()):
+                code = p.poll()
+                if code is None or stopping:
+                    continue
+                name = info.manifest["nodes"][i]["name"]
+                print(f"{name} exited with code {code}", file=sys.stderr, flush=True)
+                if restart and failures.get(i, 0) < 5:
+                    failures[i] = failures.get(i, 0) + 1
+                    logs[i].close()
+                    start(i)
+                    print(f"{name} restarted", file=sys.stderr, flush=True)
+                else:
+                    del procs[i]
+            if not procs:
+                print("all nodes have exited", file=sys.stderr)
+                return 1
+        print("stopping cluster ...", file=out, flush=True)
+        return 0
+    finally:
+        stop_all()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)

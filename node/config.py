@@ -1,0 +1,188 @@
+"""Node configuration (``config.toml``): typed, validated, with every limit named.
+
+Relative paths are resolved against the folder holding the config file, so a node folder can be
+moved as a whole. Unknown keys are errors: a typo in an operator's config must not silently fall
+back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from chain import limits
+from chain.crypto import is_pubkey_hex
+from chain.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class RpcConfig:
+    host: str = "127.0.0.1"
+    port: int = 26657
+    max_body_bytes: int = limits.DEFAULT_RPC_MAX_BODY_BYTES
+    max_batch: int = limits.DEFAULT_RPC_MAX_BATCH
+
+
+@dataclass(frozen=True, slots=True)
+class P2PConfig:
+    host: str = "127.0.0.1"
+    port: int = 26656
+    max_message_bytes: int = limits.DEFAULT_PEER_MAX_MESSAGE_BYTES
+    send_queue: int = limits.DEFAULT_PEER_SEND_QUEUE
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusTuning:
+    block_max_txs: int = limits.DEFAULT_BLOCK_TXS
+    batch_delay_ms: int = limits.DEFAULT_BATCH_DELAY_MS
+    view_change_timeout_ms: int = 2000
+    max_view_change_timeout_ms: int = 60_000
+    request_timeout_ms: int = 3000
+    retransmit_ms: int = 500
+    checkpoint_interval: int = 16
+    watermark_window: int = 64
+    tick_ms: int = 20
+    sync_batch_blocks: int = limits.DEFAULT_SYNC_BATCH_BLOCKS
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolConfig:
+    max_txs: int = limits.DEFAULT_MEMPOOL_MAX_TXS
+    max_per_sender: int = limits.DEFAULT_MEMPOOL_MAX_PER_SENDER
+    gossip_batch: int = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    path: Path
+    name: str
+    key_file: Path
+    data_dir: Path
+    genesis: Path
+    log_level: str = "INFO"
+    test_mode: str = ""  # "" in production; "byzantine-equivocate" / "byzantine-garbage" in tests
+    rpc: RpcConfig = field(default_factory=RpcConfig)
+    p2p: P2PConfig = field(default_factory=P2PConfig)
+    consensus: ConsensusTuning = field(default_factory=ConsensusTuning)
+    mempool: MempoolConfig = field(default_factory=MempoolConfig)
+    peers: tuple[Peer, ...] = ()
+
+
+TEST_MODES = ("", "byzantine-equivocate", "byzantine-garbage")
+
+
+def _section(cls: type, raw: Any, where: str) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in raw.items():
+        default = getattr(cls(), name)
+        if isinstance(default, bool) or type(value) is not type(default):
+            raise ConfigError(f"[{where}] {name} must be of type {type(default).__name__}")
+        if isinstance(value, int) and value < 0:
+            raise ConfigError(f"[{where}] {name} must not be negative")
+        values[name] = value
+    return cls(**values)
+
+
+def load_config(path: str | Path) -> NodeConfig:
+    path = Path(path).resolve()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
+    allowed = {"node", "rpc", "p2p", "consensus", "mempool", "peers"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    node = raw.get("node")
+    if not isinstance(node, dict):
+        raise ConfigError("missing [node] section")
+    unknown = set(node) - {"name", "key_file", "data_dir", "genesis", "log_level", "test_mode"}
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [node]: {', '.join(sorted(unknown))}")
+    base = path.parent
+
+    def rel(key: str, default: str | None = None) -> Path:
+        value = node.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"[node] {key} must be a path string")
+        return (base / value).resolve()
+
+    test_mode = node.get("test_mode", "")
+    if test_mode not in TEST_MODES:
+        raise ConfigError(f"[node] test_mode must be one of {TEST_MODES}")
+    log_level = str(node.get("log_level", "INFO")).upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("[node] log_level must be DEBUG, INFO, WARNING or ERROR")
+    peers_raw = raw.get("peers", [])
+    if not isinstance(peers_raw, list):
+        raise ConfigError("[[peers]] must be an array of tables")
+    peers = []
+    for item in peers_raw:
+        if not isinstance(item, dict) or set(item) != {"id", "url"}:
+            raise ConfigError("each [[peers]] entry needs exactly id and url")
+        if not is_pubkey_hex(item["id"]) or not isinstance(item["url"], str):
+            raise ConfigError("[[peers]] id must be a 64-hex public key and url a string")
+        peers.append(Peer(item["id"], item["url"]))
+    cfg = NodeConfig(
+        path=path,
+        name=str(node.get("name", path.parent.name)),
+        key_file=rel("key_file", "node.key"),
+        data_dir=rel("data_dir", "data"),
+        genesis=rel("genesis"),
+        log_level=log_level,
+        test_mode=test_mode,
+        rpc=_section(RpcConfig, raw.get("rpc"), "rpc"),
+        p2p=_section(P2PConfig, raw.get("p2p"), "p2p"),
+        consensus=_section(ConsensusTuning, raw.get("consensus"), "consensus"),
+        mempool=_section(MempoolConfig, raw.get("mempool"), "mempool"),
+        peers=tuple(peers),
+    )
+    if cfg.consensus.block_max_txs > limits.MAX_BLOCK_TXS or cfg.consensus.block_max_txs < 1:
+        raise ConfigError(f"[consensus] block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")
+    if cfg.consensus.tick_ms < 1:
+        raise ConfigError("[consensus] tick_ms must be >= 1")
+    return cfg
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def render_config(sections: dict[str, dict[str, Any]], peers: list[dict[str, str]]) -> str:
+    """Render the small subset of TOML our configs use (tables of scalars, [[peers]])."""
+    lines = ["# aidchain node configuration; relative paths are relative to this file's folder."]
+    for name, table in sections.items():
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+    for peer in peers:
+        lines.append("\n[[peers]]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in peer.items())
+    return "\n".join(lines) + "\n"

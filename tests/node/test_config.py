@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chain.errors import ConfigError
+from node.cluster import init_cluster, load_cluster
+from node.config import load_config
+from node.genesis import load_genesis, validate_genesis
+from node.keys import load_key
+
+
+def test_cluster_init_layout(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    manifest = init_cluster(root, nodes=4, base_port=0, accounts=3)
+    assert set(manifest) == {"chain_id", "nodes", "accounts"}
+    assert len(manifest["nodes"]) == 4 and len(manifest["accounts"]) == 3
+    genesis = load_genesis(root / "genesis.json")
+    assert genesis.chain_id == manifest["chain_id"]
+    ports = set()
+    for i, entry in enumerate(manifest["nodes"]):
+        cfg = load_config(root / entry["config"])
+        assert cfg.name == f"node{i}"
+        assert cfg.data_dir == (root / f"node{i}" / "data").resolve()
+        assert cfg.genesis == (root / "genesis.json").resolve()
+        assert load_key(cfg.key_file).public_hex == entry["id"] == genesis.validators[i]
+        assert entry["rpc_url"] == f"http://127.0.0.1:{cfg.rpc.port}/"
+        assert {p.id for p in cfg.peers} == set(genesis.validators) - {entry["id"]}
+        ports |= {cfg.rpc.port, cfg.p2p.port}
+    assert len(ports) == 8
+    info = load_cluster(root)
+    assert [k.public_hex for k in info.account_keys()] == list(genesis.doc["accounts"])
+
+
+def test_cluster_init_fixed_ports_and_refuses_overwrite(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    manifest = init_cluster(root, base_port=31000)
+    assert [n["rpc_url"] for n in manifest["nodes"]] == [f"http://127.0.0.1:{31000 + 2 * i}/" for i in range(4)]
+    with pytest.raises(ConfigError, match="--force"):
+        init_cluster(root)
+    again = init_cluster(root, force=True)
+    assert again["chain_id"] != manifest["chain_id"]
+
+
+def test_cluster_needs_four_nodes(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        init_cluster(tmp_path / "c", nodes=3)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[node]\ngenesis='g.json'\n[rpc]\nprot=1\n", "unknown key"),
+        ("[node]\ngenesis='g.json'\n[rpc]\nport='80'\n", "type int"),
+        ("[node]\ngenesis='g.json'\n[mempool]\nmax_txs=-1\n", "negative"),
+        ("[node]\ngenesis='g.json'\n[extra]\n", "unknown section"),
+        ("[rpc]\nport=1\n", "missing \\[node\\]"),
+        ("[node]\ngenesis='g.json'\ntest_mode='evil'\n", "test_mode"),
+        ("[node]\ngenesis='g.json'\n[consensus]\nblock_max_txs=999999\n", "block_max_txs"),
+        ("[node\n", "invalid TOML"),
+        ("[node]\ngenesis='g.json'\n[[peers]]\nid='x'\nurl='ws://a'\n", "peers"),
+    ],
+)
+def test_bad_configs_are_explained(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, text))
+
+
+def test_relative_paths_resolve_against_config_folder(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, "[node]\ngenesis='../g.json'\n[rpc]\nport=1234\n"))
+    assert cfg.genesis == (tmp_path.parent / "g.json").resolve()
+    assert cfg.key_file == (tmp_path / "node.key").resolve()
+    assert cfg.rpc.port == 1234 and cfg.rpc.max_body_bytes == 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda g: g.pop("time"),
+        lambda g: g.update(validators=g["validators"][:3]),
+        lambda g: g["validators"].append(g["validators"][0]),
+        lambda g: g["accounts"].update({"xyz": 1}),
+        lambda g: g.update(chain_id=""),
+    ],
+)
+def test_bad_genesis(tmp_path: Path, mutate) -> None:  # type: ignore[no-untyped-def]
+    init_cluster(tmp_path / "c", base_port=0)
+    doc = json.loads((tmp_path / "c" / "genesis.json").read_text())
+    validate_genesis(doc)
+    mutate(doc)
+    with pytest.raises(ConfigError):
+        validate_genesis(doc)
+
+
+def test_example_config_is_valid() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "configs" / "node.example.toml")
+    assert cfg.name == "finance-bureau" and len(cfg.peers) == 1
