@@ -164,7 +164,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from node.bench import run_bench
 
     report = asyncio.run(run_bench(Path(args.dir), txs=args.txs, clients=args.clients,
-                                   timeout_s=args.timeout))
+                                   timeout_s=args.timeout, rate=args.rate))
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--txs", type=int, default=10_000)
     p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--rate", type=float, default=0.0, help="offered load in tx/s across all clients (0 = as fast as possible)")
     p.add_argument("--timeout", type=float, default=300.0, help="give up waiting for commits after this many seconds")
     p.set_defaults(func=cmd_bench)
 
