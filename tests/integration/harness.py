@@ -148,7 +148,7 @@ def sign_batch(key: KeyPair, chain_id: str, start_nonce: int, count: int, to: st
     return [make_transfer(key, chain_id, start_nonce + k, to, amount) for k in range(count)]
 
 
-async def submit_all(url: str, txs: Sequence[Transaction], batch: int = 50) -> list[str]:
+async def submit_all(url: str, txs: Sequence[Transaction], batch: int = 50, pause: float = 0.0) -> list[str]:
     """Submit with pipelined nonces, retrying on mempool_full; returns hashes; raises on other errors."""
     hashes: list[str] = []
     async with RpcClient(url, timeout=30) as c:
@@ -169,6 +169,8 @@ async def submit_all(url: str, txs: Sequence[Transaction], batch: int = 50) -> l
                     break
                 chunk = retry
                 await asyncio.sleep(0.1)
+            if pause:
+                await asyncio.sleep(pause)  # steady load rather than one burst
     return hashes
 
 
