@@ -13,7 +13,8 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -46,7 +47,9 @@ from storage.chainstore import ChainStore
 
 log = logging.getLogger(__name__)
 
-MAX_GOSSIP_PENDING = 10_000  # txs waiting to be gossiped; beyond this they are flushed at once
+MAX_CONSENSUS_INBOX = 4_096  # replica inputs waiting for the consensus worker; peers wait beyond it
+
+Job = Callable[[], Awaitable[None]]
 
 
 def now_ms() -> int:
@@ -131,6 +134,12 @@ class Node:
         self._commit_waiters: list[asyncio.Event] = []
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        # Every replica input runs on one worker, in arrival order; synced LevelDB writes run on
+        # one I/O thread so the event loop keeps serving RPC and peers during an fsync.
+        self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-io")
+        self._tick_queued = False
         self.stats = {"bad_peer_messages": 0, "bad_consensus_messages": 0,
                       "bad_gossip_txs": 0, "blocks_committed": 0}
         self.log = logging.LoggerAdapter(log, {"node": cfg.name})
@@ -145,7 +154,9 @@ class Node:
         site = web.TCPSite(self._runner, self.cfg.rpc.host, self.cfg.rpc.port)
         await site.start()
         await self.peers.start()
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
+        loop = asyncio.get_running_loop()
+        self._worker = loop.create_task(self._consensus_worker())
+        self._ticker = loop.create_task(self._tick_loop())
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
             self.cfg.name, self.chain_id, self.store.height, self.replica.view,
@@ -157,15 +168,17 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
-            self._ticker = None
+        for task in (self._ticker, self._worker):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._ticker = self._worker = None
         await self.sync.stop()
         await self.peers.stop()
+        self._io.shutdown(wait=True)  # a write already handed to the I/O thread completes
         self.store.close()
         self.log.info("node %s stopped at height %d", self.cfg.name, self.store.height)
 
@@ -173,26 +186,43 @@ class Node:
         interval = self.cfg.consensus.tick_ms / 1000
         while True:
             await asyncio.sleep(interval)
+            self._flush_gossip()
+            if not self._tick_queued:  # a backed-up worker gets one tick, not a pile of them
+                self._tick_queued = True
+                await self._inbox.put(self._tick)
+
+    async def _tick(self) -> None:
+        self._tick_queued = False
+        if self._offer_dirty:
+            await self._offer()
+        await self.perform(self.replica.on_tick(now_ms()))
+
+    async def _consensus_worker(self) -> None:
+        while True:
+            job = await self._inbox.get()
             try:
-                self._flush_gossip()
-                if self._offer_dirty:
-                    self._offer()
-                self.perform(self.replica.on_tick(now_ms()))
-            except Exception:  # a bug here must not silently kill consensus: log loudly, keep going
-                self.log.exception("tick failed")
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug here must not silently stop consensus: log loudly, go on
+                self.log.exception("consensus job failed")
 
     # --- the replica's view of the application ---------------------------------------------------
     def validate_block_txs(self, block: Block) -> str | None:
         return self.executor.validate_block_txs(block, self.mempool.verified)
 
-    def _offer(self) -> None:
+    async def _offer(self) -> None:
         self._offer_dirty = False
         batch = self.mempool.ready(self.consensus_config.block_max_txs,
                                    self.consensus_config.block_max_bytes)
-        self.perform(self.replica.on_request(batch))
+        await self.perform(self.replica.on_request(batch))
 
     # --- carrying out actions -------------------------------------------------------------------
-    def perform(self, actions: Iterable[Any]) -> None:
+    async def _io_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+
+    async def perform(self, actions: Iterable[Any]) -> None:
+        """Carry out replica actions in order; only the consensus worker calls this."""
         queue = deque(actions)
         persist: list[dict[str, Any]] = []
         while queue:
@@ -201,28 +231,28 @@ class Node:
                 persist.append(action.record)
                 continue
             if persist:
-                self.store.journal_append(persist)
+                await self._io_call(self.store.journal_append, persist)
                 persist = []
             if isinstance(action, Broadcast):
                 self.misbehaviour.broadcast(action.msg)
             elif isinstance(action, Send):
                 self.peers.send(action.to, {"k": "c", "m": encode_message(action.msg)})
             elif isinstance(action, CommitBlock):
-                queue.extend(self._apply_block(action.block, action.certificate))
+                queue.extend(await self._apply_block(action.block, action.certificate))
             elif isinstance(action, FetchBlocks):
                 if action.from_height > self.store.height:
                     self.sync.request(action.peers)
             elif isinstance(action, PruneJournal):
-                self.store.journal_prune(action.below_height)
+                await self._io_call(self.store.journal_prune, action.below_height)
             else:
                 self.log.error("unknown consensus action %r", action)
         if persist:
-            self.store.journal_append(persist)
+            await self._io_call(self.store.journal_append, persist)
 
     def broadcast_consensus(self, msg: Any) -> None:
         self.peers.broadcast({"k": "c", "m": encode_message(msg)})
 
-    def _apply_block(self, block: Block, cert: CommitCertificate) -> list[Any]:
+    async def _apply_block(self, block: Block, cert: CommitCertificate) -> list[Any]:
         """Execute and store a committed block in one synced batch; tell the replica."""
         if block.height <= self.store.height:
             return []
@@ -231,7 +261,7 @@ class Node:
                              block.height, self.store.height)
             return []
         result = self.executor.execute(block)
-        self.store.commit_block(block, cert, result)
+        await self._io_call(self.store.commit_block, block, cert, result)
         self.mempool.on_block_committed(block)
         self.stats["blocks_committed"] += 1
         self.log.debug("committed height=%d txs=%d view=%d hash=%s", block.height,
@@ -257,8 +287,20 @@ class Node:
     def state_root(self) -> str:
         return self.store.state_root
 
-    def apply_synced_block(self, block: Block, certificate: CommitCertificate) -> None:
-        self.perform(self._apply_block(block, certificate))
+    async def apply_synced_block(self, block: Block, certificate: CommitCertificate) -> None:
+        """Apply a verified block from state sync on the consensus worker, in order."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def job() -> None:
+            try:
+                await self.perform(await self._apply_block(block, certificate))
+            except BaseException as exc:
+                done.set_exception(exc)
+                raise
+            done.set_result(None)
+
+        await self._inbox.put(job)
+        await done
 
     def send(self, peer: str, message: dict[str, Any]) -> bool:
         return self.peers.send(peer, message)
@@ -312,7 +354,11 @@ class Node:
             if not verify_message(msg, self.chain_id, self.validators):
                 self.stats["bad_consensus_messages"] += 1
                 return
-            self.perform(self.replica.on_message(msg))
+
+            async def job() -> None:
+                await self.perform(self.replica.on_message(msg))
+
+            await self._inbox.put(job)
         elif kind == "txs":
             txs = message.get("txs")
             if not isinstance(txs, list):
