@@ -92,6 +92,13 @@ class NodeRpc:
             "peers_connected": len(node.peers.connected()),
             "mempool_size": len(node.mempool),
             "syncing": node.sync.active,
+            "stats": {
+                "node": dict(node.stats),
+                "consensus": dict(node.replica.stats),
+                "mempool": dict(node.mempool.stats),
+                "peers": dict(node.peers.stats),
+                "sync": dict(node.sync.stats),
+            },
         }
 
     def _ctx(self) -> Any:

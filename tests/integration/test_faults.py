@@ -119,3 +119,7 @@ async def test_byzantine_validator_cannot_stop_or_split_the_others(new_cluster, 
         hashes += await submit_all(cluster.url(honest[k]), sign_batch(keys[k], cluster.chain_id, 0, 60, keys[-1].public_hex))
     await _committed_everywhere(cluster, honest, hashes)
     await _same_chain(cluster, honest)
+    # the honest nodes saw the lies and counted them instead of acting on them
+    stats = [(await cluster.status(i))["stats"] for i in honest]
+    if mode == "byzantine-garbage":
+        assert all(s["node"]["bad_consensus_messages"] + s["node"]["bad_peer_messages"] > 0 for s in stats)
