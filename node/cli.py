@@ -74,7 +74,7 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
 
 
 # --- RPC helpers -------------------------------------------------------------------------------------
-async def _rpc(url: str, method: str, **params: Any) -> Any:
+async def _rpc(url: str, method: str, /, **params: Any) -> Any:
     from rpc.client import RpcClient, RpcError, RpcTransportError
 
     try:

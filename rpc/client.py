@@ -123,7 +123,7 @@ class RpcClient:
                 f"{self.url}: HTTP {status} with a body that is not JSON: {raw[:200]!r}"
             ) from None
 
-    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
         """Call ``method`` with positional OR named params; return its result or raise RpcError."""
         if args and kwargs:
             raise TypeError("JSON-RPC params are either positional or named, not both")

@@ -108,7 +108,7 @@ class LocalCluster:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     # --- RPC helpers ------------------------------------------------------------------------------
-    async def call(self, i: int, method: str, **params: Any) -> Any:
+    async def call(self, i: int, method: str, /, **params: Any) -> Any:
         async with RpcClient(self.url(i), timeout=10) as c:
             return await c.call(method, **params)
 

@@ -132,3 +132,21 @@ async def test_caller_session_is_left_open_and_own_session_is_closed() -> None:
         session_used = own._session
         await own.close()
         assert session_used is not None and session_used.closed
+
+
+async def test_named_param_called_method_does_not_clash() -> None:
+    """contract_call takes a parameter named ``method``; the client must pass it through."""
+    from rpc.client import RpcClient
+
+    seen: dict[str, object] = {}
+
+    class Capture(RpcClient):
+        async def _post(self, payload):  # type: ignore[no-untyped-def, override]
+            seen.update(payload)
+            return {"jsonrpc": "2.0", "id": payload["id"], "result": 1}
+
+    client = Capture("http://127.0.0.1:1/")
+    assert await client.call("contract_call", contract="ab" * 32, method="total") == 1
+    assert seen["method"] == "contract_call"
+    assert seen["params"] == {"contract": "ab" * 32, "method": "total"}
+    await client.close()
