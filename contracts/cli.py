@@ -1,0 +1,246 @@
+"""``aidchain contract ...``: check and run contracts locally, deploy/call/query them on a node.
+
+Exit codes follow node/cli.py: 0 ok; 1 the contract was refused or the call failed; 2 bad usage
+(unreadable file, malformed JSON option); 3 the node could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from chain import limits
+from chain.crypto import is_pubkey_hex
+from chain.encoding import loads_strict
+from chain.errors import EncodingError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+DEFAULT_RPC = os.environ.get("AIDCHAIN_RPC", "http://127.0.0.1:26600/")
+DEFAULT_SENDER = "00" * 32
+
+
+class UsageError(Exception):
+    """Bad command-line input; reported on stderr with exit code 2."""
+
+
+def _emit(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def _read_source(path: str) -> str:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > limits.MAX_CONTRACT_SOURCE_BYTES:
+        raise UsageError(
+            f"{path} is {len(data)} bytes; the limit is {limits.MAX_CONTRACT_SOURCE_BYTES}"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+
+
+def _json_object(text: str | None, option: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        value = loads_strict(text)
+    except EncodingError as exc:
+        raise UsageError(f"{option}: {exc.message}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object")
+    return value
+
+
+def _gas(value: int | None) -> int:
+    gas = limits.DEFAULT_CALL_GAS if value is None else value
+    if not 0 < gas <= limits.MAX_CALL_GAS:
+        raise UsageError(f"--gas must be in 1..{limits.MAX_CALL_GAS}")
+    return gas
+
+
+# --- local commands -------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    from contracts.vm.checker import check_source
+
+    source = _read_source(args.file)
+    module, problems = check_source(source)
+    if module is None:
+        for problem in problems:
+            print(f"{args.file}:{problem.line}:{problem.col}: {problem.message}")
+        return EXIT_FAILED
+    print(f"{args.file}: ok ({len(module.functions)} functions: {', '.join(module.functions)})")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from contracts.runtime import run_local
+
+    source = _read_source(args.file)
+    call_args = _json_object(args.args, "--args")
+    storage = _json_object(args.storage, "--storage")
+    if not is_pubkey_hex(args.sender):
+        raise UsageError("--sender must be 64 lowercase hex characters")
+    result, after = run_local(
+        source, args.method, call_args, gas=_gas(args.gas), storage=storage, sender=args.sender
+    )
+    _emit(
+        {
+            "ok": result.ok,
+            "result": result.result,
+            "error": result.error,
+            "gas_used": result.gas_used,
+            "events": result.events,
+            "storage": after,
+        }
+    )
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+# --- node commands --------------------------------------------------------------------------------
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from node.cli import send_signed
+    from node.keys import load_key
+
+    payload = {
+        "source": _read_source(args.file),
+        "init": _json_object(args.init, "--init"),
+        "gas": _gas(args.gas),
+    }
+    key = load_key(args.key)
+    return asyncio.run(send_signed(args.rpc, key, "deploy", payload, wait=args.wait))
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from node.cli import send_signed
+    from node.keys import load_key
+
+    if not is_pubkey_hex(args.address):
+        raise UsageError("ADDRESS must be a 64-hex contract address")
+    payload = {
+        "contract": args.address,
+        "method": args.method,
+        "args": _json_object(args.args, "--args"),
+        "gas": _gas(args.gas),
+    }
+    key = load_key(args.key)
+    return asyncio.run(send_signed(args.rpc, key, "call", payload, wait=args.wait))
+
+
+async def _query(url: str, params: dict[str, Any]) -> dict[str, Any]:
+    from node.cli import CliError
+    from rpc.client import RpcClient, RpcError, RpcTransportError
+
+    try:
+        async with RpcClient(url) as client:
+            result = await client.call("contract_call", **params)
+    except RpcError as exc:
+        raise CliError(f"contract_call failed: {exc.message}", EXIT_FAILED) from None
+    except RpcTransportError as exc:
+        raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
+    return dict(result)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    if not is_pubkey_hex(args.address):
+        raise UsageError("ADDRESS must be a 64-hex contract address")
+    params: dict[str, Any] = {
+        "contract": args.address,
+        "method": args.method,
+        "args": _json_object(args.args, "--args"),
+    }
+    if args.gas is not None:
+        params["gas"] = _gas(args.gas)
+    receipt = asyncio.run(_query(args.rpc, params))
+    _emit(receipt)
+    return EXIT_OK if receipt.get("ok") else EXIT_FAILED
+
+
+def _guarded(handler: Any) -> Any:
+    """Turn UsageError into exit code 2 whichever CLI (ours or node.cli) dispatches."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return int(handler(args))
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+
+    return run
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``contract`` command group to an ``aidchain`` argument parser."""
+    group = subparsers.add_parser("contract", help="check, run, deploy and call contracts")
+    sub = group.add_subparsers(dest="contract_command", required=True)
+
+    p = sub.add_parser("check", help="validate a contract; print each problem with line:column")
+    p.add_argument("file")
+    p.set_defaults(func=_guarded(cmd_check))
+
+    p = sub.add_parser("run", help="run one method locally (no chain) and print a JSON result")
+    p.add_argument("file")
+    p.add_argument("method")
+    p.add_argument("--args", help="JSON object of keyword arguments")
+    p.add_argument("--gas", type=int)
+    p.add_argument("--storage", help="JSON object: the contract's storage before the call")
+    p.add_argument("--sender", default=DEFAULT_SENDER, help="64-hex sender address (ctx.sender)")
+    p.set_defaults(func=_guarded(cmd_run))
+
+    p = sub.add_parser("deploy", help="send a signed deploy transaction")
+    p.add_argument("file")
+    p.add_argument("--init", help="JSON object of keyword arguments for init()")
+    p.add_argument("--gas", type=int)
+    p.add_argument("--key", required=True, help="key file (JSON with public_key, secret_key)")
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.add_argument("--wait", action="store_true", help="wait until committed and print the receipt")
+    p.set_defaults(func=_guarded(cmd_deploy))
+
+    p = sub.add_parser("call", help="send a signed contract call transaction")
+    p.add_argument("address")
+    p.add_argument("method")
+    p.add_argument("--args", help="JSON object of keyword arguments")
+    p.add_argument("--gas", type=int)
+    p.add_argument("--key", required=True)
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.add_argument("--wait", action="store_true")
+    p.set_defaults(func=_guarded(cmd_call))
+
+    p = sub.add_parser("query", help="run a method read-only on a node (JSON-RPC contract_call)")
+    p.add_argument("address")
+    p.add_argument("method")
+    p.add_argument("--args", help="JSON object of keyword arguments")
+    p.add_argument("--gas", type=int)
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=_guarded(cmd_query))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m contracts.cli contract ...`` (the same commands without the node CLI)."""
+    parser = argparse.ArgumentParser(prog="aidchain")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:
+        from chain.errors import AidchainError
+
+        code = getattr(exc, "code", None)
+        if isinstance(code, int):
+            print(f"error: {exc}", file=sys.stderr)
+            return code
+        if isinstance(exc, AidchainError):
+            print(f"error: {exc.message}", file=sys.stderr)
+            return EXIT_USAGE if exc.reason in ("bad_config", "bad_key_file") else EXIT_FAILED
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,490 @@
+"""The contract runtime the node executor calls: deploy, call, query, get_contract.
+
+Every write of a transaction (storage, balances, code) goes to an overlay owned here and reaches
+``state`` only when the whole transaction -- including nested cross-contract calls -- succeeded.
+Values cross the boundary as canonical JSON text, so contract code never shares an object with
+the node, and every result, event and error is plain JSON built from plain data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chain import limits as chain_limits
+from chain.crypto import is_pubkey_hex
+from chain.encoding import canonical, sha256_hex
+from chain.statekeys import account_key, code_key, storage_key
+from contracts.vm import gas as schedule
+from contracts.vm.builtins import make_helpers
+from contracts.vm.errors import (
+    ContractExists,
+    InsufficientFunds,
+    InvalidValue,
+    LimitExceeded,
+    NoSuchContract,
+    NoSuchMethod,
+    OutOfGas,
+    RequireFailed,
+    VMError,
+)
+from contracts.vm.gas import Meter
+from contracts.vm.machine import Program, load
+from contracts.vm.values import decode, encode, from_json, to_json, vm_str
+
+log = logging.getLogger(__name__)
+
+INIT_METHOD = "init"
+MAX_EVENT_NAME_CHARS = 64
+# CPython exceptions a contract can raise; reported under their own class name.
+PYTHON_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    ZeroDivisionError,
+    AttributeError,
+    AssertionError,
+    NameError,
+    OverflowError,
+    RuntimeError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    height: int  # block height being executed
+    time: int  # block time, ms since epoch
+    tx_hash: str  # hex hash of the transaction ("" for read-only queries)
+
+
+class StateAccess(Protocol):
+    def get(self, key: str) -> Any | None: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ContractResult:
+    ok: bool
+    result: Any
+    error: dict[str, str] | None
+    gas_used: int
+    events: list[dict[str, Any]]
+    address: str | None
+
+    def to_receipt(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "error": None if self.error is None else self.error["message"],
+            "error_type": None if self.error is None else self.error["type"],
+            "gas_used": self.gas_used,
+            "events": self.events,
+            "result": self.result,
+            "address": self.address,
+        }
+
+
+class MemoryState:
+    """A dict-backed StateAccess (tests, the CLI's local ``run``)."""
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        self.data: dict[str, Any] = dict(data or {})
+
+    def get(self, key: str) -> Any | None:
+        value = self.data.get(key)
+        return None if value is None else decode(encode(value))
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = decode(encode(value))
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+
+def contract_address(deployer: str, nonce: int) -> str:
+    return sha256_hex(canonical({"deployer": deployer, "nonce": nonce}))
+
+
+@dataclass(slots=True)
+class _Tx:
+    """One transaction: the overlay (canonical JSON text, None = deleted), meter and events."""
+
+    state: StateAccess
+    meter: Meter
+    ctx: CallContext
+    writes: dict[str, str | None] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    helpers: dict[str, Any] = field(default_factory=dict)
+
+    def read(self, key: str) -> Any | None:
+        """A fresh copy of the JSON value at ``key`` (None when absent), metered by size."""
+        if key in self.writes:
+            text = self.writes[key]
+        else:
+            value = self.state.get(key)
+            text = None if value is None else encode(value)
+        if text is None:
+            self.meter.charge(schedule.GAS_STORAGE_READ)
+            return None
+        self.meter.charge(
+            schedule.GAS_STORAGE_READ + len(text) // 8 * schedule.GAS_STORAGE_READ_PER_BYTE
+        )
+        self.meter.alloc(len(text))
+        return decode(text)
+
+    def write(self, key: str, value: Any) -> None:
+        """Store a plain JSON value (already copied); None deletes."""
+        if value is None:
+            self.meter.charge(schedule.GAS_STORAGE_WRITE)
+            self.writes[key] = None
+            return
+        text = encode(value)
+        if len(text) > schedule.MAX_STORAGE_VALUE_BYTES:
+            raise LimitExceeded(
+                f"stored value of {len(text)} bytes exceeds {schedule.MAX_STORAGE_VALUE_BYTES}"
+            )
+        self.meter.charge(
+            schedule.GAS_STORAGE_WRITE + len(text) * schedule.GAS_STORAGE_WRITE_PER_BYTE
+        )
+        self.writes[key] = text
+
+    def flush(self) -> None:
+        for key, text in self.writes.items():
+            if text is None:
+                self.state.delete(key)
+            else:
+                self.state.set(key, decode(text))
+
+
+def _storage_key(contract: str, key: Any) -> str:
+    if type(key) is not str:
+        raise TypeError(f"storage keys must be str, not {type(key).__name__}")
+    if len(key) > schedule.MAX_STORAGE_KEY_CHARS:
+        raise LimitExceeded(f"storage key longer than {schedule.MAX_STORAGE_KEY_CHARS} characters")
+    return storage_key(contract, key)
+
+
+def _account(tx: _Tx, address: str) -> dict[str, int]:
+    value = tx.read(account_key(address))
+    if not isinstance(value, dict):
+        return {"balance": 0, "nonce": 0}
+    return {"balance": int(value.get("balance", 0)), "nonce": int(value.get("nonce", 0))}
+
+
+def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
+    """The host API of one contract instance: storage, ctx, require, emit, transfer, call..."""
+    m = tx.meter
+
+    def s_load(key: Any) -> Any:
+        value = tx.read(_storage_key(contract, key))
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def s_store(key: Any, value: Any) -> None:
+        full = _storage_key(contract, key)
+        tx.write(full, to_json(m, value, "stored value"))
+
+    def s_del(key: Any) -> None:
+        full = _storage_key(contract, key)
+        if tx.read(full) is None:
+            raise KeyError(key)
+        tx.write(full, None)
+
+    def s_has(key: Any) -> bool:
+        return tx.read(_storage_key(contract, key)) is not None
+
+    def s_get(key: Any, default: Any = None) -> Any:
+        value = tx.read(_storage_key(contract, key))
+        return default if value is None else value
+
+    def s_pop(key: Any, *default: Any) -> Any:
+        if len(default) > 1:
+            raise TypeError(f"pop expected at most 2 arguments, got {1 + len(default)}")
+        full = _storage_key(contract, key)
+        value = tx.read(full)
+        if value is None:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        tx.write(full, None)
+        return value
+
+    def require(condition: Any, message: Any = "requirement failed") -> None:
+        if not condition:
+            raise RequireFailed(vm_str(m, message)[: schedule.MAX_ERROR_MESSAGE_CHARS])
+
+    def emit(name: Any, **fields: Any) -> None:
+        if type(name) is not str or not 0 < len(name) <= MAX_EVENT_NAME_CHARS:
+            raise TypeError(f"event name must be a str of 1..{MAX_EVENT_NAME_CHARS} characters")
+        if len(tx.events) >= schedule.MAX_EVENTS:
+            raise LimitExceeded(f"more than {schedule.MAX_EVENTS} events")
+        event = {"contract": contract, "name": name, "fields": to_json(m, fields, "event")}
+        size = len(encode(event))
+        if size > schedule.MAX_EVENT_BYTES:
+            raise LimitExceeded(f"event of {size} bytes exceeds {schedule.MAX_EVENT_BYTES}")
+        m.charge(schedule.GAS_EMIT + size // 8)
+        tx.events.append(event)
+
+    def transfer(to: Any, amount: Any) -> None:
+        if not is_pubkey_hex(to):
+            raise ValueError("transfer: 'to' must be a 64-hex address")
+        if type(amount) is not int or not 0 < amount < chain_limits.MAX_AMOUNT:
+            raise ValueError("transfer: amount must be an int with 0 < amount < 2**53 (fen)")
+        m.charge(schedule.GAS_TRANSFER)
+        source = _account(tx, contract)
+        if source["balance"] < amount:
+            raise InsufficientFunds(f"contract balance {source['balance']} is less than {amount}")
+        source["balance"] -= amount
+        tx.write(account_key(contract), source)
+        target = _account(tx, to)
+        target["balance"] += amount
+        tx.write(account_key(to), target)
+
+    def balance(address: Any) -> int:
+        if not is_pubkey_hex(address):
+            raise ValueError("balance: address must be a 64-hex address")
+        return _account(tx, address)["balance"]
+
+    def sha256(text: Any) -> str:
+        if type(text) is not str:
+            raise TypeError(f"sha256() argument must be str, not {type(text).__name__}")
+        m.charge(schedule.GAS_HASH + len(text) // 64)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def call(address: Any, method: Any, **kwargs: Any) -> Any:
+        if not is_pubkey_hex(address):
+            raise ValueError("call: address must be a 64-hex contract address")
+        if type(method) is not str:
+            raise TypeError("call: method must be a str")
+        if m.cdepth >= schedule.MAX_CONTRACT_CALL_DEPTH:
+            raise LimitExceeded(
+                f"cross-contract calls nested deeper than {schedule.MAX_CONTRACT_CALL_DEPTH}"
+            )
+        args = to_json(m, kwargs, "call arguments")
+        result = _invoke(tx, address, contract, method, args)
+        return from_json(m, result, "call result")
+
+    return {
+        "_s_load": s_load,
+        "_s_store": s_store,
+        "_s_del": s_del,
+        "_s_has": s_has,
+        "_s_get": s_get,
+        "_s_pop": s_pop,
+        "_h_require": require,
+        "_h_emit": emit,
+        "_h_transfer": transfer,
+        "_h_balance": balance,
+        "_h_sha256": sha256,
+        "_h_call": call,
+        "_ctx_sender": sender,
+        "_ctx_height": tx.ctx.height,
+        "_ctx_time": tx.ctx.time,
+        "_ctx_tx_hash": tx.ctx.tx_hash,
+        "_ctx_contract": contract,
+    }
+
+
+def _program_of(tx: _Tx, contract: str) -> Program:
+    code = tx.read(code_key(contract)) if is_pubkey_hex(contract) else None
+    if not isinstance(code, dict) or not isinstance(code.get("source"), str):
+        raise NoSuchContract(f"no contract at {contract!r}")
+    tx.meter.charge(len(code["source"]) // 64)
+    return load(code["source"])
+
+
+def _run(
+    tx: _Tx,
+    program: Program,
+    contract: str,
+    sender: str,
+    method: str,
+    args: dict[str, Any],
+    allow_init: bool = False,
+) -> Any:
+    """Run one public function of a program in a fresh instance; returns its JSON result."""
+    if method == INIT_METHOD and not allow_init:
+        raise NoSuchMethod("init can only run when the contract is deployed")
+    if method not in program.functions:
+        raise NoSuchMethod(f"contract has no public function {method!r}")
+    if not isinstance(args, dict) or not all(type(k) is str for k in args):
+        raise InvalidValue("arguments must be an object with string keys")
+    m = tx.meter
+    values = {k: from_json(m, v, "arguments") for k, v in args.items()}
+    if not tx.helpers:
+        tx.helpers.update(make_helpers(m))
+        tx.helpers["_m"] = m
+    namespace = program.instantiate({**tx.helpers, **_bindings(tx, contract, sender)})
+    m.cdepth += 1
+    try:
+        result = namespace[method](**values)
+    finally:
+        m.cdepth -= 1
+    return to_json(m, result, "result")
+
+
+def _invoke(tx: _Tx, contract: str, sender: str, method: str, args: dict[str, Any]) -> Any:
+    tx.meter.charge(schedule.GAS_CALL_BASE)
+    return _run(tx, _program_of(tx, contract), contract, sender, method, args)
+
+
+def _error_of(exc: BaseException) -> dict[str, str]:
+    if isinstance(exc, VMError):
+        kind, message = exc.error_type, exc.message
+    elif isinstance(exc, (RecursionError, MemoryError)):
+        # must not happen (the VM bounds depth and allocation first); never crash the node
+        log.error("contract hit a host limit: %s", type(exc).__name__)
+        kind, message = "LimitExceeded", f"host limit: {type(exc).__name__}"
+    elif isinstance(exc, PYTHON_ERRORS):
+        kind = type(exc).__name__
+        try:
+            message = str(exc)
+        except Exception:  # a message that cannot be rendered is replaced, never raised
+            message = kind
+    else:
+        log.exception("unexpected error in contract execution", exc_info=exc)
+        kind, message = "InternalError", f"internal error: {type(exc).__name__}"
+    return {"type": kind, "message": message[: schedule.MAX_ERROR_MESSAGE_CHARS]}
+
+
+def _execute(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> ContractResult:
+    try:
+        result = body()
+        if result is not None:
+            size = len(canonical(result))
+            if size > schedule.MAX_RESULT_BYTES:
+                raise LimitExceeded(f"result of {size} bytes exceeds {schedule.MAX_RESULT_BYTES}")
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        error = _error_of(exc)
+        used = tx.meter.limit if isinstance(exc, OutOfGas) else tx.meter.used
+        return ContractResult(False, None, error, used, [], None)
+    if commit:
+        tx.flush()
+    return ContractResult(True, result, None, tx.meter.used, list(tx.events), address)
+
+
+def _check_gas(gas_limit: int) -> int:
+    if type(gas_limit) is not int or gas_limit <= 0:
+        raise ValueError("gas must be a positive int")
+    return min(gas_limit, chain_limits.MAX_CALL_GAS)
+
+
+def deploy(
+    state: StateAccess,
+    *,
+    sender: str,
+    nonce: int,
+    source: str,
+    init: dict[str, Any],
+    gas: int,
+    ctx: CallContext,
+) -> ContractResult:
+    """Validate and store a contract at contract_address(sender, nonce), then run its init."""
+    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    address = contract_address(sender, nonce)
+
+    def body() -> Any:
+        if not isinstance(source, str):
+            raise InvalidValue("source must be a str")
+        tx.meter.charge(schedule.GAS_DEPLOY_BASE + schedule.GAS_DEPLOY_PER_BYTE * len(source))
+        program = load(source)
+        if tx.read(code_key(address)) is not None:
+            raise ContractExists(f"a contract already exists at {address}")
+        tx.write(
+            code_key(address),
+            {"source": source, "deployer": sender, "height": ctx.height, "tx": ctx.tx_hash},
+        )
+        if INIT_METHOD in program.functions:
+            return _run(tx, program, address, sender, INIT_METHOD, init or {}, allow_init=True)
+        if init:
+            raise NoSuchMethod("init arguments given but the contract defines no init function")
+        return None
+
+    return _execute(tx, body, address=address, commit=True)
+
+
+def call(
+    state: StateAccess,
+    *,
+    sender: str,
+    contract: str,
+    method: str,
+    args: dict[str, Any],
+    gas: int,
+    ctx: CallContext,
+) -> ContractResult:
+    """Run a public method as a transaction; all writes or none reach ``state``."""
+    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    return _execute(
+        tx, lambda: _invoke(tx, contract, sender, method, args), address=None, commit=True
+    )
+
+
+def query(
+    state: StateAccess,
+    *,
+    contract: str,
+    method: str,
+    args: dict[str, Any],
+    gas: int,
+    ctx: CallContext,
+    sender: str | None = None,
+) -> ContractResult:
+    """Run a method read-only: its writes are simulated in the overlay and then dropped."""
+    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    return _execute(
+        tx, lambda: _invoke(tx, contract, sender or "", method, args), address=None, commit=False
+    )
+
+
+def get_contract(state: StateAccess, address: str) -> dict[str, Any] | None:
+    code = state.get(code_key(address)) if isinstance(address, str) else None
+    if not isinstance(code, dict):
+        return None
+    return {
+        "address": address,
+        "source": code.get("source"),
+        "deployer": code.get("deployer"),
+        "height": code.get("height"),
+        "tx": code.get("tx"),
+    }
+
+
+def run_local(
+    source: str,
+    method: str,
+    args: dict[str, Any],
+    *,
+    gas: int,
+    storage: dict[str, Any] | None = None,
+    sender: str = "00" * 32,
+    ctx: CallContext | None = None,
+) -> tuple[ContractResult, dict[str, Any]]:
+    """Run one method without a chain (the CLI's ``contract run``): returns the result and the
+    contract's storage afterwards (unchanged when the call failed)."""
+    ctx = ctx or CallContext(height=1, time=0, tx_hash="")
+    address = contract_address(sender, 0)
+    state = MemoryState(
+        {code_key(address): {"source": source, "deployer": sender, "height": 0, "tx": ""}}
+    )
+    prefix = storage_key(address, "")
+    for key, value in (storage or {}).items():
+        if value is not None:
+            state.set(prefix + key, value)
+    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+
+    def body() -> Any:
+        tx.meter.charge(schedule.GAS_CALL_BASE)
+        return _run(tx, _program_of(tx, address), address, sender, method, args, allow_init=True)
+
+    result = _execute(tx, body, address=None, commit=True)
+    after = {k[len(prefix) :]: v for k, v in state.data.items() if k.startswith(prefix)}
+    return result, after

@@ -1,0 +1,1 @@
+"""The contract VM: checker (allow-list), compiler (to instrumented Python), metered helpers."""

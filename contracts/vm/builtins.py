@@ -1,0 +1,760 @@
+"""Metered implementations of every operator, builtin and method a contract can use.
+
+``make_helpers(meter)`` returns the namespace the compiled code runs against: closures over one
+transaction's meter. Each helper charges for size-dependent work *before* doing it (allocation,
+scanning, deep comparison) and then lets CPython do the actual work, so results keep CPython's
+semantics. Errors are CPython's own exception classes with plain-text messages.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from contracts.vm import gas
+from contracts.vm.errors import LimitExceeded, OutOfGas, Unsupported
+from contracts.vm.gas import Meter
+from contracts.vm.values import (
+    DictItems,
+    DictKeys,
+    DictValues,
+    format_value,
+    str_format,
+    type_name,
+    vm_str,
+    walk,
+)
+
+_MISSING: Any = object()
+SMALL = gas.SMALL_INT
+HALF = 2**31
+MAXB = gas.MAX_INT_BITS
+_SEQS = (str, list, tuple)
+_HOMOGENEOUS = ({int}, {str})  # element types for which native min/max/sorted are exact
+KEY_INT = 2**60  # ints usable as new dict keys: hash(k) == k, so no two collide
+_CONTAINERS = frozenset({list, tuple, dict, DictKeys, DictValues, DictItems})
+
+
+def _unsupported_operands(op: str, a: Any, b: Any) -> TypeError:
+    return TypeError(f"unsupported operand type(s) for {op}: '{type_name(a)}' and '{type_name(b)}'")
+
+
+def make_helpers(m: Meter) -> dict[str, Any]:
+    """All helpers bound to one meter, keyed by the names the compiler emits."""
+    charge = m.charge
+    alloc = m.alloc
+
+    def oog() -> None:
+        raise OutOfGas(f"out of gas (limit {m.limit})")
+
+    def too_deep() -> None:
+        raise LimitExceeded(f"call depth above {gas.MAX_CALL_DEPTH}")
+
+    def bigr(r: int) -> int:
+        bits = r.bit_length()
+        if bits > MAXB:
+            raise LimitExceeded(f"integer larger than {MAXB} bits")
+        charge(bits // gas.BIGINT_BITS_PER_GAS)
+        return r
+
+    def bigcost(a: int, b: int) -> None:
+        charge((a.bit_length() // 64 + 1) * (b.bit_length() // 64 + 1) // 2)
+
+    def check_len(n: int, t: type) -> None:
+        if t is str:
+            if n > gas.MAX_STR_CHARS:
+                raise LimitExceeded(f"string longer than {gas.MAX_STR_CHARS} characters")
+        elif n > gas.MAX_ITEMS:
+            raise LimitExceeded(f"{t.__name__} longer than {gas.MAX_ITEMS} items")
+
+    def new_seq(n: int, t: type) -> None:
+        """Charge for a new str/list/tuple of n items before it is built."""
+        alloc(n if t is str else 8 * n)
+        check_len(n, t)
+
+    def size_of(x: Any) -> int:
+        try:
+            return len(x)
+        except OverflowError:
+            return 2**62
+        except TypeError:
+            raise TypeError(f"'{type_name(x)}' object is not iterable") from None
+
+    def materialize(x: Any) -> list[Any]:
+        n = size_of(x)
+        t = type(x)
+        if t is DictItems or t is str:
+            alloc(64 * n)  # a new tuple / str object per element
+        new_seq(n, list)
+        return list(x)
+
+    def scan_cost(x: Any, seq: Any) -> None:
+        """Charge for comparing ``x`` with every element of ``seq`` (in/index/count/remove)."""
+        tx = type(x)
+        if tx is int or tx is bool or x is None:
+            charge(gas.GAS_SCAN_ITEM * len(seq))  # a scalar never recurses into elements
+        elif tx is str:
+            charge(gas.GAS_SCAN_ITEM * len(seq) * (1 + len(x) // gas.SCAN_CHARS_PER_GAS))
+        else:
+            walk(m, x)
+            walk(m, seq)
+
+    def check_new_key(k: Any) -> None:
+        """Keys that may be inserted into a dict: str, bool, None and ints below 2**60.
+
+        Their hashes are either seeded (str) or distinct (small ints), so no contract can
+        build a dict of colliding keys and make every lookup scan it (hash flooding): tuple
+        and big-int hashes are public functions an attacker could collide at will.
+        """
+        t = type(k)
+        if t is str or t is bool or k is None or (t is int and -KEY_INT < k < KEY_INT):
+            return
+        if t is int or t is tuple or t is range:
+            raise Unsupported(
+                f"dict keys must be str, bool, None or an int below 2**60, not {t.__name__}"
+                + (" of this size" if t is int else "")
+            )
+        hash(k)  # raises CPython's TypeError("unhashable type: ...") for lists and dicts
+
+    def check_key(k: Any) -> None:
+        t = type(k)
+        if t is str or t is int or t is bool or k is None or t is range:
+            return
+        if t is tuple:
+            walk(m, k)
+
+    # --- arithmetic ------------------------------------------------------------------------
+    def add(a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int:
+            r = a + b
+            if -SMALL < r < SMALL:
+                return r
+            return bigr(r)
+        ta = type(a)
+        if ta is str and type(b) is str:
+            n = len(a) + len(b)
+            if n > 64:
+                new_seq(n, str)
+            return a + b
+        if ta is type(b) and ta in _SEQS:
+            new_seq(len(a) + len(b), ta)
+            return a + b
+        if isinstance(a, int) and isinstance(b, int):
+            return bigr(a + b)
+        if ta in _SEQS or isinstance(a, int):
+            return a + b  # raises CPython's TypeError without allocating
+        raise _unsupported_operands("+", a, b)
+
+    def sub(a: Any, b: Any) -> Any:
+        if isinstance(a, int) and isinstance(b, int):
+            r = a - b
+            if -SMALL < r < SMALL:
+                return r
+            return bigr(r)
+        raise _unsupported_operands("-", a, b)
+
+    def mul(a: Any, b: Any) -> Any:
+        ta, tb = type(a), type(b)
+        if ta is int and tb is int and -HALF < a < HALF and -HALF < b < HALF:
+            return a * b
+        if isinstance(a, int) and isinstance(b, int):
+            if a.bit_length() + b.bit_length() > MAXB + 1:
+                raise LimitExceeded(f"integer larger than {MAXB} bits")
+            bigcost(a, b)
+            return bigr(a * b)
+        if ta in _SEQS and isinstance(b, int):
+            new_seq(len(a) * max(b, 0), ta)
+            return a * b
+        if tb in _SEQS and isinstance(a, int):
+            new_seq(len(b) * max(a, 0), tb)
+            return a * b
+        raise TypeError(f"unsupported operand type(s) for *: '{ta.__name__}' and '{tb.__name__}'")
+
+    def floordiv(a: Any, b: Any) -> Any:
+        if isinstance(a, int) and isinstance(b, int):
+            if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
+                bigcost(a, b)
+            return a // b
+        raise _unsupported_operands("//", a, b)
+
+    def mod(a: Any, b: Any) -> Any:
+        if isinstance(a, int) and isinstance(b, int):
+            if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
+                bigcost(a, b)
+            return a % b
+        if type(a) is str:
+            raise Unsupported("printf-style '%' formatting is not supported; use f-strings")
+        raise _unsupported_operands("%", a, b)
+
+    def pow_(a: Any, b: Any) -> Any:
+        if isinstance(a, int) and isinstance(b, int):
+            if b < 0:
+                raise Unsupported("a negative exponent gives a float; money is integer fen")
+            if a in (0, 1, -1) or b in (0, 1):
+                return a**b
+            if (a.bit_length() - 1) * b >= MAXB:
+                raise LimitExceeded(f"integer larger than {MAXB} bits")
+            bits = a.bit_length() * b
+            charge((bits // 64 + 1) ** 2 // 4 + b.bit_length())
+            return bigr(a**b)
+        raise TypeError(
+            f"unsupported operand type(s) for ** or pow(): '{type_name(a)}' and '{type_name(b)}'"
+        )
+
+    def neg(a: Any) -> Any:
+        if isinstance(a, int):
+            return -a
+        raise TypeError(f"bad operand type for unary -: '{type_name(a)}'")
+
+    def pos(a: Any) -> Any:
+        if isinstance(a, int):
+            return +a
+        raise TypeError(f"bad operand type for unary +: '{type_name(a)}'")
+
+    def iadd(a: Any, b: Any) -> Any:
+        if type(a) is list:
+            n = size_of(b)
+            new_seq(len(a) + n, list)
+            a.extend(b)
+            return a
+        return add(a, b)
+
+    def imul(a: Any, b: Any) -> Any:
+        if type(a) is list and isinstance(b, int):
+            new_seq(len(a) * max(b, 0), list)
+            a *= b
+            return a
+        return mul(a, b)
+
+    # --- comparisons -----------------------------------------------------------------------
+    def compare_slow(a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
+        ta, tb = type(a), type(b)
+        if ta is str and tb is str:
+            charge(min(len(a), len(b)) // gas.SCAN_CHARS_PER_GAS)
+        elif ta in _CONTAINERS and tb in _CONTAINERS:
+            walk(m, a)  # only container vs container recurses natively
+            walk(m, b)
+        return op(a, b)
+
+    def make_compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def compare(a: Any, b: Any) -> Any:
+            if type(a) is int and type(b) is int:
+                return op(a, b)
+            return compare_slow(a, b, op)
+
+        return compare
+
+    def contains(x: Any, c: Any) -> bool:
+        tc = type(c)
+        if tc is dict or tc is DictKeys:
+            check_key(x)
+            return x in c
+        if tc is str:
+            if type(x) is str:
+                charge((len(c) + len(x)) // gas.SCAN_CHARS_PER_GAS)
+                return x in c
+            raise TypeError(f"'in <string>' requires string as left operand, not {type_name(x)}")
+        if tc is list or tc is tuple or tc is DictValues or tc is DictItems:
+            scan_cost(x, c)
+            return x in c
+        if tc is range:
+            if type(x) is not int and type(x) is not bool:
+                charge(size_of(c))
+            return x in c
+        raise TypeError(f"argument of type '{tc.__name__}' is not iterable")
+
+    def not_contains(x: Any, c: Any) -> bool:
+        return not contains(x, c)
+
+    # --- subscripts ------------------------------------------------------------------------
+    def getitem(x: Any, k: Any) -> Any:
+        tk = type(k)
+        if tk is int or tk is str:
+            return x[k]
+        if type(x) is dict:
+            check_key(k)
+        return x[k]
+
+    def setitem(x: Any, k: Any, v: Any) -> None:
+        if type(x) is dict:
+            if type(k) is str and len(x) < gas.MAX_ITEMS:
+                m.mem += 64  # an entry plus its value's object, roughly
+                x[k] = v
+                return
+            check_new_key(k)
+            if len(x) >= gas.MAX_ITEMS and k not in x:
+                raise LimitExceeded(f"dict longer than {gas.MAX_ITEMS} items")
+            alloc(64)
+        x[k] = v
+
+    def delitem(x: Any, k: Any) -> None:
+        if type(x) is list:
+            charge(len(x) // 64)
+        elif type(x) is dict:
+            check_key(k)
+        del x[k]
+
+    def getslice(x: Any, lo: Any, hi: Any, step: Any) -> Any:
+        t = type(x)
+        if t is list or t is tuple or t is str:
+            n = len(range(*slice(lo, hi, step).indices(len(x))))
+            new_seq(n, t)
+        return x[lo:hi:step]
+
+    # --- strings ---------------------------------------------------------------------------
+    def fstring(*parts: str) -> str:
+        total = sum(map(len, parts))
+        if total > 64:
+            new_seq(total, str)
+        return "".join(parts)
+
+    def fvalue(value: Any, conversion: str | None, spec: str) -> str:
+        if conversion is None and not spec:
+            t = type(value)
+            if t is str:
+                return value
+            if t is int and -SMALL < value < SMALL:
+                return str(value)
+        return format_value(m, value, conversion, spec)
+
+    def assert_fail(*message: Any) -> None:
+        if message:
+            raise AssertionError(vm_str(m, message[0]))
+        raise AssertionError()
+
+    # --- builtins --------------------------------------------------------------------------
+    def minmax(
+        name: str, fn: Callable[..., Any], args: tuple[Any, ...], key: Any, default: Any
+    ) -> Any:
+        if not args:
+            raise TypeError(f"{name} expected at least 1 argument, got 0")
+        if len(args) == 1:
+            items = materialize(args[0])
+        else:
+            if default is not _MISSING:
+                raise TypeError(
+                    f"Cannot specify a default for {name}() with multiple positional arguments"
+                )
+            items = list(args)
+        if not items:
+            if default is not _MISSING:
+                return default
+            raise ValueError(f"{name}() arg is an empty sequence")
+        keys = items if key is None else [key(item) for item in items]
+        walk(m, keys)
+        charge(len(items))
+        if key is None and set(map(type, items)) in _HOMOGENEOUS:
+            return fn(items)
+        return items[fn(range(len(items)), key=keys.__getitem__)]
+
+    def b_min(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        return minmax("min", min, args, key, default)
+
+    def b_max(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        return minmax("max", max, args, key, default)
+
+    def b_sum(iterable: Any, /, start: Any = 0) -> Any:
+        items = materialize(iterable)
+        total = start
+        if type(start) is int and set(map(type, items)) <= {int}:
+            charge(len(items) // 4)
+            r = sum(items, start)
+            return r if -SMALL < r < SMALL else bigr(r)
+        if type(start) is str:
+            raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
+        for item in items:
+            total = add(total, item)
+        return total
+
+    def b_sorted(iterable: Any, /, *, key: Any = None, reverse: Any = False) -> list[Any]:
+        items = materialize(iterable)
+        keys = items if key is None else [key(item) for item in items]
+        walk(m, keys)
+        n = len(items)
+        charge(n * max(1, n.bit_length()) // 2)
+        if key is None and set(map(type, items)) in _HOMOGENEOUS:
+            return sorted(items, reverse=reverse)
+        order = sorted(range(n), key=keys.__getitem__, reverse=reverse)
+        return [items[i] for i in order]
+
+    def b_reversed(seq: Any, /) -> list[Any]:
+        new_seq(size_of(seq), list)
+        return list(reversed(seq))
+
+    def b_enumerate(iterable: Any, start: Any = 0) -> list[Any]:
+        items = materialize(iterable)
+        new_seq(3 * len(items), list)
+        return list(enumerate(items, start))
+
+    def b_zip(*iterables: Any) -> list[Any]:
+        lists = [materialize(it) for it in iterables]
+        n = min((len(x) for x in lists), default=0)
+        new_seq(n * (1 + len(lists)), list)
+        return list(zip(*lists, strict=False))
+
+    def b_any(iterable: Any, /) -> bool:
+        return any(materialize(iterable))
+
+    def b_all(iterable: Any, /) -> bool:
+        return all(materialize(iterable))
+
+    def b_int(*args: Any, **kwargs: Any) -> int:
+        if args and type(args[0]) is str:
+            text = args[0]
+            charge(len(text) // gas.SCAN_CHARS_PER_GAS)
+            digits = len(text.strip().replace("_", "").lstrip("+-"))
+            if digits > gas.MAX_INT_DIGITS:
+                raise LimitExceeded(f"int() of more than {gas.MAX_INT_DIGITS} digits")
+            charge((digits // 19) ** 2 // 2)  # str -> int is quadratic in CPython
+        if args and type(args[0]) is not int and not isinstance(args[0], (int, str)):
+            raise TypeError(
+                f"int() argument must be a string, a bytes-like object or a real number, "
+                f"not '{type_name(args[0])}'"
+            )
+        r = int(*args, **kwargs)
+        return r if -SMALL < r < SMALL else bigr(r)
+
+    def b_str(*args: Any) -> str:
+        if len(args) == 1:
+            x = args[0]
+            t = type(x)
+            if t is str:
+                return x
+            if t is int and -SMALL < x < SMALL:
+                return str(x)
+        if not args:
+            return ""
+        if len(args) > 1:
+            raise TypeError("str() takes at most 1 argument in contracts")
+        return vm_str(m, args[0])
+
+    def b_list(*args: Any) -> list[Any]:
+        if not args:
+            return []
+        if len(args) > 1:
+            raise TypeError(f"list expected at most 1 argument, got {len(args)}")
+        return materialize(args[0])
+
+    def b_tuple(*args: Any) -> tuple[Any, ...]:
+        if not args:
+            return ()
+        if len(args) > 1:
+            raise TypeError(f"tuple expected at most 1 argument, got {len(args)}")
+        if type(args[0]) is tuple:
+            return args[0]
+        return tuple(materialize(args[0]))
+
+    def pairs(source: Any) -> Any:
+        if type(source) is dict:
+            alloc(48 * len(source))
+            return source
+        items = materialize(source)
+        alloc(48 * len(items))
+        for pair in items:
+            if type(pair) in (tuple, list) and len(pair) == 2:
+                check_new_key(pair[0])
+        return items
+
+    def b_dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:
+        if len(args) > 1:
+            raise TypeError(f"dict expected at most 1 argument, got {len(args)}")
+        out = dict(pairs(args[0])) if args else {}
+        alloc(48 * len(kwargs))
+        out.update(kwargs)
+        check_len(len(out), dict)
+        return out
+
+    def mkdict(pairs_: tuple[tuple[Any, Any], ...]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for k, v in pairs_:
+            setitem(out, k, v)
+        return out
+
+    def b_abs(x: Any, /) -> Any:
+        if isinstance(x, int):
+            return abs(x)
+        raise TypeError(f"bad operand type for abs(): '{type_name(x)}'")
+
+    def b_divmod(a: Any, b: Any, /) -> tuple[Any, Any]:
+        if isinstance(a, int) and isinstance(b, int):
+            if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
+                bigcost(a, b)
+            return divmod(a, b)
+        raise _unsupported_operands("divmod()", a, b)
+
+    def b_bool(*args: Any) -> bool:
+        return bool(*args)
+
+    # --- methods ---------------------------------------------------------------------------
+    def scan(native: Callable[..., Any], factor: int) -> Callable[..., Any]:
+        """A method costing one pass over the receiver and its string arguments."""
+
+        def method(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            n = len(obj) + sum(len(a) for a in args if type(a) is str)
+            if factor:
+                alloc(factor * len(obj))
+            charge(n // gas.SCAN_CHARS_PER_GAS)
+            return native(obj, *args, **kwargs)
+
+        return method
+
+    def s_split(s: str, *args: Any, **kwargs: Any) -> list[str]:
+        alloc(32 * len(s) + 64)
+        return s.split(*args, **kwargs)
+
+    def s_join(sep: str, iterable: Any, /) -> str:
+        items = materialize(iterable)
+        if all(type(i) is str for i in items):
+            new_seq(sum(len(i) for i in items) + len(sep) * max(0, len(items) - 1), str)
+        return sep.join(items)
+
+    def s_replace(s: str, old: Any, new: Any, count: Any = -1, /) -> str:
+        if type(old) is str and type(new) is str and type(count) is int:
+            charge(len(s) // gas.SCAN_CHARS_PER_GAS)
+            hits = s.count(old)
+            if count >= 0:
+                hits = min(hits, count)
+            new_seq(len(s) + hits * (len(new) - len(old)), str)
+        return s.replace(old, new, count)
+
+    def s_format(s: str, *args: Any, **kwargs: Any) -> str:
+        return str_format(m, s, args, kwargs)
+
+    def l_append(lst: list[Any], item: Any, /) -> None:
+        if len(lst) >= gas.MAX_ITEMS:
+            raise LimitExceeded(f"list longer than {gas.MAX_ITEMS} items")
+        alloc(8)
+        lst.append(item)
+
+    def l_extend(lst: list[Any], iterable: Any, /) -> None:
+        n = size_of(iterable)
+        new_seq(len(lst) + n, list)
+        lst.extend(iterable)
+
+    def l_shift(native: Callable[..., Any]) -> Callable[..., Any]:
+        def method(lst: list[Any], *args: Any) -> Any:
+            charge(len(lst) // 64)
+            return native(lst, *args)
+
+        return method
+
+    def l_insert(lst: list[Any], index: Any, item: Any, /) -> None:
+        if len(lst) >= gas.MAX_ITEMS:
+            raise LimitExceeded(f"list longer than {gas.MAX_ITEMS} items")
+        charge(len(lst) // 64)
+        alloc(8)
+        lst.insert(index, item)
+
+    def searching(native: Callable[..., Any]) -> Callable[..., Any]:
+        """remove/index/count: compare the argument with every element."""
+
+        def method(seq: Any, value: Any, *args: Any) -> Any:
+            scan_cost(value, seq)
+            return native(seq, value, *args)
+
+        return method
+
+    def l_sort(lst: list[Any], /, *, key: Any = None, reverse: Any = False) -> None:
+        lst[:] = b_sorted(lst, key=key, reverse=reverse)
+
+    def d_get(d: dict[Any, Any], k: Any, default: Any = None, /) -> Any:
+        check_key(k)
+        return d.get(k, default)
+
+    def d_pop(d: dict[Any, Any], k: Any, *default: Any) -> Any:
+        check_key(k)
+        return d.pop(k, *default)
+
+    def d_setdefault(d: dict[Any, Any], k: Any, default: Any = None, /) -> Any:
+        check_key(k)
+        if k not in d:
+            check_new_key(k)
+            if len(d) >= gas.MAX_ITEMS:
+                raise LimitExceeded(f"dict longer than {gas.MAX_ITEMS} items")
+            alloc(48)
+        return d.setdefault(k, default)
+
+    def d_update(d: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
+        if len(args) > 1:
+            raise TypeError(f"update expected at most 1 argument, got {len(args)}")
+        if args:
+            d.update(pairs(args[0]))
+        alloc(48 * len(kwargs))
+        d.update(kwargs)
+        check_len(len(d), dict)
+
+    def view(native: Callable[..., Any]) -> Callable[..., Any]:
+        def method(d: dict[Any, Any]) -> Any:
+            return native(d)
+
+        return method
+
+    tables: dict[str, dict[type, Callable[..., Any]]] = {
+        "lower": {str: scan(str.lower, 3)},
+        "upper": {str: scan(str.upper, 3)},
+        "strip": {str: scan(str.strip, 1)},
+        "lstrip": {str: scan(str.lstrip, 1)},
+        "rstrip": {str: scan(str.rstrip, 1)},
+        "split": {str: s_split},
+        "join": {str: s_join},
+        "startswith": {str: scan(str.startswith, 0)},
+        "endswith": {str: scan(str.endswith, 0)},
+        "replace": {str: s_replace},
+        "find": {str: scan(str.find, 0)},
+        "format": {str: s_format},
+        "isdigit": {str: scan(str.isdigit, 0)},
+        "isalpha": {str: scan(str.isalpha, 0)},
+        "isalnum": {str: scan(str.isalnum, 0)},
+        "count": {
+            str: scan(str.count, 0),
+            list: searching(list.count),
+            tuple: searching(tuple.count),
+        },
+        "index": {
+            str: scan(str.index, 0),
+            list: searching(list.index),
+            tuple: searching(tuple.index),
+        },
+        "append": {list: l_append},
+        "extend": {list: l_extend},
+        "pop": {list: l_shift(list.pop), dict: d_pop},
+        "insert": {list: l_insert},
+        "remove": {list: searching(list.remove)},
+        "sort": {list: l_sort},
+        "reverse": {list: l_shift(list.reverse)},
+        "get": {dict: d_get},
+        "keys": {dict: view(dict.keys)},
+        "values": {dict: view(dict.values)},
+        "items": {dict: view(dict.items)},
+        "setdefault": {dict: d_setdefault},
+        "update": {dict: d_update},
+    }
+
+    def dispatcher(name: str, table: dict[type, Callable[..., Any]]) -> Callable[..., Any]:
+        def dispatch(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            impl = table.get(type(obj))
+            if impl is None:
+                raise AttributeError(f"'{type_name(obj)}' object has no attribute '{name}'")
+            return impl(obj, *args, **kwargs)
+
+        return dispatch
+
+    def fast_append(obj: Any, *args: Any, **kwargs: Any) -> None:
+        if type(obj) is list and len(args) == 1 and not kwargs and len(obj) < gas.MAX_ITEMS:
+            m.mem += 8
+            obj.append(args[0])
+            return None
+        return dispatch_append(obj, *args, **kwargs)
+
+    def append1(obj: Any, item: Any) -> None:
+        if type(obj) is list and len(obj) < gas.MAX_ITEMS:
+            m.mem += 8
+            obj.append(item)
+            return None
+        return dispatch_append(obj, item)
+
+    def str_grow(a: str, b: str) -> None:
+        """Charge ``a += b`` on strings as a full copy (in-place growth is not guaranteed)."""
+        n = len(a) + len(b)
+        if n > 64:
+            new_seq(n, str)
+
+    def get2(obj: Any, k: Any, default: Any) -> Any:
+        if type(obj) is dict and type(k) is str:
+            return obj.get(k, default)
+        return dispatch_get(obj, k, default)
+
+    def str1(x: Any) -> str:
+        t = type(x)
+        if t is str:
+            return x
+        if t is int and -SMALL < x < SMALL:
+            return str(x)
+        return vm_str(m, x)
+
+    def too_long() -> None:
+        raise LimitExceeded(f"list longer than {gas.MAX_ITEMS} items")
+
+    def fast_get(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(obj) is dict and 1 <= len(args) <= 2 and not kwargs and type(args[0]) is str:
+            return obj.get(*args)
+        return dispatch_get(obj, *args, **kwargs)
+
+    helpers: dict[str, Any] = {
+        "_oog": oog,
+        "_deep": too_deep,
+        "_bigr": bigr,
+        "_add": add,
+        "_sub": sub,
+        "_mul": mul,
+        "_floordiv": floordiv,
+        "_mod": mod,
+        "_pow": pow_,
+        "_neg": neg,
+        "_pos": pos,
+        "_iadd": iadd,
+        "_imul": imul,
+        "_eq": make_compare(operator.eq),
+        "_ne": make_compare(operator.ne),
+        "_lt": make_compare(operator.lt),
+        "_le": make_compare(operator.le),
+        "_gt": make_compare(operator.gt),
+        "_ge": make_compare(operator.ge),
+        "_in": contains,
+        "_notin": not_contains,
+        "_gi": getitem,
+        "_si": setitem,
+        "_di": delitem,
+        "_gs": getslice,
+        "_fstr": fstring,
+        "_mkdict": mkdict,
+        "_fv": fvalue,
+        "_assert_fail": assert_fail,
+        "_L": SMALL,
+        "_type": type,
+        "_list": list,
+        "_dict": dict,
+        "_FK": (int, str),
+        "_int": int,
+        "_str": str,
+        "_len": len,
+        "_isinstance": isinstance,
+        "_b_len": len,
+        "_b_range": range,
+        "_b_min": b_min,
+        "_b_max": b_max,
+        "_b_sum": b_sum,
+        "_b_abs": b_abs,
+        "_b_sorted": b_sorted,
+        "_b_reversed": b_reversed,
+        "_b_enumerate": b_enumerate,
+        "_b_zip": b_zip,
+        "_b_any": b_any,
+        "_b_all": b_all,
+        "_b_int": b_int,
+        "_b_str": b_str,
+        "_b_bool": b_bool,
+        "_b_list": b_list,
+        "_b_tuple": b_tuple,
+        "_b_dict": b_dict,
+        "_b_divmod": b_divmod,
+        "_T_int": int,
+        "_T_str": str,
+        "_T_bool": bool,
+        "_T_list": list,
+        "_T_tuple": tuple,
+        "_T_dict": dict,
+    }
+    for name, table in tables.items():
+        helpers["_M_" + name] = dispatcher(name, table)
+    dispatch_append = helpers["_M_append"]
+    dispatch_get = helpers["_M_get"]
+    helpers["_M_append"] = fast_append
+    helpers["_M_get"] = fast_get
+    helpers["_append1"] = append1
+    helpers["_toolong"] = too_long
+    helpers["_sgrow"] = str_grow
+    helpers["_get2"] = get2
+    helpers["_str1"] = str1
+    return helpers

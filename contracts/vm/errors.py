@@ -1,0 +1,84 @@
+"""Typed VM errors; ``error_type`` is what a receipt reports (stable, part of the public API).
+
+Errors raised by contract code itself use the CPython class (``TypeError``, ``KeyError``...) so a
+program behaves as it would under CPython; these are the VM's own failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain.errors import ContractError
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a contract source was refused, with its 1-based line and 0-based column."""
+
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.col}: {self.message}"
+
+
+class VMError(ContractError):
+    """Base of the VM's own errors."""
+
+    error_type = "VMError"
+
+
+class ValidationError(VMError):
+    """The source is not in the contract subset (refused before anything runs)."""
+
+    error_type = "ValidationError"
+    reason = "contract_invalid"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        first = "; ".join(str(p) for p in self.problems[:3])
+        more = f" (+{len(self.problems) - 3} more)" if len(self.problems) > 3 else ""
+        super().__init__(f"contract refused: {first}{more}")
+
+
+class OutOfGas(VMError):
+    error_type = "OutOfGas"
+
+
+class LimitExceeded(VMError):
+    """A hard VM limit (call depth, value size or nesting, memory, result size) was hit."""
+
+    error_type = "LimitExceeded"
+
+
+class RequireFailed(VMError):
+    error_type = "RequireFailed"
+
+
+class InsufficientFunds(VMError):
+    error_type = "InsufficientFunds"
+
+
+class NoSuchContract(VMError):
+    error_type = "NoSuchContract"
+
+
+class NoSuchMethod(VMError):
+    error_type = "NoSuchMethod"
+
+
+class ContractExists(VMError):
+    error_type = "ContractExists"
+
+
+class Unsupported(VMError):
+    """Valid CPython that the VM refuses at run time (e.g. a float result, format field access)."""
+
+    error_type = "Unsupported"
+
+
+class InvalidValue(VMError):
+    """A value crossing the VM boundary (args, result, storage, event) is not plain JSON."""
+
+    error_type = "InvalidValue"

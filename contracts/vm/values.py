@@ -1,0 +1,288 @@
+"""Contract values: the closed set of types, metered walks, JSON crossing, str()/repr()/format.
+
+Contract code only ever holds ``int bool str None list tuple dict range`` and dict views. Any
+operation the host would perform recursively (comparison, hashing, repr, JSON) is preceded by an
+iterative walk here that charges gas per node and refuses nesting deeper than MAX_VALUE_DEPTH,
+so the host never recurses deeply and never spends unmetered time.
+"""
+
+from __future__ import annotations
+
+import json
+from string import Formatter
+from typing import Any
+
+from contracts.vm import gas
+from contracts.vm.checker import check_format_spec
+from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported
+from contracts.vm.gas import Meter
+
+DictKeys: type = type({}.keys())
+DictValues: type = type({}.values())
+DictItems: type = type({}.items())
+CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems)
+SCALARS = (int, str, bool, type(None), range)
+_json_decode = json.JSONDecoder().decode
+_json_encode = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+def type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def walk(meter: Meter, value: Any) -> int:
+    """Visit ``value`` iteratively, charging gas as it goes; return the gas it cost.
+
+    Bounds the cost of any native recursive operation on the value (comparison, hashing, repr,
+    JSON): GAS_WALK_CONTAINER per container visited (shared structure counts once per
+    reference, like the native operation would see it), GAS_WALK_ITEM per element and one gas
+    per SCAN_CHARS_PER_GAS characters of strings. Raises LimitExceeded past MAX_VALUE_DEPTH
+    and OutOfGas as soon as the walk has cost more than the remaining gas.
+    """
+    t = type(value)
+    if t is int or t is bool or value is None or t is range:
+        return 0
+    if t is str:
+        cost = len(value) // gas.SCAN_CHARS_PER_GAS
+        meter.charge(cost)
+        return cost
+    total = 0
+    charged = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        t = type(item)
+        if t is str:
+            total += len(item) // gas.SCAN_CHARS_PER_GAS
+            continue
+        if t is list or t is tuple:
+            children: Any = item
+        elif t is dict:
+            children = [*item.keys(), *item.values()]
+        elif t is DictKeys or t is DictValues:
+            children = list(item)
+        elif t is DictItems:
+            children = [part for pair in item for part in pair]
+        elif t is int or t is bool or item is None or t is range:
+            continue
+        else:
+            raise InvalidValue(f"unexpected value of type {t.__name__}")
+        if depth >= gas.MAX_VALUE_DEPTH:
+            raise LimitExceeded(f"value nested deeper than {gas.MAX_VALUE_DEPTH} levels")
+        total += gas.GAS_WALK_CONTAINER + gas.GAS_WALK_ITEM * len(children)
+        if total - charged > 4096:
+            meter.charge(total - charged)
+            charged = total
+        for child in children:
+            ct = type(child)
+            if ct is int or ct is bool or child is None:
+                continue
+            stack.append((child, depth + 1))
+    meter.charge(total - charged)
+    return total
+
+
+def to_json(meter: Meter, value: Any, what: str) -> Any:
+    """A fresh plain-JSON copy of a contract value (tuples become lists); refuses anything else."""
+    walk(meter, value)
+    return _to_json(value, what, 0)
+
+
+def _to_json(value: Any, what: str, depth: int) -> Any:
+    t = type(value)
+    if t is int or t is str or t is bool or value is None:
+        return value
+    if depth >= gas.MAX_VALUE_DEPTH:
+        raise LimitExceeded(f"{what} nested deeper than {gas.MAX_VALUE_DEPTH} levels")
+    if t is list or t is tuple:
+        return [_to_json(v, what, depth + 1) for v in value]
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise InvalidValue(f"{what} is not JSON: dict keys must be str, not {type_name(k)}")
+            out[k] = _to_json(v, what, depth + 1)
+        return out
+    raise InvalidValue(f"{what} is not JSON: cannot convert a {t.__name__}")
+
+
+def encode(value: Any) -> str:
+    """Canonical JSON text of a plain JSON value (as chain.encoding, returned as str)."""
+    return str(_json_encode(value))
+
+
+def decode(text: str) -> Any:
+    return _json_decode(text)
+
+
+def from_json(meter: Meter, value: Any, what: str) -> Any:
+    """Copy a JSON value coming from outside (args, storage) into a fresh contract value."""
+    if type(value) in (int, str, bool) or value is None:
+        if type(value) is int and value.bit_length() > gas.MAX_INT_BITS:
+            raise LimitExceeded(f"{what}: integer larger than {gas.MAX_INT_BITS} bits")
+        return value
+    try:
+        walk(meter, value)
+        text = _json_encode(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(f"{what} is not JSON: {exc}") from None
+    meter.alloc(len(text))
+    return _json_decode(text)
+
+
+# --- str() and repr() -----------------------------------------------------------------------
+def _str_bound(s: str) -> int:
+    return len(s) + 2 if s.isascii() and s.isprintable() else 10 * len(s) + 2
+
+
+def _repr_bound(meter: Meter, value: Any) -> int:
+    """Upper bound of len(repr(value)); also enforces depth and charges the walk."""
+    walk(meter, value)
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        t = type(item)
+        if t is str:
+            total += _str_bound(item)
+        elif t is int:
+            bits = item.bit_length()
+            total += bits // 3 + 2
+            if bits > 64:
+                meter.charge((bits // 64) ** 2 // 4)
+        elif t is bool or item is None:
+            total += 5
+        elif t is range:
+            total += (
+                64
+                + (item.start.bit_length() + item.stop.bit_length() + item.step.bit_length()) // 3
+            )
+        elif t is dict:
+            total += 2 + 4 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif t is DictItems:
+            total += 16 + 6 * len(item)
+            stack.extend(part for pair in item for part in pair)
+        else:
+            total += 16 + 2 * len(item)
+            stack.extend(item)
+    return total
+
+
+def vm_repr(meter: Meter, value: Any) -> str:
+    t = type(value)
+    if t is int:
+        return vm_str(meter, value)
+    meter.alloc(_repr_bound(meter, value))
+    return repr(value)
+
+
+def vm_str(meter: Meter, value: Any) -> str:
+    t = type(value)
+    if t is str:
+        return value
+    if t is int:
+        bits = value.bit_length()
+        meter.alloc(bits // 3 + 2)
+        meter.charge((bits // 64) ** 2 // 4)  # int -> str is quadratic in CPython
+        return str(value)
+    if t is bool or value is None:
+        return str(value)
+    return vm_repr(meter, value)
+
+
+# --- format specs and str.format --------------------------------------------------------------
+def format_value(meter: Meter, value: Any, conversion: str | None, spec: str) -> str:
+    """One f-string / str.format field: conversion, then a validated format spec."""
+    if conversion == "r":
+        value = vm_repr(meter, value)
+    elif conversion == "s":
+        value = vm_str(meter, value)
+    elif conversion is not None:
+        raise Unsupported(f"conversion !{conversion} is not supported")
+    if not spec:
+        return vm_str(meter, value)
+    problem = check_format_spec(spec)
+    if problem:
+        raise Unsupported(problem)
+    t = type(value)
+    if t is int or t is bool or t is str:
+        size = (len(value) if t is str else value.bit_length()) + len(spec)
+        digits = "".join(c if c.isdigit() else " " for c in spec).split()
+        size += max((int(d) for d in digits), default=0)
+        meter.alloc(size * 2)
+        return format(value, spec)
+    raise TypeError(f"unsupported format string passed to {t.__name__}.__format__")
+
+
+def parse_format(template: str) -> list[tuple[str, str | None, str | None, str]]:
+    """Parse a str.format template into (literal, field, conversion, spec), refusing
+    attribute/index access and nested fields (the classic ``"{0.__class__}"`` escapes)."""
+    out: list[tuple[str, str | None, str | None, str]] = []
+    for literal, field_name, spec, conversion in Formatter().parse(template):
+        if field_name is None:
+            out.append((literal, None, None, ""))
+            continue
+        if "." in field_name or "[" in field_name:
+            raise ValueError(f"field {field_name!r}: attribute and index access are not allowed")
+        if field_name and not field_name.isdigit() and not field_name.isidentifier():
+            raise ValueError(f"field {field_name!r} is not a position or a name")
+        if field_name.startswith("_"):
+            raise ValueError(f"field {field_name!r}: names starting with '_' are not allowed")
+        if spec and ("{" in spec or "}" in spec):
+            raise ValueError("nested fields in a format spec are not allowed")
+        if conversion not in (None, "r", "s"):
+            raise ValueError(f"conversion !{conversion} is not supported")
+        out.append((literal, field_name, conversion, spec or ""))
+    return out
+
+
+def str_format(meter: Meter, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    meter.charge(len(template) // gas.SCAN_CHARS_PER_GAS)
+    try:
+        fields = parse_format(template)
+    except ValueError as exc:
+        if "not allowed" in str(exc) or "not supported" in str(exc) or "not a position" in str(exc):
+            raise Unsupported(f"str.format: {exc}") from None
+        raise
+    parts: list[str] = []
+    auto = 0
+    manual = False
+    for literal, name, conversion, spec in fields:
+        parts.append(literal)
+        if name is None:
+            continue
+        if name == "":
+            if manual:
+                raise ValueError(
+                    "cannot switch from manual field specification to automatic field numbering"
+                )
+            if auto >= len(args):
+                raise IndexError(f"Replacement index {auto} out of range for positional args tuple")
+            value = args[auto]
+            auto += 1
+        elif name.isdigit():
+            if auto:
+                raise ValueError(
+                    "cannot switch from automatic field numbering to manual field specification"
+                )
+            manual = True
+            index = int(name)
+            if index >= len(args):
+                raise IndexError(
+                    f"Replacement index {index} out of range for positional args tuple"
+                )
+            value = args[index]
+        else:
+            if name not in kwargs:
+                raise KeyError(name)
+            value = kwargs[name]
+        parts.append(format_value(meter, value, conversion, spec))
+    total = sum(len(p) for p in parts)
+    meter.alloc(total)
+    if total > gas.MAX_STR_CHARS:
+        raise LimitExceeded(f"string longer than {gas.MAX_STR_CHARS} characters")
+    return "".join(parts)
