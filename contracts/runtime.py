@@ -51,6 +51,21 @@ PYTHON_ERRORS = (
     OverflowError,
     RuntimeError,
 )
+# Receipts must be byte-identical on every node whatever its CPython minor version, and CPython
+# rewords its own exception messages between versions. So an exception CPython raised is
+# reported with a fixed text for its class; only ``assert`` keeps the contract's own message
+# (built by the VM from contract data).
+PYTHON_ERROR_MESSAGES = {
+    "TypeError": "operation applied to a value of the wrong type",
+    "ValueError": "invalid value",
+    "KeyError": "key not found",
+    "IndexError": "index out of range",
+    "ZeroDivisionError": "division or modulo by zero",
+    "AttributeError": "no such attribute",
+    "NameError": "name is not defined",
+    "OverflowError": "number out of range",
+    "RuntimeError": "runtime error",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,12 +356,13 @@ def _error_of(exc: BaseException) -> dict[str, str]:
         # must not happen (the VM bounds depth and allocation first); never crash the node
         log.error("contract hit a host limit: %s", type(exc).__name__)
         kind, message = "LimitExceeded", f"host limit: {type(exc).__name__}"
+    elif isinstance(exc, AssertionError):
+        kind = "AssertionError"
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "assertion failed"
     elif isinstance(exc, PYTHON_ERRORS):
         kind = type(exc).__name__
-        try:
-            message = str(exc)
-        except Exception:  # a message that cannot be rendered is replaced, never raised
-            message = kind
+        base = next(c.__name__ for c in type(exc).__mro__ if c.__name__ in PYTHON_ERROR_MESSAGES)
+        message = PYTHON_ERROR_MESSAGES[base]
     else:
         log.exception("unexpected error in contract execution", exc_info=exc)
         kind, message = "InternalError", f"internal error: {type(exc).__name__}"
