@@ -1,0 +1,88 @@
+"""Consensus configuration shared by the daemon and the simulator.
+
+Every value that all validators must agree on for safety (the validator set, chain id, block
+limits) and every timer the replica runs lives here, so the replica itself holds no magic numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain import limits
+from chain.crypto import is_pubkey_hex
+from chain.errors import ConfigError
+
+MIN_VALIDATORS = 4  # n = 3f+1 with f >= 1
+MAX_VALIDATORS = 256  # bounds every per-sender table and every certificate
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusConfig:
+    chain_id: str
+    validators: tuple[str, ...]  # public keys hex; order defines primaries
+    block_max_txs: int = limits.DEFAULT_BLOCK_TXS
+    block_max_bytes: int = limits.MAX_BLOCK_BYTES
+    batch_delay_ms: int = limits.DEFAULT_BATCH_DELAY_MS  # primary waits at most this to fill a block
+    view_change_timeout_ms: int = 2000  # base; doubles per consecutive failed view
+    max_view_change_timeout_ms: int = 60_000
+    request_timeout_ms: int = 3000
+    retransmit_ms: int = 500
+    checkpoint_interval: int = 16
+    watermark_window: int = 64
+    max_clock_drift_ms: int = limits.MAX_CLOCK_DRIFT_MS
+    max_buffered_messages: int = 10_000
+
+    def __post_init__(self) -> None:
+        n = len(self.validators)
+        if not MIN_VALIDATORS <= n <= MAX_VALIDATORS:
+            raise ConfigError(
+                f"need between {MIN_VALIDATORS} and {MAX_VALIDATORS} validators, got {n}"
+            )
+        if len(set(self.validators)) != n or not all(is_pubkey_hex(v) for v in self.validators):
+            raise ConfigError("validators must be distinct 64-hex public keys")
+        if not isinstance(self.chain_id, str) or not 0 < len(self.chain_id) <= limits.MAX_CHAIN_ID_CHARS:
+            raise ConfigError("chain_id must be a non-empty string")
+        if not 0 < self.block_max_txs <= limits.MAX_BLOCK_TXS:
+            raise ConfigError(f"block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")
+        if not 0 < self.block_max_bytes <= limits.MAX_BLOCK_BYTES:
+            raise ConfigError(f"block_max_bytes must be in 1..{limits.MAX_BLOCK_BYTES}")
+        positive = {
+            "view_change_timeout_ms": self.view_change_timeout_ms,
+            "max_view_change_timeout_ms": self.max_view_change_timeout_ms,
+            "request_timeout_ms": self.request_timeout_ms,
+            "retransmit_ms": self.retransmit_ms,
+            "checkpoint_interval": self.checkpoint_interval,
+            "watermark_window": self.watermark_window,
+            "max_clock_drift_ms": self.max_clock_drift_ms,
+            "max_buffered_messages": self.max_buffered_messages,
+        }
+        for name, value in positive.items():
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{name} must be a positive integer")
+        if self.batch_delay_ms < 0:
+            raise ConfigError("batch_delay_ms must be >= 0")
+        if self.max_view_change_timeout_ms < self.view_change_timeout_ms:
+            raise ConfigError("max_view_change_timeout_ms must be >= view_change_timeout_ms")
+        if self.watermark_window < 2 * self.checkpoint_interval:
+            raise ConfigError("watermark_window must be at least 2 * checkpoint_interval")
+
+    @property
+    def n(self) -> int:
+        return len(self.validators)
+
+    @property
+    def f(self) -> int:
+        return (len(self.validators) - 1) // 3
+
+    @property
+    def quorum(self) -> int:
+        """2f+1: any two quorums share at least one honest validator."""
+        return 2 * self.f + 1
+
+    @property
+    def weak_quorum(self) -> int:
+        """f+1: at least one honest validator is in any such set."""
+        return self.f + 1
+
+    def primary(self, view: int) -> str:
+        return self.validators[view % len(self.validators)]
