@@ -346,7 +346,7 @@ class Node:
         kind = message.get("k")
         if kind == "c":
             try:
-                msg = decode_message(message.get("m"))
+                msg = decode_message(message.get("m"), known_txs=self.mempool.by_signature)
             except AidchainError as exc:
                 self.stats["bad_consensus_messages"] += 1
                 self.log.debug("undecodable consensus message from %s: %s", peer[:12], exc.message)

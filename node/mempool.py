@@ -46,6 +46,9 @@ class Mempool:
         self.max_bytes = max_bytes
         self._cache_size = verified_cache
         self._txs: dict[str, Transaction] = {}
+        # signature -> pending tx: lets a replica decode a proposed block from txs it already
+        # validated instead of re-encoding and re-hashing each one
+        self._by_sig: dict[str, Transaction] = {}
         # sender -> {nonce: tx}; dict order is the round-robin order of senders
         self._senders: dict[str, dict[int, Transaction]] = {}
         self._base: dict[str, int] = {}  # committed nonce of each sender with pending txs
@@ -115,6 +118,7 @@ class Mempool:
             self._base[sender] = base
         pending[nonce] = tx
         self._txs[h] = tx
+        self._by_sig[tx.signature] = tx
         self._bytes += size
         return True
 
@@ -125,6 +129,11 @@ class Mempool:
 
     def get(self, tx_hash: str) -> Transaction | None:
         return self._txs.get(tx_hash)
+
+    @property
+    def by_signature(self) -> Mapping[str, Transaction]:
+        """Pending transactions keyed by signature (read-only view, for block decoding)."""
+        return self._by_sig
 
     def __len__(self) -> int:
         return len(self._txs)
@@ -187,6 +196,7 @@ class Mempool:
             touched[tx.sender] = None
             mine = self._txs.pop(tx.hash, None)
             if mine is not None:
+                self._by_sig.pop(mine.signature, None)
                 self._senders[tx.sender].pop(tx.nonce, None)
                 self._bytes -= mine.size
                 self._counts["committed"] += 1
@@ -205,6 +215,7 @@ class Mempool:
                 stale = pending.pop(nonce, None)
                 if stale is not None:
                     del self._txs[stale.hash]
+                    self._by_sig.pop(stale.signature, None)
                     self._bytes -= stale.size
                     self._counts["stale_dropped"] += 1
                     self._remember(stale.hash, committed=False)

@@ -337,3 +337,16 @@ def test_ready_is_always_a_valid_block_prefix(
             while mp.get(pay(key, run).hash) is not None:
                 run += 1
             assert expected[key.public_hex] == run
+
+
+def test_by_signature_tracks_pending_transactions() -> None:
+    keys = [KeyPair.from_seed(bytes([9]) * 32)]
+    pool = Mempool("test", lambda _addr: 0)
+    txs = [make_transfer(keys[0], "test", n, keys[0].public_hex, 1) for n in range(3)]
+    for tx in txs:
+        pool.add(tx)
+    assert {t.signature for t in txs} == set(pool.by_signature)
+    header = BlockHeader(1, "0" * 64, merkle_root([txs[0].hash]), "0" * 64, 1, "0" * 64, 0)
+    pool._account_nonce = lambda _addr: 1  # type: ignore[method-assign]
+    pool.on_block_committed(Block(header, (txs[0],)))
+    assert set(pool.by_signature) == {txs[1].signature, txs[2].signature}
