@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from chain.block import Block, CommitCertificate
-from chain.errors import AidchainError, ConfigError
+from chain.errors import AidchainError, BadNonce, ConfigError
 from chain.tx import Transaction, tx_from_dict
 from consensus.actions import (
     Broadcast,
@@ -318,9 +318,14 @@ class Node:
     # --- transactions -----------------------------------------------------------------------------
     def submit(self, tx: Transaction) -> str:
         """Admit a client transaction (RPC); raises typed errors; safe to retry."""
-        if self.store.get_tx(tx.hash) is not None:
-            return tx.hash
-        if self.mempool.add(tx):
+        try:
+            added = self.mempool.add(tx)
+        except BadNonce:
+            # a retry of a transaction that has already committed is not an error
+            if self.store.get_tx(tx.hash) is not None:
+                return tx.hash
+            raise
+        if added:
             self._gossip.append(tx.to_dict())
             self._offer_dirty = True
             if len(self._gossip) >= self.cfg.mempool.gossip_batch:

@@ -97,6 +97,10 @@ class Batch:
         self._wb.clear()
 
 
+# Bloom filters make lookups of absent keys (unknown tx hashes, new accounts) skip disk reads.
+BLOOM_FILTER_BITS = 10
+
+
 class Database:
     """A LevelDB handle that refuses use after close and turns plyvel errors into ours."""
 
@@ -104,7 +108,9 @@ class Database:
         self.path = Path(path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._db: plyvel.DB | None = plyvel.DB(str(self.path), create_if_missing=True)
+            self._db: plyvel.DB | None = plyvel.DB(
+                str(self.path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS
+            )
         except plyvel.IOError as exc:
             raise ChainStoreError(
                 f"cannot open LevelDB at {self.path} (in use by another process?): {exc}"

@@ -79,6 +79,18 @@ class LocalCluster:
         for i in range(self.n):
             self.start(i)
         await wait_ready([self.url(i) for i in range(self.n)], timeout_s=60)
+        await self.wait_connected(range(self.n))
+
+    async def wait_connected(self, nodes: Sequence[int], timeout: float = 30) -> None:
+        """Wait until every node in ``nodes`` has an outbound connection to every other node."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = [(await self.status(i))["peers_connected"] for i in nodes]
+            if min(counts) >= self.n - 1:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"peers not all connected after {timeout}s: {counts}")
+            await asyncio.sleep(0.1)
 
     async def restart(self, i: int) -> None:
         self.start(i)
