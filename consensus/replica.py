@@ -854,23 +854,19 @@ class Replica:
         self._pps = {k: p for k, p in self._pps.items() if k[0] >= target}
         self._my_msgs = {k: m for k, m in self._my_msgs.items() if k[1] >= target}
         self._mark_progress()
-        acts: list[Action] = []
-        vc = self._build_view_change()
-        if vc is not None:
-            self._my_vc = vc
-            self._vcs[self._me] = vc
-            acts.append(
-                Persist(
-                    {
-                        "kind": "msg",
-                        "height": self._height + 1,
-                        "msg": encode_message(strip_block(vc)),
-                    }
-                )
-            )
-            acts.append(Broadcast(vc))
+        acts = self._issue_view_change()
         acts.extend(self._check_view_changes())
         return acts
+
+    def _issue_view_change(self) -> list[Action]:
+        """Sign, journal and broadcast our VIEW-CHANGE for the current view (journal first)."""
+        vc = self._build_view_change()
+        if vc is None:
+            return []
+        self._my_vc = vc
+        self._vcs[self._me] = vc
+        record = {"kind": "msg", "height": self._height + 1, "msg": encode_message(strip_block(vc))}
+        return [Persist(record), Broadcast(vc)]
 
     def _build_view_change(self) -> ViewChange | None:
         if self._height > 0 and self._last_cert is None:
@@ -1092,20 +1088,7 @@ class Replica:
             if self._my_vc is not None and self._my_vc.view == self._view:
                 acts.append(Broadcast(self._my_vc))
             elif self._my_vc is None or self._my_vc.view != self._view:
-                vc = self._build_view_change()
-                if vc is not None:
-                    self._my_vc = vc
-                    self._vcs[self._me] = vc
-                    acts.append(
-                        Persist(
-                            {
-                                "kind": "msg",
-                                "height": self._height + 1,
-                                "msg": encode_message(strip_block(vc)),
-                            }
-                        )
-                    )
-                    acts.append(Broadcast(vc))
+                acts.extend(self._issue_view_change())
         else:
             h = self._height + 1
             for (_kind, v, hh), msg in self._my_msgs.items():
