@@ -1,0 +1,82 @@
+"""The runtime carries out replica actions in order: a vote is journaled before it is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consensus.actions import Broadcast, Persist, Send
+from consensus.messages import make_commit, make_prepare
+from node.cluster import init_cluster
+from node.config import load_config
+from node.daemon import Node
+
+
+class Recorder:
+    def __init__(self, log: list[Any]) -> None:
+        self.log = log
+
+    def broadcast(self, message: dict[str, Any]) -> int:
+        self.log.append(("broadcast", message["m"]["type"]))
+        return 3
+
+    def send(self, peer: str, message: dict[str, Any]) -> bool:
+        self.log.append(("send", message["m"]["type"]))
+        return True
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    init_cluster(tmp_path / "c", base_port=0)
+    n = Node(load_config(tmp_path / "c" / "node0" / "config.toml"))
+    yield n
+    n._io.shutdown(wait=True)
+    n.store.close()
+
+
+async def test_persist_happens_before_the_sends_that_follow_it(node: Node) -> None:
+    log: list[Any] = []
+    node.peers = Recorder(log)  # type: ignore[assignment]
+    append = node.store.journal_append
+
+    def journal(records: Any) -> None:
+        log.append(("journal", [r["n"] for r in records]))
+        append(records)
+
+    node.store.journal_append = journal  # type: ignore[method-assign]
+    prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
+    commit = make_commit(node.key, node.chain_id, 0, 1, "ab" * 32)
+    peer = node.validators[1]
+    await node.perform([
+        Persist({"height": 1, "n": 1}),
+        Persist({"height": 1, "n": 2}),
+        Broadcast(prep),
+        Persist({"height": 1, "n": 3}),
+        Send(peer, commit),
+        Persist({"height": 1, "n": 4}),
+    ])
+    assert log == [
+        ("journal", [1, 2]),  # consecutive records: one synced batch
+        ("broadcast", "prepare"),
+        ("journal", [3]),
+        ("send", "commit"),
+        ("journal", [4]),  # a trailing record is written too
+    ]
+    assert [r["n"] for r in node.store.journal_load()] == [1, 2, 3, 4]
+
+
+async def test_a_failed_journal_write_sends_nothing(node: Node) -> None:
+    log: list[Any] = []
+    node.peers = Recorder(log)  # type: ignore[assignment]
+
+    def broken(records: Any) -> None:
+        raise OSError("disk full")
+
+    node.store.journal_append = broken  # type: ignore[method-assign]
+    prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
+    with pytest.raises(OSError):
+        await node.perform([Persist({"height": 1}), Broadcast(prep)])
+    assert log == []

@@ -1,0 +1,146 @@
+"""State transfer trusts no single peer: every block must extend our head under a valid certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+from chain.block import Block, BlockHeader, CommitCertificate, commit_signing_bytes, merkle_root
+from chain.crypto import KeyPair
+from chain.tx import make_transfer
+from node.statesync import StateSync
+
+CHAIN = "sync-test"
+VALS = [KeyPair.from_seed(bytes([i + 1]) * 32) for i in range(4)]
+IDS = [v.public_hex for v in VALS]
+ALICE = KeyPair.from_seed(b"\x33" * 32)
+
+
+def _chain(length: int) -> list[tuple[Block, CommitCertificate]]:
+    out = []
+    prev, root = "0" * 64, "1" * 64
+    for h in range(1, length + 1):
+        txs = (make_transfer(ALICE, CHAIN, h - 1, IDS[0], 1),)
+        header = BlockHeader(h, prev, merkle_root([t.hash for t in txs]), root, 1000 + h, IDS[0], 0)
+        block = Block(header, txs)
+        msg = commit_signing_bytes(CHAIN, 0, h, block.hash)
+        cert = CommitCertificate(h, block.hash, 0, tuple(sorted((v.public_hex, v.sign(msg)) for v in VALS[:3])))
+        out.append((block, cert))
+        prev, root = block.hash, f"{h:064x}"  # fake state root after block h
+    return out
+
+
+class Host:
+    """A node at some height plus peers that answer sync requests (honestly or not)."""
+
+    chain_id = CHAIN
+    validators = tuple(IDS)
+
+    def __init__(self, chain: list[tuple[Block, CommitCertificate]], serve: dict[str, Any]) -> None:
+        self.chain = chain
+        self.applied: list[Block] = []
+        self.serve = serve  # peer -> function(from_height, count) -> blocks payload
+        self.sync: StateSync | None = None
+        self.asked: list[str] = []
+
+    @property
+    def height(self) -> int:
+        return len(self.applied)
+
+    @property
+    def head_hash(self) -> str:
+        return self.applied[-1].hash if self.applied else "0" * 64
+
+    @property
+    def state_root(self) -> str:
+        return f"{self.height:064x}" if self.applied else "1" * 64
+
+    async def apply_synced_block(self, block: Block, certificate: CommitCertificate) -> None:
+        self.applied.append(block)
+
+    def send(self, peer: str, message: dict[str, Any]) -> bool:
+        self.asked.append(peer)
+        blocks = self.serve[peer](message["from"], message["count"])
+        assert self.sync is not None
+        asyncio.get_running_loop().call_soon(self.sync.on_response, peer, {"k": "sync_resp", "id": message["id"], "blocks": blocks})
+        return True
+
+    def connected_peers(self) -> list[str]:
+        return list(self.serve)
+
+    def read_block(self, height: int) -> tuple[Block, CommitCertificate] | None:
+        return self.chain[height - 1] if 0 < height <= len(self.chain) else None
+
+
+def honest(chain: list[tuple[Block, CommitCertificate]]) -> Any:
+    def serve(start: int, count: int) -> list[dict[str, Any]]:
+        return [{"block": b.to_dict(), "cert": c.to_dict()} for b, c in chain[start - 1 : start - 1 + count]]
+    return serve
+
+
+async def _run(host: Host) -> None:
+    sync = StateSync(host, batch_blocks=4)
+    host.sync = sync
+    sync.request(())
+    assert sync._task is not None
+    await asyncio.wait_for(sync._task, 10)
+
+
+async def test_catches_up_from_an_honest_peer_in_batches() -> None:
+    chain = _chain(10)
+    host = Host(chain, {"p1": honest(chain)})
+    await _run(host)
+    assert [b.hash for b in host.applied] == [b.hash for b, _ in chain]
+
+
+async def test_forged_block_is_detected_and_the_peer_skipped() -> None:
+    chain = _chain(6)
+
+    def forger(start: int, count: int) -> list[dict[str, Any]]:
+        block, cert = chain[start - 1]
+        fake = Block(dataclasses.replace(block.header, time=block.header.time + 7), block.txs)
+        return [{"block": fake.to_dict(), "cert": cert.to_dict()}]  # certificate is for the real block
+
+    def bad_cert(start: int, count: int) -> list[dict[str, Any]]:
+        block, cert = chain[start - 1]
+        weak = CommitCertificate(cert.height, cert.block_hash, cert.view, cert.signatures[:2])
+        return [{"block": block.to_dict(), "cert": weak.to_dict()}]
+
+    def garbage(start: int, count: int) -> list[Any]:
+        return [{"block": 5}, "x"]
+
+    host = Host(chain, {"forger": forger, "weak": bad_cert, "junk": garbage, "good": honest(chain)})
+    await _run(host)
+    assert [b.hash for b in host.applied] == [b.hash for b, _ in chain]
+    assert host.sync is not None and host.sync.stats["bad_peer_responses"] == 3
+
+
+async def test_no_honest_peer_means_nothing_is_applied() -> None:
+    chain = _chain(3)
+    other = _chain(3)  # a different chain, validly signed but not extending our head
+
+    def wrong_fork(start: int, count: int) -> list[dict[str, Any]]:
+        block, cert = other[start - 1]
+        moved = Block(dataclasses.replace(block.header, prev_hash="f" * 64), block.txs)
+        return [{"block": moved.to_dict(), "cert": cert.to_dict()}]
+
+    host = Host(chain, {"fork": wrong_fork})
+    await _run(host)
+    assert host.applied == []
+
+
+async def test_serve_limits_response_and_stops_at_head() -> None:
+    chain = _chain(5)
+    sent: list[dict[str, Any]] = []
+
+    class ServeHost(Host):
+        def send(self, peer: str, message: dict[str, Any]) -> bool:
+            sent.append(message)
+            return True
+
+    sync = StateSync(ServeHost(chain, {}), batch_blocks=4)
+    sync.serve("p", {"k": "sync_req", "id": 1, "from": 3, "count": 100})
+    assert [b["block"]["header"]["height"] for b in sent[0]["blocks"]] == [3, 4, 5]
+    sync.serve("p", {"k": "sync_req", "id": 2, "from": -1, "count": "x"})  # malformed: ignored
+    assert len(sent) == 1
