@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -18,6 +17,8 @@ from typing import Any
 
 from chain.crypto import KeyPair, is_pubkey_hex
 from chain.errors import AidchainError
+from contracts import cli as contract_cli
+from node import sim_cli
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_RPC = os.environ.get("AIDCHAIN_RPC", "http://127.0.0.1:26600/")
@@ -170,7 +171,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aidchain", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="aidchain",
+        description="aidchain: a permissioned PBFT blockchain node for traceable disbursement of "
+        "poverty-alleviation funds.",
+        epilog="exit codes: 0 ok; 1 the operation failed; 2 bad usage, config or key file; "
+        "3 node unreachable. RPC defaults to $AIDCHAIN_RPC or http://127.0.0.1:26600/.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     cluster = sub.add_parser("cluster", help="local multi-node clusters").add_subparsers(dest="sub", required=True)
@@ -199,11 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     tx = sub.add_parser("tx", help="transactions").add_subparsers(dest="sub", required=True)
     p = tx.add_parser("transfer", help="sign and send a transfer")
-    p.add_argument("--key", required=True, type=Path)
-    p.add_argument("--to", required=True)
+    p.add_argument("--key", required=True, type=Path, help="sender's key file")
+    p.add_argument("--to", required=True, help="recipient's 64-hex public key")
     p.add_argument("--amount", required=True, type=int, help="fen (integer)")
-    p.add_argument("--memo", default="")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.add_argument("--memo", default="", help="free text, at most 256 characters")
+    p.add_argument("--rpc", default=DEFAULT_RPC, help="node JSON-RPC URL")
     p.add_argument("--wait", action="store_true", help="wait until committed and print the receipt")
     p.add_argument("--dry-run", action="store_true", help="print the signed JSON-RPC request instead of sending it")
     p.set_defaults(func=cmd_tx_transfer)
@@ -232,13 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, help="give up waiting for commits after this many seconds")
     p.set_defaults(func=cmd_bench)
 
-    for module in ("contracts.cli", "node.sim_cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError as exc:  # a broken install must say so, not hide the command
-            logging.getLogger(__name__).debug("cannot load %s: %s", module, exc)
-            continue
-        mod.register(sub)
+    contract_cli.register(sub)
+    sim_cli.register(sub)
     return parser
 
 
