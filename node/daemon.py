@@ -131,7 +131,6 @@ class Node:
         self.rpc_api = NodeRpc(self)
         self._gossip: list[dict[str, Any]] = []
         self._offer_dirty = True
-        self._commit_waiters: list[asyncio.Event] = []
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -140,6 +139,7 @@ class Node:
         self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-io")
         self._tick_queued = False
+        self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         self.stats = {"bad_peer_messages": 0, "bad_consensus_messages": 0,
                       "bad_gossip_txs": 0, "blocks_committed": 0}
         self.log = logging.LoggerAdapter(log, {"node": cfg.name})
@@ -193,6 +193,7 @@ class Node:
 
     async def _tick(self) -> None:
         self._tick_queued = False
+        self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         if self._offer_dirty:
             await self._offer()
         await self.perform(self.replica.on_tick(now_ms()))
@@ -260,14 +261,20 @@ class Node:
             self.log.warning("commit for height %d while at %d; waiting for state sync",
                              block.height, self.store.height)
             return []
-        result = self.executor.execute(block)
-        await self._io_call(self.store.commit_block, block, cert, result)
+        try:
+            result = self.executor.execute(block)
+            await self._io_call(self.store.commit_block, block, cert, result)
+        except Exception:
+            # A block 2f+1 validators committed cannot be applied here: our state has diverged
+            # or our disk failed. Going on would serve a wrong chain, so stop loudly.
+            self.log.critical("cannot apply committed block %d %s; stopping the node",
+                              block.height, block.hash[:12], exc_info=True)
+            self.fatal.set()
+            raise
         self.mempool.on_block_committed(block)
         self.stats["blocks_committed"] += 1
         self.log.debug("committed height=%d txs=%d view=%d hash=%s", block.height,
                        len(block.txs), cert.view, block.hash[:12])
-        for ev in self._commit_waiters:
-            ev.set()
         # Offer a fresh batch first, so a primary never proposes transactions just committed.
         batch = self.mempool.ready(self.consensus_config.block_max_txs,
                                    self.consensus_config.block_max_bytes)
@@ -337,14 +344,6 @@ class Node:
             chunk = self._gossip[: self.cfg.mempool.gossip_batch]
             del self._gossip[: self.cfg.mempool.gossip_batch]
             self.peers.broadcast({"k": "txs", "txs": chunk})
-
-    async def wait_for_commit(self, timeout: float) -> None:
-        ev = asyncio.Event()
-        self._commit_waiters.append(ev)
-        try:
-            await asyncio.wait_for(ev.wait(), timeout)
-        finally:
-            self._commit_waiters.remove(ev)
 
     # --- peer messages ----------------------------------------------------------------------------
     async def _on_peer_message(self, peer: str, message: dict[str, Any]) -> None:
@@ -419,7 +418,13 @@ async def run_node(cfg: NodeConfig) -> int:
         logging.getLogger(__name__).error("cannot start node %s: %s", cfg.name, exc)
         await node.stop()
         return 1
-    await stop.wait()
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(node.fatal.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for w in waiters:
+        w.cancel()
+    if node.fatal.is_set():
+        await node.stop()
+        return 1
     logging.getLogger(__name__).info("signal received; shutting down")
     await node.stop()
     return 0

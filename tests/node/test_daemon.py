@@ -80,3 +80,19 @@ async def test_a_failed_journal_write_sends_nothing(node: Node) -> None:
     with pytest.raises(OSError):
         await node.perform([Persist({"height": 1}), Broadcast(prep)])
     assert log == []
+
+
+async def test_a_committed_block_that_cannot_be_applied_stops_the_node(node: Node) -> None:
+    from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+
+    header = BlockHeader(1, node.store.head_hash, merkle_root([]), node.store.state_root, 1, node.validators[0], 0)
+    block = Block(header, ())
+
+    def failing_commit(*args: Any) -> None:
+        raise OSError("I/O error")
+
+    node.store.commit_block = failing_commit  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        await node._apply_block(block, CommitCertificate(1, block.hash, 0, ()))
+    assert node.fatal.is_set()
+    assert node.store.height == 0
