@@ -95,7 +95,13 @@ def _hex64(value: Any, name: str) -> str:
 
 def header_from_dict(obj: Any) -> BlockHeader:
     if not isinstance(obj, dict) or set(obj) != {
-        "height", "prev_hash", "tx_root", "state_root", "time", "proposer", "view"
+        "height",
+        "prev_hash",
+        "tx_root",
+        "state_root",
+        "time",
+        "proposer",
+        "view",
     }:
         raise InvalidBlock("header has the wrong fields")
     return BlockHeader(
@@ -111,7 +117,11 @@ def header_from_dict(obj: Any) -> BlockHeader:
 
 def block_from_dict(obj: Any) -> Block:
     """Decode a block and check that its transactions match ``tx_root`` (signatures not checked)."""
-    if not isinstance(obj, dict) or set(obj) != {"header", "txs"} or not isinstance(obj["txs"], list):
+    if (
+        not isinstance(obj, dict)
+        or set(obj) != {"header", "txs"}
+        or not isinstance(obj["txs"], list)
+    ):
         raise InvalidBlock("block must be {header, txs}")
     header = header_from_dict(obj["header"])
     try:
@@ -126,7 +136,13 @@ def block_from_dict(obj: Any) -> Block:
 
 def commit_signing_bytes(chain_id: str, view: int, height: int, block_hash: str) -> bytes:
     return canonical(
-        {"type": "commit", "chain_id": chain_id, "view": view, "height": height, "block": block_hash}
+        {
+            "type": "commit",
+            "chain_id": chain_id,
+            "view": view,
+            "height": height,
+            "block": block_hash,
+        }
     )
 
 
@@ -176,7 +192,11 @@ def certificate_from_dict(obj: Any) -> CommitCertificate:
                 raise InvalidCertificate("malformed signature entry")
             pairs.append((v, s))
         height, block_hash, view = obj["height"], obj["block_hash"], obj["view"]
-        if not isinstance(height, int) or not isinstance(view, int) or not is_pubkey_hex(block_hash):
+        if (
+            not isinstance(height, int)
+            or not isinstance(view, int)
+            or not is_pubkey_hex(block_hash)
+        ):
             raise InvalidCertificate("malformed certificate")
         if len(pairs) > 1024:
             raise InvalidCertificate("too many signatures")

@@ -43,7 +43,9 @@ def _check_payload(tx_type: str, payload: Any) -> None:
         check_amount(payload.get("amount"))
         memo = payload.get("memo", "")
         if not isinstance(memo, str) or len(memo) > limits.MAX_MEMO_CHARS:
-            raise MalformedTx(f"payload.memo must be a string of at most {limits.MAX_MEMO_CHARS} chars")
+            raise MalformedTx(
+                f"payload.memo must be a string of at most {limits.MAX_MEMO_CHARS} chars"
+            )
     elif tx_type == "deploy":
         extra = set(payload) - {"source", "init", "gas"}
         if extra:
@@ -146,7 +148,14 @@ def tx_from_dict(obj: Any) -> Transaction:
     if len(body) > limits.MAX_TX_BYTES:
         raise TooLarge(f"transaction exceeds {limits.MAX_TX_BYTES} bytes")
     return Transaction(
-        chain_id, sender, nonce, obj["type"], obj["payload"], obj["signature"], body, sha256_hex(body)
+        chain_id,
+        sender,
+        nonce,
+        obj["type"],
+        obj["payload"],
+        obj["signature"],
+        body,
+        sha256_hex(body),
     )
 
 
@@ -160,8 +169,13 @@ def tx_verified_from_dict(obj: Any) -> Transaction:
 def sign_tx(
     key: KeyPair, chain_id: str, nonce: int, tx_type: str, payload: dict[str, Any]
 ) -> Transaction:
-    body = {"chain_id": chain_id, "sender": key.public_hex, "nonce": nonce, "type": tx_type,
-            "payload": payload}
+    body = {
+        "chain_id": chain_id,
+        "sender": key.public_hex,
+        "nonce": nonce,
+        "type": tx_type,
+        "payload": payload,
+    }
     signature = key.sign(canonical(body))
     return tx_from_dict({**body, "signature": signature})
 

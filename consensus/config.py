@@ -22,7 +22,9 @@ class ConsensusConfig:
     validators: tuple[str, ...]  # public keys hex; order defines primaries
     block_max_txs: int = limits.DEFAULT_BLOCK_TXS
     block_max_bytes: int = limits.MAX_BLOCK_BYTES
-    batch_delay_ms: int = limits.DEFAULT_BATCH_DELAY_MS  # primary waits at most this to fill a block
+    batch_delay_ms: int = (
+        limits.DEFAULT_BATCH_DELAY_MS
+    )  # primary waits at most this to fill a block
     view_change_timeout_ms: int = 2000  # base; doubles per consecutive failed view
     max_view_change_timeout_ms: int = 60_000
     request_timeout_ms: int = 3000
@@ -40,7 +42,10 @@ class ConsensusConfig:
             )
         if len(set(self.validators)) != n or not all(is_pubkey_hex(v) for v in self.validators):
             raise ConfigError("validators must be distinct 64-hex public keys")
-        if not isinstance(self.chain_id, str) or not 0 < len(self.chain_id) <= limits.MAX_CHAIN_ID_CHARS:
+        if (
+            not isinstance(self.chain_id, str)
+            or not 0 < len(self.chain_id) <= limits.MAX_CHAIN_ID_CHARS
+        ):
             raise ConfigError("chain_id must be a non-empty string")
         if not 0 < self.block_max_txs <= limits.MAX_BLOCK_TXS:
             raise ConfigError(f"block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")

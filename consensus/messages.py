@@ -50,7 +50,13 @@ class MessageError(AidchainError):
 
 def prepare_signing_bytes(chain_id: str, view: int, height: int, block_hash: str) -> bytes:
     return canonical(
-        {"type": "prepare", "chain_id": chain_id, "view": view, "height": height, "block": block_hash}
+        {
+            "type": "prepare",
+            "chain_id": chain_id,
+            "view": view,
+            "height": height,
+            "block": block_hash,
+        }
     )
 
 
@@ -98,7 +104,9 @@ class PreparedCert:
         return len(seen) >= quorum
 
 
-def certificate_is_valid(cert: CommitCertificate, chain_id: str, validators: Collection[str]) -> bool:
+def certificate_is_valid(
+    cert: CommitCertificate, chain_id: str, validators: Collection[str]
+) -> bool:
     try:
         cert.verify(chain_id, list(validators))
     except InvalidCertificate:
@@ -272,7 +280,9 @@ def make_view_change(
 def strip_block(vc: ViewChange) -> ViewChange:
     if vc.block is None:
         return vc
-    return ViewChange(vc.view, vc.last_height, vc.last_cert, vc.prepared, None, vc.sender, vc.signature)
+    return ViewChange(
+        vc.view, vc.last_height, vc.last_cert, vc.prepared, None, vc.sender, vc.signature
+    )
 
 
 def make_new_view(

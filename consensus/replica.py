@@ -642,7 +642,9 @@ class Replica:
             mine = self._my_votes.get((COMMIT, cert.view, self._height))
             if mine is not None and mine != self._last_hash:
                 return []
-            msg = make_commit(self._key, self._cfg.chain_id, cert.view, self._height, self._last_hash)
+            msg = make_commit(
+                self._key, self._cfg.chain_id, cert.view, self._height, self._last_hash
+            )
             self._my_votes[(COMMIT, cert.view, self._height)] = self._last_hash
             self._last_commit_msg = msg
             acts.append(
@@ -697,9 +699,7 @@ class Replica:
         self._last_cert = cert
         self._commit_pending = None
         self._pending_cert = None
-        mine = [
-            m for (kind, _v, hh), m in self._my_msgs.items() if kind == COMMIT and hh == h
-        ]
+        mine = [m for (kind, _v, hh), m in self._my_msgs.items() if kind == COMMIT and hh == h]
         self._last_commit_msg = next(
             (m for m in mine if isinstance(m, Commit) and m.block_hash == block_hash), None
         )
@@ -797,9 +797,7 @@ class Replica:
             return self._maybe_fetch(force=True)
         below = min(height, self._height) + 1
         acts.append(
-            Persist(
-                {"kind": "view", "height": below, "view": self._view, "in_vc": self._in_vc}
-            )
+            Persist({"kind": "view", "height": below, "view": self._view, "in_vc": self._in_vc})
         )
         acts.append(PruneJournal(below))
         return acts
@@ -1042,9 +1040,7 @@ class Replica:
                 acts.extend(self._help_votes(nv.view))
         if top > self._height and top > self._proven_height:
             self._proven_height = top
-            self._proven_peers = tuple(
-                vc.sender for vc in nv.view_changes if vc.last_height == top
-            )
+            self._proven_peers = tuple(vc.sender for vc in nv.view_changes if vc.last_height == top)
         if top > self._height:
             acts.extend(self._maybe_fetch(force=True))
         acts.extend(self._advance())

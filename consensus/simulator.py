@@ -100,10 +100,25 @@ FAULT_MIXES: dict[str, FaultMix] = {
         FaultMix("censor", loss=20, max_delay_ms=40, byzantine="censor"),
         FaultMix("byzchaos", loss=60, dup=30, max_delay_ms=80, crashes=True, byzantine="twins"),
         FaultMix("split", loss=20, max_delay_ms=40, isolate_on_commit=150, slow_votes=100),
-        FaultMix("splitbyz", loss=20, max_delay_ms=40, isolate_on_commit=100, slow_votes=100,
-                 byzantine="equivocate"),
-        FaultMix("kitchen", loss=60, dup=40, max_delay_ms=80, partitions=True, crashes=True,
-                 byzantine="equivocate", isolate_on_commit=80, slow_votes=80),
+        FaultMix(
+            "splitbyz",
+            loss=20,
+            max_delay_ms=40,
+            isolate_on_commit=100,
+            slow_votes=100,
+            byzantine="equivocate",
+        ),
+        FaultMix(
+            "kitchen",
+            loss=60,
+            dup=40,
+            max_delay_ms=80,
+            partitions=True,
+            crashes=True,
+            byzantine="equivocate",
+            isolate_on_commit=80,
+            slow_votes=80,
+        ),
     )
 }
 
@@ -275,7 +290,9 @@ class Simulation:
             self._build_replica(node)
         self.honest = [n for n in self.nodes if n.byzantine is None]
         # clients
-        self.client_keys = [KeyPair.from_seed(self.rng.bytes32()) for _ in range(self.settings.clients)]
+        self.client_keys = [
+            KeyPair.from_seed(self.rng.bytes32()) for _ in range(self.settings.clients)
+        ]
         self.submitted: dict[str, Transaction] = {}
         self.chain: dict[int, str] = {}
         self.txs_committed: set[str] = set()
@@ -396,8 +413,10 @@ class Simulation:
             return
         known = self.signed.setdefault(key, value)
         if known != value:
-            self.fail(f"EQUIVOCATION: honest {node.label} signed two {key[0]} votes for "
-                      f"view {key[2]} height {key[3]}")
+            self.fail(
+                f"EQUIVOCATION: honest {node.label} signed two {key[0]} votes for "
+                f"view {key[2]} height {key[3]}"
+            )
 
     def equivocal(self, node: SimNode, msg: Message) -> Message:
         """A conflicting but validly signed version of ``msg``."""
@@ -433,8 +452,10 @@ class Simulation:
         if self.byz_rng.chance(300) and nv.pre_prepare is not None:
             # an outright lie: a fresh block instead of the prepared one
             old = nv.pre_prepare.block
-            fresh = Block(replace(old.header, view=nv.view, proposer=node.pub,
-                                  time=old.header.time + 1), old.txs)
+            fresh = Block(
+                replace(old.header, view=nv.view, proposer=node.pub, time=old.header.time + 1),
+                old.txs,
+            )
             pp = make_pre_prepare(node.key, SIM_CHAIN_ID, nv.view, fresh)
         elif chosen is not None:
             body = node.replica._blocks.get(chosen.block_hash) or next(
@@ -486,8 +507,10 @@ class Simulation:
                 self.schedule(self.now + self.fault_rng.between(300, 2500), "unpartition", None)
                 self.trace(f"PARTITION {node.label} cut off right after committing")
         node.offer_dirty = True
-        self.trace(f"{node.label} COMMIT h{block.height} {block.hash[:8]} ({len(block.txs)} txs)"
-                   + (" [sync]" if from_sync else ""))
+        self.trace(
+            f"{node.label} COMMIT h{block.height} {block.hash[:8]} ({len(block.txs)} txs)"
+            + (" [sync]" if from_sync else "")
+        )
         assert node.replica is not None
         self.perform(node, node.replica.on_block_applied(block, node.root, cert))
         return True
@@ -497,8 +520,10 @@ class Simulation:
         if known is None:
             self.chain[block.height] = block.hash
         elif known != block.hash:
-            self.fail(f"SAFETY: {node.label} committed {block.hash[:12]} at height "
-                      f"{block.height}, others committed {known[:12]}")
+            self.fail(
+                f"SAFETY: {node.label} committed {block.hash[:12]} at height "
+                f"{block.height}, others committed {known[:12]}"
+            )
         for tx in block.txs:
             if tx.hash not in self.submitted:
                 self.fail(f"VALIDITY: {node.label} committed a transaction nobody submitted")
@@ -536,7 +561,9 @@ class Simulation:
             blocks = [(forged, bad if self.byz_rng.chance(500) else cert), *blocks[1:]]
         self.send(node, src.pub, "sync_resp", (node.pub, blocks))
 
-    def receive_sync(self, node: SimNode, peer: str, blocks: list[tuple[Block, CommitCertificate]]) -> None:
+    def receive_sync(
+        self, node: SimNode, peer: str, blocks: list[tuple[Block, CommitCertificate]]
+    ) -> None:
         node.sync_busy_until = 0
         for block, cert in blocks:
             if block.height <= node.height:
@@ -601,7 +628,9 @@ class Simulation:
         node.up = True
         node.crash_after = None
         self._build_replica(node)
-        self.trace(f"{node.label} RESTART at h{node.height} view {node.replica.view if node.replica else '?'}")
+        self.trace(
+            f"{node.label} RESTART at h{node.height} view {node.replica.view if node.replica else '?'}"
+        )
 
     def plan_faults(self) -> None:
         s, rng = self.settings, self.fault_rng
@@ -649,7 +678,9 @@ class Simulation:
         if kind == 1:
             return [rng.next_u64() for _ in range(rng.below(50))]
         if kind == 2:  # validly signed, absurd view: must not drag anyone along
-            vc = make_view_change(node.key, SIM_CHAIN_ID, 10**12 + rng.below(1000), 0, None, None, None)
+            vc = make_view_change(
+                node.key, SIM_CHAIN_ID, 10**12 + rng.below(1000), 0, None, None, None
+            )
             return encode_message(vc)
         if kind == 3:  # far-future height
             return encode_message(make_prepare(node.key, SIM_CHAIN_ID, 0, 10**9, "ab" * 32))
@@ -658,16 +689,27 @@ class Simulation:
             msg["signature"] = "00" * 64
             return msg
         if kind == 5:  # oversized
-            return {"type": "new_view", "view": 1, "view_changes": [{}] * 5000,
-                    "pre_prepare": None, "sender": node.pub, "signature": "00" * 64}
+            return {
+                "type": "new_view",
+                "view": 1,
+                "view_changes": [{}] * 5000,
+                "pre_prepare": None,
+                "sender": node.pub,
+                "signature": "00" * 64,
+            }
         if kind == 6:  # forged sender
             other = rng.choice([p for p in self.cfg.validators if p != node.pub])
             msg = encode_message(make_prepare(node.key, SIM_CHAIN_ID, 0, 1, "ef" * 32))
             msg["sender"] = other
             return msg
         hdr = BlockHeader(1, GENESIS_HASH, "00" * 32, GENESIS_ROOT, 1, node.pub, 0)
-        return {"type": "pre_prepare", "view": 0, "block": {"header": hdr.to_dict(), "txs": [{"a": 1}]},
-                "sender": node.pub, "signature": "11" * 64}
+        return {
+            "type": "pre_prepare",
+            "view": 0,
+            "block": {"header": hdr.to_dict(), "txs": [{"a": 1}]},
+            "sender": node.pub,
+            "signature": "11" * 64,
+        }
 
     # --- the event loop -----------------------------------------------------------------------
 
@@ -829,19 +871,27 @@ class Simulation:
             f"{'(vc)' if n.replica and n.replica.in_view_change else ''}"
             for n in self.nodes
         )
-        return (f"LIVENESS: {missing} submitted transactions not committed everywhere "
-                f"{self.settings.liveness_ms} ms after healing [{states}]")
+        return (
+            f"LIVENESS: {missing} submitted transactions not committed everywhere "
+            f"{self.settings.liveness_ms} ms after healing [{states}]"
+        )
 
     def final_checks(self) -> None:
         for node in self.honest:
             assert node.replica is not None
             stats = node.replica.stats
             if stats.get("internal_error"):
-                self.fail(f"{node.label}: replica raised internally {stats['internal_error']} times")
+                self.fail(
+                    f"{node.label}: replica raised internally {stats['internal_error']} times"
+                )
             if node.replica.buffered > self.cfg.max_buffered_messages:
-                self.fail(f"{node.label}: {node.replica.buffered} buffered messages exceed the bound")
+                self.fail(
+                    f"{node.label}: {node.replica.buffered} buffered messages exceed the bound"
+                )
             if node.replica.height != node.height:
-                self.fail(f"{node.label}: replica height {node.replica.height} != stored {node.height}")
+                self.fail(
+                    f"{node.label}: replica height {node.replica.height} != stored {node.height}"
+                )
 
 
 def run_seed(

@@ -72,13 +72,17 @@ class BenchReport:
         return "\n".join(lines)
 
 
-async def _sign_all(keys: list[KeyPair], chain_id: str, nonces: list[int], txs: int) -> list[list[Transaction]]:
+async def _sign_all(
+    keys: list[KeyPair], chain_id: str, nonces: list[int], txs: int
+) -> list[list[Transaction]]:
     per_account: list[list[Transaction]] = [[] for _ in keys]
     for i in range(txs):
         a = i % len(keys)
         sender = keys[a]
         to = keys[(a + 1) % len(keys)].public_hex
-        per_account[a].append(make_transfer(sender, chain_id, nonces[a] + len(per_account[a]), to, 1))
+        per_account[a].append(
+            make_transfer(sender, chain_id, nonces[a] + len(per_account[a]), to, 1)
+        )
     return per_account
 
 
@@ -195,7 +199,12 @@ async def run_bench(
 
 
 def summarize(report: BenchReport) -> dict[str, Any]:
-    return {"tps": round(report.tps, 1), "p50_ms": round(report.percentile(50) * 1000),
-            "p95_ms": round(report.percentile(95) * 1000), "p99_ms": round(report.percentile(99) * 1000),
-            "committed": report.committed, "submitted": report.submitted,
-            "rejected": dict(report.rejected)}
+    return {
+        "tps": round(report.tps, 1),
+        "p50_ms": round(report.percentile(50) * 1000),
+        "p95_ms": round(report.percentile(95) * 1000),
+        "p99_ms": round(report.percentile(99) * 1000),
+        "committed": report.committed,
+        "submitted": report.submitted,
+        "rejected": dict(report.rejected),
+    }

@@ -39,8 +39,13 @@ def _print_json(obj: Any) -> None:
 def cmd_cluster_init(args: argparse.Namespace) -> int:
     from node.cluster import init_cluster
 
-    manifest = init_cluster(args.dir, nodes=args.nodes, base_port=args.base_port,
-                            accounts=args.accounts, force=args.force)
+    manifest = init_cluster(
+        args.dir,
+        nodes=args.nodes,
+        base_port=args.base_port,
+        accounts=args.accounts,
+        force=args.force,
+    )
     print(f"initialised cluster {manifest['chain_id']} in {args.dir}:")
     for node in manifest["nodes"]:
         print(f"  {node['name']}  {node['rpc_url']}  {node['config']}")
@@ -99,8 +104,15 @@ async def wait_committed(url: str, tx_hash: str, timeout: float = WAIT_TIMEOUT_S
         await asyncio.sleep(0.1)
 
 
-async def send_signed(url: str, key: KeyPair, tx_type: str, payload: dict[str, Any],
-                      *, wait: bool, dry_run: bool = False) -> int:
+async def send_signed(
+    url: str,
+    key: KeyPair,
+    tx_type: str,
+    payload: dict[str, Any],
+    *,
+    wait: bool,
+    dry_run: bool = False,
+) -> int:
     """Sign a transaction with the sender's next nonce, submit it, optionally wait for commit."""
     from chain.tx import sign_tx
 
@@ -108,7 +120,9 @@ async def send_signed(url: str, key: KeyPair, tx_type: str, payload: dict[str, A
     account = await _rpc(url, "account_get", address=key.public_hex)
     tx = sign_tx(key, status["chain_id"], account["nonce"], tx_type, payload)
     if dry_run:
-        _print_json({"jsonrpc": "2.0", "id": 1, "method": "tx_send", "params": {"tx": tx.to_dict()}})
+        _print_json(
+            {"jsonrpc": "2.0", "id": 1, "method": "tx_send", "params": {"tx": tx.to_dict()}}
+        )
         return EXIT_OK
     result = await _rpc(url, "tx_send", tx=tx.to_dict())
     if not wait:
@@ -134,8 +148,9 @@ def cmd_tx_transfer(args: argparse.Namespace) -> int:
     payload: dict[str, Any] = {"to": args.to, "amount": args.amount}
     if args.memo:
         payload["memo"] = args.memo
-    return asyncio.run(send_signed(args.rpc, key, "transfer", payload, wait=args.wait,
-                                   dry_run=args.dry_run))
+    return asyncio.run(
+        send_signed(args.rpc, key, "transfer", payload, wait=args.wait, dry_run=args.dry_run)
+    )
 
 
 def cmd_tx_get(args: argparse.Namespace) -> int:
@@ -164,8 +179,15 @@ def cmd_block(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from node.bench import run_bench
 
-    report = asyncio.run(run_bench(Path(args.dir), txs=args.txs, clients=args.clients,
-                                   timeout_s=args.timeout, rate=args.rate))
+    report = asyncio.run(
+        run_bench(
+            Path(args.dir),
+            txs=args.txs,
+            clients=args.clients,
+            timeout_s=args.timeout,
+            rate=args.rate,
+        )
+    )
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -180,17 +202,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    cluster = sub.add_parser("cluster", help="local multi-node clusters").add_subparsers(dest="sub", required=True)
+    cluster = sub.add_parser("cluster", help="local multi-node clusters").add_subparsers(
+        dest="sub", required=True
+    )
     p = cluster.add_parser("init", help="write genesis, node configs and keys, funded accounts")
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--nodes", type=int, default=4)
-    p.add_argument("--base-port", type=int, default=26600, help="node i uses P+2i (RPC) and P+2i+1 (p2p); 0 = pick free ports")
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=26600,
+        help="node i uses P+2i (RPC) and P+2i+1 (p2p); 0 = pick free ports",
+    )
     p.add_argument("--accounts", type=int, default=10)
     p.add_argument("--force", action="store_true", help="overwrite an existing directory")
     p.set_defaults(func=cmd_cluster_init)
     p = cluster.add_parser("up", help="start every node as its own process and supervise them")
     p.add_argument("--dir", required=True, type=Path)
-    p.add_argument("--restart", action="store_true", help="restart a node that exits (at most 5 times)")
+    p.add_argument(
+        "--restart", action="store_true", help="restart a node that exits (at most 5 times)"
+    )
     p.set_defaults(func=cmd_cluster_up)
 
     nodep = sub.add_parser("node", help="run a node").add_subparsers(dest="sub", required=True)
@@ -212,7 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memo", default="", help="free text, at most 256 characters")
     p.add_argument("--rpc", default=DEFAULT_RPC, help="node JSON-RPC URL")
     p.add_argument("--wait", action="store_true", help="wait until committed and print the receipt")
-    p.add_argument("--dry-run", action="store_true", help="print the signed JSON-RPC request instead of sending it")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the signed JSON-RPC request instead of sending it",
+    )
     p.set_defaults(func=cmd_tx_transfer)
     p = tx.add_parser("get", help="look up a transaction by hash")
     p.add_argument("hash")
@@ -235,8 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--txs", type=int, default=10_000)
     p.add_argument("--clients", type=int, default=8)
-    p.add_argument("--rate", type=float, default=0.0, help="offered load in tx/s across all clients (0 = as fast as possible)")
-    p.add_argument("--timeout", type=float, default=300.0, help="give up waiting for commits after this many seconds")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered load in tx/s across all clients (0 = as fast as possible)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="give up waiting for commits after this many seconds",
+    )
     p.set_defaults(func=cmd_bench)
 
     contract_cli.register(sub)

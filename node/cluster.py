@@ -67,7 +67,9 @@ def init_cluster(
             raise ConfigError(f"{root} exists and is not empty; use --force to overwrite it")
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    ports = free_ports(2 * nodes) if base_port == 0 else list(range(base_port, base_port + 2 * nodes))
+    ports = (
+        free_ports(2 * nodes) if base_port == 0 else list(range(base_port, base_port + 2 * nodes))
+    )
     keys = [KeyPair.generate() for _ in range(nodes)]
     acct_keys = [KeyPair.generate() for _ in range(accounts)]
     chain_id = chain_id or f"aidchain-local-{os.urandom(4).hex()}"
@@ -140,7 +142,9 @@ def load_cluster(directory: str | Path) -> ClusterInfo:
     try:
         manifest = json.loads((root / "cluster.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{root} holds no readable cluster.json ({exc}); run `aidchain cluster init`") from None
+        raise ConfigError(
+            f"{root} holds no readable cluster.json ({exc}); run `aidchain cluster init`"
+        ) from None
     return ClusterInfo(root, manifest)
 
 
@@ -181,8 +185,13 @@ def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
         entry = info.manifest["nodes"][i]
         cfg = (info.root / entry["config"]).resolve()
         logs[i] = open(cfg.parent / "node.log", "ab")
-        procs[i] = subprocess.Popen(node_command(cfg), stdout=logs[i], stderr=subprocess.STDOUT,
-                                    cwd=cfg.parent, start_new_session=True)
+        procs[i] = subprocess.Popen(
+            node_command(cfg),
+            stdout=logs[i],
+            stderr=subprocess.STDOUT,
+            cwd=cfg.parent,
+            start_new_session=True,
+        )
 
     def stop_all() -> None:
         for p in procs.values():
@@ -214,7 +223,10 @@ def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
             return 1
         print(f"aidchain cluster {info.manifest['chain_id']} is up ({len(procs)} nodes):", file=out)
         for entry in info.manifest["nodes"]:
-            print(f"  {entry['name']}  {entry['rpc_url']}  (log: {info.root / entry['name'] / 'node.log'})", file=out)
+            print(
+                f"  {entry['name']}  {entry['rpc_url']}  (log: {info.root / entry['name'] / 'node.log'})",
+                file=out,
+            )
         print("Press Ctrl-C to stop.", file=out, flush=True)
         failures: dict[int, int] = {}
         while not stopping:

@@ -140,14 +140,20 @@ class Node:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-io")
         self._tick_queued = False
         self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
-        self.stats = {"bad_peer_messages": 0, "bad_consensus_messages": 0,
-                      "bad_gossip_txs": 0, "blocks_committed": 0}
+        self.stats = {
+            "bad_peer_messages": 0,
+            "bad_consensus_messages": 0,
+            "bad_gossip_txs": 0,
+            "blocks_committed": 0,
+        }
         self.log = logging.LoggerAdapter(log, {"node": cfg.name})
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         app = create_rpc_app(
-            self.rpc_api, max_body_bytes=self.cfg.rpc.max_body_bytes, max_batch=self.cfg.rpc.max_batch
+            self.rpc_api,
+            max_body_bytes=self.cfg.rpc.max_body_bytes,
+            max_batch=self.cfg.rpc.max_batch,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -159,8 +165,14 @@ class Node:
         self._ticker = loop.create_task(self._tick_loop())
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
-            self.cfg.name, self.chain_id, self.store.height, self.replica.view,
-            self.cfg.rpc.host, self.cfg.rpc.port, self.cfg.p2p.host, self.cfg.p2p.port,
+            self.cfg.name,
+            self.chain_id,
+            self.store.height,
+            self.replica.view,
+            self.cfg.rpc.host,
+            self.cfg.rpc.port,
+            self.cfg.p2p.host,
+            self.cfg.p2p.port,
         )
 
     async def stop(self) -> None:
@@ -214,8 +226,9 @@ class Node:
 
     async def _offer(self) -> None:
         self._offer_dirty = False
-        batch = self.mempool.ready(self.consensus_config.block_max_txs,
-                                   self.consensus_config.block_max_bytes)
+        batch = self.mempool.ready(
+            self.consensus_config.block_max_txs, self.consensus_config.block_max_bytes
+        )
         await self.perform(self.replica.on_request(batch))
 
     # --- carrying out actions -------------------------------------------------------------------
@@ -258,8 +271,11 @@ class Node:
         if block.height <= self.store.height:
             return []
         if block.height != self.store.height + 1:
-            self.log.warning("commit for height %d while at %d; waiting for state sync",
-                             block.height, self.store.height)
+            self.log.warning(
+                "commit for height %d while at %d; waiting for state sync",
+                block.height,
+                self.store.height,
+            )
             return []
         try:
             result = self.executor.execute(block)
@@ -267,19 +283,32 @@ class Node:
         except Exception:
             # A block 2f+1 validators committed cannot be applied here: our state has diverged
             # or our disk failed. Going on would serve a wrong chain, so stop loudly.
-            self.log.critical("cannot apply committed block %d %s; stopping the node",
-                              block.height, block.hash[:12], exc_info=True)
+            self.log.critical(
+                "cannot apply committed block %d %s; stopping the node",
+                block.height,
+                block.hash[:12],
+                exc_info=True,
+            )
             self.fatal.set()
             raise
         self.mempool.on_block_committed(block)
         self.stats["blocks_committed"] += 1
-        self.log.debug("committed height=%d txs=%d view=%d hash=%s", block.height,
-                       len(block.txs), cert.view, block.hash[:12])
+        self.log.debug(
+            "committed height=%d txs=%d view=%d hash=%s",
+            block.height,
+            len(block.txs),
+            cert.view,
+            block.hash[:12],
+        )
         # Offer a fresh batch first, so a primary never proposes transactions just committed.
-        batch = self.mempool.ready(self.consensus_config.block_max_txs,
-                                   self.consensus_config.block_max_bytes)
+        batch = self.mempool.ready(
+            self.consensus_config.block_max_txs, self.consensus_config.block_max_bytes
+        )
         self._offer_dirty = False
-        return [*self.replica.on_request(batch), *self.replica.on_block_applied(block, result.state_root, cert)]
+        return [
+            *self.replica.on_request(batch),
+            *self.replica.on_block_applied(block, result.state_root, cert),
+        ]
 
     # --- SyncHost -------------------------------------------------------------------------------
     @property
@@ -396,8 +425,9 @@ class _NodeLogFilter(logging.Filter):
 
 def setup_logging(cfg: NodeConfig) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s node=%(node)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s node=%(node)s %(name)s: %(message)s")
+    )
     handler.addFilter(_NodeLogFilter(cfg.name))
     root = logging.getLogger()
     root.handlers[:] = [handler]

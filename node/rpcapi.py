@@ -52,8 +52,14 @@ class NodeRpc:
             }
         pending = node.mempool.get(hash)
         if pending is not None:
-            return {"hash": hash, "status": "pending", "height": None, "index": None,
-                    "tx": pending.to_dict(), "receipt": None}
+            return {
+                "hash": hash,
+                "status": "pending",
+                "height": None,
+                "index": None,
+                "tx": pending.to_dict(),
+                "receipt": None,
+            }
         return None
 
     async def block_get(self, height: int | str) -> dict[str, Any] | None:
@@ -69,7 +75,9 @@ class NodeRpc:
             "hash": header.hash,
             "header": header.to_dict(),
             "txs": tx_hashes or [],
-            "commit": [{"validator": v, "signature": s} for v, s in cert.signatures] if cert else [],
+            "commit": [{"validator": v, "signature": s} for v, s in cert.signatures]
+            if cert
+            else [],
             "commit_view": cert.view if cert else None,
         }
 
@@ -113,8 +121,13 @@ class NodeRpc:
         from contracts import runtime
 
         result = runtime.query(
-            ReadOnlyState(self.node), contract=contract, method=method, args=args,
-            gas=min(gas or limits.DEFAULT_CALL_GAS, limits.MAX_CALL_GAS), ctx=self._ctx(), sender=sender,
+            ReadOnlyState(self.node),
+            contract=contract,
+            method=method,
+            args=args,
+            gas=min(gas or limits.DEFAULT_CALL_GAS, limits.MAX_CALL_GAS),
+            ctx=self._ctx(),
+            sender=sender,
         )
         return result.to_receipt()
 

@@ -59,8 +59,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seeds", type=_count, default=100, help="how many seeds to run")
     p.add_argument("--first-seed", type=int, default=0, help="first seed number")
     p.add_argument("--nodes", type=_nodes, default=4, help="validators (4, 7, ...)")
-    p.add_argument("--faults", type=_mixes, default=tuple(FAULT_MIXES),
-                   help="comma-separated fault mixes, or 'all' (default); seed picks one")
+    p.add_argument(
+        "--faults",
+        type=_mixes,
+        default=tuple(FAULT_MIXES),
+        help="comma-separated fault mixes, or 'all' (default); seed picks one",
+    )
     p.add_argument("--seed", type=int, default=None, help="replay exactly this one seed")
     p.add_argument("--trace", action="store_true", help="print a readable event trace")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
@@ -72,7 +76,9 @@ def _run_one(job: tuple[int, int, tuple[str, ...]]) -> SimResult:
     return run_seed(seed, nodes, mixes)
 
 
-def _results(seeds: Iterable[int], nodes: int, mixes: tuple[str, ...], jobs: int) -> Iterator[SimResult]:
+def _results(
+    seeds: Iterable[int], nodes: int, mixes: tuple[str, ...], jobs: int
+) -> Iterator[SimResult]:
     work = [(seed, nodes, mixes) for seed in seeds]
     if jobs <= 1:
         for job in work:
@@ -116,14 +122,18 @@ def cmd_sim(args: argparse.Namespace) -> int:
     )
     if failures:
         print("failing seeds: " + " ".join(str(r.seed) for r in failures))
-        print(f"replay one with: aidchain sim --nodes {args.nodes} --faults "
-              f"{','.join(mixes)} --seed {failures[0].seed} --trace")
+        print(
+            f"replay one with: aidchain sim --nodes {args.nodes} --faults "
+            f"{','.join(mixes)} --seed {failures[0].seed} --trace"
+        )
         return 1
     return 0
 
 
 def _line(r: SimResult) -> str:
     status = "ok" if r.ok else "FAIL"
-    text = (f"seed {r.seed} [{r.mix}, n={r.nodes}] {status}: {r.blocks} blocks, {r.txs} txs, "
-            f"max view {r.max_view}, {r.sim_ms} ms simulated, {r.events} events")
+    text = (
+        f"seed {r.seed} [{r.mix}, n={r.nodes}] {status}: {r.blocks} blocks, {r.txs} txs, "
+        f"max view {r.max_view}, {r.sim_ms} ms simulated, {r.events} events"
+    )
     return text if r.ok else f"{text}\n  {r.failure}"

@@ -49,8 +49,13 @@ class StateSync:
         self._task: asyncio.Task[None] | None = None
         self._pending: dict[int, tuple[str, asyncio.Future[list[Any]]]] = {}
         self._next_id = 0
-        self.stats = {"rounds": 0, "blocks_applied": 0, "bad_peer_responses": 0, "timeouts": 0,
-                      "served_blocks": 0}
+        self.stats = {
+            "rounds": 0,
+            "blocks_applied": 0,
+            "bad_peer_responses": 0,
+            "timeouts": 0,
+            "served_blocks": 0,
+        }
 
     @property
     def active(self) -> bool:
@@ -119,8 +124,10 @@ class StateSync:
         fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._pending[req_id] = (peer, fut)
         try:
-            if not self.host.send(peer, {"k": "sync_req", "id": req_id, "from": from_height,
-                                         "count": self.batch_blocks}):
+            if not self.host.send(
+                peer,
+                {"k": "sync_req", "id": req_id, "from": from_height, "count": self.batch_blocks},
+            ):
                 raise TimeoutError
             return await asyncio.wait_for(fut, SYNC_REQUEST_TIMEOUT_S)
         finally:
@@ -149,7 +156,12 @@ class StateSync:
         entry[1].set_result(blocks if isinstance(blocks, list) else [])
 
     # --- server side ----------------------------------------------------------------------------
-    def serve(self, peer: str, message: dict[str, Any], encode: Callable[[Any], bytes] = canonical_unchecked) -> None:
+    def serve(
+        self,
+        peer: str,
+        message: dict[str, Any],
+        encode: Callable[[Any], bytes] = canonical_unchecked,
+    ) -> None:
         start, count = message.get("from"), message.get("count")
         if not isinstance(start, int) or not isinstance(count, int) or start < 1 or count < 1:
             return

@@ -168,7 +168,9 @@ class RpcClient:
             if item is None:
                 raise RpcTransportError(f"batch response has no answer for request id {req_id}")
             checked = _check_response(item, req_id)
-            out.append(RpcError.from_object(checked["error"]) if "error" in checked else checked["result"])
+            out.append(
+                RpcError.from_object(checked["error"]) if "error" in checked else checked["result"]
+            )
         return out
 
 

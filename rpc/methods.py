@@ -204,7 +204,9 @@ def bind_params(method: Method, params: list[Any] | dict[str, Any] | None) -> di
         known = {p.name for p in spec}
         for key in params:
             if key not in known:
-                raise InvalidParams(f"unknown parameter '{key[:64]}' for {method.name}", param=key[:64])
+                raise InvalidParams(
+                    f"unknown parameter '{key[:64]}' for {method.name}", param=key[:64]
+                )
         given = params
     out: dict[str, Any] = {}
     for p in spec:

@@ -115,8 +115,10 @@ def _find_non_canonical(value: Any) -> str | None:
 
 
 def _valid_id(value: Any) -> bool:
-    return value is None or isinstance(value, str) or (
-        isinstance(value, int) and not isinstance(value, bool)
+    return (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int) and not isinstance(value, bool))
     )
 
 
@@ -167,7 +169,9 @@ def _parse_envelope(item: Any) -> _Envelope | dict[str, Any]:
     has_id = "id" in item
     req_id = item.get("id")
     if isinstance(item, _DupKeys):
-        return _error(None, InvalidRequest(f"duplicate member {item.dup[:MAX_ECHOED_NAME_CHARS]!r}"))
+        return _error(
+            None, InvalidRequest(f"duplicate member {item.dup[:MAX_ECHOED_NAME_CHARS]!r}")
+        )
     if has_id and not _valid_id(req_id):
         return _error(None, InvalidRequest("id must be a string, an integer or null"))
     version = item.get("jsonrpc")
@@ -258,7 +262,11 @@ def encode_response(value: Any) -> bytes:
             except (TypeError, ValueError):
                 log.exception("rpc result for id %r is not JSON-serialisable", item.get("id"))
                 fixed.append(
-                    {"jsonrpc": JSONRPC_VERSION, "id": item.get("id"), "error": internal_error_object()}
+                    {
+                        "jsonrpc": JSONRPC_VERSION,
+                        "id": item.get("id"),
+                        "error": internal_error_object(),
+                    }
                 )
         out = fixed if isinstance(value, list) else fixed[0]
         return json.dumps(out, ensure_ascii=False).encode("utf-8")

@@ -33,8 +33,12 @@ async def view_change(cluster: LocalCluster) -> float:
     primary = await cluster.primary_index()
     others = [i for i in range(cluster.n) if i != primary]
     load = asyncio.create_task(
-        submit_all(cluster.url(others[0]), sign_batch(keys[0], cluster.chain_id, 0, 600, keys[1].public_hex),
-                   batch=5, pause=0.02)
+        submit_all(
+            cluster.url(others[0]),
+            sign_batch(keys[0], cluster.chain_id, 0, 600, keys[1].public_hex),
+            batch=5,
+            pause=0.02,
+        )
     )
     await asyncio.sleep(1.0)
     base = max([await _height(cluster, i) for i in others])
@@ -58,10 +62,16 @@ async def view_change(cluster: LocalCluster) -> float:
 async def state_transfer(cluster: LocalCluster, txs: int) -> tuple[int, int, float]:
     keys = cluster.accounts
     per = txs // 4
-    parts = await asyncio.gather(*(
-        submit_all(cluster.url(a), sign_batch(keys[4 + a], cluster.chain_id, 0, per, keys[0].public_hex), batch=100)
-        for a in range(4)
-    ))
+    parts = await asyncio.gather(
+        *(
+            submit_all(
+                cluster.url(a),
+                sign_batch(keys[4 + a], cluster.chain_id, 0, per, keys[0].public_hex),
+                batch=100,
+            )
+            for a in range(4)
+        )
+    )
     hashes = [h for p in parts for h in p]
     await wait_committed(cluster, 0, hashes, timeout=300)
     victim = 3
@@ -80,20 +90,26 @@ async def main() -> None:
     parser.add_argument("--txs", type=int, default=20_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        cluster = LocalCluster(Path(tmp), consensus={"view_change_timeout_ms": 1000, "request_timeout_ms": 1000})
+        cluster = LocalCluster(
+            Path(tmp), consensus={"view_change_timeout_ms": 1000, "request_timeout_ms": 1000}
+        )
         try:
             await cluster.start_all()
             t = await view_change(cluster)
-            print("view change: primary SIGKILLed -> first commit by the new primary in "
-                  f"{t:.2f}s (view_change_timeout_ms=1000, request_timeout_ms=1000)")
+            print(
+                "view change: primary SIGKILLed -> first commit by the new primary in "
+                f"{t:.2f}s (view_change_timeout_ms=1000, request_timeout_ms=1000)"
+            )
         finally:
             cluster.stop_all()
         cluster = LocalCluster(Path(tmp) / "b")
         try:
             await cluster.start_all()
             blocks, txs, t = await state_transfer(cluster, args.txs)
-            print(f"state transfer: empty node caught up {blocks} blocks / {txs} txs in {t:.2f}s "
-                  f"= {blocks / t:.0f} blocks/s, {txs / t:.0f} tx/s (including process start)")
+            print(
+                f"state transfer: empty node caught up {blocks} blocks / {txs} txs in {t:.2f}s "
+                f"= {blocks / t:.0f} blocks/s, {txs / t:.0f} tx/s (including process start)"
+            )
         finally:
             cluster.stop_all()
 

@@ -11,7 +11,9 @@ from chain.errors import EncodingError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -30,7 +32,9 @@ def test_canonical_bytes(value: object, expected: bytes) -> None:
     assert canonical(value) == expected
 
 
-@pytest.mark.parametrize("value", [1.0, {"a": 0.5}, [float("nan")], {1: "x"}, {"a": object()}, b"raw"])
+@pytest.mark.parametrize(
+    "value", [1.0, {"a": 0.5}, [float("nan")], {1: "x"}, {"a": object()}, b"raw"]
+)
 def test_canonical_refuses_non_json_integers(value: object) -> None:
     with pytest.raises(EncodingError):
         canonical(value)
@@ -46,7 +50,17 @@ def test_canonical_refuses_deep_nesting() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['{"a": 1.5}', '{"a": 1e3}', "[NaN]", "[Infinity]", '{"a":1,"a":2}', "{", "", "\xff", '{"a": -0.0}'],
+    [
+        '{"a": 1.5}',
+        '{"a": 1e3}',
+        "[NaN]",
+        "[Infinity]",
+        '{"a":1,"a":2}',
+        "{",
+        "",
+        "\xff",
+        '{"a": -0.0}',
+    ],
 )
 def test_loads_strict_rejects(text: str) -> None:
     with pytest.raises(EncodingError):

@@ -77,7 +77,13 @@ def test_not_an_object() -> None:
 
 def test_oversized_call_args_refused() -> None:
     with pytest.raises(TooLarge):
-        sign_tx(ALICE, "t", 0, "call", {"contract": BOB.public_hex, "method": "m", "args": {"x": "y" * 70_000}})
+        sign_tx(
+            ALICE,
+            "t",
+            0,
+            "call",
+            {"contract": BOB.public_hex, "method": "m", "args": {"x": "y" * 70_000}},
+        )
 
 
 def test_merkle_root() -> None:
@@ -90,7 +96,9 @@ def test_merkle_root() -> None:
 
 def _block() -> Block:
     txs = tuple(make_transfer(ALICE, "test", n, BOB.public_hex, 1) for n in range(3))
-    header = BlockHeader(1, "a" * 64, merkle_root([t.hash for t in txs]), "b" * 64, 1000, ALICE.public_hex, 0)
+    header = BlockHeader(
+        1, "a" * 64, merkle_root([t.hash for t in txs]), "b" * 64, 1000, ALICE.public_hex, 0
+    )
     return Block(header, txs)
 
 
@@ -121,4 +129,6 @@ def test_commit_certificate_verification() -> None:
         CommitCertificate(1, block.hash, 1, sigs).verify("test", ids)
     with pytest.raises(InvalidCertificate):  # non-validator signer
         outsider = KeyPair.from_seed(b"\x09" * 32)
-        CommitCertificate(1, block.hash, 0, (*sigs[:2], (outsider.public_hex, outsider.sign(msg)))).verify("test", ids)
+        CommitCertificate(
+            1, block.hash, 0, (*sigs[:2], (outsider.public_hex, outsider.sign(msg)))
+        ).verify("test", ids)

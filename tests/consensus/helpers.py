@@ -121,10 +121,22 @@ class Cluster:
                 validator.apply(block)
             if node.blocks:
                 block, cert = node.blocks[-1]
-                height, last_hash, root, time = block.height, block.hash, node.root, block.header.time
+                height, last_hash, root, time = (
+                    block.height,
+                    block.hash,
+                    node.root,
+                    block.header.time,
+                )
         replica = Replica(
-            self.cfg, key, validator, last_height=height, last_block_hash=last_hash,
-            last_state_root=root, last_block_time=time, journal=journal, now_ms=self.now,
+            self.cfg,
+            key,
+            validator,
+            last_height=height,
+            last_block_hash=last_hash,
+            last_state_root=root,
+            last_block_time=time,
+            journal=journal,
+            now_ms=self.now,
             last_certificate=cert,
         )
         fresh = Node(key, replica, validator, journal)

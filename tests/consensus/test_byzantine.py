@@ -62,8 +62,16 @@ def test_replaying_the_whole_history_changes_nothing() -> None:
 
 def test_a_flooding_validator_cannot_crowd_out_honest_votes() -> None:
     cfg = replace(CFG, max_buffered_messages=200)
-    r = Replica(cfg, KS[1], NonceValidator(), last_height=0, last_block_hash=GENESIS_HASH,
-                last_state_root=GENESIS_ROOT, last_block_time=0, now_ms=10_000)
+    r = Replica(
+        cfg,
+        KS[1],
+        NonceValidator(),
+        last_height=0,
+        last_block_hash=GENESIS_HASH,
+        last_state_root=GENESIS_ROOT,
+        last_block_time=0,
+        now_ms=10_000,
+    )
     for h in range(2, 60):
         for view in range(0, 10):
             r.on_message(make_commit(KS[3], CHAIN, view, h, "dd" * 32))
@@ -79,16 +87,27 @@ def test_a_flooding_validator_cannot_crowd_out_honest_votes() -> None:
 
 # the primary (validator 0) is the Byzantine one: it also equivocates on proposals
 byz_messages = st.one_of(
-    st.builds(lambda v, h, b: make_prepare(KS[0], CHAIN, v, h, b),
-              st.integers(0, 40), st.integers(0, 200), st.sampled_from(["aa" * 32, "bb" * 32])),
-    st.builds(lambda v, h, b: make_commit(KS[0], CHAIN, v, h, b),
-              st.integers(0, 40), st.integers(0, 200), st.sampled_from(["aa" * 32, "bb" * 32])),
-    st.builds(lambda v: make_view_change(KS[0], CHAIN, v, 0, None, None, None),
-              st.integers(0, 10**15)),
-    st.builds(lambda h: make_checkpoint(KS[0], CHAIN, h, "cc" * 32, GENESIS_ROOT),
-              st.integers(0, 10**6)),
-    st.builds(lambda t: make_pre_prepare(KS[0], CHAIN, 0, good_block(time=t)),
-              st.integers(1, 100_000)),
+    st.builds(
+        lambda v, h, b: make_prepare(KS[0], CHAIN, v, h, b),
+        st.integers(0, 40),
+        st.integers(0, 200),
+        st.sampled_from(["aa" * 32, "bb" * 32]),
+    ),
+    st.builds(
+        lambda v, h, b: make_commit(KS[0], CHAIN, v, h, b),
+        st.integers(0, 40),
+        st.integers(0, 200),
+        st.sampled_from(["aa" * 32, "bb" * 32]),
+    ),
+    st.builds(
+        lambda v: make_view_change(KS[0], CHAIN, v, 0, None, None, None), st.integers(0, 10**15)
+    ),
+    st.builds(
+        lambda h: make_checkpoint(KS[0], CHAIN, h, "cc" * 32, GENESIS_ROOT), st.integers(0, 10**6)
+    ),
+    st.builds(
+        lambda t: make_pre_prepare(KS[0], CHAIN, 0, good_block(time=t)), st.integers(1, 100_000)
+    ),
 )
 
 

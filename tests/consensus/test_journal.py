@@ -31,8 +31,17 @@ CFG = config(KS)
 
 
 def replica(index: int, journal: list[dict[str, Any]]) -> Replica:
-    return Replica(CFG, KS[index], NonceValidator(), last_height=0, last_block_hash=GENESIS_HASH,
-                   last_state_root=GENESIS_ROOT, last_block_time=0, journal=journal, now_ms=10_000)
+    return Replica(
+        CFG,
+        KS[index],
+        NonceValidator(),
+        last_height=0,
+        last_block_hash=GENESIS_HASH,
+        last_state_root=GENESIS_ROOT,
+        last_block_time=0,
+        journal=journal,
+        now_ms=10_000,
+    )
 
 
 def persisted(acts: list[Any]) -> list[dict[str, Any]]:
@@ -66,8 +75,11 @@ def test_restarted_primary_re_sends_its_proposal_instead_of_a_new_one() -> None:
     c.drop = lambda s, r, m: False
     c.offer(client_txs(3))  # a bigger offer must not produce a second, different proposal
     c.tick(1_000)
-    sent = {(m.height, m.block_hash) for s, _r, m in c.sent
-            if s == primary and isinstance(m, PrePrepare)}
+    sent = {
+        (m.height, m.block_hash)
+        for s, _r, m in c.sent
+        if s == primary and isinstance(m, PrePrepare)
+    }
     assert [h for h, _ in sorted(sent)] == [1, 2]  # one proposal per height, never two
     first = next(h for hh, h in sent if hh == 1)
     assert c.heights() == [2, 2, 2, 2]
@@ -104,8 +116,11 @@ def test_every_vote_record_precedes_its_send_across_a_whole_run() -> None:
     def spy(pub: str, actions: list[Any]) -> None:
         for act in actions:
             if isinstance(act, Persist):
-                order.append("persist:" + act.record["msg"]["signature"] if "msg" in act.record
-                             else "persist")
+                order.append(
+                    "persist:" + act.record["msg"]["signature"]
+                    if "msg" in act.record
+                    else "persist"
+                )
             elif isinstance(act, Broadcast) and isinstance(act.msg, (PrePrepare, Prepare)):
                 order.append("send:" + act.msg.signature)
         real(pub, actions)
@@ -121,8 +136,11 @@ def test_every_vote_record_precedes_its_send_across_a_whole_run() -> None:
 
 def test_unreadable_journal_records_are_skipped_and_counted() -> None:
     good = persisted(replica(1, []).on_message(make_pre_prepare(KS[0], CHAIN, 0, good_block())))
-    junk: list[dict[str, Any]] = [{"kind": "msg", "height": 1, "msg": {"type": "nope"}},
-                                  {"kind": "weird", "height": 1}, {"height": 1}]
+    junk: list[dict[str, Any]] = [
+        {"kind": "msg", "height": 1, "msg": {"type": "nope"}},
+        {"kind": "weird", "height": 1},
+        {"height": 1},
+    ]
     r = replica(1, junk + good)
     assert r.stats["bad_journal_record"] == 3
     other = make_prepare(KS[1], CHAIN, 0, 1, "ff" * 32)

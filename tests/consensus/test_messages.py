@@ -34,18 +34,30 @@ VALS = [k.public_hex for k in KS]
 
 def block(height: int = 1, view: int = 0, ntx: int = 2) -> Block:
     txs = tuple(client_txs(ntx))
-    header = BlockHeader(height, GENESIS_HASH, merkle_root([t.hash for t in txs]), GENESIS_ROOT,
-                         1000, VALS[view % 4], view)
+    header = BlockHeader(
+        height,
+        GENESIS_HASH,
+        merkle_root([t.hash for t in txs]),
+        GENESIS_ROOT,
+        1000,
+        VALS[view % 4],
+        view,
+    )
     return Block(header, txs)
 
 
 def cert(height: int, block_hash: str, view: int = 0) -> CommitCertificate:
     sigs = [make_commit(k, CHAIN, view, height, block_hash) for k in KS[:3]]
-    return CommitCertificate(height, block_hash, view, tuple(sorted((c.sender, c.signature) for c in sigs)))
+    return CommitCertificate(
+        height, block_hash, view, tuple(sorted((c.sender, c.signature) for c in sigs))
+    )
 
 
 def prepared(height: int, block_hash: str, view: int = 0) -> PreparedCert:
-    sigs = [(k.public_hex, k.sign(prepare_signing_bytes(CHAIN, view, height, block_hash))) for k in KS[:3]]
+    sigs = [
+        (k.public_hex, k.sign(prepare_signing_bytes(CHAIN, view, height, block_hash)))
+        for k in KS[:3]
+    ]
     return PreparedCert(view, height, block_hash, tuple(sorted(sigs)))
 
 
@@ -108,19 +120,110 @@ def test_pre_prepare_with_swapped_block_fails() -> None:
 
 
 GARBAGE: list[Any] = [
-    None, 1, "x", [], {}, {"type": "nope"}, {"type": "prepare"},
-    {"type": "prepare", "view": -1, "height": 1, "block_hash": "aa" * 32, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "prepare", "view": 2**60, "height": 1, "block_hash": "aa" * 32, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "prepare", "view": True, "height": 1, "block_hash": "aa" * 32, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "commit", "view": 0, "height": 1, "block_hash": "AA" * 32, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "commit", "view": 0, "height": 1, "block_hash": "aa" * 32, "sender": VALS[0], "signature": "00"},
-    {"type": "commit", "view": 0, "height": 1, "block_hash": "aa" * 32, "sender": VALS[0], "signature": "00" * 64, "x": 1},
-    {"type": "pre_prepare", "view": 0, "block": {"header": {}, "txs": []}, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "pre_prepare", "view": 0, "block": {"header": {}, "txs": [{}] * 5000}, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "new_view", "view": 1, "view_changes": [], "pre_prepare": None, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "new_view", "view": 1, "view_changes": [{}] * 300, "pre_prepare": None, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "view_change", "view": 1, "last_height": 3, "last_cert": None, "prepared": None, "block": None, "sender": VALS[0], "signature": "00" * 64},
-    {"type": "checkpoint", "height": 1, "block_hash": "aa" * 32, "state_root": 5, "sender": VALS[0], "signature": "00" * 64},
+    None,
+    1,
+    "x",
+    [],
+    {},
+    {"type": "nope"},
+    {"type": "prepare"},
+    {
+        "type": "prepare",
+        "view": -1,
+        "height": 1,
+        "block_hash": "aa" * 32,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "prepare",
+        "view": 2**60,
+        "height": 1,
+        "block_hash": "aa" * 32,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "prepare",
+        "view": True,
+        "height": 1,
+        "block_hash": "aa" * 32,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "commit",
+        "view": 0,
+        "height": 1,
+        "block_hash": "AA" * 32,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "commit",
+        "view": 0,
+        "height": 1,
+        "block_hash": "aa" * 32,
+        "sender": VALS[0],
+        "signature": "00",
+    },
+    {
+        "type": "commit",
+        "view": 0,
+        "height": 1,
+        "block_hash": "aa" * 32,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+        "x": 1,
+    },
+    {
+        "type": "pre_prepare",
+        "view": 0,
+        "block": {"header": {}, "txs": []},
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "pre_prepare",
+        "view": 0,
+        "block": {"header": {}, "txs": [{}] * 5000},
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "new_view",
+        "view": 1,
+        "view_changes": [],
+        "pre_prepare": None,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "new_view",
+        "view": 1,
+        "view_changes": [{}] * 300,
+        "pre_prepare": None,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "view_change",
+        "view": 1,
+        "last_height": 3,
+        "last_cert": None,
+        "prepared": None,
+        "block": None,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
+    {
+        "type": "checkpoint",
+        "height": 1,
+        "block_hash": "aa" * 32,
+        "state_root": 5,
+        "sender": VALS[0],
+        "signature": "00" * 64,
+    },
 ]
 
 
@@ -150,7 +253,9 @@ def test_new_view_must_not_carry_blocks() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6)
+    ),
     max_leaves=30,
 )
 

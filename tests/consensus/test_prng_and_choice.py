@@ -32,11 +32,18 @@ def test_prng_known_vector() -> None:
 
 vc_strategy = st.builds(
     lambda last, pview, has, tag: ViewChange(
-        9, last, None,
+        9,
+        last,
+        None,
         PreparedCert(pview, last + 1, f"{tag:02x}" * 32, ()) if has else None,
-        None, f"{tag:02x}" * 32, "00" * 64,
+        None,
+        f"{tag:02x}" * 32,
+        "00" * 64,
     ),
-    st.integers(0, 5), st.integers(0, 8), st.booleans(), st.integers(0, 255),
+    st.integers(0, 5),
+    st.integers(0, 8),
+    st.booleans(),
+    st.integers(0, 255),
 )
 
 

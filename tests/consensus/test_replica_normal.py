@@ -34,15 +34,30 @@ CFG = config(KS)
 
 def backup(index: int = 1, now: int = 10_000) -> tuple[Replica, NonceValidator]:
     v = NonceValidator()
-    r = Replica(CFG, KS[index], v, last_height=0, last_block_hash=GENESIS_HASH,
-                last_state_root=GENESIS_ROOT, last_block_time=0, now_ms=now)
+    r = Replica(
+        CFG,
+        KS[index],
+        v,
+        last_height=0,
+        last_block_hash=GENESIS_HASH,
+        last_state_root=GENESIS_ROOT,
+        last_block_time=0,
+        now_ms=now,
+    )
     return r, v
 
 
 def good_block(**changes: Any) -> Block:
     txs = tuple(changes.pop("txs", client_txs(3)))
-    fields: dict[str, Any] = dict(height=1, prev_hash=GENESIS_HASH, tx_root=merkle_root([t.hash for t in txs]),
-                  state_root=GENESIS_ROOT, time=9_000, proposer=KS[0].public_hex, view=0)
+    fields: dict[str, Any] = dict(
+        height=1,
+        prev_hash=GENESIS_HASH,
+        tx_root=merkle_root([t.hash for t in txs]),
+        state_root=GENESIS_ROOT,
+        time=9_000,
+        proposer=KS[0].public_hex,
+        view=0,
+    )
     fields.update(changes)
     return Block(BlockHeader(**fields), txs)
 
@@ -104,19 +119,28 @@ def test_commit_needs_two_f_plus_one_and_yields_verifiable_certificate() -> None
     pp = make_pre_prepare(KS[0], CHAIN, 0, good_block())
     r.on_message(pp)
     r.on_message(make_prepare(KS[2], CHAIN, 0, 1, pp.block_hash))
-    assert not [a for a in r.on_message(make_commit(KS[0], CHAIN, 0, 1, pp.block_hash))
-                if isinstance(a, CommitBlock)]
+    assert not [
+        a
+        for a in r.on_message(make_commit(KS[0], CHAIN, 0, 1, pp.block_hash))
+        if isinstance(a, CommitBlock)
+    ]
     acts = r.on_message(make_commit(KS[2], CHAIN, 0, 1, pp.block_hash))
     commits = [a for a in acts if isinstance(a, CommitBlock)]
     assert len(commits) == 1
     commits[0].certificate.verify(CHAIN, list(CFG.validators))
     # more commits and re-delivery never commit the height twice
-    assert not [a for a in r.on_message(make_commit(KS[3], CHAIN, 0, 1, pp.block_hash))
-                if isinstance(a, CommitBlock)]
+    assert not [
+        a
+        for a in r.on_message(make_commit(KS[3], CHAIN, 0, 1, pp.block_hash))
+        if isinstance(a, CommitBlock)
+    ]
     r.on_block_applied(commits[0].block, "11" * 32)
     assert r.height == 1
-    assert not [a for a in r.on_message(make_commit(KS[3], CHAIN, 0, 1, pp.block_hash))
-                if isinstance(a, CommitBlock)]
+    assert not [
+        a
+        for a in r.on_message(make_commit(KS[3], CHAIN, 0, 1, pp.block_hash))
+        if isinstance(a, CommitBlock)
+    ]
 
 
 BAD_BLOCKS = [
@@ -151,8 +175,10 @@ def test_transaction_validator_veto_is_respected() -> None:
 @pytest.mark.parametrize(
     "msg,counter",
     [
-        (make_pre_prepare(KS[1], CHAIN, 0, good_block(proposer=KS[1].public_hex)),
-         "pre_prepare_not_from_primary"),
+        (
+            make_pre_prepare(KS[1], CHAIN, 0, good_block(proposer=KS[1].public_hex)),
+            "pre_prepare_not_from_primary",
+        ),
         (make_prepare(KS[2], CHAIN, 0, 500, "aa" * 32), "above_watermark"),
         (make_prepare(KS[2], CHAIN, 40, 1, "aa" * 32), "view_too_far"),
         (make_commit(KS[1], CHAIN, 0, 0, "aa" * 32), "old_height"),
@@ -209,8 +235,15 @@ def test_replayed_messages_are_duplicates() -> None:
 
 def test_buffered_future_height_messages_are_bounded() -> None:
     cfg = replace(CFG, max_buffered_messages=400)
-    r = Replica(cfg, KS[1], NonceValidator(), last_height=0, last_block_hash=GENESIS_HASH,
-                last_state_root=GENESIS_ROOT, last_block_time=0)
+    r = Replica(
+        cfg,
+        KS[1],
+        NonceValidator(),
+        last_height=0,
+        last_block_hash=GENESIS_HASH,
+        last_state_root=GENESIS_ROOT,
+        last_block_time=0,
+    )
     for h in range(2, 65):
         for view in range(8):
             r.on_message(make_prepare(KS[2], CHAIN, view, h, "cc" * 32))
@@ -234,8 +267,9 @@ def test_lagging_backup_recovers_through_retransmission() -> None:
 def test_next_height_proposal_is_buffered_until_the_previous_is_applied() -> None:
     r, v = backup()
     b1 = good_block()
-    b2 = good_block(height=2, prev_hash=b1.hash, state_root="11" * 32, time=9_500,
-                    txs=client_txs(5)[3:])
+    b2 = good_block(
+        height=2, prev_hash=b1.hash, state_root="11" * 32, time=9_500, txs=client_txs(5)[3:]
+    )
     assert r.on_message(make_pre_prepare(KS[0], CHAIN, 0, b2)) == []
     assert r.on_message(make_pre_prepare(KS[0], CHAIN, 0, b1))  # prepares height 1
     for k in KS[2:]:
@@ -254,5 +288,12 @@ def test_a_key_outside_the_validator_set_is_a_config_error() -> None:
     from chain.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        Replica(CFG, keys(5)[4], NonceValidator(), last_height=0, last_block_hash=GENESIS_HASH,
-                last_state_root=GENESIS_ROOT, last_block_time=0)
+        Replica(
+            CFG,
+            keys(5)[4],
+            NonceValidator(),
+            last_height=0,
+            last_block_hash=GENESIS_HASH,
+            last_state_root=GENESIS_ROOT,
+            last_block_time=0,
+        )

@@ -33,9 +33,16 @@ CFG = config(KS)
 
 
 def fresh(index: int, **kw: Any) -> Replica:
-    return Replica(replace(CFG, **kw) if kw else CFG, KS[index], NonceValidator(), last_height=0,
-                   last_block_hash=GENESIS_HASH, last_state_root=GENESIS_ROOT, last_block_time=0,
-                   now_ms=1_000)
+    return Replica(
+        replace(CFG, **kw) if kw else CFG,
+        KS[index],
+        NonceValidator(),
+        last_height=0,
+        last_block_hash=GENESIS_HASH,
+        last_state_root=GENESIS_ROOT,
+        last_block_time=0,
+        now_ms=1_000,
+    )
 
 
 def test_dead_primary_is_replaced_and_pending_txs_commit() -> None:
@@ -85,8 +92,9 @@ def test_f_plus_one_view_changes_make_a_replica_join_the_smallest_view() -> None
     acts = r.on_message(make_view_change(KS[1], CHAIN, 5, 0, None, None, None))
     assert r.view == 5 and r.in_view_change
     sent = [a.msg for a in acts if isinstance(a, Broadcast)]
-    assert any(isinstance(m, ViewChange) and m.view == 5 and m.sender == KS[3].public_hex
-               for m in sent)
+    assert any(
+        isinstance(m, ViewChange) and m.view == 5 and m.sender == KS[3].public_hex for m in sent
+    )
 
 
 def test_view_change_timer_starts_only_with_two_f_plus_one() -> None:
@@ -166,8 +174,9 @@ def test_new_view_with_too_few_or_foreign_view_changes_is_rejected() -> None:
     r = fresh(2)
     vcs, _ = _vcs_for_view1(False)
     short = make_new_view(KS[1], CHAIN, 1, tuple(vcs[:2]), None)
-    wrong_view = make_new_view(KS[1], CHAIN, 1, (*vcs[:2],
-                               make_view_change(KS[3], CHAIN, 2, 0, None, None, None)), None)
+    wrong_view = make_new_view(
+        KS[1], CHAIN, 1, (*vcs[:2], make_view_change(KS[3], CHAIN, 2, 0, None, None, None)), None
+    )
     not_primary = make_new_view(KS[3], CHAIN, 1, tuple(vcs), None)
     for nv in (short, wrong_view, not_primary):
         assert r.on_message(nv) == []
@@ -223,8 +232,9 @@ def test_heights_proven_committed_by_the_new_view_are_fetched_not_re_proposed() 
     from consensus.messages import make_commit
 
     b1 = block(1)
-    sigs = tuple(sorted((k.public_hex, make_commit(k, CHAIN, 0, 1, b1.hash).signature)
-                        for k in KS[:3]))
+    sigs = tuple(
+        sorted((k.public_hex, make_commit(k, CHAIN, 0, 1, b1.hash).signature) for k in KS[:3])
+    )
     cert = CommitCertificate(1, b1.hash, 0, sigs)
     vcs = (
         make_view_change(KS[0], CHAIN, 1, 1, cert, None, None),  # someone is at height 1

@@ -29,10 +29,16 @@ FAST_CONSENSUS = {
 
 
 class LocalCluster:
-    def __init__(self, root: Path, *, nodes: int = 4, consensus: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, root: Path, *, nodes: int = 4, consensus: dict[str, Any] | None = None
+    ) -> None:
         self.root = root
-        self.manifest = init_cluster(root / "cluster", nodes=nodes, base_port=0,
-                                     consensus={**FAST_CONSENSUS, **(consensus or {})})
+        self.manifest = init_cluster(
+            root / "cluster",
+            nodes=nodes,
+            base_port=0,
+            consensus={**FAST_CONSENSUS, **(consensus or {})},
+        )
         self.info = load_cluster(root / "cluster")
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.accounts: list[KeyPair] = self.info.account_keys()
@@ -70,8 +76,20 @@ class LocalCluster:
         log = open(self.config_path(i).parent / "node.log", "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.procs[i] = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "start", "--config", str(self.config_path(i))],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "node.cli",
+                "node",
+                "start",
+                "--config",
+                str(self.config_path(i)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            start_new_session=True,
         )
         log.close()
 
@@ -152,15 +170,21 @@ class LocalCluster:
         async with RpcClient(self.url(i), timeout=30) as c:
             out = []
             for start in range(0, upto + 1, 200):
-                out += await c.batch([("block_get", {"height": h}) for h in range(start, min(upto, start + 199) + 1)])
+                out += await c.batch(
+                    [("block_get", {"height": h}) for h in range(start, min(upto, start + 199) + 1)]
+                )
         return out  # type: ignore[return-value]
 
 
-def sign_batch(key: KeyPair, chain_id: str, start_nonce: int, count: int, to: str, amount: int = 1) -> list[Transaction]:
+def sign_batch(
+    key: KeyPair, chain_id: str, start_nonce: int, count: int, to: str, amount: int = 1
+) -> list[Transaction]:
     return [make_transfer(key, chain_id, start_nonce + k, to, amount) for k in range(count)]
 
 
-async def submit_all(url: str, txs: Sequence[Transaction], batch: int = 50, pause: float = 0.0) -> list[str]:
+async def submit_all(
+    url: str, txs: Sequence[Transaction], batch: int = 50, pause: float = 0.0
+) -> list[str]:
     """Submit with pipelined nonces, retrying on mempool_full; returns hashes; raises on other errors."""
     hashes: list[str] = []
     async with RpcClient(url, timeout=30) as c:
@@ -186,7 +210,9 @@ async def submit_all(url: str, txs: Sequence[Transaction], batch: int = 50, paus
     return hashes
 
 
-async def wait_committed(cluster: LocalCluster, i: int, hashes: Sequence[str], timeout: float = 90) -> dict[str, dict[str, Any]]:
+async def wait_committed(
+    cluster: LocalCluster, i: int, hashes: Sequence[str], timeout: float = 90
+) -> dict[str, dict[str, Any]]:
     deadline = time.monotonic() + timeout
     found: dict[str, dict[str, Any]] = {}
     async with RpcClient(cluster.url(i), timeout=30) as c:
@@ -203,7 +229,9 @@ async def wait_committed(cluster: LocalCluster, i: int, hashes: Sequence[str], t
             if len(found) == len(hashes):
                 return found
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(hashes) - len(found)} of {len(hashes)} txs not committed on node {i}")
+                raise TimeoutError(
+                    f"{len(hashes) - len(found)} of {len(hashes)} txs not committed on node {i}"
+                )
             await asyncio.sleep(0.3)
 
 

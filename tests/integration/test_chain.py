@@ -20,7 +20,14 @@ async def test_600_pipelined_transfers_commit_once_everywhere(cluster: LocalClus
     for k in accounts:
         supply_before += (await cluster.call(0, "account_get", address=k.public_hex))["balance"]
     batches = [
-        sign_batch(k, cluster.chain_id, 0, TXS_PER_ACCOUNT, accounts[(a + 3) % len(accounts)].public_hex, amount=a + 1)
+        sign_batch(
+            k,
+            cluster.chain_id,
+            0,
+            TXS_PER_ACCOUNT,
+            accounts[(a + 3) % len(accounts)].public_hex,
+            amount=a + 1,
+        )
         for a, k in enumerate(accounts)
     ]
     # several concurrent clients, each on its own node, nonces pipelined without waiting
@@ -61,4 +68,7 @@ async def test_600_pipelined_transfers_commit_once_everywhere(cluster: LocalClus
     for i in range(1, cluster.n):
         other = await wait_committed(cluster, i, sample)
         for h in sample:
-            assert (other[h]["height"], other[h]["index"]) == (committed[h]["height"], committed[h]["index"])
+            assert (other[h]["height"], other[h]["index"]) == (
+                committed[h]["height"],
+                committed[h]["index"],
+            )

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.integration
 
 
 def aidchain(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "node.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
 
 
 async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -> None:
@@ -27,8 +32,21 @@ async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -
     assert aidchain("keys", "new", "--out", str(tmp_path / "me.key")).returncode == 2
 
     sender = str(cluster.info.root / cluster.manifest["accounts"][0])
-    out = aidchain("tx", "transfer", "--key", sender, "--to", me, "--amount", "250", "--memo", "扶贫",
-                   "--rpc", rpc, "--wait")
+    out = aidchain(
+        "tx",
+        "transfer",
+        "--key",
+        sender,
+        "--to",
+        me,
+        "--amount",
+        "250",
+        "--memo",
+        "扶贫",
+        "--rpc",
+        rpc,
+        "--wait",
+    )
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert info["status"] == "committed" and info["receipt"]["ok"] is True
@@ -44,8 +62,24 @@ async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -
     assert status["chain_id"] == cluster.chain_id and status["primary"] in status["validators"]
 
     # errors: bad amount (usage), unreachable node, unfunded key file with bad permissions
-    assert aidchain("tx", "transfer", "--key", sender, "--to", me, "--amount", "0", "--rpc", rpc).returncode == 2
+    assert (
+        aidchain(
+            "tx", "transfer", "--key", sender, "--to", me, "--amount", "0", "--rpc", rpc
+        ).returncode
+        == 2
+    )
     assert aidchain("status", "--rpc", "http://127.0.0.1:9/").returncode == 3
     (tmp_path / "me.key").chmod(0o644)
-    out = aidchain("tx", "transfer", "--key", str(tmp_path / "me.key"), "--to", me, "--amount", "1", "--rpc", rpc)
+    out = aidchain(
+        "tx",
+        "transfer",
+        "--key",
+        str(tmp_path / "me.key"),
+        "--to",
+        me,
+        "--amount",
+        "1",
+        "--rpc",
+        rpc,
+    )
     assert out.returncode == 2 and "chmod 600" in out.stderr

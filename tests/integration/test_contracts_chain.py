@@ -16,7 +16,7 @@ from tests.integration.harness import REPO, LocalCluster, wait_committed
 
 pytestmark = pytest.mark.integration
 
-SOURCE = '''
+SOURCE = """
 def init(limit):
     storage["limit"] = limit
     storage["total"] = 0
@@ -38,7 +38,7 @@ def boom(to, amount):
 
 def total():
     return storage["total"]
-'''
+"""
 
 
 async def _send(cluster: LocalCluster, node: int, tx: Any) -> dict[str, Any]:
@@ -56,7 +56,9 @@ async def test_deploy_call_revert_query(cluster: LocalCluster) -> None:
     payee = cluster.accounts[5].public_hex
     cid = cluster.chain_id
 
-    deploy = sign_tx(owner, cid, 0, "deploy", {"source": SOURCE, "init": {"limit": 500}, "gas": 200_000})
+    deploy = sign_tx(
+        owner, cid, 0, "deploy", {"source": SOURCE, "init": {"limit": 500}, "gas": 200_000}
+    )
     receipt = await _send(cluster, 0, deploy)
     assert receipt["ok"], receipt
     address = receipt["address"]
@@ -67,21 +69,72 @@ async def test_deploy_call_revert_query(cluster: LocalCluster) -> None:
     assert (await _send(cluster, 1, make_transfer(owner, cid, 1, address, 1000)))["ok"]
     payee_before = await _balance(cluster, 2, payee)
 
-    ok = await _send(cluster, 2, sign_tx(owner, cid, 2, "call",
-                                         {"contract": address, "method": "pay", "args": {"to": payee, "amount": 100}, "gas": 100_000}))
+    ok = await _send(
+        cluster,
+        2,
+        sign_tx(
+            owner,
+            cid,
+            2,
+            "call",
+            {
+                "contract": address,
+                "method": "pay",
+                "args": {"to": payee, "amount": 100},
+                "gas": 100_000,
+            },
+        ),
+    )
     assert ok["ok"] and ok["result"] == 100 and ok["gas_used"] > 0
     assert ok["events"][0]["name"] == "paid"
 
     # a failing call reverts its storage write and its transfer, but is committed with a receipt
-    bad = await _send(cluster, 3, sign_tx(owner, cid, 3, "call",
-                                          {"contract": address, "method": "boom", "args": {"to": payee, "amount": 50}, "gas": 100_000}))
+    bad = await _send(
+        cluster,
+        3,
+        sign_tx(
+            owner,
+            cid,
+            3,
+            "call",
+            {
+                "contract": address,
+                "method": "boom",
+                "args": {"to": payee, "amount": 50},
+                "gas": 100_000,
+            },
+        ),
+    )
     assert bad["ok"] is False and bad["error_type"] == "ZeroDivisionError" and bad["gas_used"] > 0
-    over = await _send(cluster, 0, sign_tx(owner, cid, 4, "call",
-                                           {"contract": address, "method": "pay", "args": {"to": payee, "amount": 600}, "gas": 100_000}))
+    over = await _send(
+        cluster,
+        0,
+        sign_tx(
+            owner,
+            cid,
+            4,
+            "call",
+            {
+                "contract": address,
+                "method": "pay",
+                "args": {"to": payee, "amount": 600},
+                "gas": 100_000,
+            },
+        ),
+    )
     assert over["ok"] is False and over["error_type"] == "RequireFailed"
     assert "limit" in over["error"]
-    starved = await _send(cluster, 1, sign_tx(owner, cid, 5, "call",
-                                              {"contract": address, "method": "pay", "args": {"to": payee, "amount": 1}, "gas": 5}))
+    starved = await _send(
+        cluster,
+        1,
+        sign_tx(
+            owner,
+            cid,
+            5,
+            "call",
+            {"contract": address, "method": "pay", "args": {"to": payee, "amount": 1}, "gas": 5},
+        ),
+    )
     assert starved["ok"] is False and starved["error_type"] == "OutOfGas"
 
     for i in range(cluster.n):
@@ -96,7 +149,9 @@ async def test_deploy_call_revert_query(cluster: LocalCluster) -> None:
         got = await wait_committed(cluster, i, hashes)
         assert got[deploy.hash]["receipt"] == receipt
     # a query never writes
-    q = await cluster.call(0, "contract_call", contract=address, method="pay", args={"to": payee, "amount": 1})
+    q = await cluster.call(
+        0, "contract_call", contract=address, method="pay", args={"to": payee, "amount": 1}
+    )
     assert q["ok"] is True
     assert await _balance(cluster, 0, address) == 900
 
@@ -108,8 +163,13 @@ def test_cli_deploy_call_query(cluster: LocalCluster, tmp_path: Path) -> None:
     rpc = cluster.url(2)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "node.cli", "contract", *args], capture_output=True,
-                              text=True, cwd=REPO, timeout=90)
+        return subprocess.run(
+            [sys.executable, "-m", "node.cli", "contract", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=90,
+        )
 
     assert run("check", str(src)).returncode == 0
     out = run("deploy", str(src), "--init", '{"limit": 10}', "--key", key, "--rpc", rpc, "--wait")
@@ -119,6 +179,16 @@ def test_cli_deploy_call_query(cluster: LocalCluster, tmp_path: Path) -> None:
     out = run("query", address, "total", "--rpc", rpc)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["result"] == 0
-    out = run("call", address, "boom", "--args", json.dumps({"to": address, "amount": 1}), "--key", key,
-              "--rpc", rpc, "--wait")
+    out = run(
+        "call",
+        address,
+        "boom",
+        "--args",
+        json.dumps({"to": address, "amount": 1}),
+        "--key",
+        key,
+        "--rpc",
+        rpc,
+        "--wait",
+    )
     assert out.returncode == 1  # committed, but the call failed and was reverted

@@ -37,11 +37,18 @@ async def test_sigkill_primary_under_load_view_change(cluster: LocalCluster) -> 
     primary = await cluster.primary_index()
     others = [i for i in range(cluster.n) if i != primary]
 
-    before = await submit_all(cluster.url(others[0]), sign_batch(keys[0], cluster.chain_id, 0, 100, to))
+    before = await submit_all(
+        cluster.url(others[0]), sign_batch(keys[0], cluster.chain_id, 0, 100, to)
+    )
     committed_before = await wait_committed(cluster, others[0], before)
 
     load = asyncio.create_task(
-        submit_all(cluster.url(others[1]), sign_batch(keys[1], cluster.chain_id, 0, 200, to), batch=5, pause=0.05)
+        submit_all(
+            cluster.url(others[1]),
+            sign_batch(keys[1], cluster.chain_id, 0, 200, to),
+            batch=5,
+            pause=0.05,
+        )
     )
     await asyncio.sleep(0.5)
     killed_at = time.monotonic()
@@ -68,13 +75,20 @@ async def test_rejoin_on_empty_data_dir_state_transfers(cluster: LocalCluster) -
     primary = await cluster.primary_index()
     victim = (primary + 2) % cluster.n
     others = [i for i in range(cluster.n) if i != victim]
-    first = await submit_all(cluster.url(others[0]), sign_batch(keys[2], cluster.chain_id, 0, 300, to))
+    first = await submit_all(
+        cluster.url(others[0]), sign_batch(keys[2], cluster.chain_id, 0, 300, to)
+    )
     await wait_committed(cluster, others[0], first)
     cluster.kill(victim, signal.SIGKILL)
     shutil.rmtree(cluster.data_dir(victim))
     # the others keep committing while it is gone and while it catches up
     load = asyncio.create_task(
-        submit_all(cluster.url(others[1]), sign_batch(keys[3], cluster.chain_id, 0, 300, to), batch=10, pause=0.05)
+        submit_all(
+            cluster.url(others[1]),
+            sign_batch(keys[3], cluster.chain_id, 0, 300, to),
+            batch=10,
+            pause=0.05,
+        )
     )
     started = time.monotonic()
     await cluster.restart(victim)
@@ -96,7 +110,12 @@ async def test_repeated_sigkill_restart_never_equivocates(cluster: LocalCluster)
         victim = rng.randrange(cluster.n)
         survivor = (victim + 1) % cluster.n
         load = asyncio.create_task(
-            submit_all(cluster.url(survivor), sign_batch(keys[4 + round_], cluster.chain_id, 0, 80, to), batch=4, pause=0.02)
+            submit_all(
+                cluster.url(survivor),
+                sign_batch(keys[4 + round_], cluster.chain_id, 0, 80, to),
+                batch=4,
+                pause=0.02,
+            )
         )
         await asyncio.sleep(rng.uniform(0.05, 0.6))
         cluster.kill(victim, signal.SIGKILL)
@@ -116,10 +135,15 @@ async def test_byzantine_validator_cannot_stop_or_split_the_others(new_cluster, 
     keys = cluster.accounts
     hashes = []
     for k in range(3):
-        hashes += await submit_all(cluster.url(honest[k]), sign_batch(keys[k], cluster.chain_id, 0, 60, keys[-1].public_hex))
+        hashes += await submit_all(
+            cluster.url(honest[k]),
+            sign_batch(keys[k], cluster.chain_id, 0, 60, keys[-1].public_hex),
+        )
     await _committed_everywhere(cluster, honest, hashes)
     await _same_chain(cluster, honest)
     # the honest nodes saw the lies and counted them instead of acting on them
     stats = [(await cluster.status(i))["stats"] for i in honest]
     if mode == "byzantine-garbage":
-        assert all(s["node"]["bad_consensus_messages"] + s["node"]["bad_peer_messages"] > 0 for s in stats)
+        assert all(
+            s["node"]["bad_consensus_messages"] + s["node"]["bad_peer_messages"] > 0 for s in stats
+        )

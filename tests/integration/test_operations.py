@@ -22,7 +22,11 @@ def test_cluster_up_prints_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
     manifest = init_cluster(tmp_path / "c", base_port=0)
     proc = subprocess.Popen(
         [sys.executable, "-m", "node.cli", "cluster", "up", "--dir", str(tmp_path / "c")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        start_new_session=True,
     )
     try:
         lines = []
@@ -52,7 +56,9 @@ def test_cluster_up_prints_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
 
 async def test_sigterm_exits_zero_and_restart_resumes_height(cluster: LocalCluster) -> None:
     keys = cluster.accounts
-    hashes = await submit_all(cluster.url(0), sign_batch(keys[0], cluster.chain_id, 0, 50, keys[1].public_hex))
+    hashes = await submit_all(
+        cluster.url(0), sign_batch(keys[0], cluster.chain_id, 0, 50, keys[1].public_hex)
+    )
     await wait_committed(cluster, 3, hashes)
     height = (await cluster.status(3))["height"]
     assert cluster.kill(3, signal.SIGTERM) == 0
@@ -67,8 +73,19 @@ def test_node_refuses_key_readable_by_others(tmp_path: Path) -> None:
     key = tmp_path / "c" / "node0" / "node.key"
     key.chmod(0o644)
     out = subprocess.run(
-        [sys.executable, "-m", "node.cli", "node", "start", "--config", str(tmp_path / "c" / "node0" / "config.toml")],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "node",
+            "start",
+            "--config",
+            str(tmp_path / "c" / "node0" / "config.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
     )
     assert out.returncode == 2
     assert "chmod 600" in out.stderr
@@ -79,16 +96,29 @@ def test_node_refuses_foreign_data_dir(tmp_path: Path) -> None:
     init_cluster(tmp_path / "b", base_port=0)
     cfg_a = tmp_path / "a" / "node0" / "config.toml"
     # start node0 of cluster a once so its data dir belongs to chain a
-    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "start", "--config", str(cfg_a)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "node", "start", "--config", str(cfg_a)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     # point cluster b's node0 at cluster a's data dir: refused, not silently mixed
     cfg_b = tmp_path / "b" / "node0" / "config.toml"
-    cfg_b.write_text(cfg_b.read_text().replace('data_dir = "data"', f'data_dir = "{tmp_path / "a" / "node0" / "data"}"'))
-    out = subprocess.run([sys.executable, "-m", "node.cli", "node", "start", "--config", str(cfg_b)],
-                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    cfg_b.write_text(
+        cfg_b.read_text().replace(
+            'data_dir = "data"', f'data_dir = "{tmp_path / "a" / "node0" / "data"}"'
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "node.cli", "node", "start", "--config", str(cfg_b)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert out.returncode == 2, out.stderr
     assert "belongs to chain" in out.stderr
     assert json.loads((tmp_path / "a" / "cluster.json").read_text())["chain_id"] in out.stderr

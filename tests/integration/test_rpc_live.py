@@ -17,7 +17,10 @@ pytestmark = pytest.mark.integration
 
 
 async def _post(url: str, body: bytes) -> tuple[int, object]:
-    async with aiohttp.ClientSession() as s, s.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(url, data=body, headers={"Content-Type": "application/json"}) as r,
+    ):
         text = await r.text()
         return r.status, (json.loads(text) if text else None)
 
@@ -30,7 +33,9 @@ async def _reason(cluster: LocalCluster, tx: dict) -> str | None:
     return None
 
 
-async def test_bad_transactions_get_reasons_and_good_ones_still_commit(cluster: LocalCluster) -> None:
+async def test_bad_transactions_get_reasons_and_good_ones_still_commit(
+    cluster: LocalCluster,
+) -> None:
     key = cluster.accounts[0]
     to = cluster.accounts[1].public_hex
     good = make_transfer(key, cluster.chain_id, 0, to, 5)
@@ -38,7 +43,10 @@ async def test_bad_transactions_get_reasons_and_good_ones_still_commit(cluster: 
     tampered = copy.deepcopy(good.to_dict())
     tampered["payload"]["amount"] = 6
     assert await _reason(cluster, tampered) == "bad_signature"
-    assert await _reason(cluster, make_transfer(key, "other-chain", 0, to, 5).to_dict()) == "wrong_chain"
+    assert (
+        await _reason(cluster, make_transfer(key, "other-chain", 0, to, 5).to_dict())
+        == "wrong_chain"
+    )
     floaty = copy.deepcopy(good.to_dict())
     floaty["payload"]["amount"] = 5.0
     assert await _reason(cluster, floaty) in ("malformed_tx", "malformed_json")
@@ -49,7 +57,10 @@ async def test_bad_transactions_get_reasons_and_good_ones_still_commit(cluster: 
     assert (await cluster.call(1, "tx_send", tx=good.to_dict()))["hash"] == h  # safe retry anywhere
     await wait_committed(cluster, 0, [h])
     assert (await cluster.call(0, "tx_send", tx=good.to_dict()))["hash"] == h  # retry after commit
-    assert await _reason(cluster, make_transfer(key, cluster.chain_id, 0, to, 7).to_dict()) == "bad_nonce"
+    assert (
+        await _reason(cluster, make_transfer(key, cluster.chain_id, 0, to, 7).to_dict())
+        == "bad_nonce"
+    )
 
     poor = KeyPair.generate()  # unfunded: committed with a failed receipt, only its nonce moves
     fail = make_transfer(poor, cluster.chain_id, 0, to, 1)
@@ -68,14 +79,20 @@ async def test_protocol_errors_over_http(cluster: LocalCluster) -> None:
     assert body["error"]["code"] == -32600  # type: ignore[index]
     status, body = await _post(url, b'{"jsonrpc":"2.0","method":"nope","id":1}')
     assert body["error"]["code"] == -32601  # type: ignore[index]
-    status, body = await _post(url, b'{"jsonrpc":"2.0","method":"block_get","params":{"height":-1},"id":1}')
+    status, body = await _post(
+        url, b'{"jsonrpc":"2.0","method":"block_get","params":{"height":-1},"id":1}'
+    )
     assert body["error"]["code"] == -32602  # type: ignore[index]
     status, body = await _post(url, b'{"jsonrpc":"2.0","method":"node_status"}')
     assert body is None  # notification: no response
-    big = b'{"jsonrpc":"2.0","method":"node_status","id":1,"pad":"' + b"x" * (2 * 1024 * 1024) + b'"}'
+    big = (
+        b'{"jsonrpc":"2.0","method":"node_status","id":1,"pad":"' + b"x" * (2 * 1024 * 1024) + b'"}'
+    )
     status, body = await _post(url, big)
     assert status == 413 and body["error"]["data"]["reason"] == "too_large"  # type: ignore[index]
-    status, body = await _post(url, b'[{"jsonrpc":"2.0","method":"node_status","id":1},{"jsonrpc":"2.0","method":"x"},5]')
+    status, body = await _post(
+        url, b'[{"jsonrpc":"2.0","method":"node_status","id":1},{"jsonrpc":"2.0","method":"x"},5]'
+    )
     assert isinstance(body, list) and len(body) == 2
     assert body[0]["result"]["chain_id"] == cluster.chain_id
     assert body[1]["error"]["code"] == -32600

@@ -37,7 +37,9 @@ def test_cluster_init_layout(tmp_path: Path) -> None:
 def test_cluster_init_fixed_ports_and_refuses_overwrite(tmp_path: Path) -> None:
     root = tmp_path / "c"
     manifest = init_cluster(root, base_port=31000)
-    assert [n["rpc_url"] for n in manifest["nodes"]] == [f"http://127.0.0.1:{31000 + 2 * i}/" for i in range(4)]
+    assert [n["rpc_url"] for n in manifest["nodes"]] == [
+        f"http://127.0.0.1:{31000 + 2 * i}/" for i in range(4)
+    ]
     with pytest.raises(ConfigError, match="--force"):
         init_cluster(root)
     again = init_cluster(root, force=True)

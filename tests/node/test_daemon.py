@@ -50,14 +50,16 @@ async def test_persist_happens_before_the_sends_that_follow_it(node: Node) -> No
     prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
     commit = make_commit(node.key, node.chain_id, 0, 1, "ab" * 32)
     peer = node.validators[1]
-    await node.perform([
-        Persist({"height": 1, "n": 1}),
-        Persist({"height": 1, "n": 2}),
-        Broadcast(prep),
-        Persist({"height": 1, "n": 3}),
-        Send(peer, commit),
-        Persist({"height": 1, "n": 4}),
-    ])
+    await node.perform(
+        [
+            Persist({"height": 1, "n": 1}),
+            Persist({"height": 1, "n": 2}),
+            Broadcast(prep),
+            Persist({"height": 1, "n": 3}),
+            Send(peer, commit),
+            Persist({"height": 1, "n": 4}),
+        ]
+    )
     assert log == [
         ("journal", [1, 2]),  # consecutive records: one synced batch
         ("broadcast", "prepare"),
@@ -85,7 +87,9 @@ async def test_a_failed_journal_write_sends_nothing(node: Node) -> None:
 async def test_a_committed_block_that_cannot_be_applied_stops_the_node(node: Node) -> None:
     from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 
-    header = BlockHeader(1, node.store.head_hash, merkle_root([]), node.store.state_root, 1, node.validators[0], 0)
+    header = BlockHeader(
+        1, node.store.head_hash, merkle_root([]), node.store.state_root, 1, node.validators[0], 0
+    )
     block = Block(header, ())
 
     def failing_commit(*args: Any) -> None:

@@ -25,7 +25,9 @@ def _chain(length: int) -> list[tuple[Block, CommitCertificate]]:
         header = BlockHeader(h, prev, merkle_root([t.hash for t in txs]), root, 1000 + h, IDS[0], 0)
         block = Block(header, txs)
         msg = commit_signing_bytes(CHAIN, 0, h, block.hash)
-        cert = CommitCertificate(h, block.hash, 0, tuple(sorted((v.public_hex, v.sign(msg)) for v in VALS[:3])))
+        cert = CommitCertificate(
+            h, block.hash, 0, tuple(sorted((v.public_hex, v.sign(msg)) for v in VALS[:3]))
+        )
         out.append((block, cert))
         prev, root = block.hash, f"{h:064x}"  # fake state root after block h
     return out
@@ -63,7 +65,9 @@ class Host:
         self.asked.append(peer)
         blocks = self.serve[peer](message["from"], message["count"])
         assert self.sync is not None
-        asyncio.get_running_loop().call_soon(self.sync.on_response, peer, {"k": "sync_resp", "id": message["id"], "blocks": blocks})
+        asyncio.get_running_loop().call_soon(
+            self.sync.on_response, peer, {"k": "sync_resp", "id": message["id"], "blocks": blocks}
+        )
         return True
 
     def connected_peers(self) -> list[str]:
@@ -75,7 +79,11 @@ class Host:
 
 def honest(chain: list[tuple[Block, CommitCertificate]]) -> Any:
     def serve(start: int, count: int) -> list[dict[str, Any]]:
-        return [{"block": b.to_dict(), "cert": c.to_dict()} for b, c in chain[start - 1 : start - 1 + count]]
+        return [
+            {"block": b.to_dict(), "cert": c.to_dict()}
+            for b, c in chain[start - 1 : start - 1 + count]
+        ]
+
     return serve
 
 
@@ -100,7 +108,9 @@ async def test_forged_block_is_detected_and_the_peer_skipped() -> None:
     def forger(start: int, count: int) -> list[dict[str, Any]]:
         block, cert = chain[start - 1]
         fake = Block(dataclasses.replace(block.header, time=block.header.time + 7), block.txs)
-        return [{"block": fake.to_dict(), "cert": cert.to_dict()}]  # certificate is for the real block
+        return [
+            {"block": fake.to_dict(), "cert": cert.to_dict()}
+        ]  # certificate is for the real block
 
     def bad_cert(start: int, count: int) -> list[dict[str, Any]]:
         block, cert = chain[start - 1]

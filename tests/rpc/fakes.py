@@ -53,8 +53,14 @@ class FakeNode:
         tx = self.mempool.get(hash)
         if tx is None:
             return None
-        return {"hash": hash, "status": "pending", "height": None, "index": None, "tx": tx,
-                "receipt": None}
+        return {
+            "hash": hash,
+            "status": "pending",
+            "height": None,
+            "index": None,
+            "tx": tx,
+            "receipt": None,
+        }
 
     async def block_get(self, height: int | str) -> dict[str, Any] | None:
         self._enter("block_get", height)
@@ -84,7 +90,9 @@ class FakeNode:
         return None
 
 
-def transfer(key: KeyPair, nonce: int = 0, chain_id: str = CHAIN_ID, amount: int = 5) -> dict[str, Any]:
+def transfer(
+    key: KeyPair, nonce: int = 0, chain_id: str = CHAIN_ID, amount: int = 5
+) -> dict[str, Any]:
     return make_transfer(key, chain_id, nonce, "cd" * 32, amount).to_dict()
 
 

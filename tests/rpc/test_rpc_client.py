@@ -29,7 +29,13 @@ async def test_call_by_position_and_by_name() -> None:
         assert (await rpc.call("account_get", address=HEX.upper()))["address"] == HEX
         assert await rpc.call("block_get", height=10) is None
         called = await rpc.call("contract_call", HEX, "m", {"a": 1}, 5)
-        assert called == {"contract": HEX, "method": "m", "args": {"a": 1}, "gas": 5, "sender": None}
+        assert called == {
+            "contract": HEX,
+            "method": "m",
+            "args": {"a": 1},
+            "gas": 5,
+            "sender": None,
+        }
         with pytest.raises(TypeError):
             await rpc.call("account_get", HEX, address=HEX)
 
@@ -68,14 +74,16 @@ async def test_batch_returns_results_and_errors_in_call_order() -> None:
     key = KeyPair.generate()
     async with serve(node) as srv, RpcClient(url_of(srv)) as rpc:
         assert await rpc.batch([]) == []
-        out: list[Any] = await rpc.batch([
-            ("tx_send", [transfer(key, nonce=0)]),
-            ("tx_send", {"tx": transfer(key, nonce=1)}),
-            ("tx_send", [transfer(key, nonce=9)]),
-            ("account_get", {"address": key.public_hex}),
-            ("nope", []),
-            ("node_status", []),
-        ])
+        out: list[Any] = await rpc.batch(
+            [
+                ("tx_send", [transfer(key, nonce=0)]),
+                ("tx_send", {"tx": transfer(key, nonce=1)}),
+                ("tx_send", [transfer(key, nonce=9)]),
+                ("account_get", {"address": key.public_hex}),
+                ("nope", []),
+                ("node_status", []),
+            ]
+        )
         assert len(out) == 6
         assert len(out[0]["hash"]) == 64 and len(out[1]["hash"]) == 64
         assert isinstance(out[2], RpcError) and out[2].reason == "bad_nonce"
@@ -85,7 +93,10 @@ async def test_batch_returns_results_and_errors_in_call_order() -> None:
 
 
 async def test_batch_and_body_refused_as_a_whole_raise() -> None:
-    async with serve(FakeNode(), max_batch=2, max_body_bytes=4096) as srv, RpcClient(url_of(srv)) as rpc:
+    async with (
+        serve(FakeNode(), max_batch=2, max_body_bytes=4096) as srv,
+        RpcClient(url_of(srv)) as rpc,
+    ):
         with pytest.raises(RpcError) as info:
             await rpc.batch([("node_status", [])] * 3)
         assert info.value.reason == "too_large" and info.value.code == E.INVALID_REQUEST

@@ -41,8 +41,11 @@ async def test_successful_call_by_position_and_by_name() -> None:
     node = FakeNode()
     by_pos = await run(node, req("account_get", [HEX], id="a"))
     by_name = await run(node, req("account_get", {"address": HEX}, id=7))
-    assert by_pos == {"jsonrpc": "2.0", "id": "a",
-                      "result": {"address": HEX, "balance": 1000, "nonce": 0}}
+    assert by_pos == {
+        "jsonrpc": "2.0",
+        "id": "a",
+        "result": {"address": HEX, "balance": 1000, "nonce": 0},
+    }
     assert by_name["id"] == 7 and by_name["result"] == by_pos["result"]
 
 
@@ -78,8 +81,15 @@ async def test_null_results_are_sent_as_null() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]', b"", b"   ", b"\xff\xfe{}",
-     b'{"jsonrpc":"2.0","method":"node_status","id":NaN}', b"[1,2", b"\xef\xbb\xbf{}"],
+    [
+        b'{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]',
+        b"",
+        b"   ",
+        b"\xff\xfe{}",
+        b'{"jsonrpc":"2.0","method":"node_status","id":NaN}',
+        b"[1,2",
+        b"\xef\xbb\xbf{}",
+    ],
 )
 async def test_parse_error(body: bytes) -> None:
     resp = await run(FakeNode(), body)
@@ -170,7 +180,12 @@ async def test_mixed_batch_keeps_order_and_skips_notifications() -> None:
     assert error_of(resp[3])["code"] == E.METHOD_NOT_FOUND
     assert resp[4]["result"]["height"] == 3
     assert error_of(resp[5])["code"] == E.INVALID_PARAMS
-    assert [c[0] for c in node.calls] == ["account_get", "node_status", "account_get", "node_status"]
+    assert [c[0] for c in node.calls] == [
+        "account_get",
+        "node_status",
+        "account_get",
+        "node_status",
+    ]
 
 
 async def test_all_notification_batch_returns_nothing() -> None:
@@ -257,7 +272,11 @@ async def test_float_inside_params_is_invalid_params_with_malformed_json() -> No
     assert err["data"] == {"reason": "malformed_json", "param": "tx"}
     body = f'{{"jsonrpc":"2.0","method":"tx_send","params":{{"tx":{tx}}},"id":1}}'.encode()
     assert error_of(await run(node, body))["data"] == {"reason": "malformed_json", "param": "tx"}
-    body = b'{"jsonrpc":"2.0","method":"contract_call","params":["' + HEX.encode() + b'","m",{"a":{"b":[1e3]}}],"id":1}'
+    body = (
+        b'{"jsonrpc":"2.0","method":"contract_call","params":["'
+        + HEX.encode()
+        + b'","m",{"a":{"b":[1e3]}}],"id":1}'
+    )
     assert error_of(await run(node, body))["data"] == {"reason": "malformed_json", "param": "args"}
     assert node.calls == []
 
@@ -273,9 +292,11 @@ async def test_duplicate_keys_inside_params_are_malformed_json() -> None:
 
 async def test_float_in_one_batch_element_does_not_spoil_the_others() -> None:
     node = FakeNode()
-    body = (b'[{"jsonrpc":"2.0","method":"node_status","id":1},'
-            b'{"jsonrpc":"2.0","method":"block_get","params":[1.0],"id":2},'
-            b'{"jsonrpc":"2.0","method":"node_status","id":3.0}]')
+    body = (
+        b'[{"jsonrpc":"2.0","method":"node_status","id":1},'
+        b'{"jsonrpc":"2.0","method":"block_get","params":[1.0],"id":2},'
+        b'{"jsonrpc":"2.0","method":"node_status","id":3.0}]'
+    )
     resp = await run(node, body)
     assert resp[0]["result"]["height"] == 3
     assert error_of(resp[1])["code"] == E.INVALID_PARAMS
@@ -304,8 +325,11 @@ async def test_unexpected_exception_is_internal_error_without_details(
     with caplog.at_level("ERROR", logger="rpc.server"):
         resp = await run(node, req("node_status"))
     err = error_of(resp)
-    assert err == {"code": E.INTERNAL_ERROR, "message": "internal error",
-                   "data": {"reason": "internal_error"}}
+    assert err == {
+        "code": E.INTERNAL_ERROR,
+        "message": "internal error",
+        "data": {"reason": "internal_error"},
+    }
     assert "secret" not in json.dumps(resp)
     assert any(r.exc_info and "secret path" in str(r.exc_info[1]) for r in caplog.records)
 
@@ -314,14 +338,24 @@ async def test_deeply_nested_body_is_answered_not_crashed() -> None:
     body = b"[" * 100_000 + b"]" * 100_000
     resp = await run(FakeNode(), body)
     assert error_of(resp)["code"] in (E.PARSE_ERROR, E.INVALID_REQUEST)
-    nested = b'{"jsonrpc":"2.0","method":"tx_send","params":[' + b"[" * 500 + b"]" * 500 + b'],"id":1}'
+    nested = (
+        b'{"jsonrpc":"2.0","method":"tx_send","params":[' + b"[" * 500 + b"]" * 500 + b'],"id":1}'
+    )
     assert error_of(await run(FakeNode(), nested))["code"] == E.INVALID_PARAMS
 
 
-_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=70)
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=70)
+)
 _json = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _requests = st.fixed_dictionaries(

@@ -43,8 +43,11 @@ async def test_each_reason_maps_through_dispatch(reason: str) -> None:
     node.fail_with = cls("human text", height=7)
     body = json.dumps({"jsonrpc": "2.0", "method": "node_status", "id": 5}).encode()
     resp = await dispatch(node, body, max_batch=10)
-    assert resp == {"jsonrpc": "2.0", "id": 5, "error": {
-        "code": code, "message": "human text", "data": {"reason": reason, "height": 7}}}
+    assert resp == {
+        "jsonrpc": "2.0",
+        "id": 5,
+        "error": {"code": code, "message": "human text", "data": {"reason": reason, "height": 7}},
+    }
 
 
 @pytest.mark.parametrize("cls", [CE.AidchainError, CE.KeyFileError, CE.ConfigError])
@@ -75,8 +78,11 @@ async def test_real_tx_validation_errors_reach_the_client_with_their_reason() ->
     assert (await send({"type": "transfer"}))["error"]["code"] == -32005
     assert (await send(transfer(key, chain_id="other")))["error"]["code"] == -32003
     gap = await send(transfer(key, nonce=4))
-    assert gap["error"] == {"code": -32002, "message": "nonce 4 is not 0",
-                            "data": {"reason": "bad_nonce", "expected": 0}}
+    assert gap["error"] == {
+        "code": -32002,
+        "message": "nonce 4 is not 0",
+        "data": {"reason": "bad_nonce", "expected": 0},
+    }
     assert "result" in await send(transfer(key))
     full = await send(transfer(key, nonce=1))
     assert full["error"]["data"] == {"reason": "mempool_full", "capacity": 1}

@@ -14,7 +14,9 @@ LIMIT = 1024
 STATUS = {"jsonrpc": "2.0", "method": "node_status", "id": 1}
 
 
-async def raw_exchange(host: str, port: int | None, head: bytes, body_parts: list[bytes]) -> tuple[int, Any]:
+async def raw_exchange(
+    host: str, port: int | None, head: bytes, body_parts: list[bytes]
+) -> tuple[int, Any]:
     """Send a request by hand (never finishing a too-large body) and read one response."""
     assert port is not None
     reader, writer = await asyncio.open_connection(host, port)
@@ -36,7 +38,9 @@ async def raw_exchange(host: str, port: int | None, head: bytes, body_parts: lis
 
 async def test_post_answers_json_and_accepts_any_content_type() -> None:
     async with serve(FakeNode()) as client:
-        resp = await client.post("/", data=json.dumps(STATUS), headers={"Content-Type": "text/plain"})
+        resp = await client.post(
+            "/", data=json.dumps(STATUS), headers={"Content-Type": "text/plain"}
+        )
         assert resp.status == 200
         assert resp.content_type == "application/json"
         payload = await resp.json()
@@ -84,7 +88,8 @@ async def test_get_root_describes_the_service() -> None:
         assert info["service"] == "aidchain"
         assert "tx_send" in info["methods"] and "node_status" in info["methods"]
         assert info["params"]["block_get"] == [
-            {"name": "height", "type": 'integer >= 0 or "latest"', "required": True}]
+            {"name": "height", "type": 'integer >= 0 or "latest"', "required": True}
+        ]
         assert (info["max_body_bytes"], info["max_batch"]) == (LIMIT, 7)
 
 
@@ -106,8 +111,10 @@ async def test_body_at_the_limit_is_served_one_byte_over_is_413() -> None:
 async def test_huge_content_length_is_refused_before_the_body_is_sent() -> None:
     node = FakeNode()
     async with serve(node, max_body_bytes=LIMIT) as client:
-        head = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 1000000000\r\n\r\n")
+        head = (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n"
+        )
         status, body = await raw_exchange(client.host, client.port, head, [])
         assert status == 413
         assert body["error"]["data"]["reason"] == "too_large"
@@ -162,9 +169,19 @@ async def test_unserialisable_result_becomes_internal_error_for_that_request_onl
             return {"value": object()}
 
     async with serve(Odd()) as client:
-        batch = [STATUS, {"jsonrpc": "2.0", "method": "contract_get", "params": ["aa" * 32], "id": 2}]
+        batch = [
+            STATUS,
+            {"jsonrpc": "2.0", "method": "contract_get", "params": ["aa" * 32], "id": 2},
+        ]
         resp = await client.post("/", data=json.dumps(batch))
         out = await resp.json()
         assert out[0]["result"]["height"] == 3
-        assert out[1] == {"jsonrpc": "2.0", "id": 2, "error": {
-            "code": E.INTERNAL_ERROR, "message": "internal error", "data": {"reason": "internal_error"}}}
+        assert out[1] == {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "error": {
+                "code": E.INTERNAL_ERROR,
+                "message": "internal error",
+                "data": {"reason": "internal_error"},
+            },
+        }

@@ -16,24 +16,50 @@ HEX = "0f" * 32
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=70),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
 
 def test_table_lists_exactly_the_issue_methods() -> None:
-    assert set(METHODS) == {"tx_send", "tx_get", "block_get", "account_get", "node_status",
-                            "contract_call", "contract_get"}
+    assert set(METHODS) == {
+        "tx_send",
+        "tx_get",
+        "block_get",
+        "account_get",
+        "node_status",
+        "contract_call",
+        "contract_get",
+    }
     assert [p.name for p in METHODS["contract_call"].params] == [
-        "contract", "method", "args", "gas", "sender"]
-    assert [p.required for p in METHODS["contract_call"].params] == [True, True, False, False, False]
+        "contract",
+        "method",
+        "args",
+        "gas",
+        "sender",
+    ]
+    assert [p.required for p in METHODS["contract_call"].params] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_positional_and_named_bind_to_the_same_values() -> None:
     m = METHODS["contract_call"]
     pos = bind_params(m, [HEX.upper(), "pay", {"k": 1}, 5, HEX])
-    named = bind_params(m, {"sender": HEX, "gas": 5, "args": {"k": 1}, "method": "pay", "contract": HEX})
-    assert pos == named == {"contract": HEX, "method": "pay", "args": {"k": 1}, "gas": 5, "sender": HEX}
+    named = bind_params(
+        m, {"sender": HEX, "gas": 5, "args": {"k": 1}, "method": "pay", "contract": HEX}
+    )
+    assert (
+        pos
+        == named
+        == {"contract": HEX, "method": "pay", "args": {"k": 1}, "gas": 5, "sender": HEX}
+    )
 
 
 def test_optional_defaults_are_fresh_objects() -> None:
@@ -47,14 +73,22 @@ def test_optional_defaults_are_fresh_objects() -> None:
 def test_limits_at_the_edges() -> None:
     assert bind_params(METHODS["block_get"], [0]) == {"height": 0}
     assert bind_params(METHODS["block_get"], [MAX_HEIGHT]) == {"height": MAX_HEIGHT}
-    gas_ok = bind_params(METHODS["contract_call"], {"contract": HEX, "method": "m", "gas": limits.MAX_CALL_GAS})
+    gas_ok = bind_params(
+        METHODS["contract_call"], {"contract": HEX, "method": "m", "gas": limits.MAX_CALL_GAS}
+    )
     assert gas_ok["gas"] == limits.MAX_CALL_GAS
     with pytest.raises(InvalidParams, match="gas"):
-        bind_params(METHODS["contract_call"], {"contract": HEX, "method": "m", "gas": limits.MAX_CALL_GAS + 1})
+        bind_params(
+            METHODS["contract_call"],
+            {"contract": HEX, "method": "m", "gas": limits.MAX_CALL_GAS + 1},
+        )
 
 
-@given(name=st.sampled_from(sorted(METHODS)), params=st.lists(json_values, max_size=6)
-       | st.dictionaries(st.text(max_size=10), json_values, max_size=6))
+@given(
+    name=st.sampled_from(sorted(METHODS)),
+    params=st.lists(json_values, max_size=6)
+    | st.dictionaries(st.text(max_size=10), json_values, max_size=6),
+)
 def test_binding_either_succeeds_with_schema_keys_or_raises_invalid_params(
     name: str, params: Any
 ) -> None:

@@ -45,7 +45,11 @@ async def test_oversized_message_closes_the_socket_with_1009() -> None:
         ws = await client.ws_connect("/ws")
         await ws.send_str("[" + " " * LIMIT + "]")
         msg = await ws.receive(timeout=5)
-        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+        assert msg.type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.CLOSING,
+        )
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
         assert node.calls == []
         # the server keeps serving other connections

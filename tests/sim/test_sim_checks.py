@@ -21,9 +21,18 @@ PINNED = [
     (5022, "byzchaos"),
     # SAFETY bug: after a NEW-VIEW proving height H committed, a new primary that was itself
     # behind proposed a fresh block at a height <= H instead of state-transferring it.
-    (11232, "byzchaos"), (11414, "splitbyz"), (11429, "splitbyz"),
-    (54, "partition"), (90, "byzchaos"), (120, "crash"), (185, "crash"), (198, "crash"),
-    (220, "byzchaos"), (224, "crash"), (251, "chaos"), (289, "crash"),
+    (11232, "byzchaos"),
+    (11414, "splitbyz"),
+    (11429, "splitbyz"),
+    (54, "partition"),
+    (90, "byzchaos"),
+    (120, "crash"),
+    (185, "crash"),
+    (198, "crash"),
+    (220, "byzchaos"),
+    (224, "crash"),
+    (251, "chaos"),
+    (289, "crash"),
 ]
 
 
@@ -80,9 +89,12 @@ def test_checker_catches_equivocation_after_journal_loss(monkeypatch: pytest.Mon
     assert any("EQUIVOCATION" in f for f in failures)
 
 
-def test_checker_catches_new_view_that_drops_prepared_block(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checker_catches_new_view_that_drops_prepared_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(
-        replica_module, "choose_prepared",
+        replica_module,
+        "choose_prepared",
         lambda vcs: (max(vc.last_height for vc in vcs), None),
     )
     failures = _failures(("split", "splitbyz"), range(40, 56))
@@ -121,6 +133,7 @@ def test_cli_names_every_failing_seed(
         result = real(seed, nodes, mixes)
         if seed in (11, 13):
             from dataclasses import replace
+
             return replace(result, ok=False, failure="SAFETY: injected")
         return result
 
@@ -130,8 +143,9 @@ def test_cli_names_every_failing_seed(
     assert "failing seeds: 11 13" in out and "failures: 2" in out
 
 
-@pytest.mark.parametrize("argv", [["sim", "--nodes", "5"], ["sim", "--faults", "bogus"],
-                                  ["sim", "--seeds", "0"]])
+@pytest.mark.parametrize(
+    "argv", [["sim", "--nodes", "5"], ["sim", "--faults", "bogus"], ["sim", "--seeds", "0"]]
+)
 def test_cli_rejects_bad_arguments(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as err:
         cli_main(argv)
