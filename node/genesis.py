@@ -71,3 +71,16 @@ def load_genesis(path: str | Path) -> Genesis:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read genesis {path}: {exc}") from None
     return validate_genesis(doc)
+
+
+def build_genesis(
+    chain_id: str, validators: list[tuple[str, str]], accounts: dict[str, int], time_ms: int
+) -> Genesis:
+    """A validated genesis from (name, public key) validators and initial balances."""
+    doc = {
+        "chain_id": chain_id,
+        "time": time_ms,
+        "validators": [{"id": vid, "name": name} for name, vid in validators],
+        "accounts": dict(accounts),
+    }
+    return validate_genesis(doc)

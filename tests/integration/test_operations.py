@@ -102,9 +102,14 @@ def test_node_refuses_foreign_data_dir(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(2)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 0
+    try:
+        time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     # point cluster b's node0 at cluster a's data dir: refused, not silently mixed
     cfg_b = tmp_path / "b" / "node0" / "config.toml"
     cfg_b.write_text(
