@@ -99,7 +99,9 @@ async def run_bench(
     batch_size = max(1, min(SUBMIT_BATCH, int(per_client_rate / 20))) if rate > 0 else SUBMIT_BATCH
     async with RpcClient(urls[0]) as probe:
         status = await probe.call("node_status")
-        nonces = [(await probe.call("account_get", address=k.public_hex))["nonce"] for k in keys]
+        nonces = [
+            (await probe.call("account_get", address=k.public_hex))["next_nonce"] for k in keys
+        ]
         start_height = status["height"]
     per_account = await _sign_all(keys, status["chain_id"], nonces, txs)
     submit_time: dict[str, float] = {}

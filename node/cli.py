@@ -172,7 +172,7 @@ async def send_signed(
 
     status = await _rpc(url, "node_status")
     account = await _rpc(url, "account_get", address=key.public_hex)
-    tx = sign_tx(key, status["chain_id"], account["nonce"], tx_type, payload)
+    tx = sign_tx(key, status["chain_id"], account["next_nonce"], tx_type, payload)
     if dry_run:
         _print_json(
             {"jsonrpc": "2.0", "id": 1, "method": "tx_send", "params": {"tx": tx.to_dict()}}

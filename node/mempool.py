@@ -130,6 +130,15 @@ class Mempool:
     def get(self, tx_hash: str) -> Transaction | None:
         return self._txs.get(tx_hash)
 
+    def next_nonce(self, sender: str, committed: int) -> int:
+        """The nonce a new transaction from ``sender`` should use: past its pending run here."""
+        pending = self._senders.get(sender)
+        nonce = committed
+        if pending:
+            while nonce in pending:
+                nonce += 1
+        return nonce
+
     @property
     def by_signature(self) -> Mapping[str, Transaction]:
         """Pending transactions keyed by signature (read-only view, for block decoding)."""

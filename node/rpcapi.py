@@ -83,7 +83,12 @@ class NodeRpc:
 
     async def account_get(self, address: str) -> dict[str, Any]:
         balance, nonce = self.node.store.account(address)
-        return {"address": address, "balance": balance, "nonce": nonce}
+        return {
+            "address": address,
+            "balance": balance,
+            "nonce": nonce,
+            "next_nonce": self.node.mempool.next_nonce(address, nonce),
+        }
 
     async def node_status(self) -> dict[str, Any]:
         node = self.node

@@ -57,6 +57,19 @@ async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -
     out = aidchain("account", me, "--rpc", rpc)
     assert json.loads(out.stdout)["balance"] == 250
 
+    # back-to-back transfers without waiting: the second uses the node's next_nonce
+    first = aidchain("tx", "transfer", "--key", sender, "--to", me, "--amount", "1", "--rpc", rpc)
+    second = aidchain("tx", "transfer", "--key", sender, "--to", me, "--amount", "2", "--rpc", rpc)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    out = aidchain("tx", "get", json.loads(second.stdout)["hash"], "--rpc", rpc)
+    assert (
+        json.loads(out.stdout)["tx"]["nonce"]
+        == json.loads(aidchain("tx", "get", json.loads(first.stdout)["hash"], "--rpc", rpc).stdout)[
+            "tx"
+        ]["nonce"]
+        + 1
+    )
+
     out = aidchain("status", "--rpc", rpc)
     status = json.loads(out.stdout)
     assert status["chain_id"] == cluster.chain_id and status["primary"] in status["validators"]

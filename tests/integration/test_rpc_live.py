@@ -68,7 +68,7 @@ async def test_bad_transactions_get_reasons_and_good_ones_still_commit(
     info = (await wait_committed(cluster, 3, [fail.hash]))[fail.hash]
     assert info["receipt"]["ok"] is False and "insufficient" in info["receipt"]["error"]
     acct = await cluster.call(3, "account_get", address=poor.public_hex)
-    assert acct == {"address": poor.public_hex, "balance": 0, "nonce": 1}
+    assert acct == {"address": poor.public_hex, "balance": 0, "nonce": 1, "next_nonce": 1}
 
 
 async def test_protocol_errors_over_http(cluster: LocalCluster) -> None:

@@ -350,3 +350,12 @@ def test_by_signature_tracks_pending_transactions() -> None:
     pool._account_nonce = lambda _addr: 1  # type: ignore[method-assign]
     pool.on_block_committed(Block(header, (txs[0],)))
     assert set(pool.by_signature) == {txs[1].signature, txs[2].signature}
+
+
+def test_next_nonce_skips_the_pending_run() -> None:
+    key = KeyPair.from_seed(bytes([7]) * 32)
+    pool = Mempool("test", lambda _addr: 5)
+    assert pool.next_nonce(key.public_hex, 5) == 5
+    for n in (5, 6, 8):
+        pool.add(make_transfer(key, "test", n, key.public_hex, 1))
+    assert pool.next_nonce(key.public_hex, 5) == 7  # 8 waits behind the gap at 7
