@@ -96,3 +96,30 @@ async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -
         rpc,
     )
     assert out.returncode == 2 and "chmod 600" in out.stderr
+
+
+async def test_bench_counts_only_committed(cluster: LocalCluster) -> None:
+    out = aidchain(
+        "bench", "--dir", str(cluster.info.root), "--txs", "400", "--clients", "4", "--rate", "400"
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "committed   400 in" in out.stdout
+    assert "committed tx/s" in out.stdout and "p99" in out.stdout
+    assert "NOT COMMITTED" not in out.stdout and "REJECTED" not in out.stdout
+    # every transfer really is on chain: each account's nonce moved by its share
+    total = 0
+    for key in cluster.accounts:
+        total += (await cluster.call(0, "account_get", address=key.public_hex))["nonce"]
+    assert total == 400
+
+
+async def test_bench_reports_what_did_not_commit(cluster: LocalCluster) -> None:
+    # stop two of four validators: nothing can commit, and the bench must say so, not count it
+    cluster.kill(2)
+    cluster.kill(3)
+    out = aidchain(
+        "bench", "--dir", str(cluster.info.root), "--txs", "50", "--clients", "2", "--timeout", "5"
+    )
+    assert out.returncode == 1
+    assert "committed   0 in" in out.stdout
+    assert "NOT COMMITTED 50 accepted transactions" in out.stdout
