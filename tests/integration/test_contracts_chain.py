@@ -47,6 +47,21 @@ async def _send(cluster: LocalCluster, node: int, tx: Any) -> dict[str, Any]:
     return dict(info["receipt"])
 
 
+async def _call(
+    cluster: LocalCluster,
+    node: int,
+    key: KeyPair,
+    nonce: int,
+    contract: str,
+    method: str,
+    args: dict[str, Any],
+    *,
+    gas: int,
+) -> dict[str, Any]:
+    payload = {"contract": contract, "method": method, "args": args, "gas": gas}
+    return await _send(cluster, node, sign_tx(key, cluster.chain_id, nonce, "call", payload))
+
+
 async def _balance(cluster: LocalCluster, node: int, addr: str) -> int:
     return int((await cluster.call(node, "account_get", address=addr))["balance"])
 
@@ -69,72 +84,23 @@ async def test_deploy_call_revert_query(cluster: LocalCluster) -> None:
     assert (await _send(cluster, 1, make_transfer(owner, cid, 1, address, 1000)))["ok"]
     payee_before = await _balance(cluster, 2, payee)
 
-    ok = await _send(
-        cluster,
-        2,
-        sign_tx(
-            owner,
-            cid,
-            2,
-            "call",
-            {
-                "contract": address,
-                "method": "pay",
-                "args": {"to": payee, "amount": 100},
-                "gas": 100_000,
-            },
-        ),
+    ok = await _call(
+        cluster, 2, owner, 2, address, "pay", {"to": payee, "amount": 100}, gas=100_000
     )
     assert ok["ok"] and ok["result"] == 100 and ok["gas_used"] > 0
     assert ok["events"][0]["name"] == "paid"
 
     # a failing call reverts its storage write and its transfer, but is committed with a receipt
-    bad = await _send(
-        cluster,
-        3,
-        sign_tx(
-            owner,
-            cid,
-            3,
-            "call",
-            {
-                "contract": address,
-                "method": "boom",
-                "args": {"to": payee, "amount": 50},
-                "gas": 100_000,
-            },
-        ),
+    bad = await _call(
+        cluster, 3, owner, 3, address, "boom", {"to": payee, "amount": 50}, gas=100_000
     )
     assert bad["ok"] is False and bad["error_type"] == "ZeroDivisionError" and bad["gas_used"] > 0
-    over = await _send(
-        cluster,
-        0,
-        sign_tx(
-            owner,
-            cid,
-            4,
-            "call",
-            {
-                "contract": address,
-                "method": "pay",
-                "args": {"to": payee, "amount": 600},
-                "gas": 100_000,
-            },
-        ),
+    over = await _call(
+        cluster, 0, owner, 4, address, "pay", {"to": payee, "amount": 600}, gas=100_000
     )
     assert over["ok"] is False and over["error_type"] == "RequireFailed"
     assert "limit" in over["error"]
-    starved = await _send(
-        cluster,
-        1,
-        sign_tx(
-            owner,
-            cid,
-            5,
-            "call",
-            {"contract": address, "method": "pay", "args": {"to": payee, "amount": 1}, "gas": 5},
-        ),
-    )
+    starved = await _call(cluster, 1, owner, 5, address, "pay", {"to": payee, "amount": 1}, gas=5)
     assert starved["ok"] is False and starved["error_type"] == "OutOfGas"
 
     for i in range(cluster.n):
