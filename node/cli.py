@@ -65,8 +65,8 @@ def cmd_node_start(args: argparse.Namespace) -> int:
     from node.daemon import run_node, setup_logging
 
     cfg = load_config(args.config)
-    setup_logging(cfg)
-    return asyncio.run(run_node(cfg))
+    context = setup_logging(cfg)
+    return asyncio.run(run_node(cfg, context))
 
 
 # --- genesis -------------------------------------------------------------------------------------

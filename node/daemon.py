@@ -413,31 +413,48 @@ class Node:
             self.stats["bad_peer_messages"] += 1
 
 
-class _NodeLogFilter(logging.Filter):
+class NodeLogContext(logging.Filter):
+    """Stamps every log record with the node's name, view and height (``-`` before start)."""
+
     def __init__(self, name: str) -> None:
         super().__init__()
         self.node = name
+        self.source: Node | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.node = self.node
+        src = self.source
+        record.view, record.height = "-", "-"
+        if src is not None:
+            try:
+                record.view, record.height = src.replica.view, src.store.height
+            except Exception:  # logging must never fail because the node is half shut down
+                pass
         return True
 
 
-def setup_logging(cfg: NodeConfig) -> None:
+LOG_FORMAT = (
+    "%(asctime)s %(levelname)s node=%(node)s view=%(view)s height=%(height)s %(name)s: %(message)s"
+)
+
+
+def setup_logging(cfg: NodeConfig) -> NodeLogContext:
+    context = NodeLogContext(cfg.name)
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s node=%(node)s %(name)s: %(message)s")
-    )
-    handler.addFilter(_NodeLogFilter(cfg.name))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(context)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(cfg.log_level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    return context
 
 
-async def run_node(cfg: NodeConfig) -> int:
+async def run_node(cfg: NodeConfig, log_context: NodeLogContext | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
     node = Node(cfg)
+    if log_context is not None:
+        log_context.source = node
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

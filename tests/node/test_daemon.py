@@ -100,3 +100,21 @@ async def test_a_committed_block_that_cannot_be_applied_stops_the_node(node: Nod
         await node._apply_block(block, CommitCertificate(1, block.hash, 0, ()))
     assert node.fatal.is_set()
     assert node.store.height == 0
+
+
+def test_log_lines_carry_node_view_and_height(node: Node) -> None:
+    import logging
+
+    from node.daemon import LOG_FORMAT, NodeLogContext
+
+    context = NodeLogContext("node0")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+    context.filter(record)
+    assert (
+        logging.Formatter(LOG_FORMAT).format(record).endswith("node=node0 view=- height=- x: hello")
+    )
+    context.source = node
+    context.filter(record)
+    assert (
+        logging.Formatter(LOG_FORMAT).format(record).endswith("node=node0 view=0 height=0 x: hello")
+    )
