@@ -69,6 +69,12 @@ class ContractError(AidchainError):
     reason = "contract_error"
 
 
+class Busy(AidchainError):
+    """The node is at a concurrency limit; the client should retry later."""
+
+    reason = "busy"
+
+
 class KeyFileError(AidchainError):
     reason = "bad_key_file"
 

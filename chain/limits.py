@@ -25,6 +25,8 @@ DEFAULT_MEMPOOL_MAX_TXS = 50_000
 DEFAULT_MEMPOOL_MAX_PER_SENDER = 2_048  # future nonces held per sender
 DEFAULT_RPC_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RPC_MAX_BATCH = 1_000  # requests in one JSON-RPC batch
+DEFAULT_RPC_MAX_INFLIGHT = 512  # HTTP requests being handled at once; more get HTTP 503 "busy"
+DEFAULT_RPC_MAX_WEBSOCKETS = 256  # open JSON-RPC WebSocket connections
 DEFAULT_PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 DEFAULT_PEER_SEND_QUEUE = 4_096  # messages queued to one peer before newest are refused
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)

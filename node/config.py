@@ -23,6 +23,8 @@ class RpcConfig:
     port: int = 26657
     max_body_bytes: int = limits.DEFAULT_RPC_MAX_BODY_BYTES
     max_batch: int = limits.DEFAULT_RPC_MAX_BATCH
+    max_inflight: int = limits.DEFAULT_RPC_MAX_INFLIGHT
+    max_websockets: int = limits.DEFAULT_RPC_MAX_WEBSOCKETS
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,6 +154,8 @@ class Node:
             self.rpc_api,
             max_body_bytes=self.cfg.rpc.max_body_bytes,
             max_batch=self.cfg.rpc.max_batch,
+            max_inflight=self.cfg.rpc.max_inflight,
+            max_websockets=self.cfg.rpc.max_websockets,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()

@@ -37,6 +37,7 @@ APP_ERROR_CODES: dict[str, int] = {
     "invalid_block": -32009,
     "malformed_json": -32010,
     "invalid_certificate": -32011,
+    "busy": -32012,
 }
 
 TOO_LARGE = APP_ERROR_CODES["too_large"]

@@ -25,7 +25,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from chain import limits
 from chain.encoding import loads_strict
-from chain.errors import AidchainError, EncodingError, TooLarge
+from chain.errors import AidchainError, Busy, EncodingError, TooLarge
 from rpc.api import NodeAPI
 from rpc.errors import (
     InvalidParams,
@@ -49,6 +49,7 @@ _API_KEY = web.AppKey("rpc_api", NodeAPI)
 _MAX_BODY_KEY = web.AppKey("rpc_max_body_bytes", int)
 _MAX_BATCH_KEY = web.AppKey("rpc_max_batch", int)
 _SOCKETS_KEY = web.AppKey("rpc_websockets", set[web.WebSocketResponse])
+_LIMITS_KEY = web.AppKey("rpc_concurrency", dict[str, int])
 
 
 # --- lenient parsing (only after loads_strict refused a body) -----------------------------------
@@ -275,6 +276,32 @@ def encode_response(value: Any) -> bytes:
 # --- HTTP ----------------------------------------------------------------------------------------
 
 
+def _busy_response(message: str) -> web.Response:
+    err = Busy(message)
+    resp = web.Response(
+        status=503, body=encode_response(_error(None, err)), content_type="application/json"
+    )
+    resp.headers["Retry-After"] = "1"
+    return resp
+
+
+@web.middleware
+async def _concurrency_limit(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuse, with a clear "busy" error, work beyond the configured concurrency limits."""
+    state = request.app[_LIMITS_KEY]
+    if request.path == "/ws":
+        if len(request.app[_SOCKETS_KEY]) >= state["max_websockets"]:
+            return _busy_response(f"{state['max_websockets']} WebSocket clients already connected")
+        return await handler(request)
+    if state["inflight"] >= state["max_inflight"]:
+        return _busy_response(f"{state['max_inflight']} requests already in flight; retry later")
+    state["inflight"] += 1
+    try:
+        return await handler(request)
+    finally:
+        state["inflight"] -= 1
+
+
 def _too_large_response(limit: int) -> web.Response:
     err = TooLarge(f"request body exceeds the limit of {limit} bytes", limit=limit)
     resp = web.Response(
@@ -371,11 +398,18 @@ def create_rpc_app(
     *,
     max_body_bytes: int = limits.DEFAULT_RPC_MAX_BODY_BYTES,
     max_batch: int = limits.DEFAULT_RPC_MAX_BATCH,
+    max_inflight: int = limits.DEFAULT_RPC_MAX_INFLIGHT,
+    max_websockets: int = limits.DEFAULT_RPC_MAX_WEBSOCKETS,
 ) -> web.Application:
     """The RPC aiohttp application: POST / and GET / (description), GET /ws (WebSocket)."""
-    if max_body_bytes <= 0 or max_batch <= 0:
-        raise ValueError("max_body_bytes and max_batch must be positive")
-    app = web.Application(client_max_size=max_body_bytes)
+    if min(max_body_bytes, max_batch, max_inflight, max_websockets) <= 0:
+        raise ValueError("RPC limits must be positive")
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[_concurrency_limit])
+    app[_LIMITS_KEY] = {
+        "inflight": 0,
+        "max_inflight": max_inflight,
+        "max_websockets": max_websockets,
+    }
     app[_API_KEY] = api
     app[_MAX_BODY_KEY] = max_body_bytes
     app[_MAX_BATCH_KEY] = max_batch

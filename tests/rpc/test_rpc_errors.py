@@ -25,6 +25,7 @@ EXPECTED = {
     "invalid_block": (CE.InvalidBlock, -32009),
     "malformed_json": (CE.EncodingError, -32010),
     "invalid_certificate": (CE.InvalidCertificate, -32011),
+    "busy": (CE.Busy, -32012),
 }
 
 

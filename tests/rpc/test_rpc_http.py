@@ -185,3 +185,55 @@ async def test_unserialisable_result_becomes_internal_error_for_that_request_onl
                 "data": {"reason": "internal_error"},
             },
         }
+
+
+async def test_requests_beyond_max_inflight_get_busy_503() -> None:
+    """A flood of slow requests is refused with a clear, retryable error instead of piling up."""
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from rpc.server import create_rpc_app
+
+    release = asyncio.Event()
+
+    class SlowApi:
+        async def node_status(self) -> dict:  # type: ignore[type-arg]
+            await release.wait()
+            return {"ok": True}
+
+    app = create_rpc_app(SlowApi(), max_inflight=2)  # type: ignore[arg-type]
+    body = b'{"jsonrpc":"2.0","method":"node_status","id":1}'
+    async with TestClient(TestServer(app)) as client:
+        slow = [asyncio.create_task(client.post("/", data=body)) for _ in range(2)]
+        await asyncio.sleep(0.2)
+        refused = await client.post("/", data=body)
+        assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+        payload = await refused.json()
+        assert payload["error"]["code"] == -32012 and payload["error"]["data"]["reason"] == "busy"
+        release.set()
+        for task in slow:
+            resp = await task
+            assert resp.status == 200 and (await resp.json())["result"] == {"ok": True}
+        ok = await client.post("/", data=body)
+        assert ok.status == 200
+
+
+async def test_websocket_clients_beyond_the_limit_are_refused() -> None:
+    import pytest
+    from aiohttp import WSServerHandshakeError
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from rpc.server import create_rpc_app
+
+    class Api:
+        async def node_status(self) -> dict:  # type: ignore[type-arg]
+            return {}
+
+    app = create_rpc_app(Api(), max_websockets=1)  # type: ignore[arg-type]
+    async with TestClient(TestServer(app)) as client:
+        first = await client.ws_connect("/ws")
+        with pytest.raises(WSServerHandshakeError) as info:
+            await client.ws_connect("/ws")
+        assert info.value.status == 503
+        await first.close()
