@@ -375,18 +375,25 @@ async def test_dialer_refuses_an_impostor_listener(make_cluster: MakeCluster, ca
         await runner.cleanup()
 
 
+async def node_with_outside_validator(
+    make_cluster: MakeCluster, **options: Any
+) -> tuple[Any, KeyPair]:
+    """A started node that also accepts ``key`` as a validator, for a test to act as that peer."""
+    cluster = await make_cluster(1, extra_keys=1, **options)
+    key = KeyPair.generate()
+    cluster.peers[key.public_hex] = url(free_port())
+    node = cluster.spawn(cluster.nodes[0].key, free_port(), peers=cluster.peers, **options)
+    await node.net.start()
+    return node, key
+
+
 # --- bad traffic from an authenticated peer ------------------------------------------------------
 
 
 async def test_malformed_messages_are_counted_then_the_peer_is_cut_off(
     make_cluster: MakeCluster, session: aiohttp.ClientSession
 ) -> None:
-    cluster = await make_cluster(1, extra_keys=1)
-    node = cluster.nodes[0]
-    key = KeyPair.generate()
-    cluster.peers[key.public_hex] = url(free_port())
-    node = cluster.spawn(node.key, free_port(), peers=cluster.peers)
-    await node.net.start()
+    node, key = await node_with_outside_validator(make_cluster)
     ws = await authenticated(session, node, key)
     for bad in (b"{", b"[1,2]", b'{"a":1.5}', b'{"a":1,"a":2}', b"\xff\xfe"):
         await ws.send_bytes(bad)
@@ -407,12 +414,7 @@ async def test_oversized_message_is_counted_and_closes_the_connection(
     make_cluster: MakeCluster, session: aiohttp.ClientSession
 ) -> None:
     limit = 8 * 1024
-    cluster = await make_cluster(1, extra_keys=1, max_message_bytes=limit)
-    node = cluster.nodes[0]
-    key = KeyPair.generate()
-    cluster.peers[key.public_hex] = url(free_port())
-    node = cluster.spawn(node.key, free_port(), peers=cluster.peers, max_message_bytes=limit)
-    await node.net.start()
+    node, key = await node_with_outside_validator(make_cluster, max_message_bytes=limit)
     ws = await authenticated(session, node, key)
     exact = b'{"p":"' + b"x" * (limit - 8) + b'"}'
     assert len(exact) == limit
@@ -430,12 +432,7 @@ async def test_oversized_message_is_counted_and_closes_the_connection(
 async def test_second_inbound_connection_replaces_the_first(
     make_cluster: MakeCluster, session: aiohttp.ClientSession
 ) -> None:
-    cluster = await make_cluster(1, extra_keys=1)
-    node = cluster.nodes[0]
-    key = KeyPair.generate()
-    cluster.peers[key.public_hex] = url(free_port())
-    node = cluster.spawn(node.key, free_port(), peers=cluster.peers)
-    await node.net.start()
+    node, key = await node_with_outside_validator(make_cluster)
     first = await authenticated(session, node, key)
     second = await authenticated(session, node, key)
     answer = await first.receive()
@@ -449,12 +446,7 @@ async def test_second_inbound_connection_replaces_the_first(
 async def test_dead_dialer_is_detected_by_heartbeat(
     make_cluster: MakeCluster, session: aiohttp.ClientSession
 ) -> None:
-    cluster = await make_cluster(1, extra_keys=1, heartbeat_s=0.1)
-    node = cluster.nodes[0]
-    key = KeyPair.generate()
-    cluster.peers[key.public_hex] = url(free_port())
-    node = cluster.spawn(node.key, free_port(), peers=cluster.peers, heartbeat_s=0.1)
-    await node.net.start()
+    node, key = await node_with_outside_validator(make_cluster, heartbeat_s=0.1)
     ws = await session.ws_connect(url(node.net.port), autoping=False)
     hello = hs.parse_hello((await ws.receive()).data)
     await ws.send_bytes(hs.encode(hs.make_auth(key, CHAIN, hello)))
