@@ -15,10 +15,22 @@ from typing import Any
 
 from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
-from node.cluster import init_cluster, load_cluster, wait_ready
+from node.cluster import init_cluster, load_cluster, node_command, wait_ready
 from rpc.client import RpcClient, RpcError
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def aidchain(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """Run the aidchain CLI as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
+
 
 FAST_CONSENSUS = {
     "view_change_timeout_ms": 1500,
@@ -76,15 +88,7 @@ class LocalCluster:
         log = open(self.config_path(i).parent / "node.log", "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.procs[i] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "node.cli",
-                "node",
-                "start",
-                "--config",
-                str(self.config_path(i)),
-            ],
+            node_command(self.config_path(i)),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,

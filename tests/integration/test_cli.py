@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import REPO, LocalCluster
+from tests.integration.harness import LocalCluster, aidchain
 
 pytestmark = pytest.mark.integration
-
-
-def aidchain(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "node.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=timeout,
-    )
 
 
 async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -> None:

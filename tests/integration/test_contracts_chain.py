@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from chain.crypto import KeyPair
 from chain.tx import make_transfer, sign_tx
-from tests.integration.harness import REPO, LocalCluster, wait_committed
+from tests.integration.harness import LocalCluster, aidchain, wait_committed
 
 pytestmark = pytest.mark.integration
 
@@ -129,13 +128,7 @@ def test_cli_deploy_call_query(cluster: LocalCluster, tmp_path: Path) -> None:
     rpc = cluster.url(2)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "node.cli", "contract", *args],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=90,
-        )
+        return aidchain("contract", *args)
 
     assert run("check", str(src)).returncode == 0
     out = run("deploy", str(src), "--init", '{"limit": 10}', "--key", key, "--rpc", rpc, "--wait")

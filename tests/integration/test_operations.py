@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from node.cluster import init_cluster
-from tests.integration.harness import REPO, LocalCluster, sign_batch, submit_all, wait_committed
+from node.cluster import init_cluster, node_command
+from tests.integration.harness import (
+    REPO,
+    LocalCluster,
+    aidchain,
+    sign_batch,
+    submit_all,
+    wait_committed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,20 +79,8 @@ def test_node_refuses_key_readable_by_others(tmp_path: Path) -> None:
     init_cluster(tmp_path / "c", base_port=0)
     key = tmp_path / "c" / "node0" / "node.key"
     key.chmod(0o644)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "node.cli",
-            "node",
-            "start",
-            "--config",
-            str(tmp_path / "c" / "node0" / "config.toml"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
+    out = aidchain(
+        "node", "start", "--config", str(tmp_path / "c" / "node0" / "config.toml"), timeout=60
     )
     assert out.returncode == 2
     assert "chmod 600" in out.stderr
@@ -97,7 +92,7 @@ def test_node_refuses_foreign_data_dir(tmp_path: Path) -> None:
     cfg_a = tmp_path / "a" / "node0" / "config.toml"
     # start node0 of cluster a once so its data dir belongs to chain a
     proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "node", "start", "--config", str(cfg_a)],
+        node_command(cfg_a),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -117,13 +112,7 @@ def test_node_refuses_foreign_data_dir(tmp_path: Path) -> None:
             'data_dir = "data"', f'data_dir = "{tmp_path / "a" / "node0" / "data"}"'
         )
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "node.cli", "node", "start", "--config", str(cfg_b)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    out = aidchain("node", "start", "--config", str(cfg_b), timeout=60)
     assert out.returncode == 2, out.stderr
     assert "belongs to chain" in out.stderr
     assert json.loads((tmp_path / "a" / "cluster.json").read_text())["chain_id"] in out.stderr
