@@ -207,7 +207,6 @@ class Node:
 
     async def _tick(self) -> None:
         self._tick_queued = False
-        self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         if self._offer_dirty:
             await self._offer()
         await self.perform(self.replica.on_tick(now_ms()))

@@ -96,9 +96,12 @@ async def test_a_committed_block_that_cannot_be_applied_stops_the_node(node: Nod
         raise OSError("I/O error")
 
     node.store.commit_block = failing_commit  # type: ignore[method-assign]
+    fatal = node.fatal  # what run_node waits on; ticks in between must not replace it
+    node.peers = Recorder([])  # type: ignore[assignment]
+    await node._tick()
     with pytest.raises(OSError):
         await node._apply_block(block, CommitCertificate(1, block.hash, 0, ()))
-    assert node.fatal.is_set()
+    assert fatal.is_set()
     assert node.store.height == 0
 
 
