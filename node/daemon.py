@@ -52,6 +52,11 @@ MAX_CONSENSUS_INBOX = 4_096  # replica inputs waiting for the consensus worker; 
 Job = Callable[[], Awaitable[None]]
 
 
+def consensus_envelope(msg: Any) -> dict[str, Any]:
+    """The peer-wire form of a consensus message (kind "c")."""
+    return {"k": "c", "m": encode_message(msg)}
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -146,7 +151,7 @@ class Node:
             "bad_gossip_txs": 0,
             "blocks_committed": 0,
         }
-        self.log = logging.LoggerAdapter(log, {"node": cfg.name})
+        self.log = log
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -225,12 +230,16 @@ class Node:
     def validate_block_txs(self, block: Block) -> str | None:
         return self.executor.validate_block_txs(block, self.mempool.verified)
 
-    async def _offer(self) -> None:
+    def _fresh_offer(self) -> list[Any]:
+        """Offer the mempool's current proposable batch to the replica."""
         self._offer_dirty = False
         batch = self.mempool.ready(
             self.consensus_config.block_max_txs, self.consensus_config.block_max_bytes
         )
-        await self.perform(self.replica.on_request(batch))
+        return self.replica.on_request(batch)
+
+    async def _offer(self) -> None:
+        await self.perform(self._fresh_offer())
 
     # --- carrying out actions -------------------------------------------------------------------
     async def _io_call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -251,7 +260,7 @@ class Node:
             if isinstance(action, Broadcast):
                 self.misbehaviour.broadcast(action.msg)
             elif isinstance(action, Send):
-                self.peers.send(action.to, {"k": "c", "m": encode_message(action.msg)})
+                self.send_consensus(action.to, action.msg)
             elif isinstance(action, CommitBlock):
                 queue.extend(await self._apply_block(action.block, action.certificate))
             elif isinstance(action, FetchBlocks):
@@ -265,7 +274,10 @@ class Node:
             await self._io_call(self.store.journal_append, persist)
 
     def broadcast_consensus(self, msg: Any) -> None:
-        self.peers.broadcast({"k": "c", "m": encode_message(msg)})
+        self.peers.broadcast(consensus_envelope(msg))
+
+    def send_consensus(self, to: str, msg: Any) -> None:
+        self.peers.send(to, consensus_envelope(msg))
 
     async def _apply_block(self, block: Block, cert: CommitCertificate) -> list[Any]:
         """Execute and store a committed block in one synced batch; tell the replica."""
@@ -302,14 +314,8 @@ class Node:
             block.hash[:12],
         )
         # Offer a fresh batch first, so a primary never proposes transactions just committed.
-        batch = self.mempool.ready(
-            self.consensus_config.block_max_txs, self.consensus_config.block_max_bytes
-        )
-        self._offer_dirty = False
-        return [
-            *self.replica.on_request(batch),
-            *self.replica.on_block_applied(block, result.state_root, cert),
-        ]
+        offered = self._fresh_offer()
+        return [*offered, *self.replica.on_block_applied(block, result.state_root, cert)]
 
     # --- SyncHost -------------------------------------------------------------------------------
     @property

@@ -54,7 +54,7 @@ class Misbehaviour:
         return [v for v in self.node.validators if v != self.node.key.public_hex]
 
     def _send(self, peer: str, msg: Message) -> None:
-        self.node.peers.send(peer, {"k": "c", "m": encode_message(msg)})
+        self.node.send_consensus(peer, msg)
 
 
 class Equivocator(Misbehaviour):
