@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
@@ -199,14 +198,3 @@ async def run_bench(
     report.latencies = [commit_time[h] - submit_time[h] for h in counted]
     return report
 
-
-def summarize(report: BenchReport) -> dict[str, Any]:
-    return {
-        "tps": round(report.tps, 1),
-        "p50_ms": round(report.percentile(50) * 1000),
-        "p95_ms": round(report.percentile(95) * 1000),
-        "p99_ms": round(report.percentile(99) * 1000),
-        "committed": report.committed,
-        "submitted": report.submitted,
-        "rejected": dict(report.rejected),
-    }
