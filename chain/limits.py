@@ -19,6 +19,7 @@ MAX_CLOCK_DRIFT_MS = 30_000  # replicas refuse a block time further than this fr
 MAX_CONTRACT_SOURCE_BYTES = 32 * 1024
 MAX_CALL_GAS = 10_000_000
 DEFAULT_CALL_GAS = 1_000_000
+MAX_BLOCK_GAS = 2**53  # upper bound of the genesis block gas limit (declared gas summed per block)
 
 # --- node-local defaults (overridable in config.toml) ------------------------------------------
 DEFAULT_MEMPOOL_MAX_TXS = 50_000

@@ -107,6 +107,17 @@ class Transaction:
         return verify(self.sender, self.body_bytes, self.signature)
 
     @property
+    def gas_limit(self) -> int:
+        """Gas this transaction may use: its declared ``payload.gas`` for contract txs, else 0.
+
+        The proposer and the block validator sum this against the genesis block gas limit, so a
+        block's execution time is bounded before it runs.
+        """
+        if self.type == "transfer":
+            return 0
+        return int(self.payload.get("gas", limits.DEFAULT_CALL_GAS))
+
+    @property
     def size(self) -> int:
         return len(self.body_bytes) + 150  # body plus the signature field, near enough for limits
 

@@ -154,15 +154,23 @@ class Mempool:
         return out
 
     def ready(
-        self, max_txs: int, max_bytes: int, *, start: Mapping[str, int] | None = None
+        self,
+        max_txs: int,
+        max_bytes: int,
+        *,
+        max_gas: int | None = None,
+        start: Mapping[str, int] | None = None,
     ) -> list[Transaction]:
-        """Proposable txs, at most ``max_txs`` totalling at most ``max_bytes``.
+        """Proposable txs, at most ``max_txs`` totalling at most ``max_bytes`` and ``max_gas``.
+
+        Gas is each tx's declared ``gas_limit`` (0 for transfers); ``None`` means unlimited.
 
         Per sender: consecutive nonces from its committed nonce (or from ``start[sender]`` if
         larger -- for a primary with blocks still in flight). One tx per sender per round.
         """
         out: list[Transaction] = []
         budget = max_bytes
+        gas = limits.MAX_BLOCK_GAS if max_gas is None else max_gas
         if max_txs <= 0:
             return out
         cursors: list[list[Any]] = []  # [pending dict, next nonce]
@@ -172,10 +180,11 @@ class Mempool:
             if start is not None:
                 nonce = max(nonce, start.get(sender, nonce))
             tx = pending.get(nonce)
-            if tx is None or tx.size > budget:
+            if tx is None or tx.size > budget or tx.gas_limit > gas:
                 continue
             out.append(tx)
             budget -= tx.size
+            gas -= tx.gas_limit
             if nonce + 1 in pending:
                 cursors.append([pending, nonce + 1])
             if len(out) >= max_txs:
@@ -185,10 +194,11 @@ class Mempool:
             for cursor in cursors:
                 pending, nonce = cursor
                 tx = pending[nonce]
-                if tx.size > budget:
+                if tx.size > budget or tx.gas_limit > gas:
                     continue  # this sender's run stops; smaller txs of others may still fit
                 out.append(tx)
                 budget -= tx.size
+                gas -= tx.gas_limit
                 if len(out) >= max_txs:
                     return out
                 cursor[1] = nonce + 1

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chain.block import Block, BlockHeader, merkle_root
 from chain.crypto import KeyPair
 from chain.errors import AidchainError, BadNonce, BadSignature, MempoolFull, WrongChain
-from chain.tx import Transaction, make_transfer, tx_from_dict
+from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
 from node.mempool import Mempool
 
 CHAIN = "pool-chain"
@@ -240,6 +240,22 @@ def test_ready_respects_max_txs_and_max_bytes() -> None:
     got = mp.ready(100, budget)
     assert got == [small[0], c0]
     assert mp.ready(100, 1) == []
+
+
+def call(key: KeyPair, nonce: int, gas: int) -> Transaction:
+    payload = {"contract": "cc" * 32, "method": "spin", "args": {}, "gas": gas}
+    return sign_tx(key, CHAIN, nonce, "call", payload)
+
+
+def test_ready_respects_max_gas_and_transfers_cost_none() -> None:
+    mp = pool()
+    for tx in [call(A, 0, 600), call(A, 1, 600), call(B, 0, 300), pay(C, 0), pay(C, 1)]:
+        mp.add(tx)
+    got = [(t.sender, t.nonce) for t in mp.ready(100, 10**9, max_gas=1000)]
+    # A's second call would pass 1000; B's fits after A's first; transfers never count
+    assert got == [(A.public_hex, 0), (B.public_hex, 0), (C.public_hex, 0), (C.public_hex, 1)]
+    assert len(mp.ready(100, 10**9)) == 5
+    assert [t.type for t in mp.ready(100, 10**9, max_gas=0)] == ["transfer", "transfer"]
 
 
 def test_ready_start_skips_nonces_in_flight() -> None:
