@@ -197,4 +197,3 @@ async def run_bench(
         report.seconds = max(commit_time[h] for h in counted) - started
     report.latencies = [commit_time[h] - submit_time[h] for h in counted]
     return report
-
