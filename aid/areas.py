@@ -1,0 +1,77 @@
+"""The area tree, read straight from 12-digit statistical division codes.
+
+China's administrative division codes (GB/T 2260 for province, city and county; the 12-digit
+statistical codes for township and village) are hierarchical: a code's level and its parent are
+fixed by which segments are non-zero. Reading them from the code, instead of from a stored tree,
+makes "is this village inside that county" a prefix test that every node answers identically and
+without a state read, which is what every role-scope check needs.
+
+    segment   province  city  county  township  village
+    digits    2         2     2       3         3
+    example   53        01    02      001       001      -> 530102001001 (a village)
+"""
+
+from __future__ import annotations
+
+from aid.errors import UnknownArea
+
+AREA_CODE_DIGITS = 12
+LEVELS = ("province", "city", "county", "township", "village")
+_SEGMENT_ENDS = (2, 4, 6, 9, 12)  # where each level's segment ends in the code
+
+
+def _segments(code: str) -> list[str]:
+    starts = (0, *_SEGMENT_ENDS[:-1])
+    return [code[a:b] for a, b in zip(starts, _SEGMENT_ENDS, strict=True)]
+
+
+def area_level(code: object) -> str:
+    """The level of a well-formed code; raises UnknownArea for anything else.
+
+    Well-formed: 12 ASCII digits; the segments down to the code's level are non-zero and every
+    segment below it is all zeros (``530100000000`` is a city, ``530100001000`` is not a code).
+    """
+    if not isinstance(code, str) or len(code) != AREA_CODE_DIGITS or not code.isascii():
+        raise UnknownArea(f"area code must be {AREA_CODE_DIGITS} digits, got {code!r:.40}")
+    if not code.isdigit():
+        raise UnknownArea(f"area code must be {AREA_CODE_DIGITS} digits, got {code!r:.40}")
+    segments = _segments(code)
+    depth = 0
+    while depth < len(segments) and int(segments[depth]) != 0:
+        depth += 1
+    if depth == 0 or any(int(s) != 0 for s in segments[depth:]):
+        raise UnknownArea(
+            f"{code} is not a valid division code (a zero segment above a non-zero one)"
+        )
+    return LEVELS[depth - 1]
+
+
+def area_prefix(code: str) -> str:
+    """The significant digits of a code: every area inside it starts with them."""
+    return code[: _SEGMENT_ENDS[LEVELS.index(area_level(code))]]
+
+
+def area_parent(code: str) -> str | None:
+    """The code one level up, or None for a province."""
+    depth = LEVELS.index(area_level(code))
+    if depth == 0:
+        return None
+    keep = _SEGMENT_ENDS[depth - 1]
+    return code[:keep] + "0" * (AREA_CODE_DIGITS - keep)
+
+
+def area_contains(outer: str, inner: str) -> bool:
+    """True if ``inner`` is ``outer`` or lies below it in the tree."""
+    return inner.startswith(area_prefix(outer)) and (
+        LEVELS.index(area_level(inner)) >= LEVELS.index(area_level(outer))
+    )
+
+
+def area_ancestors(code: str) -> list[str]:
+    """The code and every area above it, nearest first (village, township, …, province)."""
+    out = [code]
+    parent = area_parent(code)
+    while parent is not None:
+        out.append(parent)
+        parent = area_parent(parent)
+    return out

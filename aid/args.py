@@ -1,0 +1,94 @@
+"""Reading an action's arguments: one reader, so every action refuses bad input the same way.
+
+A handler asks for each argument by name and type; the reader raises ``BadArgs`` naming the
+argument and what it must be, and ``done()`` refuses any argument the handler did not ask for
+(a misspelt optional field must not be silently ignored in a payment instruction).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aid.areas import area_level
+from aid.errors import BadArgs
+from chain import limits
+from chain.crypto import is_pubkey_hex
+
+MAX_TEXT_CHARS = 256  # a name, reason, document number or code in an action
+MAX_LIST_ITEMS = 256  # items in one list argument (members, stages, ...)
+
+
+class Args:
+    """``a = Args(action, args); a.text("reason"); a.amount("amount"); a.done()``."""
+
+    __slots__ = ("_action", "_args", "_seen")
+
+    def __init__(self, action: str, args: Any) -> None:
+        if not isinstance(args, dict):
+            raise BadArgs(f"{action}: args must be an object")
+        self._action = action
+        self._args: dict[str, Any] = args
+        self._seen: set[str] = set()
+
+    def _get(self, name: str, required: bool) -> Any:
+        self._seen.add(name)
+        if name not in self._args:
+            if required:
+                raise BadArgs(f"{self._action}: missing argument {name!r}", argument=name)
+            return None
+        return self._args[name]
+
+    def _bad(self, name: str, must: str) -> BadArgs:
+        return BadArgs(f"{self._action}: {name} must be {must}", argument=name)
+
+    def text(self, name: str, *, required: bool = True, max_chars: int = MAX_TEXT_CHARS) -> str:
+        value = self._get(name, required)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
+            raise self._bad(name, f"a non-empty string of at most {max_chars} characters")
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], *, required: bool = True) -> str:
+        value = self._get(name, required)
+        if value is None and not required:
+            return ""
+        if value not in options:
+            raise self._bad(name, "one of " + ", ".join(options))
+        return str(value)
+
+    def integer(self, name: str, *, low: int, high: int, required: bool = True) -> int:
+        value = self._get(name, required)
+        if value is None and not required:
+            return low
+        if type(value) is not int or not low <= value <= high:
+            raise self._bad(name, f"an integer from {low} to {high}")
+        return value
+
+    def amount(self, name: str = "amount") -> int:
+        """Money in fen: a positive integer below the chain's amount limit."""
+        return self.integer(name, low=1, high=limits.MAX_AMOUNT - 1)
+
+    def account(self, name: str) -> str:
+        value = self._get(name, True)
+        if not is_pubkey_hex(value):
+            raise self._bad(name, "an account: 64 lowercase hex characters")
+        return str(value)
+
+    def area(self, name: str) -> str:
+        value = self._get(name, True)
+        area_level(value)  # raises UnknownArea naming the code
+        return str(value)
+
+    def flag(self, name: str) -> bool:
+        value = self._get(name, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self._bad(name, "true or false")
+        return value
+
+    def done(self) -> None:
+        extra = sorted(set(self._args) - self._seen)
+        if extra:
+            raise BadArgs(f"{self._action}: unknown arguments {extra}", arguments=extra)

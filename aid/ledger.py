@@ -1,0 +1,45 @@
+"""The ledger's one entry point: execute a named action against a state overlay.
+
+The executor calls ``execute`` for every ``aid`` transaction with a per-transaction overlay; a
+``LedgerError`` means the action was refused and the executor drops the overlay, so a refused
+action changes nothing. Anything else raised here is a bug in the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aid import governance
+from aid.args import Args
+from aid.context import Action, Context
+from aid.errors import UnknownAction
+from aid.state import Records, StateAccess
+
+Handler = Callable[[Action], None]
+
+# action name -> handler; the names are the public API (docs/ledger.md lists each one)
+ACTIONS: dict[str, Handler] = {
+    "role.propose": governance.role_propose,
+    "role.approve": governance.role_approve,
+}
+MAX_ACTION_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an accepted action did: events for the receipt, entities for their histories."""
+
+    events: tuple[dict[str, Any], ...]
+    touched: tuple[str, ...]
+
+
+def execute(state: StateAccess, ctx: Context, action: str, args: Any) -> Outcome:
+    """Run ``action``; raises a LedgerError (nothing to keep) or returns its outcome."""
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise UnknownAction(f"unknown ledger action {action!r:.{MAX_ACTION_CHARS}}")
+    act = Action(action, Args(action, args), Records(state), ctx)
+    handler(act)
+    return Outcome(tuple(act.events), tuple(act.touched))

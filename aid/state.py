@@ -1,0 +1,74 @@
+"""The ledger's records in the world state: one key layout, one place that reads and writes it.
+
+Every record is a JSON object stored at ``aid/<kind>/<id>``; unique indexes (a member's ID
+commitment, an entitlement's (program, period, household)) are records of their own kinds, so a
+uniqueness check is one read. Records are plain dicts because they are canonical JSON in the
+state root; their shapes are documented per kind in docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Protocol
+
+from aid.errors import UnknownEntity
+
+PREFIX = "aid/"
+
+# Every kind of record, named once. A key outside this list is a bug, not a new kind.
+KINDS = frozenset(
+    {
+        "area",  # area code -> {"name"}
+        "org",  # organisation id -> organisation
+        "grants",  # account -> {"grants": [[role, area, org], ...]} sorted
+        "proposal",  # governance proposal id -> proposal
+        "policy",  # "current" -> policy parameters (from genesis)
+    }
+)
+
+
+class StateAccess(Protocol):
+    """What the ledger needs of the executor's overlay (``node.executor.TxState`` has it)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def record_key(kind: str, ident: str) -> str:
+    assert kind in KINDS, f"unknown record kind {kind!r}"
+    return f"{PREFIX}{kind}/{ident}"
+
+
+class Records:
+    """Typed-by-kind access to the ledger's records over a state overlay.
+
+    ``get`` returns a private copy, so a handler that edits a record it read and then refuses
+    the action can never leave a half-edited record behind in the overlay.
+    """
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: StateAccess) -> None:
+        self._state = state
+
+    def get(self, kind: str, ident: str) -> dict[str, Any] | None:
+        value = self._state.get(record_key(kind, ident))
+        if value is None:
+            return None
+        assert isinstance(value, dict), f"ledger record {kind}/{ident} is not an object"
+        return copy.deepcopy(value)
+
+    def need(self, kind: str, ident: str, what: str | None = None) -> dict[str, Any]:
+        value = self.get(kind, ident)
+        if value is None:
+            raise UnknownEntity(f"no {what or kind} {ident!r} on this chain", entity=kind)
+        return value
+
+    def put(self, kind: str, ident: str, record: dict[str, Any]) -> None:
+        self._state.set(record_key(kind, ident), record)
+
+    def delete(self, kind: str, ident: str) -> None:
+        self._state.delete(record_key(kind, ident))

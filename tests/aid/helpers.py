@@ -1,0 +1,115 @@
+"""An in-memory chain for ledger unit tests: genesis, signers, and one call per action."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from aid.context import Context
+from aid.genesis import genesis_records
+from aid.ledger import Outcome, execute
+from chain.crypto import KeyPair
+
+COUNTY = "530102000000"
+TOWNSHIP = "530102001000"
+VILLAGE = "530102001001"
+OTHER_COUNTY = "530103000000"
+OTHER_VILLAGE = "530103001001"
+
+
+def key(name: str) -> KeyPair:
+    return KeyPair.from_seed(hashlib.sha256(name.encode()).digest())
+
+
+ADMINS = {org: key(f"admin-{org}") for org in ("fin", "office", "bank", "audit", "office2")}
+
+
+def genesis_doc(**policy: int) -> dict[str, Any]:
+    areas = [
+        {"code": "530000000000", "name": "Province"},
+        {"code": "530100000000", "name": "City"},
+        {"code": COUNTY, "name": "County A"},
+        {"code": TOWNSHIP, "name": "Township A1"},
+        {"code": VILLAGE, "name": "Village A1a"},
+        {"code": OTHER_COUNTY, "name": "County B"},
+        {"code": "530103001000", "name": "Township B1"},
+        {"code": OTHER_VILLAGE, "name": "Village B1a"},
+    ]
+
+    def org(ident: str, kind: str, area: str) -> dict[str, Any]:
+        return {
+            "id": ident,
+            "kind": kind,
+            "name": ident.title(),
+            "area": area,
+            "admins": [ADMINS[ident].public_hex],
+            "enc_key": "ab" * 32,
+        }
+
+    return {
+        "policy": {"governance_quorum": 3, **policy},
+        "areas": areas,
+        "orgs": [
+            org("fin", "finance", COUNTY),
+            org("office", "poverty_office", COUNTY),
+            org("bank", "bank", COUNTY),
+            org("audit", "auditor", COUNTY),
+            org("office2", "poverty_office", OTHER_COUNTY),
+        ],
+    }
+
+
+class MemoryChain:
+    """A dict state plus a block clock; ``act`` runs one action as a transaction would."""
+
+    def __init__(self, **policy: int) -> None:
+        self.state: dict[str, Any] = dict(genesis_records(genesis_doc(**policy)))
+        self.time_ms = 1_700_000_000_000
+        self.height = 1
+        self.txs = 0
+
+    # StateAccess
+    def get(self, k: str) -> Any | None:
+        return self.state.get(k)
+
+    def set(self, k: str, value: Any) -> None:
+        self.state[k] = value
+
+    def delete(self, k: str) -> None:
+        self.state.pop(k, None)
+
+    def tx_hash(self) -> str:
+        return hashlib.sha256(f"tx{self.txs}".encode()).hexdigest()
+
+    def act(self, signer: KeyPair, action: str, **args: Any) -> Outcome:
+        """Run on a copy and keep it only on success, as the executor's overlay does."""
+        ctx = Context(signer.public_hex, self.height, self.time_ms, self.tx_hash())
+        self.txs += 1
+        self.height += 1
+        before = dict(self.state)
+        try:
+            return execute(self, ctx, action, args)
+        except BaseException:
+            self.state = before
+            raise
+
+    def last_id(self, kind: str, n: int = 0) -> str:
+        prev = hashlib.sha256(f"tx{self.txs - 1}".encode()).hexdigest()
+        return Context("", 0, 0, prev).new_id(kind, n)
+
+    def grant(self, account: KeyPair, role: str, area: str, org: str) -> str:
+        """Grant a role through governance (fin, office and audit admins approve); the proposal."""
+        self.act(
+            ADMINS["fin"],
+            "role.propose",
+            account=account.public_hex,
+            role=role,
+            area=area,
+            org=org,
+            change="grant",
+            as_admin_of="fin",
+        )
+        proposal = self.last_id("proposal")
+        self.act(ADMINS["office"], "role.approve", proposal=proposal, as_admin_of="office")
+        self.act(ADMINS["audit"], "role.approve", proposal=proposal, as_admin_of="audit")
+        return proposal
