@@ -88,6 +88,21 @@ class Args:
             raise self._bad(name, "true or false")
         return value
 
+    def has(self, name: str) -> bool:
+        return name in self._args
+
+    def list_of(self, name: str, *, max_items: int = MAX_LIST_ITEMS) -> list[Any]:
+        value = self._get(name, True)
+        if not isinstance(value, list) or len(value) > max_items:
+            raise self._bad(name, f"a list of at most {max_items} items")
+        return value
+
+    def mapping(self, name: str, *, max_items: int = MAX_LIST_ITEMS) -> dict[str, Any]:
+        value = self._get(name, True)
+        if not isinstance(value, dict) or len(value) > max_items:
+            raise self._bad(name, f"an object of at most {max_items} entries")
+        return value
+
     def done(self) -> None:
         extra = sorted(set(self._args) - self._seen)
         if extra:

@@ -63,3 +63,15 @@ class NotAllowed(LedgerError):
     """A governance rule forbids it (e.g. a role that organisation kind may not hold)."""
 
     reason = "not_allowed"
+
+
+class Duplicate(LedgerError):
+    """A fraud/duplicate check caught it; ``data`` names the check and the clashing entity."""
+
+    reason = "duplicate"
+
+
+class NoticeNotOver(LedgerError):
+    """A public notice (公示) is still running, or holds an open objection."""
+
+    reason = "notice_not_over"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aid import governance
+from aid import governance, registry
 from aid.args import Args
 from aid.context import Action, Context
 from aid.errors import UnknownAction
@@ -23,6 +23,13 @@ Handler = Callable[[Action], None]
 ACTIONS: dict[str, Handler] = {
     "role.propose": governance.role_propose,
     "role.approve": governance.role_approve,
+    "household.apply": registry.household_apply,
+    "household.review": registry.household_review,
+    "household.reject": registry.household_reject,
+    "household.lift": registry.household_lift,
+    "household.remove": registry.household_remove,
+    "household.label": registry.household_label,
+    "household.view": registry.household_view,
 }
 MAX_ACTION_CHARS = 64
 

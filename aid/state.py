@@ -23,6 +23,9 @@ KINDS = frozenset(
         "grants",  # account -> {"grants": [[role, area, org], ...]} sorted
         "proposal",  # governance proposal id -> proposal
         "policy",  # "current" -> policy parameters (from genesis)
+        "household",  # household id -> household (aid/registry.py)
+        "idc",  # member ID commitment -> {"household"}: one person, one active household
+        "acctc",  # bank account commitment -> {"household"}
     }
 )
 

@@ -21,7 +21,8 @@ def key(name: str) -> KeyPair:
     return KeyPair.from_seed(hashlib.sha256(name.encode()).digest())
 
 
-ADMINS = {org: key(f"admin-{org}") for org in ("fin", "office", "bank", "audit", "office2")}
+ORGS = ("fin", "office", "bank", "audit", "office2", "civil", "village")
+ADMINS = {org: key(f"admin-{org}") for org in ORGS}
 
 
 def genesis_doc(**policy: int) -> dict[str, Any]:
@@ -55,6 +56,8 @@ def genesis_doc(**policy: int) -> dict[str, Any]:
             org("bank", "bank", COUNTY),
             org("audit", "auditor", COUNTY),
             org("office2", "poverty_office", OTHER_COUNTY),
+            org("civil", "civil_affairs", COUNTY),
+            org("village", "village_committee", COUNTY),
         ],
     }
 

@@ -27,7 +27,7 @@ def broken(edit: Any) -> dict[str, Any]:
     ("edit", "message"),
     [
         (lambda d: d["policy"].update(governance_quorum=1), "no single agency"),
-        (lambda d: d["policy"].update(governance_quorum=6), "governance_quorum must be 2..5"),
+        (lambda d: d["policy"].update(governance_quorum=8), "governance_quorum must be 2..7"),
         (lambda d: d["policy"].update(notice_days=7), "unknown keys"),
         (lambda d: d["policy"].update(notice_period_s=0), "notice_period_s must be an integer"),
         (lambda d: d["areas"].append({"code": COUNTY, "name": "again"}), "listed twice"),

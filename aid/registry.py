@@ -1,0 +1,354 @@
+"""The household registry (建档立卡): application, review with public notice, and later changes.
+
+    applied ──village review──▶ notice ──(notice period over) township review──▶ township_reviewed
+       ──county approval──▶ registered ⇄ monitored
+    registered/monitored ──lift proposal──▶ lifting ──(notice over) county approval──▶ lifted
+    any open state ──reject(reason)──▶ rejected;  registered/monitored/lifted ──remove(reason)──▶ removed
+
+Personal data never reaches the chain in plain text: each member is a keyed commitment
+(HMAC-SHA256 of the normalised ID number with the consortium's registry key, computed client side)
+and names, ID numbers, phones and bank accounts travel as sealed boxes, one per organisation
+allowed to read them. The commitments make duplicates visible: one person in two active
+households, or one bank account behind two households, is refused with the household it clashes
+with. Non-personal attributes (size, cause, income per head, labels) are plain, for statistics.
+The applicant never reviews its own application (maker ≠ checker), at any stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aid.args import Args
+from aid.context import Action
+from aid.errors import (
+    AlreadyExists,
+    BadArgs,
+    Duplicate,
+    NoticeNotOver,
+    WrongArea,
+    WrongRole,
+    WrongState,
+)
+from aid.policy import current_policy
+from aid.roles import require_org, require_role
+from aid.state import Records
+
+MAX_MEMBERS = 32
+MAX_SEALED_HEX = 8_192  # one organisation's sealed box of a household's personal data, in hex
+MAX_INCOME_YUAN = 10_000_000
+CAUSES = (
+    "illness",  # 因病
+    "disability",  # 因残
+    "schooling",  # 因学
+    "disaster",  # 因灾
+    "lack_land",  # 缺土地
+    "lack_water",  # 缺水
+    "lack_skills",  # 缺技术
+    "lack_labour",  # 缺劳力
+    "lack_funds",  # 缺资金
+    "remote",  # 交通条件落后
+    "low_motivation",  # 自身发展动力不足
+    "other",
+)
+LABELS = ("dibao", "wubao", "tekun", "disabled")  # 低保, 五保, 特困, 残疾: civil affairs confirms
+OPEN_STATES = ("applied", "notice", "township_reviewed")
+ACTIVE_STATES = (*OPEN_STATES, "registered", "monitored", "lifting", "lifted")
+PAYABLE_STATES = ("registered", "monitored")
+
+
+def _hex64(a: Args, name: str) -> str:
+    value = a.text(name, max_chars=64)
+    if len(value) != 64 or value.strip("0123456789abcdef"):
+        raise BadArgs(f"{name} must be a 64-hex HMAC-SHA256 commitment", argument=name)
+    return value
+
+
+def _members(a: Args) -> list[str]:
+    raw = a.list_of("members", max_items=MAX_MEMBERS)
+    members: list[str] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or len(item) != 64 or item.strip("0123456789abcdef"):
+            raise BadArgs(f"members[{i}] must be a 64-hex ID commitment, never an ID number")
+        members.append(item)
+    if not members or len(set(members)) != len(members):
+        raise BadArgs("members must be 1 or more distinct ID commitments")
+    return sorted(members)
+
+
+def _sealed(a: Args, records: Records) -> dict[str, str]:
+    raw = a.mapping("sealed")
+    if not raw:
+        raise BadArgs("sealed must hold the personal data sealed to at least one organisation")
+    for org_id, box in raw.items():
+        require_org(records, org_id)
+        if (
+            not isinstance(box, str)
+            or not 0 < len(box) <= MAX_SEALED_HEX
+            or len(box) % 2
+            or box.strip("0123456789abcdef")
+        ):
+            raise BadArgs(
+                f"sealed[{org_id!r}] must be a hex sealed box of <= {MAX_SEALED_HEX} chars"
+            )
+    return {k: raw[k] for k in sorted(raw)}
+
+
+def _attributes(a: Args) -> dict[str, Any]:
+    return {
+        "size": a.integer("size", low=1, high=MAX_MEMBERS),
+        "cause": a.choice("cause", CAUSES),
+        "income_per_head_yuan": a.integer("income_per_head_yuan", low=0, high=MAX_INCOME_YUAN),
+    }
+
+
+def _claim_commitments(act: Action, ident: str, members: list[str], account: str | None) -> None:
+    """Index each member and the bank account to ``ident``; refuse if another household has one."""
+    records = act.records
+    for commitment in members:
+        other = _active_owner(records, "idc", commitment, ident)
+        if other is not None:
+            raise Duplicate(
+                f"a member of this household is already in active household {other}",
+                household=other,
+                check="same_person_two_households",
+            )
+    if account is not None:
+        other = _active_owner(records, "acctc", account, ident)
+        if other is not None:
+            raise Duplicate(
+                f"this bank account already belongs to active household {other}",
+                household=other,
+                check="same_account_two_households",
+            )
+        records.put("acctc", account, {"household": ident})
+    for commitment in members:
+        records.put("idc", commitment, {"household": ident})
+
+
+def _active_owner(records: Records, kind: str, commitment: str, me: str) -> str | None:
+    entry = records.get(kind, commitment)
+    if entry is None or entry["household"] == me:
+        return None
+    owner = records.get("household", entry["household"])
+    if owner is None or owner["status"] not in ACTIVE_STATES:
+        return None
+    return str(entry["household"])
+
+
+def household_apply(act: Action) -> None:
+    a = act.args
+    village = a.area("village")
+    members = _members(a)
+    account = _hex64(a, "account_commitment") if a.has("account_commitment") else None
+    attrs = _attributes(a)
+    sealed = _sealed(a, act.records)
+    a.done()
+    grant = _require_any(act, ("village_registrar", "registrar"), village)
+    ident = act.ctx.new_id("household")
+    if act.records.get("household", ident) is not None:
+        raise AlreadyExists(f"household {ident} already exists")
+    _claim_commitments(act, ident, members, account)
+    household = {
+        "village": village,
+        "status": "applied",
+        "members": members,
+        "account_commitment": account,
+        **attrs,
+        "labels": [],
+        "sealed": sealed,
+        "maker": act.ctx.signer,
+        "maker_org": grant[2],
+        "applied_ms": act.ctx.time_ms,
+        "notice_ends_ms": None,
+        "reviews": [],
+        "reason": None,
+        "version": 1,
+    }
+    _save(act, ident, household, "household_applied", village=village)
+
+
+def _require_any(act: Action, roles: tuple[str, ...], area: str) -> list[str]:
+    """The first of ``roles`` the signer holds for ``area``.
+
+    If none does, the most useful refusal: "wrong area" when the signer holds one of the roles
+    elsewhere, else "wrong role".
+    """
+    refusals: list[WrongRole | WrongArea] = []
+    for role in roles:
+        try:
+            return require_role(act.records, act.ctx.signer, role, area)
+        except (WrongRole, WrongArea) as exc:
+            refusals.append(exc)
+    raise next((e for e in refusals if isinstance(e, WrongArea)), refusals[0])
+
+
+def _save(act: Action, ident: str, household: dict[str, Any], event: str, **fields: Any) -> None:
+    act.records.put("household", ident, household)
+    act.touch("household", ident)
+    act.emit(event, household=ident, status=household["status"], **fields)
+
+
+def _not_maker(act: Action, household: dict[str, Any], ident: str) -> None:
+    if household["maker"] == act.ctx.signer:
+        raise WrongRole(
+            f"the account that applied for household {ident} cannot also review it "
+            "(maker ≠ checker)"
+        )
+
+
+def _review(act: Action, household: dict[str, Any], stage: str, grant: list[str]) -> None:
+    household["reviews"].append(
+        {"stage": stage, "by": act.ctx.signer, "org": grant[2], "time_ms": act.ctx.time_ms}
+    )
+
+
+def household_review(act: Action) -> None:
+    """Village review (starts the public notice), township review, county approval."""
+    a = act.args
+    ident = a.text("household")
+    stage = a.choice("stage", ("village", "township", "county"))
+    a.done()
+    household = act.records.need("household", ident, "household")
+    _not_maker(act, household, ident)
+    village = household["village"]
+    expected, role = {
+        "village": ("applied", "village_registrar"),
+        "township": ("notice", "reviewer"),
+        "county": ("township_reviewed", "approver"),
+    }[stage]
+    if household["status"] != expected:
+        raise WrongState(
+            f"household {ident} is {household['status']}; the {stage} review needs {expected}"
+        )
+    grant = require_role(act.records, act.ctx.signer, role, village)
+    if stage == "village":
+        notice = current_policy(act.records).notice_period_s * 1000
+        household["notice_ends_ms"] = act.ctx.time_ms + notice
+        household["status"] = "notice"
+    elif stage == "township":
+        _notice_over(act, household, ident)
+        household["status"] = "township_reviewed"
+    else:
+        household["status"] = "registered"
+        household["registered_ms"] = act.ctx.time_ms
+    _review(act, household, stage, grant)
+    _save(act, ident, household, "household_reviewed", stage=stage)
+
+
+def _notice_over(act: Action, household: dict[str, Any], ident: str) -> None:
+    ends = household["notice_ends_ms"]
+    if act.ctx.time_ms < ends:
+        left_s = (ends - act.ctx.time_ms + 999) // 1000
+        raise NoticeNotOver(
+            f"the public notice of household {ident} runs for another {left_s} s",
+            notice_ends_ms=ends,
+        )
+    if household.get("objections", 0):
+        raise NoticeNotOver(f"the public notice of household {ident} has an open objection")
+
+
+def household_reject(act: Action) -> None:
+    a = act.args
+    ident = a.text("household")
+    reason = a.text("reason")
+    a.done()
+    household = act.records.need("household", ident, "household")
+    if household["status"] not in OPEN_STATES:
+        raise WrongState(f"household {ident} is {household['status']}; only open ones are rejected")
+    _not_maker(act, household, ident)
+    role = {"applied": "village_registrar", "notice": "reviewer", "township_reviewed": "approver"}
+    grant = require_role(
+        act.records, act.ctx.signer, role[household["status"]], household["village"]
+    )
+    household["status"] = "rejected"
+    household["reason"] = reason
+    _review(act, household, "rejected", grant)
+    _save(act, ident, household, "household_rejected", reason=reason)
+
+
+def household_lift(act: Action) -> None:
+    """脱贫: propose (starts the notice) then, after it, confirm; both by county approvers."""
+    a = act.args
+    ident = a.text("household")
+    step = a.choice("step", ("propose", "confirm"))
+    a.done()
+    household = act.records.need("household", ident, "household")
+    grant = require_role(act.records, act.ctx.signer, "approver", household["village"])
+    if step == "propose":
+        if household["status"] not in PAYABLE_STATES:
+            raise WrongState(f"household {ident} is {household['status']}; cannot be lifted")
+        notice = current_policy(act.records).notice_period_s * 1000
+        household["notice_ends_ms"] = act.ctx.time_ms + notice
+        household["status"] = "lifting"
+        household["lift_proposer"] = act.ctx.signer
+    else:
+        if household["status"] != "lifting":
+            raise WrongState(f"household {ident} is {household['status']}, not lifting")
+        if household["lift_proposer"] == act.ctx.signer:
+            raise WrongRole("the account that proposed the lifting cannot confirm it")
+        _notice_over(act, household, ident)
+        household["status"] = "lifted"
+        household["lifted_ms"] = act.ctx.time_ms
+    _review(act, household, f"lift_{step}", grant)
+    _save(act, ident, household, "household_lift", step=step)
+
+
+def household_remove(act: Action) -> None:
+    a = act.args
+    ident = a.text("household")
+    reason = a.text("reason")
+    a.done()
+    household = act.records.need("household", ident, "household")
+    if household["status"] not in ("registered", "monitored", "lifted"):
+        raise WrongState(f"household {ident} is {household['status']}; cannot be removed")
+    grant = require_role(act.records, act.ctx.signer, "approver", household["village"])
+    household["status"] = "removed"
+    household["reason"] = reason
+    _review(act, household, "removed", grant)
+    _save(act, ident, household, "household_removed", reason=reason)
+
+
+def household_label(act: Action) -> None:
+    """Civil affairs confirms or clears 低保/五保/特困/残疾 on a household."""
+    a = act.args
+    ident = a.text("household")
+    label = a.choice("label", LABELS)
+    present = a.flag("present")
+    a.done()
+    household = act.records.need("household", ident, "household")
+    if household["status"] not in ACTIVE_STATES:
+        raise WrongState(f"household {ident} is {household['status']}")
+    grant = require_role(act.records, act.ctx.signer, "reviewer", household["village"])
+    org = act.records.need("org", grant[2], "organisation")
+    if org["kind"] != "civil_affairs":
+        raise WrongRole("labels are confirmed by a civil affairs reviewer")
+    labels = set(household["labels"])
+    if present:
+        labels.add(label)
+    else:
+        labels.discard(label)
+    household["labels"] = sorted(labels)
+    household["version"] += 1
+    _save(act, ident, household, "household_labelled", label=label, present=present)
+
+
+def household_view(act: Action) -> None:
+    """An auditor's read of a household's personal data, recorded before the client decrypts."""
+    a = act.args
+    ident = a.text("household")
+    purpose = a.text("purpose")
+    a.done()
+    household = act.records.need("household", ident, "household")
+    grant = require_role(act.records, act.ctx.signer, "auditor", household["village"])
+    act.touch("household", ident)
+    act.emit(
+        "personal_data_viewed", household=ident, by=act.ctx.signer, org=grant[2], purpose=purpose
+    )
+
+
+def payable(records: Records, ident: str) -> dict[str, Any] | None:
+    """The household if it may receive payments now (registered or monitored), else None."""
+    household = records.get("household", ident)
+    if household is None or household["status"] not in PAYABLE_STATES:
+        return None
+    return household

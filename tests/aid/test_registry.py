@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aid.errors import (
+    BadArgs,
+    Duplicate,
+    NoticeNotOver,
+    UnknownArea,
+    WrongArea,
+    WrongRole,
+    WrongState,
+)
+from aid.identity import account_commitment, gb11643_check_digit, person_commitment
+from aid.state import Records
+from tests.aid.helpers import (
+    COUNTY,
+    OTHER_VILLAGE,
+    TOWNSHIP,
+    VILLAGE,
+    MemoryChain,
+    key,
+)
+
+REG_KEY = bytes(range(32))
+
+
+def valid_id(first17: str) -> str:
+    return first17 + gb11643_check_digit(first17)
+
+
+IDS = [valid_id(f"53010219800101{n:03d}") for n in (101, 102, 103)]
+MAKER, VILLAGE_REVIEWER, TOWNSHIP_REVIEWER, APPROVER = (
+    key(n) for n in ("maker", "vrev", "trev", "appr")
+)
+CIVIL, AUDITOR, FAR_REGISTRAR = key("civil"), key("auditor"), key("far")
+
+
+def ids(*numbers: str) -> list[str]:
+    return [person_commitment(REG_KEY, n) for n in numbers]
+
+
+@pytest.fixture
+def chain() -> MemoryChain:
+    c = MemoryChain(notice_period_s=7 * 86_400)
+    c.grant(MAKER, "village_registrar", VILLAGE, "village")
+    c.grant(VILLAGE_REVIEWER, "village_registrar", TOWNSHIP, "village")
+    c.grant(TOWNSHIP_REVIEWER, "reviewer", TOWNSHIP, "office")
+    c.grant(APPROVER, "approver", COUNTY, "office")
+    c.grant(CIVIL, "reviewer", COUNTY, "civil")
+    c.grant(AUDITOR, "auditor", COUNTY, "audit")
+    return c
+
+
+def apply(chain: MemoryChain, members: list[str], **over: Any) -> str:
+    signer = over.pop("signer", MAKER)
+    args: dict[str, Any] = {
+        "village": VILLAGE,
+        "members": members,
+        "size": len(members),
+        "cause": "illness",
+        "income_per_head_yuan": 3200,
+        "sealed": {"office": "ab" * 40},
+        **over,
+    }
+    chain.act(signer, "household.apply", **args)
+    return chain.last_id("household")
+
+
+def register(chain: MemoryChain, members: list[str], **over: Any) -> str:
+    hh = apply(chain, members, **over)
+    chain.act(VILLAGE_REVIEWER, "household.review", household=hh, stage="village")
+    chain.time_ms += 7 * 86_400_000
+    chain.act(TOWNSHIP_REVIEWER, "household.review", household=hh, stage="township")
+    chain.act(APPROVER, "household.review", household=hh, stage="county")
+    return hh
+
+
+def status(chain: MemoryChain, hh: str) -> str:
+    return str(Records(chain).need("household", hh)["status"])
+
+
+def test_application_to_registration_through_notice(chain: MemoryChain) -> None:
+    hh = apply(chain, ids(IDS[0], IDS[1]))
+    assert status(chain, hh) == "applied"
+    chain.act(VILLAGE_REVIEWER, "household.review", household=hh, stage="village")
+    assert status(chain, hh) == "notice"
+    chain.time_ms += 7 * 86_400_000 - 1000
+    with pytest.raises(NoticeNotOver, match="another 1 s"):
+        chain.act(TOWNSHIP_REVIEWER, "household.review", household=hh, stage="township")
+    chain.time_ms += 1000
+    chain.act(TOWNSHIP_REVIEWER, "household.review", household=hh, stage="township")
+    with pytest.raises(WrongState, match="township review needs notice"):
+        chain.act(TOWNSHIP_REVIEWER, "household.review", household=hh, stage="township")
+    out = chain.act(APPROVER, "household.review", household=hh, stage="county")
+    assert status(chain, hh) == "registered"
+    assert out.touched == (f"household/{hh}",)
+    record = Records(chain).need("household", hh)
+    assert [r["stage"] for r in record["reviews"]] == ["village", "township", "county"]
+
+
+def test_the_applicant_never_reviews_its_own_application(chain: MemoryChain) -> None:
+    chain.grant(MAKER, "village_registrar", TOWNSHIP, "village")
+    hh = apply(chain, ids(IDS[0]))
+    with pytest.raises(WrongRole, match="maker"):
+        chain.act(MAKER, "household.review", household=hh, stage="village")
+
+
+def test_reviews_need_the_stage_role_and_area(chain: MemoryChain) -> None:
+    hh = apply(chain, ids(IDS[0]))
+    with pytest.raises(WrongRole, match="village_registrar"):
+        chain.act(APPROVER, "household.review", household=hh, stage="village")
+    chain.grant(FAR_REGISTRAR, "registrar", OTHER_VILLAGE, "office2")
+    with pytest.raises(WrongArea):
+        apply(chain, ids(IDS[1]), signer=FAR_REGISTRAR)
+
+
+def test_one_person_in_two_active_households_is_caught(chain: MemoryChain) -> None:
+    first = register(chain, ids(IDS[0], IDS[1]))
+    with pytest.raises(Duplicate, match=f"active household {first}") as info:
+        apply(chain, ids(IDS[2], IDS[1]))
+    assert info.value.data["check"] == "same_person_two_households"
+    chain.act(APPROVER, "household.remove", household=first, reason="moved away")
+    apply(chain, ids(IDS[2], IDS[1]))  # a removed household no longer holds its members
+
+
+def test_one_bank_account_behind_two_households_is_caught(chain: MemoryChain) -> None:
+    acct = account_commitment(REG_KEY, "6222020012345678")
+    apply(chain, ids(IDS[0]), account_commitment=acct)
+    with pytest.raises(Duplicate, match="bank account") as info:
+        apply(chain, ids(IDS[1]), account_commitment=acct)
+    assert info.value.data["check"] == "same_account_two_households"
+
+
+@pytest.mark.parametrize(
+    ("over", "error", "message"),
+    [
+        ({"members": ["11010519491231002X"]}, BadArgs, "never an ID number"),
+        ({"members": ["ab" * 32, "ab" * 32]}, BadArgs, "distinct"),
+        ({"members": []}, BadArgs, "1 or more"),
+        ({"village": "530102001999"}, WrongArea, "does not include area 530102001999"),
+        ({"village": "5301020010"}, UnknownArea, "12 digits"),
+        ({"income_per_head_yuan": -1}, BadArgs, "income_per_head_yuan"),
+        ({"cause": "laziness"}, BadArgs, "cause must be one of"),
+        ({"sealed": {}}, BadArgs, "at least one organisation"),
+        ({"sealed": {"office": "张三"}}, BadArgs, "hex sealed box"),
+        ({"name": "张三"}, BadArgs, "unknown arguments"),
+    ],
+)
+def test_bad_applications_are_refused_and_change_nothing(
+    chain: MemoryChain, over: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    before = dict(chain.state)
+    with pytest.raises(error, match=message):
+        apply(chain, **{"members": ids(IDS[0]), **over})
+    assert chain.state == before
+
+
+def test_lifting_needs_its_own_notice_and_a_second_approver(chain: MemoryChain) -> None:
+    hh = register(chain, ids(IDS[0]))
+    chain.act(APPROVER, "household.lift", household=hh, step="propose")
+    second = key("appr2")
+    chain.grant(second, "approver", COUNTY, "office")
+    with pytest.raises(NoticeNotOver):
+        chain.act(second, "household.lift", household=hh, step="confirm")
+    chain.time_ms += 7 * 86_400_000
+    with pytest.raises(WrongRole, match="proposed the lifting"):
+        chain.act(APPROVER, "household.lift", household=hh, step="confirm")
+    chain.act(second, "household.lift", household=hh, step="confirm")
+    assert status(chain, hh) == "lifted"
+
+
+def test_labels_come_from_civil_affairs_only(chain: MemoryChain) -> None:
+    hh = register(chain, ids(IDS[0]))
+    with pytest.raises(WrongRole, match="civil affairs"):
+        chain.act(TOWNSHIP_REVIEWER, "household.label", household=hh, label="dibao", present=True)
+    chain.act(CIVIL, "household.label", household=hh, label="dibao", present=True)
+    assert Records(chain).need("household", hh)["labels"] == ["dibao"]
+
+
+def test_an_auditors_view_of_personal_data_is_on_chain(chain: MemoryChain) -> None:
+    hh = register(chain, ids(IDS[0]))
+    out = chain.act(AUDITOR, "household.view", household=hh, purpose="sample 2026-11")
+    assert out.events[0]["name"] == "personal_data_viewed"
+    with pytest.raises(WrongRole):
+        chain.act(APPROVER, "household.view", household=hh, purpose="curious")
+
+
+def test_rejection_closes_an_open_application_with_its_reason(chain: MemoryChain) -> None:
+    hh = apply(chain, ids(IDS[0]))
+    chain.act(VILLAGE_REVIEWER, "household.reject", household=hh, reason="income above line")
+    record = Records(chain).need("household", hh)
+    assert (record["status"], record["reason"]) == ("rejected", "income above line")
+    apply(chain, ids(IDS[0]))  # a rejected household does not hold its members
