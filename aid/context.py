@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aid.args import Args
+from aid.rules import RulesEngine
 from aid.state import Records
 
 ID_HEX_CHARS = 20  # 80 bits: ids are unique per chain, not secret
@@ -44,6 +45,7 @@ class Action:
     args: Args
     records: Records
     ctx: Context
+    rules: RulesEngine
     events: list[dict[str, Any]] = field(default_factory=list)
     touched: list[str] = field(default_factory=list)  # "kind/id", in the order first touched
 

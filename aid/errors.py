@@ -75,3 +75,37 @@ class NoticeNotOver(LedgerError):
     """A public notice (公示) is still running, or holds an open objection."""
 
     reason = "notice_not_over"
+
+
+class OverBudget(LedgerError):
+    """More money than the fund, allocation or program has left."""
+
+    reason = "over_budget"
+
+
+class AlreadyPaid(LedgerError):
+    """An entitlement for this (program, period, household) exists, or was already paid."""
+
+    reason = "already_paid"
+
+
+class SnapshotFrozen(LedgerError):
+    """The cycle's beneficiaries and accounts were frozen when its approval started."""
+
+    reason = "snapshot_frozen"
+
+
+class DeadlinePassed(LedgerError):
+    reason = "deadline_passed"
+
+
+class RuleFailed(LedgerError):
+    """A program's rules contract failed or refused; names the program, the rule and why."""
+
+    reason = "rule_failed"
+
+
+class BankMismatch(LedgerError):
+    """A bank batch or report does not add up to what the ledger issued."""
+
+    reason = "bank_mismatch"

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aid import governance, registry
+from aid import cycles, funds, governance, payments, programs, registry
 from aid.args import Args
 from aid.context import Action, Context
 from aid.errors import UnknownAction
+from aid.rules import RulesEngine
 from aid.state import Records, StateAccess
 
 Handler = Callable[[Action], None]
@@ -30,6 +31,24 @@ ACTIONS: dict[str, Handler] = {
     "household.remove": registry.household_remove,
     "household.label": registry.household_label,
     "household.view": registry.household_view,
+    "household.change": registry.household_change,
+    "household.change_review": registry.household_change_review,
+    "fund.receive": funds.fund_receive,
+    "allocation.issue": funds.allocation_issue,
+    "allocation.receive": funds.allocation_receive,
+    "allocation.return": funds.allocation_return,
+    "program.create": programs.program_create,
+    "program.status": programs.program_status,
+    "cycle.create": cycles.cycle_create,
+    "cycle.add": cycles.cycle_add,
+    "cycle.remove": cycles.cycle_remove,
+    "cycle.submit": cycles.cycle_submit,
+    "cycle.approve": cycles.cycle_approve,
+    "cycle.cancel": cycles.cycle_cancel,
+    "batch.create": payments.batch_create,
+    "payment.report": payments.payment_report,
+    "payment.reissue": payments.payment_reissue,
+    "delivery.confirm": payments.delivery_confirm,
 }
 MAX_ACTION_CHARS = 64
 
@@ -42,11 +61,13 @@ class Outcome:
     touched: tuple[str, ...]
 
 
-def execute(state: StateAccess, ctx: Context, action: str, args: Any) -> Outcome:
+def execute(
+    state: StateAccess, ctx: Context, action: str, args: Any, rules: RulesEngine
+) -> Outcome:
     """Run ``action``; raises a LedgerError (nothing to keep) or returns its outcome."""
     handler = ACTIONS.get(action)
     if handler is None:
         raise UnknownAction(f"unknown ledger action {action!r:.{MAX_ACTION_CHARS}}")
-    act = Action(action, Args(action, args), Records(state), ctx)
+    act = Action(action, Args(action, args), Records(state), ctx, rules)
     handler(act)
     return Outcome(tuple(act.events), tuple(act.touched))

@@ -352,3 +352,125 @@ def payable(records: Records, ident: str) -> dict[str, Any] | None:
     if household is None or household["status"] not in PAYABLE_STATES:
         return None
     return household
+
+
+CHANGEABLE = ("account_commitment", "sealed", "size", "cause", "income_per_head_yuan", "village")
+
+
+def household_change(act: Action) -> None:
+    """Propose a change to a registered household; reviewed like an application.
+
+    A move to a village of another county needs an approver of each county (``approvals``
+    collects them); everything else one approver of the household's county, never the maker.
+    """
+    a = act.args
+    ident = a.text("household")
+    household = act.records.need("household", ident, "household")
+    fields: dict[str, Any] = {}
+    if a.has("account_commitment"):
+        fields["account_commitment"] = _hex64(a, "account_commitment")
+    if a.has("sealed"):
+        fields["sealed"] = _sealed(a, act.records)
+    if a.has("village"):
+        fields["village"] = a.area("village")
+    if a.has("size"):
+        fields["size"] = a.integer("size", low=1, high=MAX_MEMBERS)
+    if a.has("cause"):
+        fields["cause"] = a.choice("cause", CAUSES)
+    if a.has("income_per_head_yuan"):
+        fields["income_per_head_yuan"] = a.integer(
+            "income_per_head_yuan", low=0, high=MAX_INCOME_YUAN
+        )
+    reason = a.text("reason")
+    a.done()
+    if not fields:
+        raise BadArgs(f"a change names at least one of {', '.join(CHANGEABLE)}")
+    if household["status"] not in ("registered", "monitored"):
+        raise WrongState(f"household {ident} is {household['status']}; only registered ones change")
+    grant = _require_any(act, ("village_registrar", "registrar"), household["village"])
+    counties = sorted(
+        {_county(household["village"]), _county(fields.get("village", household["village"]))}
+    )
+    change_id = act.ctx.new_id("change")
+    change = {
+        "household": ident,
+        "fields": fields,
+        "reason": reason,
+        "status": "pending",
+        "maker": act.ctx.signer,
+        "maker_org": grant[2],
+        "counties": counties,
+        "approvals": [],
+        "base_version": household["version"],
+    }
+    act.records.put("change", change_id, change)
+    act.touch("change", change_id)
+    act.touch("household", ident)
+    act.emit(
+        "household_change_proposed",
+        change=change_id,
+        household=ident,
+        fields=sorted(fields),
+        counties=counties,
+    )
+
+
+def _county(village: str) -> str:
+    return village[:6] + "000000"
+
+
+def household_change_review(act: Action) -> None:
+    a = act.args
+    change_id = a.text("change")
+    decision = a.choice("decision", ("approve", "reject"))
+    reason = a.text("reason", required=decision == "reject")
+    a.done()
+    records = act.records
+    change = records.need("change", change_id, "change request")
+    if change["status"] != "pending":
+        raise WrongState(f"change {change_id} is {change['status']}")
+    if change["maker"] == act.ctx.signer:
+        raise WrongRole("the account that proposed a change cannot approve it (maker ≠ checker)")
+    household = records.need("household", change["household"], "household")
+    if household["version"] != change["base_version"]:
+        raise WrongState(
+            f"household {change['household']} changed since this request; propose it again"
+        )
+    pending = [c for c in change["counties"] if c not in {row[0] for row in change["approvals"]}]
+    county = next((c for c in pending if _holds(act, "approver", c)), None)
+    if county is None:
+        raise WrongRole(f"change {change_id} needs an approver of {', '.join(pending)}")
+    grant = require_role(records, act.ctx.signer, "approver", county)
+    if decision == "reject":
+        change.update(status="rejected", reason=reason)
+    else:
+        change["approvals"].append([county, act.ctx.signer, grant[2], act.ctx.time_ms])
+        if len(change["approvals"]) == len(change["counties"]):
+            _apply_change(act, change["household"], household, change["fields"])
+            change["status"] = "approved"
+    records.put("change", change_id, change)
+    act.touch("change", change_id)
+    act.emit(
+        "household_change_reviewed", change=change_id, decision=decision, status=change["status"]
+    )
+
+
+def _holds(act: Action, role: str, area: str) -> bool:
+    try:
+        require_role(act.records, act.ctx.signer, role, area)
+    except (WrongRole, WrongArea):
+        return False
+    return True
+
+
+def _apply_change(
+    act: Action, ident: str, household: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    account = fields.get("account_commitment")
+    if account is not None and account != household["account_commitment"]:
+        _claim_commitments(act, ident, [], account)
+        if household["account_commitment"] is not None:
+            act.records.delete("acctc", household["account_commitment"])
+    household.update(fields)
+    household["version"] += 1
+    _save(act, ident, household, "household_changed", fields=sorted(fields))

@@ -26,6 +26,16 @@ KINDS = frozenset(
         "household",  # household id -> household (aid/registry.py)
         "idc",  # member ID commitment -> {"household"}: one person, one active household
         "acctc",  # bank account commitment -> {"household"}
+        "change",  # change request id -> change of a registered household
+        "fdoc",  # sha256(source document no.) -> {"fund"}: a document is received once
+        "fund",  # fund id -> fund (aid/funds.py)
+        "allocation",  # allocation id -> allocation
+        "program",  # program id -> program (aid/programs.py)
+        "cycle",  # cycle id -> payment cycle (aid/cycles.py)
+        "entitlement",  # sha(program:period:household)[:20] -> entitlement: at most one, ever
+        "cent",  # "<cycle>/<seq>" -> {"entitlement"}: a cycle's entitlements in order
+        "hpc",  # "<household>/<period>/<category>" -> {"programs"}: cross-program check
+        "batch",  # bank batch id -> batch (aid/payments.py)
     }
 )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from aid.context import Context
 from aid.genesis import genesis_records
+from aid.identity import gb11643_check_digit, person_commitment
 from aid.ledger import Outcome, execute
 from chain.crypto import KeyPair
 
@@ -62,6 +63,23 @@ def genesis_doc(**policy: int) -> dict[str, Any]:
     }
 
 
+class FakeRules:
+    """Rules as Python callables per hook (the real VM runs in tests/aid/test_rules_contract.py)."""
+
+    def __init__(self) -> None:
+        self.eligible: Any = lambda args: True
+        self.entitlement: Any = lambda args: 50_000
+        self.stages: Any = lambda args: [
+            {"role": "reviewer", "quorum": 1},
+            {"role": "approver", "quorum": 1, "org_kind": "finance"},
+        ]
+        self.calls: list[str] = []
+
+    def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
+        self.calls.append(hook)
+        return getattr(self, hook)(args)
+
+
 class MemoryChain:
     """A dict state plus a block clock; ``act`` runs one action as a transaction would."""
 
@@ -70,6 +88,7 @@ class MemoryChain:
         self.time_ms = 1_700_000_000_000
         self.height = 1
         self.txs = 0
+        self.rules: Any = FakeRules()
 
     # StateAccess
     def get(self, k: str) -> Any | None:
@@ -91,7 +110,7 @@ class MemoryChain:
         self.height += 1
         before = dict(self.state)
         try:
-            return execute(self, ctx, action, args)
+            return execute(self, ctx, action, args, self.rules)
         except BaseException:
             self.state = before
             raise
@@ -116,3 +135,56 @@ class MemoryChain:
         self.act(ADMINS["office"], "role.approve", proposal=proposal, as_admin_of="office")
         self.act(ADMINS["audit"], "role.approve", proposal=proposal, as_admin_of="audit")
         return proposal
+
+
+REG_KEY = bytes(range(32))
+
+
+def valid_id(first17: str) -> str:
+    return first17 + gb11643_check_digit(first17)
+
+
+IDS = [valid_id(f"53010219800101{n:03d}") for n in (101, 102, 103)]
+MAKER, VILLAGE_REVIEWER, TOWNSHIP_REVIEWER, APPROVER = (
+    key(n) for n in ("maker", "vrev", "trev", "appr")
+)
+CIVIL, AUDITOR, FAR_REGISTRAR = key("civil"), key("auditor"), key("far")
+
+
+def ids(*numbers: str) -> list[str]:
+    return [person_commitment(REG_KEY, n) for n in numbers]
+
+
+def registry_chain() -> MemoryChain:
+    c = MemoryChain(notice_period_s=7 * 86_400)
+    c.grant(MAKER, "village_registrar", VILLAGE, "village")
+    c.grant(VILLAGE_REVIEWER, "village_registrar", TOWNSHIP, "village")
+    c.grant(TOWNSHIP_REVIEWER, "reviewer", TOWNSHIP, "office")
+    c.grant(APPROVER, "approver", COUNTY, "office")
+    c.grant(CIVIL, "reviewer", COUNTY, "civil")
+    c.grant(AUDITOR, "auditor", COUNTY, "audit")
+    return c
+
+
+def apply(chain: MemoryChain, members: list[str], **over: Any) -> str:
+    signer = over.pop("signer", MAKER)
+    args: dict[str, Any] = {
+        "village": VILLAGE,
+        "members": members,
+        "size": len(members),
+        "cause": "illness",
+        "income_per_head_yuan": 3200,
+        "sealed": {"office": "ab" * 40},
+        **over,
+    }
+    chain.act(signer, "household.apply", **args)
+    return chain.last_id("household")
+
+
+def register(chain: MemoryChain, members: list[str], **over: Any) -> str:
+    hh = apply(chain, members, **over)
+    chain.act(VILLAGE_REVIEWER, "household.review", household=hh, stage="village")
+    chain.time_ms += 7 * 86_400_000
+    chain.act(TOWNSHIP_REVIEWER, "household.review", household=hh, stage="township")
+    chain.act(APPROVER, "household.review", household=hh, stage="county")
+    return hh

@@ -13,69 +13,33 @@ from aid.errors import (
     WrongRole,
     WrongState,
 )
-from aid.identity import account_commitment, gb11643_check_digit, person_commitment
+from aid.identity import account_commitment
 from aid.state import Records
 from tests.aid.helpers import (
+    APPROVER,
+    AUDITOR,
+    CIVIL,
     COUNTY,
+    FAR_REGISTRAR,
+    IDS,
+    MAKER,
     OTHER_VILLAGE,
+    REG_KEY,
     TOWNSHIP,
-    VILLAGE,
+    TOWNSHIP_REVIEWER,
+    VILLAGE_REVIEWER,
     MemoryChain,
+    apply,
+    ids,
     key,
+    register,
+    registry_chain,
 )
-
-REG_KEY = bytes(range(32))
-
-
-def valid_id(first17: str) -> str:
-    return first17 + gb11643_check_digit(first17)
-
-
-IDS = [valid_id(f"53010219800101{n:03d}") for n in (101, 102, 103)]
-MAKER, VILLAGE_REVIEWER, TOWNSHIP_REVIEWER, APPROVER = (
-    key(n) for n in ("maker", "vrev", "trev", "appr")
-)
-CIVIL, AUDITOR, FAR_REGISTRAR = key("civil"), key("auditor"), key("far")
-
-
-def ids(*numbers: str) -> list[str]:
-    return [person_commitment(REG_KEY, n) for n in numbers]
 
 
 @pytest.fixture
 def chain() -> MemoryChain:
-    c = MemoryChain(notice_period_s=7 * 86_400)
-    c.grant(MAKER, "village_registrar", VILLAGE, "village")
-    c.grant(VILLAGE_REVIEWER, "village_registrar", TOWNSHIP, "village")
-    c.grant(TOWNSHIP_REVIEWER, "reviewer", TOWNSHIP, "office")
-    c.grant(APPROVER, "approver", COUNTY, "office")
-    c.grant(CIVIL, "reviewer", COUNTY, "civil")
-    c.grant(AUDITOR, "auditor", COUNTY, "audit")
-    return c
-
-
-def apply(chain: MemoryChain, members: list[str], **over: Any) -> str:
-    signer = over.pop("signer", MAKER)
-    args: dict[str, Any] = {
-        "village": VILLAGE,
-        "members": members,
-        "size": len(members),
-        "cause": "illness",
-        "income_per_head_yuan": 3200,
-        "sealed": {"office": "ab" * 40},
-        **over,
-    }
-    chain.act(signer, "household.apply", **args)
-    return chain.last_id("household")
-
-
-def register(chain: MemoryChain, members: list[str], **over: Any) -> str:
-    hh = apply(chain, members, **over)
-    chain.act(VILLAGE_REVIEWER, "household.review", household=hh, stage="village")
-    chain.time_ms += 7 * 86_400_000
-    chain.act(TOWNSHIP_REVIEWER, "household.review", household=hh, stage="township")
-    chain.act(APPROVER, "household.review", household=hh, stage="county")
-    return hh
+    return registry_chain()
 
 
 def status(chain: MemoryChain, hh: str) -> str:

@@ -1,0 +1,450 @@
+"""Funds → allocations → programs → cycles → approvals → bank batches → outcomes, and attacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aid.errors import (
+    AlreadyExists,
+    AlreadyPaid,
+    BadArgs,
+    BankMismatch,
+    DeadlinePassed,
+    OverBudget,
+    RuleFailed,
+    SnapshotFrozen,
+    WrongArea,
+    WrongRole,
+    WrongState,
+)
+from aid.identity import account_commitment
+from aid.state import Records
+from tests.aid.helpers import (
+    APPROVER,
+    COUNTY,
+    IDS,
+    MAKER,
+    OTHER_COUNTY,
+    REG_KEY,
+    MemoryChain,
+    ids,
+    key,
+    register,
+    registry_chain,
+    valid_id,
+)
+
+ALLOCATOR, FIN_APPROVER, HANDLER, REVIEWER = (key(n) for n in ("alloc", "finappr", "hand", "rev"))
+BANKER, FAR_REVIEWER = key("banker"), key("far-reviewer")
+RULES = "cc" * 32
+
+
+@pytest.fixture
+def chain() -> MemoryChain:
+    c = registry_chain()
+    c.grant(ALLOCATOR, "allocator", COUNTY, "fin")
+    c.grant(FIN_APPROVER, "approver", COUNTY, "fin")
+    c.grant(HANDLER, "handler", COUNTY, "office")
+    c.grant(REVIEWER, "reviewer", COUNTY, "office")
+    c.grant(BANKER, "bank_operator", COUNTY, "bank")
+    c.grant(FAR_REVIEWER, "reviewer", OTHER_COUNTY, "office2")
+    return c
+
+
+def records(chain: MemoryChain) -> Records:
+    return Records(chain)
+
+
+def fund_program(chain: MemoryChain, amount: int = 1_000_000, budget: int = 200_000) -> str:
+    chain.act(
+        ALLOCATOR,
+        "fund.receive",
+        doc_no="滇财农〔2026〕12号",  # noqa: RUF001 - real document numbers use these brackets
+        level="central",
+        year=2026,
+        purpose="living",
+        amount=amount,
+        area=COUNTY,
+    )
+    fund = chain.last_id("fund")
+    chain.act(ALLOCATOR, "allocation.issue", source=fund, area=COUNTY, amount=budget)
+    alloc = chain.last_id("allocation")
+    chain.act(ALLOCATOR, "allocation.receive", allocation=alloc)
+    chain.act(
+        HANDLER,
+        "program.create",
+        name="Living subsidy",
+        purpose="living",
+        category="cash",
+        area=COUNTY,
+        start_period="2026-01",
+        end_period="2026-12",
+        per_household_cap=100_000,
+        rules=RULES,
+        funding=[[alloc, budget]],
+        targets=[{"metric": "households_paid", "target": 3}],
+    )
+    program = chain.last_id("program")
+    chain.act(FIN_APPROVER, "program.status", program=program, move="activate")
+    return program
+
+
+def households(chain: MemoryChain, n: int) -> list[str]:
+    out = []
+    for i in range(n):
+        person = valid_id(f"53010219900101{500 + i:03d}")
+        acct = account_commitment(REG_KEY, f"62220200000{i:05d}")
+        out.append(register(chain, ids(person), account_commitment=acct))
+    return out
+
+
+def approved_cycle(
+    chain: MemoryChain, program: str, hhs: list[str], period: str = "2026-11"
+) -> str:
+    chain.act(HANDLER, "cycle.create", program=program, period=period)
+    cycle = chain.last_id("cycle")
+    chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    chain.act(HANDLER, "cycle.submit", cycle=cycle)
+    chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
+    chain.act(FIN_APPROVER, "cycle.approve", cycle=cycle, decision="approve")
+    return cycle
+
+
+def batch(chain: MemoryChain, cycle: str, count: int, total: int) -> str:
+    chain.act(ALLOCATOR, "batch.create", cycle=cycle, bank="bank", count=count, total=total)
+    return chain.last_id("batch")
+
+
+def ent_of(chain: MemoryChain, program: str, hh: str, period: str = "2026-11") -> dict[str, Any]:
+    from aid.cycles import entitlement_id
+
+    return records(chain).need("entitlement", entitlement_id(program, period, hh))
+
+
+def report(chain: MemoryChain, batch_id: str, *rows: dict[str, Any]) -> None:
+    chain.act(BANKER, "payment.report", batch=batch_id, results=list(rows))
+
+
+def test_end_to_end_the_money_reaches_the_household(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 3)
+    cycle = approved_cycle(chain, program, hhs)
+    assert records(chain).need("program", program)["committed"] == 150_000
+    b = batch(chain, cycle, 3, 150_000)
+    ents = [ent_of(chain, program, hh) for hh in hhs]
+    from aid.cycles import entitlement_id
+
+    ids_ = [entitlement_id(program, "2026-11", hh) for hh in hhs]
+    report(
+        chain,
+        b,
+        *(
+            {"entitlement": e, "outcome": "paid", "amount": 50_000, "bank_ref": f"REF{i}"}
+            for i, e in enumerate(ids_)
+        ),
+    )
+    prog = records(chain).need("program", program)
+    assert (prog["committed"], prog["paid"]) == (150_000, 150_000)
+    assert records(chain).need("batch", b)["status"] == "settled"
+    assert all(e["status"] == "batched" for e in ents)  # the copies read before the report
+    assert ent_of(chain, program, hhs[0])["attempts"][0]["bank_ref"] == "REF0"
+
+
+def test_approving_over_budget_is_refused_and_nothing_half_written(chain: MemoryChain) -> None:
+    program = fund_program(chain, budget=120_000)
+    hhs = households(chain, 3)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    cycle = chain.last_id("cycle")
+    before = dict(chain.state)
+    with pytest.raises(OverBudget, match="150000 fen of its 120000 fen budget"):
+        chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    assert chain.state == before
+
+
+def test_allocations_cannot_overdraw_or_leave_their_purpose(chain: MemoryChain) -> None:
+    chain.act(
+        ALLOCATOR,
+        "fund.receive",
+        doc_no="D1",
+        level="county",
+        year=2026,
+        purpose="housing",
+        amount=100,
+        area=COUNTY,
+    )
+    fund = chain.last_id("fund")
+    with pytest.raises(OverBudget, match="has 100 fen left, 101 asked"):
+        chain.act(ALLOCATOR, "allocation.issue", source=fund, area=COUNTY, amount=101)
+    with pytest.raises(AlreadyExists, match="already received"):
+        chain.act(
+            ALLOCATOR,
+            "fund.receive",
+            doc_no="D1",
+            level="county",
+            year=2026,
+            purpose="housing",
+            amount=100,
+            area=COUNTY,
+        )
+    with pytest.raises(WrongArea):
+        chain.act(ALLOCATOR, "allocation.issue", source=fund, area="530103001001", amount=1)
+    chain.act(ALLOCATOR, "allocation.issue", source=fund, area=COUNTY, amount=100)
+    alloc = chain.last_id("allocation")
+    chain.act(ALLOCATOR, "allocation.receive", allocation=alloc)
+    with pytest.raises(WrongState, match="money never leaves its purpose"):
+        chain.act(
+            HANDLER,
+            "program.create",
+            name="P",
+            purpose="living",
+            category="cash",
+            area=COUNTY,
+            start_period="2026-01",
+            end_period="2026-12",
+            per_household_cap=10,
+            rules=RULES,
+            funding=[[alloc, 50]],
+            targets=[],
+        )
+
+
+@pytest.mark.parametrize("amount", [-1, 0, 2**64, 2**53, "100", 1.5, None])
+def test_impossible_amounts_are_refused(chain: MemoryChain, amount: Any) -> None:
+    with pytest.raises(BadArgs, match="amount must be an integer"):
+        chain.act(
+            ALLOCATOR,
+            "fund.receive",
+            doc_no="X",
+            level="county",
+            year=2026,
+            purpose="living",
+            amount=amount,
+            area=COUNTY,
+        )
+
+
+def test_maker_checker_and_who_may_approve(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 1)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    cycle = chain.last_id("cycle")
+    chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    chain.act(HANDLER, "cycle.submit", cycle=cycle)
+    chain.grant(HANDLER, "reviewer", COUNTY, "office")
+    with pytest.raises(WrongRole, match="maker"):
+        chain.act(HANDLER, "cycle.approve", cycle=cycle, decision="approve")
+    with pytest.raises(WrongArea):  # a reviewer of another county
+        chain.act(FAR_REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
+    with pytest.raises(WrongRole, match="reviewer"):  # the bank approving
+        chain.act(BANKER, "cycle.approve", cycle=cycle, decision="approve")
+    chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
+    with pytest.raises(WrongRole, match="already approved"):
+        chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
+    with pytest.raises(WrongRole, match="finance organisation"):  # an office approver
+        chain.act(APPROVER, "cycle.approve", cycle=cycle, decision="approve")
+    chain.act(FIN_APPROVER, "cycle.approve", cycle=cycle, decision="approve")
+    assert records(chain).need("cycle", cycle)["status"] == "approved"
+
+
+def test_program_activation_is_a_finance_co_signature(chain: MemoryChain) -> None:
+    chain.act(
+        ALLOCATOR,
+        "fund.receive",
+        doc_no="D9",
+        level="county",
+        year=2026,
+        purpose="living",
+        amount=100,
+        area=COUNTY,
+    )
+    chain.act(ALLOCATOR, "allocation.issue", source=chain.last_id("fund"), area=COUNTY, amount=100)
+    alloc = chain.last_id("allocation")
+    chain.act(ALLOCATOR, "allocation.receive", allocation=alloc)
+    chain.act(
+        HANDLER,
+        "program.create",
+        name="P",
+        purpose="living",
+        category="cash",
+        area=COUNTY,
+        start_period="2026-01",
+        end_period="2026-12",
+        per_household_cap=10,
+        rules=RULES,
+        funding=[[alloc, 100]],
+        targets=[],
+    )
+    program = chain.last_id("program")
+    with pytest.raises(WrongRole, match="finance bureau approver"):
+        chain.act(APPROVER, "program.status", program=program, move="activate")
+
+
+def test_a_rejection_sends_the_cycle_back_with_its_reason(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 2)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    cycle = chain.last_id("cycle")
+    chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    chain.act(HANDLER, "cycle.submit", cycle=cycle)
+    with pytest.raises(SnapshotFrozen):
+        chain.act(HANDLER, "cycle.remove", cycle=cycle, households=hhs[:1])
+    chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="reject", reason="hh 2 moved")
+    c = records(chain).need("cycle", cycle)
+    assert (c["status"], c["reason"]) == ("draft", "hh 2 moved")
+    chain.act(HANDLER, "cycle.remove", cycle=cycle, households=hhs[1:])
+    assert records(chain).need("program", program)["pending"] == 50_000
+
+
+def test_a_stage_past_its_deadline_takes_no_approvals(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 1)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    cycle = chain.last_id("cycle")
+    chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    chain.act(HANDLER, "cycle.submit", cycle=cycle)
+    chain.time_ms += 11 * 86_400_000
+    with pytest.raises(DeadlinePassed, match="resubmit"):
+        chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
+    chain.act(HANDLER, "cycle.submit", cycle=cycle)
+    chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
+
+
+def test_the_same_household_and_period_is_never_entitled_twice(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 1)
+    approved_cycle(chain, program, hhs)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    second = chain.last_id("cycle")
+    with pytest.raises(AlreadyPaid, match="already has an entitlement"):
+        chain.act(HANDLER, "cycle.add", cycle=second, households=hhs)
+
+
+def test_bank_reports_replayed_contradictory_or_wrong_are_refused(chain: MemoryChain) -> None:
+    from aid.cycles import entitlement_id
+
+    program = fund_program(chain)
+    hhs = households(chain, 2)
+    cycle = approved_cycle(chain, program, hhs)
+    with pytest.raises(BankMismatch, match="declares 2 payments totalling 99999"):
+        batch(chain, cycle, 2, 99_999)
+    b = batch(chain, cycle, 2, 100_000)
+    e0, e1 = (entitlement_id(program, "2026-11", hh) for hh in hhs)
+    with pytest.raises(BankMismatch, match="issued for 50000"):
+        report(chain, b, {"entitlement": e0, "outcome": "paid", "amount": 60_000, "bank_ref": "R"})
+    report(chain, b, {"entitlement": e0, "outcome": "paid", "amount": 50_000, "bank_ref": "R"})
+    before = dict(chain.state)
+    with pytest.raises(AlreadyPaid, match="replayed"):
+        report(chain, b, {"entitlement": e0, "outcome": "paid", "amount": 50_000, "bank_ref": "R"})
+    with pytest.raises(WrongState, match="contradicts"):
+        report(
+            chain,
+            b,
+            {"entitlement": e0, "outcome": "failed", "amount": 50_000, "code": "account_closed"},
+        )
+    with pytest.raises(WrongRole):  # a clerk posing as the bank
+        chain.act(
+            HANDLER,
+            "payment.report",
+            batch=b,
+            results=[{"entitlement": e1, "outcome": "paid", "amount": 50_000, "bank_ref": "R"}],
+        )
+    assert chain.state == before
+
+
+def test_failed_payment_is_reissued_once_after_the_account_is_corrected(chain: MemoryChain) -> None:
+    from aid.cycles import entitlement_id
+
+    program = fund_program(chain)
+    (hh,) = households(chain, 1)
+    cycle = approved_cycle(chain, program, [hh])
+    ent = entitlement_id(program, "2026-11", hh)
+    b1 = batch(chain, cycle, 1, 50_000)
+    report(
+        chain,
+        b1,
+        {"entitlement": ent, "outcome": "failed", "amount": 50_000, "code": "account_closed"},
+    )
+    with pytest.raises(WrongState, match="unchanged"):
+        chain.act(HANDLER, "payment.reissue", entitlement=ent)
+    new_acct = account_commitment(REG_KEY, "6228480000000001")
+    chain.act(
+        MAKER,
+        "household.change",
+        household=hh,
+        account_commitment=new_acct,
+        reason="account closed; new card",
+    )
+    change = chain.last_id("change")
+    with pytest.raises(WrongRole, match="maker"):
+        chain.act(MAKER, "household.change_review", change=change, decision="approve")
+    chain.act(APPROVER, "household.change_review", change=change, decision="approve")
+    chain.act(HANDLER, "payment.reissue", entitlement=ent)
+    with pytest.raises(WrongState, match="reissued"):
+        chain.act(HANDLER, "payment.reissue", entitlement=ent)
+    b2 = batch(chain, cycle, 1, 50_000)
+    report(chain, b2, {"entitlement": ent, "outcome": "paid", "amount": 50_000, "bank_ref": "R2"})
+    e = ent_of(chain, program, hh)
+    assert [a["outcome"] for a in e["attempts"]] == ["failed", "paid"]
+    assert e["attempts"][1]["account_commitment"] == new_acct
+    assert records(chain).need("program", program)["paid"] == 50_000
+    with pytest.raises(BankMismatch, match="0 payable entitlements"):
+        batch(chain, cycle, 1, 50_000)  # nothing left to pay: never twice
+    report(
+        chain,
+        b2,
+        {"entitlement": ent, "outcome": "returned", "amount": 50_000, "code": "account_frozen"},
+    )
+    assert records(chain).need("program", program)["paid"] == 0
+
+
+def test_registry_edits_after_approval_leave_the_cycle_unchanged(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    (hh,) = households(chain, 1)
+    cycle = approved_cycle(chain, program, [hh])
+    snapshot = records(chain).need("cycle", cycle)["snapshot"]
+    old = ent_of(chain, program, hh)["account_commitment"]
+    chain.act(
+        MAKER,
+        "household.change",
+        household=hh,
+        income_per_head_yuan=9000,
+        account_commitment=account_commitment(REG_KEY, "6228480000000002"),
+        reason="x",
+    )
+    chain.act(
+        APPROVER, "household.change_review", change=chain.last_id("change"), decision="approve"
+    )
+    assert records(chain).need("cycle", cycle)["snapshot"] == snapshot
+    assert ent_of(chain, program, hh)["account_commitment"] == old
+
+
+def test_rules_answers_are_bounded_by_the_ledger(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 2)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    cycle = chain.last_id("cycle")
+    chain.rules.entitlement = lambda args: 100_001
+    with pytest.raises(RuleFailed, match="over the program's per-household cap"):
+        chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    chain.rules.entitlement = lambda args: 10
+    chain.rules.eligible = lambda args: (
+        "income above the line" if args["household"]["id"] == hhs[0] else True
+    )
+    out = chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    assert out.events[-1]["skipped"] == [[hhs[0], "income above the line"]]
+    chain.rules.stages = lambda args: [{"role": "king", "quorum": 1}]
+    with pytest.raises(RuleFailed, match="unknown role"):
+        chain.act(HANDLER, "cycle.submit", cycle=cycle)
+
+
+def test_payments_to_unregistered_households_are_refused(chain: MemoryChain) -> None:
+    from tests.aid.helpers import apply
+
+    program = fund_program(chain)
+    pending = apply(chain, ids(IDS[2]))
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    with pytest.raises(WrongState, match="only registered or monitored") as info:
+        chain.act(HANDLER, "cycle.add", cycle=chain.last_id("cycle"), households=[pending])
+    assert info.value.data["check"] == "payment_to_unregistered_household"
