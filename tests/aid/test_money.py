@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from aid.cycles import entitlement_id
 from aid.errors import (
     AlreadyExists,
     AlreadyPaid,
@@ -20,111 +21,29 @@ from aid.errors import (
     WrongState,
 )
 from aid.identity import account_commitment
-from aid.state import Records
-from tests.aid.helpers import (
-    APPROVER,
-    COUNTY,
-    IDS,
-    MAKER,
-    OTHER_COUNTY,
-    REG_KEY,
-    MemoryChain,
-    ids,
-    key,
-    register,
-    registry_chain,
-    valid_id,
+from tests.aid.helpers import APPROVER, COUNTY, IDS, MAKER, REG_KEY, MemoryChain, ids
+from tests.aid.money import (
+    ALLOCATOR,
+    BANKER,
+    FAR_REVIEWER,
+    FIN_APPROVER,
+    HANDLER,
+    REVIEWER,
+    RULES,
+    approved_cycle,
+    batch,
+    ent_of,
+    fund_program,
+    households,
+    money_chain,
+    records,
+    report,
 )
-
-ALLOCATOR, FIN_APPROVER, HANDLER, REVIEWER = (key(n) for n in ("alloc", "finappr", "hand", "rev"))
-BANKER, FAR_REVIEWER = key("banker"), key("far-reviewer")
-RULES = "cc" * 32
 
 
 @pytest.fixture
 def chain() -> MemoryChain:
-    c = registry_chain()
-    c.grant(ALLOCATOR, "allocator", COUNTY, "fin")
-    c.grant(FIN_APPROVER, "approver", COUNTY, "fin")
-    c.grant(HANDLER, "handler", COUNTY, "office")
-    c.grant(REVIEWER, "reviewer", COUNTY, "office")
-    c.grant(BANKER, "bank_operator", COUNTY, "bank")
-    c.grant(FAR_REVIEWER, "reviewer", OTHER_COUNTY, "office2")
-    return c
-
-
-def records(chain: MemoryChain) -> Records:
-    return Records(chain)
-
-
-def fund_program(chain: MemoryChain, amount: int = 1_000_000, budget: int = 200_000) -> str:
-    chain.act(
-        ALLOCATOR,
-        "fund.receive",
-        doc_no="滇财农〔2026〕12号",  # noqa: RUF001 - real document numbers use these brackets
-        level="central",
-        year=2026,
-        purpose="living",
-        amount=amount,
-        area=COUNTY,
-    )
-    fund = chain.last_id("fund")
-    chain.act(ALLOCATOR, "allocation.issue", source=fund, area=COUNTY, amount=budget)
-    alloc = chain.last_id("allocation")
-    chain.act(ALLOCATOR, "allocation.receive", allocation=alloc)
-    chain.act(
-        HANDLER,
-        "program.create",
-        name="Living subsidy",
-        purpose="living",
-        category="cash",
-        area=COUNTY,
-        start_period="2026-01",
-        end_period="2026-12",
-        per_household_cap=100_000,
-        rules=RULES,
-        funding=[[alloc, budget]],
-        targets=[{"metric": "households_paid", "target": 3}],
-    )
-    program = chain.last_id("program")
-    chain.act(FIN_APPROVER, "program.status", program=program, move="activate")
-    return program
-
-
-def households(chain: MemoryChain, n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        person = valid_id(f"53010219900101{500 + i:03d}")
-        acct = account_commitment(REG_KEY, f"62220200000{i:05d}")
-        out.append(register(chain, ids(person), account_commitment=acct))
-    return out
-
-
-def approved_cycle(
-    chain: MemoryChain, program: str, hhs: list[str], period: str = "2026-11"
-) -> str:
-    chain.act(HANDLER, "cycle.create", program=program, period=period)
-    cycle = chain.last_id("cycle")
-    chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
-    chain.act(HANDLER, "cycle.submit", cycle=cycle)
-    chain.act(REVIEWER, "cycle.approve", cycle=cycle, decision="approve")
-    chain.act(FIN_APPROVER, "cycle.approve", cycle=cycle, decision="approve")
-    return cycle
-
-
-def batch(chain: MemoryChain, cycle: str, count: int, total: int) -> str:
-    chain.act(ALLOCATOR, "batch.create", cycle=cycle, bank="bank", count=count, total=total)
-    return chain.last_id("batch")
-
-
-def ent_of(chain: MemoryChain, program: str, hh: str, period: str = "2026-11") -> dict[str, Any]:
-    from aid.cycles import entitlement_id
-
-    return records(chain).need("entitlement", entitlement_id(program, period, hh))
-
-
-def report(chain: MemoryChain, batch_id: str, *rows: dict[str, Any]) -> None:
-    chain.act(BANKER, "payment.report", batch=batch_id, results=list(rows))
+    return money_chain()
 
 
 def test_end_to_end_the_money_reaches_the_household(chain: MemoryChain) -> None:
@@ -134,8 +53,6 @@ def test_end_to_end_the_money_reaches_the_household(chain: MemoryChain) -> None:
     assert records(chain).need("program", program)["committed"] == 150_000
     b = batch(chain, cycle, 3, 150_000)
     ents = [ent_of(chain, program, hh) for hh in hhs]
-    from aid.cycles import entitlement_id
-
     ids_ = [entitlement_id(program, "2026-11", hh) for hh in hhs]
     report(
         chain,
@@ -322,8 +239,6 @@ def test_the_same_household_and_period_is_never_entitled_twice(chain: MemoryChai
 
 
 def test_bank_reports_replayed_contradictory_or_wrong_are_refused(chain: MemoryChain) -> None:
-    from aid.cycles import entitlement_id
-
     program = fund_program(chain)
     hhs = households(chain, 2)
     cycle = approved_cycle(chain, program, hhs)
@@ -354,8 +269,6 @@ def test_bank_reports_replayed_contradictory_or_wrong_are_refused(chain: MemoryC
 
 
 def test_failed_payment_is_reissued_once_after_the_account_is_corrected(chain: MemoryChain) -> None:
-    from aid.cycles import entitlement_id
-
     program = fund_program(chain)
     (hh,) = households(chain, 1)
     cycle = approved_cycle(chain, program, [hh])
