@@ -15,6 +15,7 @@ from aid import cycles, funds, governance, payments, programs, registry
 from aid.args import Args
 from aid.context import Action, Context
 from aid.errors import UnknownAction
+from aid.indexes import INDEXED_KINDS
 from aid.rules import RulesEngine
 from aid.state import Records, StateAccess
 
@@ -51,6 +52,7 @@ ACTIONS: dict[str, Handler] = {
     "delivery.confirm": payments.delivery_confirm,
 }
 MAX_ACTION_CHARS = 64
+ENTITY_KINDS = frozenset({*INDEXED_KINDS, "grants"})  # kinds whose history is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,4 +72,6 @@ def execute(
         raise UnknownAction(f"unknown ledger action {action!r:.{MAX_ACTION_CHARS}}")
     act = Action(action, Args(action, args), Records(state), ctx, rules)
     handler(act)
-    return Outcome(tuple(act.events), tuple(act.touched))
+    # every entity the action wrote is touched, whether or not the handler said so
+    written = [ref for ref in act.records.written if ref.split("/", 1)[0] in ENTITY_KINDS]
+    return Outcome(tuple(act.events), tuple(dict.fromkeys([*act.touched, *written])))

@@ -62,10 +62,11 @@ class Records:
     the action can never leave a half-edited record behind in the overlay.
     """
 
-    __slots__ = ("_state",)
+    __slots__ = ("_state", "written")
 
     def __init__(self, state: StateAccess) -> None:
         self._state = state
+        self.written: dict[str, None] = {}  # "kind/id" of every record put or deleted, in order
 
     def get(self, kind: str, ident: str) -> dict[str, Any] | None:
         value = self._state.get(record_key(kind, ident))
@@ -82,6 +83,8 @@ class Records:
 
     def put(self, kind: str, ident: str, record: dict[str, Any]) -> None:
         self._state.set(record_key(kind, ident), record)
+        self.written[f"{kind}/{ident}"] = None
 
     def delete(self, kind: str, ident: str) -> None:
         self._state.delete(record_key(kind, ident))
+        self.written[f"{kind}/{ident}"] = None

@@ -8,6 +8,7 @@ from typing import Any
 from aid.context import Context
 from aid.genesis import genesis_records
 from aid.identity import gb11643_check_digit, person_commitment
+from aid.indexes import history_key, index_delta
 from aid.ledger import Outcome, execute
 from chain.crypto import KeyPair
 
@@ -89,6 +90,7 @@ class MemoryChain:
         self.height = 1
         self.txs = 0
         self.rules: Any = FakeRules()
+        self.index: dict[str, Any] = {}  # the node's read-side index, kept as the node does
 
     # StateAccess
     def get(self, k: str) -> Any | None:
@@ -110,10 +112,37 @@ class MemoryChain:
         self.height += 1
         before = dict(self.state)
         try:
-            return execute(self, ctx, action, args, self.rules)
+            out = execute(self, ctx, action, args, self.rules)
         except BaseException:
             self.state = before
             raise
+        self._reindex(before, out.touched, action, ctx)
+        return out
+
+    def _reindex(self, before: dict[str, Any], touched: Any, action: str, ctx: Context) -> None:
+        def old(kind: str, ident: str) -> Any:
+            return before.get(f"aid/{kind}/{ident}")
+
+        def new(kind: str, ident: str) -> Any:
+            return self.state.get(f"aid/{kind}/{ident}")
+
+        deletes, puts = index_delta(list(touched), old, new)
+        for k in deletes:
+            del self.index[k]
+        for k in puts:
+            self.index[k] = None
+        for ref in touched:
+            kind, ident = ref.split("/", 1)
+            self.index[history_key(kind, ident, ctx.height, 0)] = {
+                "tx": ctx.tx_hash,
+                "action": action,
+            }
+
+    def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
+        keys = sorted(
+            k for k in self.index if k.startswith(prefix) and (after is None or k > after)
+        )
+        return [(k, self.index[k]) for k in keys[:limit]]
 
     def last_id(self, kind: str, n: int = 0) -> str:
         prev = hashlib.sha256(f"tx{self.txs - 1}".encode()).hexdigest()

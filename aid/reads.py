@@ -1,0 +1,219 @@
+"""Reads: one entity, a filtered page of entities, an entity's history, and the trace (溯源).
+
+Pure functions over the records (current state) and the read-side index (``ReadIndex``, kept by
+the node in each block's batch; see aid/indexes.py). Pages are bounded and resume from a cursor
+(the last index key returned), so a client walks a county of a million households in pages
+without the node holding more than one page.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aid.areas import area_prefix
+from aid.errors import BadArgs
+from aid.indexes import INDEXED_KINDS
+from aid.state import Records
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+MAX_TRACE_NODES = 500
+MAX_HISTORY = 200
+
+# kind -> index fields, each with the filters it serves, in key order
+LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "household": (("status", ("status", "area")), ("area", ("area",))),
+    "fund": (("year", ("year", "area")), ("area", ("area",))),
+    "allocation": (("status", ("status", "area")), ("source", ("source",)), ("area", ("area",))),
+    "program": (
+        ("status", ("status", "area")),
+        ("allocation", ("allocation",)),
+        ("area", ("area",)),
+    ),
+    "cycle": (("program", ("program", "period")), ("status", ("status",)), ("period", ("period",))),
+    "entitlement": (
+        ("household", ("household", "period")),
+        ("program", ("program", "period")),
+        ("status", ("status", "program")),
+    ),
+    "batch": (("cycle", ("cycle",)), ("status", ("status",))),
+    "change": (("household", ("household",)), ("status", ("status",))),
+    "proposal": (("status", ("status",)), ("account", ("account",))),
+}
+
+
+class ReadIndex(Protocol):
+    def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
+        """Up to ``limit`` (key, value) pairs with ``prefix``, in key order, after ``after``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "next_cursor": self.next_cursor}
+
+
+def _kind(kind: str) -> str:
+    if kind not in INDEXED_KINDS:
+        raise BadArgs(f"kind must be one of {', '.join(INDEXED_KINDS)}")
+    return kind
+
+
+def get_entity(records: Records, kind: str, ident: str) -> dict[str, Any] | None:
+    record = records.get(_kind(kind), ident)
+    return None if record is None else {"kind": kind, "id": ident, **record}
+
+
+def list_prefix(kind: str, filters: dict[str, Any]) -> str:
+    """The index prefix that lists ``kind`` with exactly these filters; BadArgs if none does.
+
+    The filters given must be a leading run of one spec's components (``status`` then
+    ``area``; ``program`` then ``period``), because index keys are ordered that way.
+    """
+    given = {name for name, value in filters.items() if value not in (None, "")}
+    for field, components in LIST_SPECS[_kind(kind)]:
+        if set(components[: len(given)]) != given:
+            continue
+        parts = [f"{kind}/{field}/"]
+        for name in components[: len(given)]:
+            value = filters[name]
+            if name == "area":
+                parts.append(area_prefix(value))
+            elif isinstance(value, str) and "/" not in value and len(value) <= 64:
+                parts.append(value + "/")
+            else:
+                raise BadArgs(f"filter {name} must be a string of at most 64 characters")
+        return "".join(parts)
+    options = "; ".join(" then ".join(c) for _, c in LIST_SPECS[kind])
+    raise BadArgs(f"{kind} can be filtered by: {options}")
+
+
+def _page_size(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE
+    if type(limit) is not int or not 1 <= limit <= MAX_PAGE:
+        raise BadArgs(f"limit must be 1..{MAX_PAGE}")
+    return limit
+
+
+def list_entities(
+    records: Records,
+    index: ReadIndex,
+    kind: str,
+    filters: dict[str, str],
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    prefix = list_prefix(kind, filters)
+    size = _page_size(limit)
+    if cursor is not None and not (isinstance(cursor, str) and cursor.startswith(prefix)):
+        raise BadArgs("cursor does not belong to this listing; start again without one")
+    rows = index.scan(prefix, cursor, size + 1)
+    items = []
+    for key, _ in rows[:size]:
+        ident = key.rsplit("/", 1)[1]
+        entity = get_entity(records, kind, ident)
+        assert entity is not None, f"index key {key} points at a missing {kind}"
+        items.append(entity)
+    return Page(items, rows[size - 1][0] if len(rows) > size else None)
+
+
+def history(
+    index: ReadIndex, kind: str, ident: str, cursor: str | None = None, limit: int | None = None
+) -> Page:
+    """Every transaction that changed the entity, oldest first: height, index, hash, action."""
+    prefix = f"history/{_kind(kind)}/{ident}/"
+    size = _page_size(limit)
+    rows = index.scan(prefix, cursor, size + 1)
+    items = [
+        {"height": int(key.split("/")[-2]), "tx_index": int(key.split("/")[-1]), **value}
+        for key, value in rows[:size]
+    ]
+    return Page(items, rows[size - 1][0] if len(rows) > size else None)
+
+
+def _ids(index: ReadIndex, prefix: str, limit: int) -> list[str]:
+    return [key.rsplit("/", 1)[1] for key, _ in index.scan(prefix, None, limit)]
+
+
+def _neighbours(
+    records: Records, index: ReadIndex, kind: str, record: dict[str, Any], ident: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(up, down) references of one entity in the chain of custody."""
+    up: list[tuple[str, str]] = []
+    down: list[tuple[str, str]] = []
+    cap = MAX_TRACE_NODES
+    if kind == "allocation":
+        up.append((record["source_kind"], record["source"]))
+    if kind in ("fund", "allocation"):
+        down += [("allocation", i) for i in _ids(index, f"allocation/source/{ident}/", cap)]
+        down += [("program", i) for i in _ids(index, f"program/allocation/{ident}/", cap)]
+    if kind == "program":
+        up += [("allocation", alloc) for alloc, _ in record["funding"]]
+        down += [("cycle", i) for i in _ids(index, f"cycle/program/{ident}/", cap)]
+    if kind == "cycle":
+        up.append(("program", record["program"]))
+        down += [
+            ("entitlement", i)
+            for i in _ids(
+                index, f"entitlement/program/{record['program']}/{record['period']}/", cap
+            )
+            if (records.get("entitlement", i) or {}).get("cycle") == ident
+        ]
+        down += [("batch", i) for i in _ids(index, f"batch/cycle/{ident}/", cap)]
+    if kind == "entitlement":
+        up += [("cycle", record["cycle"]), ("household", record["household"])]
+        up += [("batch", a["batch"]) for a in record["attempts"] if "batch" in a]
+    if kind == "household":
+        down += [("entitlement", i) for i in _ids(index, f"entitlement/household/{ident}/", cap)]
+    if kind == "batch":
+        up.append(("cycle", record["cycle"]))
+    return up, down
+
+
+def trace(records: Records, index: ReadIndex, kind: str, ident: str) -> dict[str, Any]:
+    """The chain of custody around one entity, up to the fund document and down to payments.
+
+    Breadth-first from the entity: upward links are followed from every node (so each payment
+    shows its cycle, program, allocations and fund), downward links only from the start and
+    below it. Every node carries its history (transaction hash and height of each step).
+    Bounded by MAX_TRACE_NODES; ``truncated`` says when the bound cut it.
+    """
+    start = (_kind(kind), ident)
+    if records.get(kind, ident) is None:
+        raise BadArgs(f"no {kind} {ident!r} to trace")
+    seen: dict[tuple[str, str], str] = {start: "start"}
+    queue: deque[tuple[str, str]] = deque([start])
+    nodes, links, truncated = [], [], False
+    while queue:
+        ref = queue.popleft()
+        record = records.get(*ref)
+        if record is None:
+            continue
+        nodes.append(
+            {
+                "kind": ref[0],
+                "id": ref[1],
+                "record": record,
+                "history": history(index, ref[0], ref[1], limit=MAX_PAGE).items,
+            }
+        )
+        up, down = _neighbours(records, index, ref[0], record, ref[1])
+        directions = [("up", up)] + ([("down", down)] if seen[ref] in ("start", "down") else [])
+        for direction, refs in directions:
+            for nxt in refs:
+                links.append([f"{ref[0]}/{ref[1]}", f"{nxt[0]}/{nxt[1]}", direction])
+                if nxt in seen:
+                    continue
+                if len(seen) >= MAX_TRACE_NODES:
+                    truncated = True
+                    continue
+                seen[nxt] = direction
+                queue.append(nxt)
+    return {"root": f"{kind}/{ident}", "nodes": nodes, "links": links, "truncated": truncated}
