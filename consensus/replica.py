@@ -27,10 +27,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from chain import limits
-from chain.block import Block, BlockHeader, CommitCertificate, block_from_dict, merkle_root
+from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction
+from chain.wire import block_from_wire, block_to_wire
 from consensus.actions import (
     Action,
     Broadcast,
@@ -539,7 +540,9 @@ class Replica:
         # the block body is journaled with the prepared certificate so that, after a crash, a
         # VIEW-CHANGE can still hand the block to the next primary for re-proposal
         acts.extend(
-            self._persist_send(commit, h, prepared=prepared.to_dict(), block=pp.block.to_dict())
+            self._persist_send(
+                commit, h, prepared=prepared.to_dict(), block=block_to_wire(pp.block)
+            )
         )
         return acts
 
@@ -1177,7 +1180,7 @@ class Replica:
                     self._prepared = prepared
                 raw = record.get("block")
                 if raw is not None and prepared.block_hash not in self._blocks:
-                    block = block_from_dict(raw)
+                    block = block_from_wire(raw)
                     if block.hash == prepared.block_hash:
                         self._blocks[block.hash] = block
             return v, False

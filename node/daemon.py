@@ -21,7 +21,8 @@ from aiohttp import web
 
 from chain.block import Block, CommitCertificate
 from chain.errors import AidchainError, BadNonce, ConfigError
-from chain.tx import Transaction, tx_from_dict
+from chain.tx import Transaction
+from chain.wire import known_tx_from_wire, tx_to_wire
 from consensus.actions import (
     Broadcast,
     CommitBlock,
@@ -48,6 +49,7 @@ from storage.chainstore import ChainStore
 log = logging.getLogger(__name__)
 
 MAX_CONSENSUS_INBOX = 4_096  # replica inputs waiting for the consensus worker; peers wait beyond it
+GOSSIP_ENVELOPE_BYTES = 64  # '{"k":"txs","txs":[...]}' around a gossip chunk, with room to spare
 
 Job = Callable[[], Awaitable[None]]
 
@@ -134,7 +136,7 @@ class Node:
         self.sync = StateSync(self, batch_blocks=cfg.consensus.sync_batch_blocks)
         self.misbehaviour = Misbehaviour.create(cfg.test_mode, self)
         self.rpc_api = NodeRpc(self)
-        self._gossip: list[dict[str, Any]] = []
+        self._gossip: list[tuple[str, int]] = []  # (wire form, bound of its encoded bytes)
         self._offer_dirty = True
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -369,16 +371,29 @@ class Node:
                 return tx.hash
             raise
         if added:
-            self._gossip.append(tx.to_dict())
+            # a JSON string re-escapes only '"' and '\\': at most twice the tx's bytes
+            self._gossip.append((tx_to_wire(tx), 2 * tx.size + 3))
             self._offer_dirty = True
             if len(self._gossip) >= self.cfg.mempool.gossip_batch:
                 self._flush_gossip()
         return tx.hash
 
     def _flush_gossip(self) -> None:
+        """Broadcast pending transactions in chunks bounded by count and by encoded bytes.
+
+        Transactions travel as canonical strings (``chain.wire``), so a gossip message adds no
+        nesting; the byte bound keeps every chunk under the peer message limit.
+        """
+        budget = self.cfg.p2p.max_message_bytes - GOSSIP_ENVELOPE_BYTES
         while self._gossip:
-            chunk = self._gossip[: self.cfg.mempool.gossip_batch]
-            del self._gossip[: self.cfg.mempool.gossip_batch]
+            chunk: list[str] = []
+            size = 0
+            for wire, bound in self._gossip[: self.cfg.mempool.gossip_batch]:
+                if chunk and size + bound > budget:
+                    break
+                chunk.append(wire)
+                size += bound
+            del self._gossip[: len(chunk)]
             self.peers.broadcast({"k": "txs", "txs": chunk})
 
     # --- peer messages ----------------------------------------------------------------------------
@@ -405,9 +420,10 @@ class Node:
                 self.stats["bad_peer_messages"] += 1
                 return
             added = False
-            for obj in txs[: self.cfg.mempool.max_txs]:
+            known = self.mempool.by_signature
+            for raw in txs[: self.cfg.mempool.max_txs]:
                 try:
-                    added |= self.mempool.add(tx_from_dict(obj))
+                    added |= self.mempool.add(known_tx_from_wire(raw, known))
                 except AidchainError:
                     self.stats["bad_gossip_txs"] += 1
             if added:
