@@ -18,6 +18,10 @@ Safety rests on four rules, each enforced here:
 Liveness comes from retransmission, view changes with doubling timeouts, a request timer per
 offered transaction (a censoring primary is replaced), and asking for state transfer whenever
 peers prove they are ahead.
+
+Inputs are not wrapped in a catch-all: the runtime hands the replica only decoded, verified
+messages, so an exception from an input is a bug here, and the runtime stops the node on it
+(``node/supervise.py``) rather than run on with a replica in an unknown state.
 """
 
 from __future__ import annotations
@@ -227,37 +231,22 @@ class Replica:
 
     def on_message(self, msg: Message) -> list[Action]:
         """A decoded message whose top-level signature the runtime verified (verify_message)."""
-        try:
-            return self._on_message(msg)
-        except Exception:  # never let one input take the replica down
-            log.exception("replica failed on %s", type(msg).__name__)
-            self._count("internal_error")
-            return []
+        return self._on_message(msg)
 
     def on_tick(self, now_ms: int) -> list[Action]:
-        try:
-            return self._on_tick(now_ms)
-        except Exception:
-            log.exception("replica failed on tick")
-            self._count("internal_error")
-            return []
+        return self._on_tick(now_ms)
 
     def on_request(self, batch: Sequence[Transaction]) -> list[Action]:
         """The mempool's latest ready transactions (replaces the previous offer)."""
-        try:
-            if len(batch) > MAX_OFFERED_TXS:
-                self._count("offer_truncated")
-            offer = list(batch[:MAX_OFFERED_TXS])
-            seen = {tx.hash: self._offer_seen.get(tx.hash, self._now) for tx in offer}
-            self._offer = offer
-            self._offer_seen = seen
-            self._offer_oldest = min(seen.values()) if seen else None
-            self._offer_stale = False
-            return self._advance()
-        except Exception:
-            log.exception("replica failed on request")
-            self._count("internal_error")
-            return []
+        if len(batch) > MAX_OFFERED_TXS:
+            self._count("offer_truncated")
+        offer = list(batch[:MAX_OFFERED_TXS])
+        seen = {tx.hash: self._offer_seen.get(tx.hash, self._now) for tx in offer}
+        self._offer = offer
+        self._offer_seen = seen
+        self._offer_oldest = min(seen.values()) if seen else None
+        self._offer_stale = False
+        return self._advance()
 
     def on_block_applied(
         self, block: Block, state_root: str, certificate: CommitCertificate | None = None
@@ -268,12 +257,7 @@ class Replica:
         or from state transfer; pass the block's certificate for state-transferred blocks so
         this replica can prove its height in a VIEW-CHANGE.
         """
-        try:
-            return self._on_block_applied(block, state_root, certificate)
-        except Exception:
-            log.exception("replica failed on block applied")
-            self._count("internal_error")
-            return []
+        return self._on_block_applied(block, state_root, certificate)
 
     # --- helpers ------------------------------------------------------------------------------
 

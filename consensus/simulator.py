@@ -879,11 +879,6 @@ class Simulation:
     def final_checks(self) -> None:
         for node in self.honest:
             assert node.replica is not None
-            stats = node.replica.stats
-            if stats.get("internal_error"):
-                self.fail(
-                    f"{node.label}: replica raised internally {stats['internal_error']} times"
-                )
             if node.replica.buffered > self.cfg.max_buffered_messages:
                 self.fail(
                     f"{node.label}: {node.replica.buffered} buffered messages exceed the bound"

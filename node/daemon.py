@@ -42,6 +42,7 @@ from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.rpcapi import NodeRpc
 from node.statesync import StateSync
+from node.supervise import stop_supervised, supervise
 from node.testmodes import Misbehaviour
 from rpc.server import create_rpc_app
 from storage.chainstore import ChainStore
@@ -169,9 +170,10 @@ class Node:
         site = web.TCPSite(self._runner, self.cfg.rpc.host, self.cfg.rpc.port)
         await site.start()
         await self.peers.start()
-        loop = asyncio.get_running_loop()
-        self._worker = loop.create_task(self._consensus_worker())
-        self._ticker = loop.create_task(self._tick_loop())
+        self._worker = supervise(
+            self._consensus_worker(), name="consensus-worker", on_fatal=self.fatal.set
+        )
+        self._ticker = supervise(self._tick_loop(), name="tick-loop", on_fatal=self.fatal.set)
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
             self.cfg.name,
@@ -190,12 +192,7 @@ class Node:
             await self._runner.cleanup()
             self._runner = None
         for task in (self._ticker, self._worker):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+            await stop_supervised(task)
         self._ticker = self._worker = None
         await self.sync.stop()
         await self.peers.stop()
@@ -219,14 +216,14 @@ class Node:
         await self.perform(self.replica.on_tick(now_ms()))
 
     async def _consensus_worker(self) -> None:
+        """Run replica inputs one at a time, in arrival order.
+
+        Peer input is decoded and verified before it is queued, so an exception here is a bug:
+        it ends this task and the supervisor stops the node (never a half-alive node).
+        """
         while True:
             job = await self._inbox.get()
-            try:
-                await job()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug here must not silently stop consensus: log loudly, go on
-                self.log.exception("consensus job failed")
+            await job()
 
     # --- the replica's view of the application ---------------------------------------------------
     def validate_block_txs(self, block: Block) -> str | None:
