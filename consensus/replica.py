@@ -112,7 +112,8 @@ class Replica:
         last_state_root: str,
         last_block_time: int,
         journal: Sequence[dict[str, Any]] = (),
-        now_ms: int = 0,
+        mono_ms: int = 0,
+        wall_ms: int = 0,
         last_certificate: CommitCertificate | None = None,
     ) -> None:
         self._cfg = config
@@ -124,7 +125,8 @@ class Replica:
             raise ConfigError("this node's key is not in the validator set")
         self._quorum = config.quorum
         self._f = config.f
-        self._now = now_ms
+        self._now = mono_ms  # monotonic: every timer
+        self._wall = wall_ms  # wall clock: block times only (see on_tick)
         self._stats: dict[str, int] = {}
         # position of the executed chain
         self._height = last_height
@@ -181,11 +183,11 @@ class Replica:
         self._behind_since: int | None = None
         self._next_fetch = 0
         # timers
-        self._progress_ms = now_ms
-        self._applied_ms = now_ms
-        self._retransmit_at = now_ms + config.retransmit_ms
+        self._progress_ms = mono_ms
+        self._applied_ms = mono_ms
+        self._retransmit_at = mono_ms + config.retransmit_ms
         self._answered: dict[str, int] = {}
-        self._probe_at = now_ms
+        self._probe_at = mono_ms
         self._probes_sent = 0
         self._probe_height = -1
         self._cert_cache: set[tuple[int, str, int, tuple[tuple[str, str], ...]]] = set()
@@ -233,8 +235,15 @@ class Replica:
         """A decoded message whose top-level signature the runtime verified (verify_message)."""
         return self._on_message(msg)
 
-    def on_tick(self, now_ms: int) -> list[Action]:
-        return self._on_tick(now_ms)
+    def on_tick(self, mono_ms: int, wall_ms: int) -> list[Action]:
+        """Time passes: ``mono_ms`` drives every timer, ``wall_ms`` only block times.
+
+        ``mono_ms`` is a monotonic clock (any origin, never jumps), so a wall-clock step cannot
+        fire every timer at once or freeze them. ``wall_ms`` (ms since the Unix epoch) is what
+        a block we propose is stamped with and what a proposed block's time is checked against
+        (at most ``max_clock_drift_ms`` ahead); it may jump, block times stay increasing anyway.
+        """
+        return self._on_tick(mono_ms, wall_ms)
 
     def on_request(self, batch: Sequence[Transaction]) -> list[Action]:
         """The mempool's latest ready transactions (replaces the previous offer)."""
@@ -419,7 +428,7 @@ class Replica:
             return "wrong state_root"
         if hdr.time <= self._last_time:
             return "time not after the previous block"
-        if hdr.time > self._now + self._cfg.max_clock_drift_ms:
+        if hdr.time > self._wall + self._cfg.max_clock_drift_ms:
             return "time too far in the future"
         if hdr.view > pp.view or hdr.proposer != self._cfg.primary(hdr.view):
             return "wrong proposer or view"
@@ -566,7 +575,7 @@ class Replica:
             prev_hash=self._last_hash,
             tx_root=merkle_root([tx.hash for tx in txs]),
             state_root=self._state_root,
-            time=max(self._now, self._last_time + 1),
+            time=max(self._wall, self._last_time + 1),
             proposer=self._me,
             view=v,
         )
@@ -1035,9 +1044,10 @@ class Replica:
 
     # --- time ---------------------------------------------------------------------------------
 
-    def _on_tick(self, now_ms: int) -> list[Action]:
-        if now_ms > self._now:
-            self._now = now_ms
+    def _on_tick(self, mono_ms: int, wall_ms: int) -> list[Action]:
+        if mono_ms > self._now:
+            self._now = mono_ms
+        self._wall = wall_ms
         acts: list[Action] = []
         if self._in_vc:
             if self._vc_deadline is not None and self._now >= self._vc_deadline:

@@ -60,8 +60,14 @@ def consensus_envelope(msg: Any) -> dict[str, Any]:
     return {"k": "c", "m": encode_message(msg)}
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+def mono_ms() -> int:
+    """Monotonic milliseconds for the replica's timers: never jumps with the wall clock."""
+    return time.monotonic_ns() // 1_000_000
+
+
+def wall_ms() -> int:
+    """Wall-clock milliseconds since the Unix epoch: block times only."""
+    return time.time_ns() // 1_000_000
 
 
 class Node:
@@ -117,7 +123,8 @@ class Node:
                 last_state_root=self.store.state_root,
                 last_block_time=self.store.head_time,
                 journal=self.store.journal_load(),
-                now_ms=now_ms(),
+                mono_ms=mono_ms(),
+                wall_ms=wall_ms(),
                 last_certificate=self.store.get_certificate(self.store.height),
             )
         except BaseException:
@@ -213,7 +220,7 @@ class Node:
         self._tick_queued = False
         if self._offer_dirty:
             await self._offer()
-        await self.perform(self.replica.on_tick(now_ms()))
+        await self.perform(self.replica.on_tick(mono_ms(), wall_ms()))
 
     async def _consensus_worker(self) -> None:
         """Run replica inputs one at a time, in arrival order.

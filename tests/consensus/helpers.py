@@ -27,6 +27,7 @@ from consensus.replica import Replica
 CHAIN = "test-chain"
 GENESIS_HASH = "ab" * 32
 GENESIS_ROOT = "cd" * 32
+MONO_OFFSET_MS = 7_000_000_000  # replicas' monotonic clocks have another origin than wall time
 
 
 def keys(n: int) -> list[KeyPair]:
@@ -136,7 +137,8 @@ class Cluster:
             last_state_root=root,
             last_block_time=time,
             journal=journal,
-            now_ms=self.now,
+            mono_ms=self.now + MONO_OFFSET_MS,
+            wall_ms=self.now,
             last_certificate=cert,
         )
         fresh = Node(key, replica, validator, journal)
@@ -203,7 +205,7 @@ class Cluster:
             self.now += step
             for pub, node in self.nodes.items():
                 if node.up:
-                    self.perform(pub, node.replica.on_tick(self.now))
+                    self.perform(pub, node.replica.on_tick(self.now + MONO_OFFSET_MS, self.now))
             self.deliver_all()
 
     def heights(self) -> list[int]:

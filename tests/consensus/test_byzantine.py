@@ -69,7 +69,8 @@ def test_a_flooding_validator_cannot_crowd_out_honest_votes() -> None:
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
         last_block_time=0,
-        now_ms=10_000,
+        mono_ms=10_000,
+        wall_ms=10_000,
     )
     for h in range(2, 60):
         for view in range(0, 10):

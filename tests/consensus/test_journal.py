@@ -40,7 +40,8 @@ def replica(index: int, journal: list[dict[str, Any]]) -> Replica:
         last_state_root=GENESIS_ROOT,
         last_block_time=0,
         journal=journal,
-        now_ms=10_000,
+        mono_ms=10_000,
+        wall_ms=10_000,
     )
 
 

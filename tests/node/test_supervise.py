@@ -92,7 +92,7 @@ async def test_a_node_whose_consensus_worker_raises_exits_non_zero(
 ) -> None:
     """A replica bug (here: on_tick raises) stops the whole node with exit code 1."""
 
-    def broken(self: Replica, now_ms: int) -> list[Any]:
+    def broken(self: Replica, mono_ms: int, wall_ms: int) -> list[Any]:
         raise RuntimeError("replica invariant broken")
 
     monkeypatch.setattr(Replica, "on_tick", broken)
