@@ -2,7 +2,8 @@
 
 Keys sorted, ``separators=(",", ":")``, UTF-8 with non-ASCII written raw (as RFC 8785), integers
 only. Floats are refused on the way in and on the way out, because two nodes must never disagree
-about a number's bytes.
+about a number's bytes. Nesting is bounded by ``chain.limits.MAX_JSON_DEPTH``; envelopes carry a
+transaction as a string (``chain.wire``), so this bound, checked at admission, is the only one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from chain import limits
 from chain.errors import EncodingError
 
 _encoder = json.JSONEncoder(
@@ -19,8 +21,8 @@ _encoder = json.JSONEncoder(
 
 
 def _check(obj: Any, depth: int = 0) -> None:
-    if depth > 64:
-        raise EncodingError("value nested too deeply")
+    if depth > limits.MAX_JSON_DEPTH:
+        raise EncodingError(f"value nested deeper than {limits.MAX_JSON_DEPTH} levels")
     if obj is None or isinstance(obj, (bool, int, str)):
         return
     if isinstance(obj, float):

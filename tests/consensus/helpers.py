@@ -10,6 +10,7 @@ from typing import Any
 
 from chain.block import Block, CommitCertificate
 from chain.crypto import KeyPair
+from chain.encoding import canonical, loads_strict
 from chain.tx import Transaction, make_transfer
 from consensus.actions import (
     Action,
@@ -187,7 +188,9 @@ class Cluster:
             node = self.nodes[to]
             if not node.up or not self.nodes[sender].up or self.drop(sender, to, msg):
                 continue
-            wire = decode_message(encode_message(msg), known_txs=self.known)  # real wire format
+            # the real wire: canonical bytes (depth and float checks included), parsed back
+            raw = loads_strict(canonical(encode_message(msg)))
+            wire = decode_message(raw, known_txs=self.known)
             assert verify_message(wire, CHAIN, self.cfg.validators)
             self.sent.append((sender, to, wire))
             self.perform(to, node.replica.on_message(wire))
