@@ -20,7 +20,7 @@ from chain.block import Block, BlockHeader, merkle_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical, loads_strict
 from chain.errors import EncodingError, MalformedTx
-from chain.tx import Transaction, sign_tx, tx_from_dict
+from chain.tx import Transaction, tx_from_dict
 from chain.wire import (
     MAX_BLOCK_WIRE_BYTES,
     block_from_wire,
@@ -41,67 +41,22 @@ from consensus.messages import (
 )
 from node.daemon import consensus_envelope
 from tests.consensus.helpers import CHAIN, Cluster
+from tests.consensus.limit_txs import (
+    MAX_ARGS_LEVELS,
+    WORST_ESCAPES,
+    deepest_call,
+    largest_call,
+    largest_deploy,
+    longest_memo,
+    nested,
+)
 from tests.consensus.test_messages import KS, block, prepared
 
-MAX_ARGS_LEVELS = limits.MAX_JSON_DEPTH - 2  # the body is depth 0, payload 1, args 2
-CONTRACT = "c0" * 32
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=limits.MAX_MEMO_CHARS)
-WORST_ESCAPES = '"\\\x01\n\u2028\U0001f600'  # each costs the most bytes once re-escaped
-
-
-def nested(levels: int, leaf: Any) -> Any:
-    value = leaf
-    for _ in range(levels):
-        value = {"a": value}
-    return value
 
 
 def sender(seed: int) -> KeyPair:
     return KeyPair.from_seed(hashlib.sha256(f"limits-{seed}".encode()).digest())
-
-
-def deepest_call(key: KeyPair, leaf: str) -> Transaction:
-    args = nested(MAX_ARGS_LEVELS - 1, [leaf])  # the list adds the last level
-    payload = {"contract": CONTRACT, "method": "m", "args": args, "gas": limits.MAX_CALL_GAS}
-    return sign_tx(key, CHAIN, limits.MAX_NONCE, "call", payload)
-
-
-def largest_call(key: KeyPair, chars: str) -> Transaction:
-    """A call whose body is as close to MAX_TX_BYTES as ``chars`` allow (binary search)."""
-    lo, hi = 0, limits.MAX_TX_BYTES
-    best: Transaction | None = None
-    while lo <= hi:
-        n = (lo + hi) // 2
-        text = (chars * (n // len(chars) + 1))[:n]
-        payload = {"contract": CONTRACT, "method": "m", "args": {"s": text}}
-        body = {"chain_id": CHAIN, "sender": key.public_hex, "nonce": 0, "type": "call"}
-        if len(canonical({**body, "payload": payload})) <= limits.MAX_TX_BYTES:
-            best, lo = sign_tx(key, CHAIN, 0, "call", payload), n + 1
-        else:
-            hi = n - 1
-    assert best is not None
-    return best
-
-
-def longest_memo(key: KeyPair, memo: str) -> Transaction:
-    memo = (memo or "x") * limits.MAX_MEMO_CHARS
-    payload = {
-        "to": "ee" * 32,
-        "amount": limits.MAX_AMOUNT - 1,
-        "memo": memo[: limits.MAX_MEMO_CHARS],
-    }
-    return sign_tx(key, CHAIN, limits.MAX_NONCE, "transfer", payload)
-
-
-def largest_deploy(key: KeyPair, text: str) -> Transaction:
-    # source is bounded in raw bytes; keep JSON escapes out so the whole tx stays under MAX_TX_BYTES
-    unit = ("".join(ch for ch in text if ch not in '"\\' and ch >= " ") or "x").encode("utf-8")
-    source = (unit * (limits.MAX_CONTRACT_SOURCE_BYTES // len(unit) + 1))[
-        : limits.MAX_CONTRACT_SOURCE_BYTES
-    ]
-    src = source.decode("utf-8", errors="ignore")
-    payload = {"source": src, "init": nested(MAX_ARGS_LEVELS - 1, 0), "gas": limits.MAX_CALL_GAS}
-    return sign_tx(key, CHAIN, 0, "deploy", payload)
 
 
 @st.composite
@@ -115,13 +70,14 @@ def limit_txs(draw: st.DrawFn) -> list[Transaction]:
     for i, kind in enumerate(kinds):
         key = sender(draw(st.integers(0, 10**6)) * 8 + i)
         if kind == "deep":
-            out.append(deepest_call(key, text))
+            out.append(deepest_call(key, CHAIN, limits.MAX_NONCE, text))
         elif kind == "large":
-            out.append(largest_call(key, draw(st.sampled_from([WORST_ESCAPES, text or "x"]))))
+            chars = draw(st.sampled_from([WORST_ESCAPES, text or "x"]))
+            out.append(largest_call(key, CHAIN, 0, chars))
         elif kind == "memo":
-            out.append(longest_memo(key, text))
+            out.append(longest_memo(key, CHAIN, limits.MAX_NONCE, text))
         else:
-            out.append(largest_deploy(key, text))
+            out.append(largest_deploy(key, CHAIN, 0, text))
     return out
 
 
@@ -135,7 +91,7 @@ def through_the_wire(envelope: dict[str, Any]) -> dict[str, Any]:
 
 def test_admission_is_the_only_depth_limit() -> None:
     key = sender(1)
-    deepest = deepest_call(key, "x")
+    deepest = deepest_call(key, CHAIN, 0)
     too_deep = {
         **deepest.to_dict(),
         "payload": {**deepest.payload, "args": nested(MAX_ARGS_LEVELS, [0])},
