@@ -72,17 +72,19 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# one decoder, built once: json.loads(..., hooks) would build a new JSONDecoder on every call,
+# which dominates parsing many small documents (each transaction string of a block)
+_decoder = json.JSONDecoder(
+    parse_float=_no_float, parse_constant=_no_constant, object_pairs_hook=_unique_pairs
+)
+
+
 def loads_strict(data: bytes | str) -> Any:
     """Parse JSON refusing floats, NaN/Infinity and duplicate keys; raises EncodingError."""
     try:
         if isinstance(data, bytes):
             data = data.decode("utf-8")
-        return json.loads(
-            data,
-            parse_float=_no_float,
-            parse_constant=_no_constant,
-            object_pairs_hook=_unique_pairs,
-        )
+        return _decoder.decode(data)
     except EncodingError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
