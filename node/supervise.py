@@ -5,18 +5,22 @@ background loop that raises simply stops: a node whose tick loop died kept answe
 its clock and gossip had stopped (half alive). A supervised task that raises, or that returns
 although it should run forever, is logged CRITICAL with its name and the cause, and ``on_fatal``
 is called; the daemon's ``on_fatal`` makes ``run_node`` stop the node and exit non-zero, so the
-operator's process supervisor restarts it cleanly. Only cancellation (the node stopping) is a
-normal end.
+operator's process supervisor restarts it cleanly. Only cancellation by ``stop_supervised``
+(the node shutting down) is a normal end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# Tasks being stopped by stop_supervised: only their cancellation is a normal end.
+_stopping: weakref.WeakSet[asyncio.Task[None]] = weakref.WeakSet()
 
 
 def supervise(
@@ -30,6 +34,10 @@ def supervise(
 
 def _on_done(task: asyncio.Task[None], name: str, on_fatal: Callable[[], None]) -> None:
     if task.cancelled():
+        if task in _stopping:
+            return
+        log.critical("task %s was cancelled outside shutdown; stopping the node", name)
+        on_fatal()
         return
     exc = task.exception()
     if exc is None:
@@ -53,6 +61,7 @@ async def stop_supervised(task: asyncio.Task[None] | None) -> None:
     """
     if task is None or task.done():
         return
+    _stopping.add(task)
     task.cancel()
     try:
         await task

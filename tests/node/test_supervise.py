@@ -82,6 +82,25 @@ async def test_cancelling_a_supervised_task_is_a_normal_stop(
     await stop_supervised(None)
 
 
+async def test_a_task_cancelled_outside_shutdown_is_fatal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fatal = Fatal()
+
+    async def loop() -> None:
+        await asyncio.Event().wait()
+
+    task = supervise(loop(), name="tick-loop", on_fatal=fatal)
+    await asyncio.sleep(0)
+    task.cancel()  # e.g. a CancelledError escaping from something the loop awaited
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)
+    assert fatal.calls == 1
+    [record] = critical(caplog)
+    assert "tick-loop" in record.getMessage() and "cancelled" in record.getMessage()
+
+
 def _config(tmp_path: Path) -> Any:
     init_cluster(tmp_path / "c", base_port=0)
     return load_config(tmp_path / "c" / "node0" / "config.toml")
