@@ -114,3 +114,16 @@ def block_from_wire(obj: Any, known: Mapping[str, Transaction] | None = None) ->
     if not block.check_tx_root():
         raise InvalidBlock("tx_root does not match the block's transactions")
     return block
+
+
+def upgrade_legacy_block(obj: Any) -> Any:
+    """A block journaled by a node from before this wire form (txs as objects), in wire form.
+
+    Only for our own vote journal, which must survive the upgrade: a replica that forgot its
+    votes could contradict them. Anything else is returned unchanged (and decoded strictly).
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("txs"), list):
+        return obj
+    if not all(isinstance(raw, dict) for raw in obj["txs"]) or not obj["txs"]:
+        return obj
+    return {**obj, "txs": [tx_to_wire(tx_from_dict(raw)) for raw in obj["txs"]]}

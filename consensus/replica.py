@@ -35,7 +35,7 @@ from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction
-from chain.wire import block_from_wire, block_to_wire
+from chain.wire import block_from_wire, block_to_wire, upgrade_legacy_block
 from consensus.actions import (
     Action,
     Broadcast,
@@ -96,6 +96,17 @@ def choose_prepared(view_changes: Sequence[ViewChange]) -> tuple[int, PreparedCe
         if best is None or (p.view, p.block_hash) > (best.view, best.block_hash):
             best = p
     return top, best
+
+
+def _upgrade_legacy_msg(obj: Any) -> Any:
+    """A journaled message from before blocks carried transactions as strings, upgraded."""
+    if not isinstance(obj, dict):
+        return obj
+    if obj.get("type") in ("pre_prepare", "view_change"):
+        return {**obj, "block": upgrade_legacy_block(obj.get("block"))}
+    if obj.get("type") == "new_view" and isinstance(obj.get("pre_prepare"), dict):
+        return {**obj, "pre_prepare": _upgrade_legacy_msg(obj["pre_prepare"])}
+    return obj
 
 
 class Replica:
@@ -1139,7 +1150,7 @@ class Replica:
         if kind != "msg":
             self._count("bad_journal_record")
             return None, False
-        msg = decode_message(record["msg"])
+        msg = decode_message(_upgrade_legacy_msg(record["msg"]))
         if msg.sender != self._me:
             self._count("bad_journal_record")
             return None, False
@@ -1174,7 +1185,7 @@ class Replica:
                     self._prepared = prepared
                 raw = record.get("block")
                 if raw is not None and prepared.block_hash not in self._blocks:
-                    block = block_from_wire(raw)
+                    block = block_from_wire(upgrade_legacy_block(raw))
                     if block.hash == prepared.block_hash:
                         self._blocks[block.hash] = block
             return v, False
