@@ -21,6 +21,7 @@ from chain.block import Block, BlockHeader, block_from_dict, header_from_dict, m
 from chain.crypto import KeyPair
 from chain.encoding import canonical, loads_strict
 from chain.tx import Transaction, make_transfer, tx_from_dict
+from chain.wire import known_tx_from_wire, tx_to_wire
 from consensus.messages import decode_message, encode_message, make_pre_prepare
 
 CHAIN = "bench"
@@ -93,7 +94,24 @@ def main() -> None:
             best_ms(lambda: decode_message(loads_strict(new_bytes)["m"]), r),
         ),
     ]
-    print(f"PRE-PREPARE of {args.txs} transfers, best of {r} rounds")
+    chunk = txs[:256]
+    old_gossip = canonical({"k": "txs", "txs": [t.to_dict() for t in chunk]})
+    new_gossip = canonical({"k": "txs", "txs": [tx_to_wire(t) for t in chunk]})
+    rows += [
+        (
+            "gossip of 256: encode (ms)",
+            best_ms(lambda: canonical({"k": "txs", "txs": [t.to_dict() for t in chunk]}), r),
+            best_ms(lambda: canonical({"k": "txs", "txs": [tx_to_wire(t) for t in chunk]}), r),
+        ),
+        (
+            "gossip of 256: receive, txs unknown (ms)",
+            best_ms(lambda: [tx_from_dict(o) for o in loads_strict(old_gossip)["txs"]], r),
+            best_ms(
+                lambda: [known_tx_from_wire(o, None) for o in loads_strict(new_gossip)["txs"]], r
+            ),
+        ),
+    ]
+    print(f"PRE-PREPARE of {args.txs} transfers (and a 256-tx gossip chunk), best of {r} rounds")
     print(f"{'':42} {'objects':>10} {'strings':>10}")
     for name, old, new in rows:
         print(f"{name:42} {old:>10.1f} {new:>10.1f}")
