@@ -2,7 +2,8 @@
 
 Keys sorted, ``separators=(",", ":")``, UTF-8 with non-ASCII written raw (as RFC 8785), integers
 only. Floats are refused on the way in and on the way out, because two nodes must never disagree
-about a number's bytes.
+about a number's bytes. Nesting is bounded by ``chain.limits.MAX_JSON_DEPTH``; envelopes carry a
+transaction as a string (``chain.wire``), so this bound, checked at admission, is the only one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from chain import limits
 from chain.errors import EncodingError
 
 _encoder = json.JSONEncoder(
@@ -19,8 +21,8 @@ _encoder = json.JSONEncoder(
 
 
 def _check(obj: Any, depth: int = 0) -> None:
-    if depth > 64:
-        raise EncodingError("value nested too deeply")
+    if depth > limits.MAX_JSON_DEPTH:
+        raise EncodingError(f"value nested deeper than {limits.MAX_JSON_DEPTH} levels")
     if obj is None or isinstance(obj, (bool, int, str)):
         return
     if isinstance(obj, float):
@@ -70,17 +72,19 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# one decoder, built once: json.loads(..., hooks) would build a new JSONDecoder on every call,
+# which dominates parsing many small documents (each transaction string of a block)
+_decoder = json.JSONDecoder(
+    parse_float=_no_float, parse_constant=_no_constant, object_pairs_hook=_unique_pairs
+)
+
+
 def loads_strict(data: bytes | str) -> Any:
     """Parse JSON refusing floats, NaN/Infinity and duplicate keys; raises EncodingError."""
     try:
         if isinstance(data, bytes):
             data = data.decode("utf-8")
-        return json.loads(
-            data,
-            parse_float=_no_float,
-            parse_constant=_no_constant,
-            object_pairs_hook=_unique_pairs,
-        )
+        return _decoder.decode(data)
     except EncodingError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -13,6 +13,7 @@ MAX_TX_BYTES = 64 * 1024  # canonical encoding of one transaction
 MAX_MEMO_CHARS = 256
 MAX_CHAIN_ID_CHARS = 64
 MAX_NONCE = 2**63 - 1
+MAX_JSON_DEPTH = 64  # nesting of any canonical JSON value (a transaction: counted from its root)
 MAX_BLOCK_TXS = 2_000  # transactions in one block
 MAX_BLOCK_BYTES = 4 * 1024 * 1024  # summed canonical tx bytes in one block
 MAX_CLOCK_DRIFT_MS = 30_000  # replicas refuse a block time further than this from their clock

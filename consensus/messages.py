@@ -10,7 +10,9 @@ can never be replayed on another chain. Two signing formats are shared on purpos
   ``chain.block.CommitCertificate`` that anyone can verify from the block alone.
 
 ``decode_message`` bounds every list, integer and string so hostile input fails fast with a
-``MessageError`` instead of exhausting memory.
+``MessageError`` instead of exhausting memory. Blocks travel in ``chain.wire`` form: each
+transaction is one string holding its canonical JSON, so no message adds nesting to a
+transaction and any transaction admission accepted can be proposed.
 """
 
 from __future__ import annotations
@@ -19,19 +21,17 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chain import limits
 from chain.block import (
     Block,
     CommitCertificate,
-    block_from_dict,
     certificate_from_dict,
     commit_signing_bytes,
-    header_from_dict,
 )
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical
 from chain.errors import AidchainError, InvalidCertificate
-from chain.tx import Transaction, tx_from_dict
+from chain.tx import Transaction
+from chain.wire import block_from_wire, block_to_wire
 
 MAX_VIEW = 2**53 - 1  # views and heights are plain JSON-safe integers
 MAX_HEIGHT = 2**53 - 1
@@ -308,7 +308,7 @@ def _encode_vc(vc: ViewChange) -> dict[str, Any]:
         "last_height": vc.last_height,
         "last_cert": vc.last_cert.to_dict() if vc.last_cert else None,
         "prepared": vc.prepared.to_dict() if vc.prepared else None,
-        "block": vc.block.to_dict() if vc.block else None,
+        "block": block_to_wire(vc.block) if vc.block else None,
         "sender": vc.sender,
         "signature": vc.signature,
     }
@@ -318,7 +318,7 @@ def _encode_pp(pp: PrePrepare) -> dict[str, Any]:
     return {
         "type": "pre_prepare",
         "view": pp.view,
-        "block": pp.block.to_dict(),
+        "block": block_to_wire(pp.block),
         "sender": pp.sender,
         "signature": pp.signature,
     }
@@ -387,30 +387,10 @@ def _sig(value: Any) -> str:
 
 
 def _block(value: Any, known_txs: Mapping[str, Transaction] | None = None) -> Block:
-    if not isinstance(value, dict) or not isinstance(value.get("txs"), list):
-        raise MessageError("block must be an object with a txs list")
-    if len(value["txs"]) > limits.MAX_BLOCK_TXS:
-        raise MessageError(f"block holds more than {limits.MAX_BLOCK_TXS} transactions")
+    """A block in wire form (transactions as canonical strings, see ``chain.wire``)."""
     try:
-        if not known_txs:
-            return block_from_dict(value)
-        if set(value) != {"header", "txs"}:
-            raise MessageError("block must be {header, txs}")
-        header = header_from_dict(value["header"])
-        txs = []
-        for raw in value["txs"]:
-            # Reusing an already-validated transaction skips re-encoding it (the hot path: a
-            # node has nearly every proposed transaction in its mempool already).
-            sig = raw.get("signature") if isinstance(raw, dict) else None
-            known = known_txs.get(sig) if isinstance(sig, str) else None
-            txs.append(known if known is not None and known.to_dict() == raw else tx_from_dict(raw))
-        block = Block(header, tuple(txs))
-        if not block.check_tx_root():
-            raise MessageError("bad block: tx_root does not match the block's transactions")
-        return block
+        return block_from_wire(value, known_txs)
     except AidchainError as exc:
-        if isinstance(exc, MessageError):
-            raise
         raise MessageError(f"bad block: {exc.message}") from None
 
 

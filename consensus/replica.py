@@ -18,6 +18,10 @@ Safety rests on four rules, each enforced here:
 Liveness comes from retransmission, view changes with doubling timeouts, a request timer per
 offered transaction (a censoring primary is replaced), and asking for state transfer whenever
 peers prove they are ahead.
+
+Inputs are not wrapped in a catch-all: the runtime hands the replica only decoded, verified
+messages, so an exception from an input is a bug here, and the runtime stops the node on it
+(``node/supervise.py``) rather than run on with a replica in an unknown state.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from chain import limits
-from chain.block import Block, BlockHeader, CommitCertificate, block_from_dict, merkle_root
+from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction
+from chain.wire import block_from_wire, block_to_wire, upgrade_legacy_block
 from consensus.actions import (
     Action,
     Broadcast,
@@ -93,6 +98,17 @@ def choose_prepared(view_changes: Sequence[ViewChange]) -> tuple[int, PreparedCe
     return top, best
 
 
+def _upgrade_legacy_msg(obj: Any) -> Any:
+    """A journaled message from before blocks carried transactions as strings, upgraded."""
+    if not isinstance(obj, dict):
+        return obj
+    if obj.get("type") in ("pre_prepare", "view_change"):
+        return {**obj, "block": upgrade_legacy_block(obj.get("block"))}
+    if obj.get("type") == "new_view" and isinstance(obj.get("pre_prepare"), dict):
+        return {**obj, "pre_prepare": _upgrade_legacy_msg(obj["pre_prepare"])}
+    return obj
+
+
 class Replica:
     """A sans-I/O PBFT replica; see the module docstring for the rules it keeps."""
 
@@ -107,7 +123,8 @@ class Replica:
         last_state_root: str,
         last_block_time: int,
         journal: Sequence[dict[str, Any]] = (),
-        now_ms: int = 0,
+        mono_ms: int = 0,
+        wall_ms: int = 0,
         last_certificate: CommitCertificate | None = None,
     ) -> None:
         self._cfg = config
@@ -119,7 +136,8 @@ class Replica:
             raise ConfigError("this node's key is not in the validator set")
         self._quorum = config.quorum
         self._f = config.f
-        self._now = now_ms
+        self._now = mono_ms  # monotonic: every timer
+        self._wall = wall_ms  # wall clock: block times only (see on_tick)
         self._stats: dict[str, int] = {}
         # position of the executed chain
         self._height = last_height
@@ -176,11 +194,11 @@ class Replica:
         self._behind_since: int | None = None
         self._next_fetch = 0
         # timers
-        self._progress_ms = now_ms
-        self._applied_ms = now_ms
-        self._retransmit_at = now_ms + config.retransmit_ms
+        self._progress_ms = mono_ms
+        self._applied_ms = mono_ms
+        self._retransmit_at = mono_ms + config.retransmit_ms
         self._answered: dict[str, int] = {}
-        self._probe_at = now_ms
+        self._probe_at = mono_ms
         self._probes_sent = 0
         self._probe_height = -1
         self._cert_cache: set[tuple[int, str, int, tuple[tuple[str, str], ...]]] = set()
@@ -226,37 +244,29 @@ class Replica:
 
     def on_message(self, msg: Message) -> list[Action]:
         """A decoded message whose top-level signature the runtime verified (verify_message)."""
-        try:
-            return self._on_message(msg)
-        except Exception:  # never let one input take the replica down
-            log.exception("replica failed on %s", type(msg).__name__)
-            self._count("internal_error")
-            return []
+        return self._on_message(msg)
 
-    def on_tick(self, now_ms: int) -> list[Action]:
-        try:
-            return self._on_tick(now_ms)
-        except Exception:
-            log.exception("replica failed on tick")
-            self._count("internal_error")
-            return []
+    def on_tick(self, mono_ms: int, wall_ms: int) -> list[Action]:
+        """Time passes: ``mono_ms`` drives every timer, ``wall_ms`` only block times.
+
+        ``mono_ms`` is a monotonic clock (any origin, never jumps), so a wall-clock step cannot
+        fire every timer at once or freeze them. ``wall_ms`` (ms since the Unix epoch) is what
+        a block we propose is stamped with and what a proposed block's time is checked against
+        (at most ``max_clock_drift_ms`` ahead); it may jump, block times stay increasing anyway.
+        """
+        return self._on_tick(mono_ms, wall_ms)
 
     def on_request(self, batch: Sequence[Transaction]) -> list[Action]:
         """The mempool's latest ready transactions (replaces the previous offer)."""
-        try:
-            if len(batch) > MAX_OFFERED_TXS:
-                self._count("offer_truncated")
-            offer = list(batch[:MAX_OFFERED_TXS])
-            seen = {tx.hash: self._offer_seen.get(tx.hash, self._now) for tx in offer}
-            self._offer = offer
-            self._offer_seen = seen
-            self._offer_oldest = min(seen.values()) if seen else None
-            self._offer_stale = False
-            return self._advance()
-        except Exception:
-            log.exception("replica failed on request")
-            self._count("internal_error")
-            return []
+        if len(batch) > MAX_OFFERED_TXS:
+            self._count("offer_truncated")
+        offer = list(batch[:MAX_OFFERED_TXS])
+        seen = {tx.hash: self._offer_seen.get(tx.hash, self._now) for tx in offer}
+        self._offer = offer
+        self._offer_seen = seen
+        self._offer_oldest = min(seen.values()) if seen else None
+        self._offer_stale = False
+        return self._advance()
 
     def on_block_applied(
         self, block: Block, state_root: str, certificate: CommitCertificate | None = None
@@ -267,12 +277,7 @@ class Replica:
         or from state transfer; pass the block's certificate for state-transferred blocks so
         this replica can prove its height in a VIEW-CHANGE.
         """
-        try:
-            return self._on_block_applied(block, state_root, certificate)
-        except Exception:
-            log.exception("replica failed on block applied")
-            self._count("internal_error")
-            return []
+        return self._on_block_applied(block, state_root, certificate)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -434,7 +439,7 @@ class Replica:
             return "wrong state_root"
         if hdr.time <= self._last_time:
             return "time not after the previous block"
-        if hdr.time > self._now + self._cfg.max_clock_drift_ms:
+        if hdr.time > self._wall + self._cfg.max_clock_drift_ms:
             return "time too far in the future"
         if hdr.view > pp.view or hdr.proposer != self._cfg.primary(hdr.view):
             return "wrong proposer or view"
@@ -539,7 +544,9 @@ class Replica:
         # the block body is journaled with the prepared certificate so that, after a crash, a
         # VIEW-CHANGE can still hand the block to the next primary for re-proposal
         acts.extend(
-            self._persist_send(commit, h, prepared=prepared.to_dict(), block=pp.block.to_dict())
+            self._persist_send(
+                commit, h, prepared=prepared.to_dict(), block=block_to_wire(pp.block)
+            )
         )
         return acts
 
@@ -579,7 +586,7 @@ class Replica:
             prev_hash=self._last_hash,
             tx_root=merkle_root([tx.hash for tx in txs]),
             state_root=self._state_root,
-            time=max(self._now, self._last_time + 1),
+            time=max(self._wall, self._last_time + 1),
             proposer=self._me,
             view=v,
         )
@@ -1048,9 +1055,10 @@ class Replica:
 
     # --- time ---------------------------------------------------------------------------------
 
-    def _on_tick(self, now_ms: int) -> list[Action]:
-        if now_ms > self._now:
-            self._now = now_ms
+    def _on_tick(self, mono_ms: int, wall_ms: int) -> list[Action]:
+        if mono_ms > self._now:
+            self._now = mono_ms
+        self._wall = wall_ms
         acts: list[Action] = []
         if self._in_vc:
             if self._vc_deadline is not None and self._now >= self._vc_deadline:
@@ -1142,7 +1150,7 @@ class Replica:
         if kind != "msg":
             self._count("bad_journal_record")
             return None, False
-        msg = decode_message(record["msg"])
+        msg = decode_message(_upgrade_legacy_msg(record["msg"]))
         if msg.sender != self._me:
             self._count("bad_journal_record")
             return None, False
@@ -1177,7 +1185,7 @@ class Replica:
                     self._prepared = prepared
                 raw = record.get("block")
                 if raw is not None and prepared.block_hash not in self._blocks:
-                    block = block_from_dict(raw)
+                    block = block_from_wire(upgrade_legacy_block(raw))
                     if block.hash == prepared.block_hash:
                         self._blocks[block.hash] = block
             return v, False

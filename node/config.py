@@ -15,6 +15,7 @@ from typing import Any
 from chain import limits
 from chain.crypto import is_pubkey_hex
 from chain.errors import ConfigError
+from chain.wire import MIN_PEER_MESSAGE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,11 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         raise ConfigError(f"[consensus] block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")
     if cfg.consensus.tick_ms < 1:
         raise ConfigError("[consensus] tick_ms must be >= 1")
+    if cfg.p2p.max_message_bytes < MIN_PEER_MESSAGE_BYTES:
+        raise ConfigError(
+            f"[p2p] max_message_bytes must be >= {MIN_PEER_MESSAGE_BYTES} so that every "
+            "proposal (a block of MAX_BLOCK_BYTES in wire form) fits in one peer message"
+        )
     return cfg
 
 

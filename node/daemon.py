@@ -21,7 +21,8 @@ from aiohttp import web
 
 from chain.block import Block, CommitCertificate
 from chain.errors import AidchainError, BadNonce, ConfigError
-from chain.tx import Transaction, tx_from_dict
+from chain.tx import Transaction
+from chain.wire import known_tx_from_wire, tx_to_wire
 from consensus.actions import (
     Broadcast,
     CommitBlock,
@@ -41,6 +42,7 @@ from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.rpcapi import NodeRpc
 from node.statesync import StateSync
+from node.supervise import stop_supervised, supervise
 from node.testmodes import Misbehaviour
 from rpc.server import create_rpc_app
 from storage.chainstore import ChainStore
@@ -48,6 +50,7 @@ from storage.chainstore import ChainStore
 log = logging.getLogger(__name__)
 
 MAX_CONSENSUS_INBOX = 4_096  # replica inputs waiting for the consensus worker; peers wait beyond it
+GOSSIP_ENVELOPE_BYTES = 64  # '{"k":"txs","txs":[...]}' around a gossip chunk, with room to spare
 
 Job = Callable[[], Awaitable[None]]
 
@@ -57,8 +60,14 @@ def consensus_envelope(msg: Any) -> dict[str, Any]:
     return {"k": "c", "m": encode_message(msg)}
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+def mono_ms() -> int:
+    """Monotonic milliseconds for the replica's timers: never jumps with the wall clock."""
+    return time.monotonic_ns() // 1_000_000
+
+
+def wall_ms() -> int:
+    """Wall-clock milliseconds since the Unix epoch: block times only."""
+    return time.time_ns() // 1_000_000
 
 
 class Node:
@@ -114,7 +123,8 @@ class Node:
                 last_state_root=self.store.state_root,
                 last_block_time=self.store.head_time,
                 journal=self.store.journal_load(),
-                now_ms=now_ms(),
+                mono_ms=mono_ms(),
+                wall_ms=wall_ms(),
                 last_certificate=self.store.get_certificate(self.store.height),
             )
         except BaseException:
@@ -134,7 +144,7 @@ class Node:
         self.sync = StateSync(self, batch_blocks=cfg.consensus.sync_batch_blocks)
         self.misbehaviour = Misbehaviour.create(cfg.test_mode, self)
         self.rpc_api = NodeRpc(self)
-        self._gossip: list[dict[str, Any]] = []
+        self._gossip: list[tuple[str, int]] = []  # (wire form, bound of its encoded bytes)
         self._offer_dirty = True
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -167,9 +177,10 @@ class Node:
         site = web.TCPSite(self._runner, self.cfg.rpc.host, self.cfg.rpc.port)
         await site.start()
         await self.peers.start()
-        loop = asyncio.get_running_loop()
-        self._worker = loop.create_task(self._consensus_worker())
-        self._ticker = loop.create_task(self._tick_loop())
+        self._worker = supervise(
+            self._consensus_worker(), name="consensus-worker", on_fatal=self.fatal.set
+        )
+        self._ticker = supervise(self._tick_loop(), name="tick-loop", on_fatal=self.fatal.set)
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
             self.cfg.name,
@@ -188,12 +199,7 @@ class Node:
             await self._runner.cleanup()
             self._runner = None
         for task in (self._ticker, self._worker):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+            await stop_supervised(task)
         self._ticker = self._worker = None
         await self.sync.stop()
         await self.peers.stop()
@@ -214,17 +220,17 @@ class Node:
         self._tick_queued = False
         if self._offer_dirty:
             await self._offer()
-        await self.perform(self.replica.on_tick(now_ms()))
+        await self.perform(self.replica.on_tick(mono_ms(), wall_ms()))
 
     async def _consensus_worker(self) -> None:
+        """Run replica inputs one at a time, in arrival order.
+
+        Peer input is decoded and verified before it is queued, so an exception here is a bug:
+        it ends this task and the supervisor stops the node (never a half-alive node).
+        """
         while True:
             job = await self._inbox.get()
-            try:
-                await job()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug here must not silently stop consensus: log loudly, go on
-                self.log.exception("consensus job failed")
+            await job()
 
     # --- the replica's view of the application ---------------------------------------------------
     def validate_block_txs(self, block: Block) -> str | None:
@@ -369,16 +375,29 @@ class Node:
                 return tx.hash
             raise
         if added:
-            self._gossip.append(tx.to_dict())
+            # a JSON string re-escapes only '"' and '\\': at most twice the tx's bytes
+            self._gossip.append((tx_to_wire(tx), 2 * tx.size + 3))
             self._offer_dirty = True
             if len(self._gossip) >= self.cfg.mempool.gossip_batch:
                 self._flush_gossip()
         return tx.hash
 
     def _flush_gossip(self) -> None:
+        """Broadcast pending transactions in chunks bounded by count and by encoded bytes.
+
+        Transactions travel as canonical strings (``chain.wire``), so a gossip message adds no
+        nesting; the byte bound keeps every chunk under the peer message limit.
+        """
+        budget = self.cfg.p2p.max_message_bytes - GOSSIP_ENVELOPE_BYTES
         while self._gossip:
-            chunk = self._gossip[: self.cfg.mempool.gossip_batch]
-            del self._gossip[: self.cfg.mempool.gossip_batch]
+            chunk: list[str] = []
+            size = 0
+            for wire, bound in self._gossip[: self.cfg.mempool.gossip_batch]:
+                if chunk and size + bound > budget:
+                    break
+                chunk.append(wire)
+                size += bound
+            del self._gossip[: len(chunk)]
             self.peers.broadcast({"k": "txs", "txs": chunk})
 
     # --- peer messages ----------------------------------------------------------------------------
@@ -405,9 +424,10 @@ class Node:
                 self.stats["bad_peer_messages"] += 1
                 return
             added = False
-            for obj in txs[: self.cfg.mempool.max_txs]:
+            known = self.mempool.by_signature
+            for raw in txs[: self.cfg.mempool.max_txs]:
                 try:
-                    added |= self.mempool.add(tx_from_dict(obj))
+                    added |= self.mempool.add(known_tx_from_wire(raw, known))
                 except AidchainError:
                     self.stats["bad_gossip_txs"] += 1
             if added:

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from chain.block import Block, CommitCertificate, block_from_dict, certificate_from_dict
+from chain.block import Block, CommitCertificate, certificate_from_dict
 from chain.encoding import canonical_unchecked
 from chain.errors import AidchainError, InvalidBlock
+from chain.wire import block_from_wire, block_to_wire
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class StateSync:
             self._pending.pop(req_id, None)
 
     def _verify(self, item: Any) -> tuple[Block, CommitCertificate]:
-        block = block_from_dict(item["block"])
+        block = block_from_wire(item["block"])
         cert = certificate_from_dict(item["cert"])
         host = self.host
         if block.height != host.height + 1:
@@ -173,7 +174,7 @@ class StateSync:
             if found is None:
                 break
             block, cert = found
-            item = {"block": block.to_dict(), "cert": cert.to_dict()}
+            item = {"block": block_to_wire(block), "cert": cert.to_dict()}
             size += len(encode(item))
             if out and size > MAX_SYNC_RESPONSE_BYTES:
                 break

@@ -10,6 +10,7 @@ from typing import Any
 
 from chain.block import Block, CommitCertificate
 from chain.crypto import KeyPair
+from chain.encoding import canonical, loads_strict
 from chain.tx import Transaction, make_transfer
 from consensus.actions import (
     Action,
@@ -27,6 +28,7 @@ from consensus.replica import Replica
 CHAIN = "test-chain"
 GENESIS_HASH = "ab" * 32
 GENESIS_ROOT = "cd" * 32
+MONO_OFFSET_MS = 7_000_000_000  # replicas' monotonic clocks have another origin than wall time
 
 
 def keys(n: int) -> list[KeyPair]:
@@ -136,7 +138,8 @@ class Cluster:
             last_state_root=root,
             last_block_time=time,
             journal=journal,
-            now_ms=self.now,
+            mono_ms=self.now + MONO_OFFSET_MS,
+            wall_ms=self.now,
             last_certificate=cert,
         )
         fresh = Node(key, replica, validator, journal)
@@ -185,7 +188,9 @@ class Cluster:
             node = self.nodes[to]
             if not node.up or not self.nodes[sender].up or self.drop(sender, to, msg):
                 continue
-            wire = decode_message(encode_message(msg), known_txs=self.known)  # real wire format
+            # the real wire: canonical bytes (depth and float checks included), parsed back
+            raw = loads_strict(canonical(encode_message(msg)))
+            wire = decode_message(raw, known_txs=self.known)
             assert verify_message(wire, CHAIN, self.cfg.validators)
             self.sent.append((sender, to, wire))
             self.perform(to, node.replica.on_message(wire))
@@ -203,7 +208,7 @@ class Cluster:
             self.now += step
             for pub, node in self.nodes.items():
                 if node.up:
-                    self.perform(pub, node.replica.on_tick(self.now))
+                    self.perform(pub, node.replica.on_tick(self.now + MONO_OFFSET_MS, self.now))
             self.deliver_all()
 
     def heights(self) -> list[int]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chain.encoding import loads_strict
 from consensus.actions import Broadcast, Persist
 from consensus.messages import (
     Prepare,
     PrePrepare,
     ViewChange,
+    decode_message,
     make_pre_prepare,
     make_prepare,
     make_view_change,
@@ -40,7 +42,8 @@ def replica(index: int, journal: list[dict[str, Any]]) -> Replica:
         last_state_root=GENESIS_ROOT,
         last_block_time=0,
         journal=journal,
-        now_ms=10_000,
+        mono_ms=10_000,
+        wall_ms=10_000,
     )
 
 
@@ -163,3 +166,52 @@ def test_prepared_certificate_and_block_survive_a_restart_into_the_view_change()
     assert len(vcs) == 1
     assert vcs[0].prepared is not None and vcs[0].prepared.block_hash == pp.block_hash
     assert vcs[0].block is not None and vcs[0].block.hash == pp.block_hash
+
+
+def _legacy(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a node from before chain.wire journaled it: transactions as objects."""
+
+    def block(obj: Any) -> Any:
+        if not isinstance(obj, dict):
+            return obj
+        return {**obj, "txs": [loads_strict(raw) for raw in obj["txs"]]}
+
+    out = dict(record)
+    if "block" in out:
+        out["block"] = block(out["block"])
+    msg = dict(out["msg"])
+    if msg["type"] == "pre_prepare":
+        msg["block"] = block(msg["block"])
+    out["msg"] = msg
+    return out
+
+
+def test_a_journal_written_before_the_wire_upgrade_still_binds_the_replica() -> None:
+    """After the upgrade to string-carried transactions, old records are still our votes."""
+    primary = replica(0, [])
+    primary.on_request(client_txs(2))
+    proposal = [
+        r for r in persisted(primary.on_tick(10_100, 10_100)) if r["msg"]["type"] == "pre_prepare"
+    ]
+    assert len(proposal) == 1
+    pp = decode_message(proposal[0]["msg"])
+    assert isinstance(pp, PrePrepare)
+    # the restarted primary remembers its proposal: a different offer gets no second one
+    again_primary = replica(0, [_legacy(proposal[0])])
+    assert again_primary.stats.get("bad_journal_record", 0) == 0
+    again_primary.on_request(client_txs(3))
+    acts = again_primary.on_tick(20_000, 20_000)
+    sent = [a.msg for a in acts if isinstance(a, Broadcast) and isinstance(a.msg, PrePrepare)]
+    assert all(m.block_hash == pp.block_hash for m in sent)
+    # a backup's commit record carries the prepared block; it still reaches the view change
+    r = replica(2, [])
+    journal = persisted(r.on_message(pp))
+    journal += persisted(r.on_message(make_prepare(KS[1], CHAIN, 0, 1, pp.block_hash)))
+    legacy = [_legacy(rec) for rec in journal]
+    assert legacy != journal
+    again = replica(2, legacy)
+    assert again.stats.get("bad_journal_record", 0) == 0
+    again.on_message(make_view_change(KS[0], CHAIN, 1, 0, None, None, None))
+    acts = again.on_message(make_view_change(KS[1], CHAIN, 1, 0, None, None, None))
+    vcs = [a.msg for a in acts if isinstance(a, Broadcast) and isinstance(a.msg, ViewChange)]
+    assert vcs and vcs[0].block is not None and vcs[0].block.hash == pp.block_hash

@@ -42,7 +42,8 @@ def backup(index: int = 1, now: int = 10_000) -> tuple[Replica, NonceValidator]:
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
         last_block_time=0,
-        now_ms=now,
+        mono_ms=now,
+        wall_ms=now,
     )
     return r, v
 

@@ -41,7 +41,8 @@ def fresh(index: int, **kw: Any) -> Replica:
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
         last_block_time=0,
-        now_ms=1_000,
+        mono_ms=1_000,
+        wall_ms=1_000,
     )
 
 
@@ -100,16 +101,16 @@ def test_f_plus_one_view_changes_make_a_replica_join_the_smallest_view() -> None
 def test_view_change_timer_starts_only_with_two_f_plus_one() -> None:
     r = fresh(3, request_timeout_ms=100, view_change_timeout_ms=100)
     r.on_request(client_txs(1))
-    r.on_tick(1_200)  # request timer fires: view change to 1, alone
+    r.on_tick(1_200, 1_200)  # request timer fires: view change to 1, alone
     assert r.view == 1 and r.in_view_change
     for t in range(1_200, 20_000, 50):
-        r.on_tick(t)
+        r.on_tick(t, t)
     assert r.view == 1  # no quorum: the timer never started, no escalation
     r.on_message(make_view_change(KS[0], CHAIN, 1, 0, None, None, None))
     r.on_message(make_view_change(KS[2], CHAIN, 1, 0, None, None, None))
-    r.on_tick(20_000)
+    r.on_tick(20_000, 20_000)
     assert r.view == 1  # the timer (100 ms) started only now
-    r.on_tick(20_100)
+    r.on_tick(20_100, 20_100)
     assert r.view == 2  # quorum for view 1 but no NEW-VIEW: move on
 
 
@@ -258,5 +259,5 @@ def test_heights_proven_committed_by_the_new_view_are_fetched_not_re_proposed() 
     assert p.view == 1 and not p.in_view_change and p.primary == KS[1].public_hex
     p.on_request(client_txs(2))
     for t in range(1_000, 3_000, 20):
-        acts = p.on_tick(t)
+        acts = p.on_tick(t, t)
         assert not [a for a in acts if isinstance(a, Broadcast) and isinstance(a.msg, PrePrepare)]

@@ -67,6 +67,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[rpc]\nport=1\n", "missing \\[node\\]"),
         ("[node]\ngenesis='g.json'\ntest_mode='evil'\n", "test_mode"),
         ("[node]\ngenesis='g.json'\n[consensus]\nblock_max_txs=999999\n", "block_max_txs"),
+        ("[node]\ngenesis='g.json'\n[p2p]\nmax_message_bytes=4194304\n", "max_message_bytes"),
         ("[node\n", "invalid TOML"),
         ("[node]\ngenesis='g.json'\n[[peers]]\nid='x'\nurl='ws://a'\n", "peers"),
     ],

@@ -9,6 +9,7 @@ from typing import Any
 from chain.block import Block, BlockHeader, CommitCertificate, commit_signing_bytes, merkle_root
 from chain.crypto import KeyPair
 from chain.tx import make_transfer
+from chain.wire import block_to_wire
 from node.statesync import StateSync
 
 CHAIN = "sync-test"
@@ -80,7 +81,7 @@ class Host:
 def honest(chain: list[tuple[Block, CommitCertificate]]) -> Any:
     def serve(start: int, count: int) -> list[dict[str, Any]]:
         return [
-            {"block": b.to_dict(), "cert": c.to_dict()}
+            {"block": block_to_wire(b), "cert": c.to_dict()}
             for b, c in chain[start - 1 : start - 1 + count]
         ]
 
@@ -109,13 +110,13 @@ async def test_forged_block_is_detected_and_the_peer_skipped() -> None:
         block, cert = chain[start - 1]
         fake = Block(dataclasses.replace(block.header, time=block.header.time + 7), block.txs)
         return [
-            {"block": fake.to_dict(), "cert": cert.to_dict()}
+            {"block": block_to_wire(fake), "cert": cert.to_dict()}
         ]  # certificate is for the real block
 
     def bad_cert(start: int, count: int) -> list[dict[str, Any]]:
         block, cert = chain[start - 1]
         weak = CommitCertificate(cert.height, cert.block_hash, cert.view, cert.signatures[:2])
-        return [{"block": block.to_dict(), "cert": weak.to_dict()}]
+        return [{"block": block_to_wire(block), "cert": weak.to_dict()}]
 
     def garbage(start: int, count: int) -> list[Any]:
         return [{"block": 5}, "x"]
@@ -133,7 +134,7 @@ async def test_no_honest_peer_means_nothing_is_applied() -> None:
     def wrong_fork(start: int, count: int) -> list[dict[str, Any]]:
         block, cert = other[start - 1]
         moved = Block(dataclasses.replace(block.header, prev_hash="f" * 64), block.txs)
-        return [{"block": moved.to_dict(), "cert": cert.to_dict()}]
+        return [{"block": block_to_wire(moved), "cert": cert.to_dict()}]
 
     host = Host(chain, {"fork": wrong_fork})
     await _run(host)

@@ -1,0 +1,129 @@
+"""How transactions and blocks travel inside other messages: transactions as canonical strings.
+
+A transaction inside a PRE-PREPARE, a NEW-VIEW, a gossip batch, a state-sync response or a vote
+journal record is carried as ONE JSON string holding its canonical encoding, never as a nested
+object. Every envelope then adds exactly zero nesting to what admission checked: a transaction
+whose own canonical encoding passed the depth limit (``chain.limits.MAX_JSON_DEPTH``) can be put
+in any envelope, however deep that envelope is. Nesting transactions as objects made the deepest
+envelope, not admission, the real limit, so one admitted transaction could make every proposal
+unencodable.
+
+The string is the canonical encoding of the whole transaction (``tx.to_dict()``), and decoding
+insists on exactly that string, so one transaction has one wire form. The string is built from
+``tx.body_bytes`` (already computed at admission) without encoding the payload again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chain import limits
+from chain.block import Block, header_from_dict
+from chain.encoding import canonical_unchecked, loads_strict
+from chain.errors import EncodingError, InvalidBlock, MalformedTx, TooLarge
+from chain.tx import Transaction, tx_from_dict
+
+# The ``"signature":"<128 hex>",`` member the full encoding adds to the body, plus slack for the
+# two quotes of the string itself. The wire string is at most this much longer than the body.
+WIRE_OVERHEAD_CHARS = len('"signature":"",') + 128
+MAX_TX_WIRE_CHARS = limits.MAX_TX_BYTES + WIRE_OVERHEAD_CHARS
+# Upper bound of a block's wire size. A transaction's canonical bytes are at most its ``size``
+# (what MAX_BLOCK_BYTES sums); inside a JSON string only ``"`` and ``\`` are escaped again, so
+# at worst the bytes double; plus quotes and a comma per transaction and the header. The peer
+# message limit must leave room for this (checked at config load).
+MAX_BLOCK_WIRE_BYTES = 2 * limits.MAX_BLOCK_BYTES + 3 * limits.MAX_BLOCK_TXS + 4096
+# The smallest peer message limit that carries every PRE-PREPARE and NEW-VIEW: a full block plus
+# room for a NEW-VIEW's view changes and their certificates.
+MIN_PEER_MESSAGE_BYTES = MAX_BLOCK_WIRE_BYTES + 1024 * 1024
+
+
+def tx_to_wire(tx: Transaction) -> str:
+    """The canonical encoding of the whole transaction, as a string.
+
+    Canonical keys are sorted, so ``signature`` sits between ``sender`` and ``type``, and ``type``
+    is the body's last member: splice the signature in front of it instead of re-encoding.
+    """
+    body = tx.body_bytes.decode("utf-8")
+    tail = '"type":' + canonical_unchecked(tx.type).decode("utf-8") + "}"
+    assert body.endswith("," + tail), "transaction body is not canonical"
+    return f'{body[: -len(tail)]}"signature":"{tx.signature}",{tail}'
+
+
+def tx_from_wire(value: Any) -> Transaction:
+    """Decode a wire transaction (shape checked, signature NOT checked); raises MalformedTx.
+
+    Anything but the exact canonical string of a valid transaction is refused, so a peer cannot
+    make two encodings of one transaction look different.
+    """
+    if not isinstance(value, str):
+        raise MalformedTx("a transaction on the wire must be a string (its canonical JSON)")
+    if len(value) > MAX_TX_WIRE_CHARS:
+        raise TooLarge(f"transaction exceeds {limits.MAX_TX_BYTES} bytes")
+    try:
+        obj = loads_strict(value)
+    except EncodingError as exc:
+        raise MalformedTx(f"transaction is not JSON: {exc.message}") from None
+    tx = tx_from_dict(obj)
+    if tx_to_wire(tx) != value:
+        raise MalformedTx("transaction on the wire is not in canonical form")
+    return tx
+
+
+def known_tx_from_wire(value: Any, known: Mapping[str, Transaction] | None) -> Transaction:
+    """``tx_from_wire``, reusing an already validated transaction when the string is identical.
+
+    ``known`` maps signature -> transaction (e.g. the mempool's). In canonical form the
+    signature is the 128 hex characters after the LAST ``"signature":"`` (only ``type``
+    follows it), so a lookup costs a string search; the full-string comparison makes a wrong
+    guess harmless (it falls back to decoding).
+    """
+    if known and isinstance(value, str):
+        at = value.rfind('"signature":"')
+        if at >= 0:
+            start = at + len('"signature":"')
+            found = known.get(value[start : start + 128])
+            if found is not None and tx_to_wire(found) == value:
+                return found
+    return tx_from_wire(value)
+
+
+def block_to_wire(block: Block) -> dict[str, Any]:
+    """``{"header": {...}, "txs": [canonical tx string, ...]}``: depth 3 whatever the txs hold."""
+    return {"header": block.header.to_dict(), "txs": [tx_to_wire(tx) for tx in block.txs]}
+
+
+def block_from_wire(obj: Any, known: Mapping[str, Transaction] | None = None) -> Block:
+    """Decode a wire block and check its transactions against ``tx_root``; raises InvalidBlock.
+
+    Signatures are not checked here (the block validator does that, once per transaction).
+    """
+    if not isinstance(obj, dict) or set(obj) != {"header", "txs"}:
+        raise InvalidBlock("block must be {header, txs}")
+    raw_txs = obj["txs"]
+    if not isinstance(raw_txs, list):
+        raise InvalidBlock("block txs must be a list")
+    if len(raw_txs) > limits.MAX_BLOCK_TXS:
+        raise InvalidBlock(f"block holds more than {limits.MAX_BLOCK_TXS} transactions")
+    header = header_from_dict(obj["header"])
+    try:
+        txs = tuple(known_tx_from_wire(raw, known) for raw in raw_txs)
+    except (MalformedTx, TooLarge) as exc:
+        raise InvalidBlock(f"block holds a malformed transaction: {exc.message}") from None
+    block = Block(header, txs)
+    if not block.check_tx_root():
+        raise InvalidBlock("tx_root does not match the block's transactions")
+    return block
+
+
+def upgrade_legacy_block(obj: Any) -> Any:
+    """A block journaled by a node from before this wire form (txs as objects), in wire form.
+
+    Only for our own vote journal, which must survive the upgrade: a replica that forgot its
+    votes could contradict them. Anything else is returned unchanged (and decoded strictly).
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("txs"), list):
+        return obj
+    if not all(isinstance(raw, dict) for raw in obj["txs"]) or not obj["txs"]:
+        return obj
+    return {**obj, "txs": [tx_to_wire(tx_from_dict(raw)) for raw in obj["txs"]]}
