@@ -14,7 +14,9 @@ The pool cannot be locked by a few keys (issue 7, finding 4):
   *gapped* txs (a missing nonce before them) that cannot execute yet; a gapped nonce must lie
   within ``nonce_window`` of the sender's next nonce (the end of its run), and a gapped tx that is
   still gapped ``gap_ttl_ms`` after admission expires (monotonic clock);
-* each sender holds at most ``max_per_sender`` txs;
+* each sender holds at most ``max_per_sender`` txs; as ``nonce_window <= max_per_sender``, a
+  sender at its quota always has a run that will commit and free room (gapped txs are fewer
+  than the window), so the quota never deadlocks a sender;
 * when the pool is full, a tx that can execute next makes room by evicting, first, the youngest
   gapped tx of the sender with the most gapped txs, else the youngest tx of the sender with the
   most pending txs, as long as that sender holds more than the newcomer. So a sender that holds
@@ -219,7 +221,7 @@ class Mempool:
                 "first",
                 expected=s.run_end,
             )
-        if len(s.txs) >= self.max_per_sender and not (runnable and s.gapped):
+        if len(s.txs) >= self.max_per_sender:
             raise MempoolFull(
                 f"this sender has {len(s.txs)} pending transactions, its quota; retry after "
                 "some commit",
@@ -236,8 +238,6 @@ class Mempool:
             if not tx.verify_signature():
                 raise BadSignature("signature does not verify for sender")
             self._counts["verified"] += 1
-        if len(s.txs) >= self.max_per_sender:
-            self._evict_top(sender, s)  # its own youngest gapped tx makes way
         while len(self._txs) >= self.max_txs or self._bytes + size > self.max_bytes:
             if not self._evict_one_for(s):
                 raise MempoolFull(f"mempool holds its maximum of {self.max_bytes} bytes")

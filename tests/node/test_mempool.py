@@ -579,13 +579,18 @@ def test_full_pool_then_evicts_the_youngest_of_the_largest_sender() -> None:
     check_invariants(mp)
 
 
-def test_runnable_tx_at_quota_replaces_the_senders_own_gapped_tx() -> None:
-    mp = pool(max_per_sender=3, nonce_window=3)
-    for tx in [pay(A, 0), pay(A, 2), pay(A, 3)]:
+def test_quota_counts_gapped_txs_and_never_evicts_the_senders_own() -> None:
+    nonces = Nonces()
+    mp = pool(nonces, max_per_sender=3, nonce_window=3)
+    a0, a2, a3 = pay(A, 0), pay(A, 2), pay(A, 3)
+    for tx in (a0, a2, a3):
         mp.add(tx)
+    with pytest.raises(MempoolFull, match="quota"):
+        mp.add(pay(A, 1))  # a client told "admitted" must not lose a tx to its own next one
+    assert len(mp) == 3
+    commit(mp, nonces, [a0])  # the run is never empty at the quota, so a commit frees room
     assert mp.add(pay(A, 1)) is True
-    assert mp.get(pay(A, 3).hash) is None
-    assert [t.nonce for t in mp.ready(10, 10**9)] == [0, 1, 2]
+    assert [t.nonce for t in mp.ready(10, 10**9)] == [1, 2, 3]
     check_invariants(mp)
 
 
