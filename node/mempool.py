@@ -156,7 +156,10 @@ class Mempool:
         # signature -> pending tx: lets a replica decode a proposed block from txs it already
         # validated instead of re-encoding and re-hashing each one
         self._by_sig: dict[str, Transaction] = {}
-        self._senders: dict[str, _Sender] = {}  # dict order is the round-robin order of senders
+        self._senders: dict[str, _Sender] = {}
+        # senders whose run is not empty, in round-robin order: ``ready`` never walks senders
+        # that hold only gapped txs
+        self._runnable: dict[str, _Sender] = {}
         self._by_count = _Ranking()  # senders by pending txs
         self._by_gapped = _Ranking()  # senders by gapped txs
         # (deadline, tx) for every tx that was gapped when admitted; deadlines only grow
@@ -247,7 +250,7 @@ class Mempool:
     def _insert(self, sender: str, s: _Sender, tx: Transaction) -> None:
         nonce = tx.nonce
         if not s.txs:
-            self._senders[sender] = s  # new senders join at the back of the round-robin
+            self._senders[sender] = s
         s.txs[nonce] = tx
         s.top = max(s.top, nonce)
         if nonce == s.run_end:
@@ -326,6 +329,11 @@ class Mempool:
         self._by_count.move(sender, s.ranked_count, count)
         self._by_gapped.move(sender, s.ranked_gapped, gapped)
         s.ranked_count, s.ranked_gapped = count, gapped
+        if s.run_end > s.base:
+            if sender not in self._runnable:
+                self._runnable[sender] = s  # joins at the back of the round-robin
+        else:
+            self._runnable.pop(sender, None)
         if not count:
             self._senders.pop(sender, None)
 
@@ -389,7 +397,7 @@ class Mempool:
             return out
         cursors: list[list[Any]] = []  # [pending dict, next nonce]
         # round one walks the senders lazily so a full batch costs O(max_txs), not O(senders)
-        for sender, s in self._senders.items():
+        for sender, s in self._runnable.items():
             pending = s.txs
             nonce = s.base
             if start is not None:
@@ -462,9 +470,7 @@ class Mempool:
         s.extend_run()
         if s.top < base:
             s.top = base - 1
-        del self._senders[sender]  # re-inserted at the back: round-robin across blocks
-        if pending:
-            self._senders[sender] = s
+        self._runnable.pop(sender, None)  # re-inserted at the back: round-robin across blocks
         self._rerank(sender, s)
 
     def _remember(self, tx_hash: str, *, committed: bool) -> None:

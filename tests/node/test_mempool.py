@@ -92,6 +92,8 @@ def check_invariants(mp: Mempool) -> None:
         assert (s.ranked_count, s.ranked_gapped) == (len(s.txs), s.gapped)
         held += len(s.txs)
     assert held == len(mp) == len(mp.by_signature)
+    runnable = {a for a, s in mp._senders.items() if s.run_end > s.base}
+    assert set(mp._runnable) == runnable
     largest = max((len(s.txs) for s in mp._senders.values()), default=0)
     top = mp._by_count.top()
     assert (0 if top is None else top[1]) == largest
