@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ from chain.errors import (
     WrongChain,
 )
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
-from node.config import parse_config
+from node.cluster import init_cluster, load_cluster
+from node.config import load_config, parse_config
+from node.daemon import Node
 from node.mempool import Mempool
 
 CHAIN = "pool-chain"
@@ -720,3 +722,37 @@ def test_a_known_sender_with_a_consecutive_nonce_always_gets_room(
     assert [t.nonce for t in mp.ready(1_000, 10**9) if t.sender == LEGIT.public_hex] == list(
         range(legit_base, legit_base + share)
     )
+
+
+# --- wiring in the node: the known-account predicate on RPC and gossip, [mempool] options -------
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    init_cluster(tmp_path / "c", base_port=0, accounts=2)
+    cfg_path = tmp_path / "c" / "node0" / "config.toml"
+    cfg_path.write_text(cfg_path.read_text() + "\n[mempool]\nnonce_window = 8\ngap_ttl_ms = 500\n")
+    n = Node(load_config(cfg_path))
+    yield n
+    n._io.shutdown(wait=True)
+    n.store.close()
+
+
+async def test_node_refuses_unknown_senders_over_rpc_and_gossip(node: Node) -> None:
+    funded = load_cluster(node.cfg.path.parent.parent).account_keys()[0]
+    fresh = KeyPair.from_seed(bytes([77]) * 32)
+    cid = node.chain_id
+    assert node.is_known_account(funded.public_hex) and not node.is_known_account(fresh.public_hex)
+    with pytest.raises(UnknownAccount, match="not known to this chain"):
+        node.submit(make_transfer(fresh, cid, 0, TO, 1))
+    assert node.submit(make_transfer(funded, cid, 0, TO, 1))
+    gossip = [make_transfer(fresh, cid, n, TO, 1).to_dict() for n in range(1, 4)]
+    gossip.append(make_transfer(funded, cid, 1, TO, 1).to_dict())
+    await node._on_peer_message("ff" * 32, {"k": "txs", "txs": gossip})
+    assert len(node.mempool) == 2 and node.stats["bad_gossip_txs"] == 3
+    assert node.mempool.stats["rejected_unknown_account"] == 4
+
+
+def test_node_builds_its_mempool_from_the_config(node: Node) -> None:
+    assert (node.mempool.nonce_window, node.mempool.gap_ttl) == (8, 0.5)
+    assert node.mempool.max_per_sender == limits.DEFAULT_MEMPOOL_MAX_PER_SENDER
