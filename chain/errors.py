@@ -49,6 +49,12 @@ class MempoolFull(AidchainError):
     reason = "mempool_full"
 
 
+class UnknownAccount(AidchainError):
+    """The sender has no state on this chain (no balance, no nonce, no role): refused at admission."""
+
+    reason = "unknown_account"
+
+
 class TooLarge(AidchainError):
     reason = "too_large"
 

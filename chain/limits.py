@@ -24,7 +24,10 @@ MAX_BLOCK_GAS = 2**53  # upper bound of the genesis block gas limit (declared ga
 
 # --- node-local defaults (overridable in config.toml) ------------------------------------------
 DEFAULT_MEMPOOL_MAX_TXS = 50_000
-DEFAULT_MEMPOOL_MAX_PER_SENDER = 2_048  # future nonces held per sender
+DEFAULT_MEMPOOL_MAX_BYTES = 256 * 1024 * 1024  # summed tx sizes held in the pool
+DEFAULT_MEMPOOL_MAX_PER_SENDER = 2_000  # pending txs of one sender: 25 senders to fill the pool
+DEFAULT_MEMPOOL_NONCE_WINDOW = 256  # a gapped nonce may run this far past the sender's next one
+DEFAULT_MEMPOOL_GAP_TTL_MS = 30_000  # a gapped tx still gapped this long after admission expires
 DEFAULT_RPC_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RPC_MAX_BATCH = 1_000  # requests in one JSON-RPC batch
 DEFAULT_RPC_MAX_INFLIGHT = 512  # HTTP requests being handled at once; more get HTTP 503 "busy"

@@ -53,8 +53,27 @@ class ConsensusTuning:
 @dataclass(frozen=True, slots=True)
 class MempoolConfig:
     max_txs: int = limits.DEFAULT_MEMPOOL_MAX_TXS
+    max_bytes: int = limits.DEFAULT_MEMPOOL_MAX_BYTES
     max_per_sender: int = limits.DEFAULT_MEMPOOL_MAX_PER_SENDER
+    nonce_window: int = limits.DEFAULT_MEMPOOL_NONCE_WINDOW
+    gap_ttl_ms: int = limits.DEFAULT_MEMPOOL_GAP_TTL_MS
     gossip_batch: int = 256
+
+
+def check_mempool(m: MempoolConfig) -> None:
+    """Relations between the [mempool] limits (see node/mempool.py for what each one bounds)."""
+    if m.gossip_batch < 1 or m.gap_ttl_ms < 1:
+        raise ConfigError("[mempool] gossip_batch and gap_ttl_ms must be >= 1")
+    if not 1 <= m.nonce_window <= m.max_per_sender <= m.max_txs:
+        raise ConfigError(
+            "[mempool] needs 1 <= nonce_window <= max_per_sender <= max_txs "
+            f"(got {m.nonce_window}, {m.max_per_sender}, {m.max_txs})"
+        )
+    if m.max_bytes < limits.MAX_TX_BYTES:
+        raise ConfigError(
+            f"[mempool] max_bytes must be >= {limits.MAX_TX_BYTES} (one transaction of the "
+            "largest size must fit)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +190,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
             f"[p2p] max_message_bytes must be >= {MIN_PEER_MESSAGE_BYTES} so that every "
             "proposal (a block of MAX_BLOCK_BYTES in wire form) fits in one peer message"
         )
+    check_mempool(cfg.mempool)
     return cfg
 
 

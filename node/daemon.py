@@ -98,8 +98,12 @@ class Node:
             self.mempool = Mempool(
                 self.chain_id,
                 lambda addr: self.store.account(addr)[1],
+                known=self.is_known_account,
                 max_txs=cfg.mempool.max_txs,
+                max_bytes=cfg.mempool.max_bytes,
                 max_per_sender=cfg.mempool.max_per_sender,
+                nonce_window=cfg.mempool.nonce_window,
+                gap_ttl_ms=cfg.mempool.gap_ttl_ms,
             )
             t = cfg.consensus
             self.consensus_config = ConsensusConfig(
@@ -218,6 +222,7 @@ class Node:
 
     async def _tick(self) -> None:
         self._tick_queued = False
+        self.mempool.expire()  # gapped txs leave on time even when nothing else arrives
         if self._offer_dirty:
             await self._offer()
         await self.perform(self.replica.on_tick(mono_ms(), wall_ms()))
@@ -365,6 +370,12 @@ class Node:
         return block, cert
 
     # --- transactions -----------------------------------------------------------------------------
+    def is_known_account(self, address: str) -> bool:
+        """Whether ``address`` may submit: the chain holds state for it (a balance or a used
+        nonce). Admission only (RPC and gossip); the ledger's roles extend this predicate."""
+        balance, nonce = self.store.account(address)
+        return balance > 0 or nonce > 0
+
     def submit(self, tx: Transaction) -> str:
         """Admit a client transaction (RPC); raises typed errors; safe to retry."""
         try:

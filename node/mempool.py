@@ -3,27 +3,120 @@
 Admission checks run cheapest first and the signature last, so a flood of bad or duplicate
 transactions costs a dict lookup each; a signature is verified at most once per node and the
 result is remembered (also for a while after the tx leaves the pool) so block validation can skip
-it. Per sender the pool holds a window of future nonces; ``ready`` hands out, for each sender, the
-run of consecutive nonces starting at its committed nonce, round-robin across senders, and senders
-that just got transactions into a block move to the back of the line.
+it. ``ready`` hands out, for each sender, the run of consecutive nonces starting at its committed
+nonce, round-robin across senders, and senders that just got transactions into a block move to
+the back of the line.
+
+The pool cannot be locked by a few keys (issue 7, finding 4):
+
+* only senders the chain knows (the ``known`` predicate the node passes in) are admitted;
+* per sender, the pending txs form a *run* of consecutive nonces from the committed one, then
+  *gapped* txs (a missing nonce before them) that cannot execute yet; a gapped nonce must lie
+  within ``nonce_window`` of the sender's next nonce (the end of its run), and a gapped tx that is
+  still gapped ``gap_ttl_ms`` after admission expires (monotonic clock);
+* each sender holds at most ``max_per_sender`` txs; as ``nonce_window <= max_per_sender``, a
+  sender at its quota always has a run that will commit and free room (gapped txs are fewer
+  than the window), so the quota never deadlocks a sender;
+* when the pool is full, a tx that can execute next makes room by evicting, first, the youngest
+  gapped tx of the sender with the most gapped txs, else the youngest tx of the sender with the
+  most pending txs, as long as that sender holds more than the newcomer. So a sender that holds
+  less than the largest one always gets in -- in particular one with nothing pending.
+
+Every operation is O(1) amortised (O(``nonce_window``) at worst when a sender's top is removed).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+import time
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from chain import limits
 from chain.block import Block
-from chain.errors import AidchainError, BadNonce, BadSignature, MempoolFull, WrongChain
+from chain.errors import (
+    AidchainError,
+    BadNonce,
+    BadSignature,
+    MempoolFull,
+    UnknownAccount,
+    WrongChain,
+)
 from chain.tx import Transaction
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MEMPOOL_MAX_BYTES = 256 * 1024 * 1024  # summed tx sizes held in the pool
 VERIFIED_CACHE_SIZE = 100_000  # hashes remembered as verified after they left the pool
+
+
+class _Sender:
+    """One sender's pending txs: ``[base, run_end)`` all present, the rest gapped above it."""
+
+    __slots__ = ("base", "ranked_count", "ranked_gapped", "run_end", "top", "txs")
+
+    def __init__(self, base: int) -> None:
+        self.txs: dict[int, Transaction] = {}
+        self.base = base  # committed nonce
+        self.run_end = base  # first nonce >= base that is not pending: the sender's next nonce
+        self.top = base - 1  # highest pending nonce (the youngest tx)
+        self.ranked_count = 0  # what the rankings currently hold for this sender
+        self.ranked_gapped = 0
+
+    @property
+    def gapped(self) -> int:
+        return len(self.txs) - (self.run_end - self.base)
+
+    def extend_run(self) -> None:
+        while self.run_end in self.txs:
+            self.run_end += 1
+
+    def lower_top(self) -> None:
+        """Recompute ``top`` after it was removed; gapped txs sit within the nonce window."""
+        nonce = self.top - 1
+        while nonce >= self.base and nonce not in self.txs:
+            nonce -= 1
+        self.top = nonce
+
+
+class _Ranking:
+    """Senders bucketed by a small positive score; the highest one in O(1) amortised.
+
+    Scores move by small steps (one tx at a time), so walking ``_top`` down to the next
+    non-empty bucket is paid for by the steps that raised it.
+    """
+
+    __slots__ = ("_buckets", "_pos", "_top")
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[str]] = {}
+        self._pos: dict[str, int] = {}
+        self._top = 0
+
+    def move(self, sender: str, old: int, new: int) -> None:
+        if old == new:
+            return
+        if old > 0:
+            bucket = self._buckets[old]
+            index = self._pos.pop(sender)
+            last = bucket.pop()
+            if last != sender:
+                bucket[index] = last
+                self._pos[last] = index
+            if not bucket:
+                del self._buckets[old]
+        if new > 0:
+            bucket = self._buckets.setdefault(new, [])
+            self._pos[sender] = len(bucket)
+            bucket.append(sender)
+            self._top = max(self._top, new)
+
+    def top(self) -> tuple[str, int] | None:
+        while self._top > 0 and self._top not in self._buckets:
+            self._top -= 1
+        if self._top == 0:
+            return None
+        return self._buckets[self._top][0], self._top
 
 
 class Mempool:
@@ -32,26 +125,45 @@ class Mempool:
         chain_id: str,
         account_nonce: Callable[[str], int],
         *,
+        known: Callable[[str], bool] | None = None,
         max_txs: int = limits.DEFAULT_MEMPOOL_MAX_TXS,
         max_per_sender: int = limits.DEFAULT_MEMPOOL_MAX_PER_SENDER,
-        max_bytes: int = DEFAULT_MEMPOOL_MAX_BYTES,
+        nonce_window: int = limits.DEFAULT_MEMPOOL_NONCE_WINDOW,
+        gap_ttl_ms: int = limits.DEFAULT_MEMPOOL_GAP_TTL_MS,
+        max_bytes: int = limits.DEFAULT_MEMPOOL_MAX_BYTES,
         verified_cache: int = VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_txs <= 0 or max_per_sender <= 0 or max_bytes <= 0 or verified_cache < 0:
+        """``known(sender)`` says whether the chain knows a sender (None: every sender is known,
+        for tools without chain state); ``clock`` is monotonic seconds."""
+        if min(max_txs, max_per_sender, nonce_window, gap_ttl_ms, max_bytes) <= 0:
             raise ValueError("mempool limits must be positive")
+        if verified_cache < 0:
+            raise ValueError("verified_cache must not be negative")
+        if not nonce_window <= max_per_sender <= max_txs:
+            raise ValueError("mempool limits need nonce_window <= max_per_sender <= max_txs")
         self.chain_id = chain_id
         self._account_nonce = account_nonce
+        self._known = known
         self.max_txs = max_txs
         self.max_per_sender = max_per_sender
+        self.nonce_window = nonce_window
+        self.gap_ttl = gap_ttl_ms / 1000
         self.max_bytes = max_bytes
+        self._clock = clock
         self._cache_size = verified_cache
         self._txs: dict[str, Transaction] = {}
         # signature -> pending tx: lets a replica decode a proposed block from txs it already
         # validated instead of re-encoding and re-hashing each one
         self._by_sig: dict[str, Transaction] = {}
-        # sender -> {nonce: tx}; dict order is the round-robin order of senders
-        self._senders: dict[str, dict[int, Transaction]] = {}
-        self._base: dict[str, int] = {}  # committed nonce of each sender with pending txs
+        self._senders: dict[str, _Sender] = {}
+        # senders whose run is not empty, in round-robin order: ``ready`` never walks senders
+        # that hold only gapped txs
+        self._runnable: dict[str, _Sender] = {}
+        self._by_count = _Ranking()  # senders by pending txs
+        self._by_gapped = _Ranking()  # senders by gapped txs
+        # (deadline, tx) for every tx that was gapped when admitted; deadlines only grow
+        self._gap_deadlines: deque[tuple[float, Transaction]] = deque()
         self._recent: OrderedDict[str, bool] = OrderedDict()  # left the pool: hash -> committed?
         self._bytes = 0
         self._counts: Counter[str] = Counter()
@@ -83,44 +195,147 @@ class Mempool:
         h = tx.hash
         if h in self._txs or self._recent.get(h) is True:
             return False
+        self.expire()
         sender, nonce = tx.sender, tx.nonce
-        base = self._base.get(sender)
-        if base is None:
+        s = self._senders.get(sender)
+        if s is None:
+            if self._known is not None and not self._known(sender):
+                raise UnknownAccount(
+                    f"account {sender} is not known to this chain: fund it or have it granted "
+                    "a role first",
+                    sender=sender,
+                )
             base = self._account_nonce(sender)
-        if nonce < base:
+            s = _Sender(base)
+        if nonce < s.base:
             raise BadNonce(
-                f"nonce {nonce} is already used; the sender's next nonce is {base}", expected=base
+                f"nonce {nonce} is already used; the sender's next nonce is {s.base}",
+                expected=s.base,
             )
-        if nonce >= base + self.max_per_sender:
-            raise MempoolFull(
-                f"nonce window full: nonce {nonce} is {self.max_per_sender} or more ahead of the "
-                f"sender's next nonce {base}; retry later",
-                expected=base,
-            )
-        pending = self._senders.get(sender)
-        if pending is not None and nonce in pending:
+        if nonce in s.txs:
             raise BadNonce(
-                f"another pending transaction from this sender has nonce {nonce}", expected=base
+                f"another pending transaction from this sender has nonce {nonce}", expected=s.base
             )
-        if len(self._txs) >= self.max_txs:
+        runnable = nonce == s.run_end
+        if not runnable and nonce >= s.run_end + self.nonce_window:
             raise MempoolFull(
-                f"mempool holds its maximum of {self.max_txs} transactions; retry later"
+                f"nonce {nonce} is too far ahead: this sender's next nonce is {s.run_end} and "
+                f"at most {self.nonce_window - 1} nonces may be skipped; send the missing ones "
+                "first",
+                expected=s.run_end,
+            )
+        if len(s.txs) >= self.max_per_sender:
+            raise MempoolFull(
+                f"this sender has {len(s.txs)} pending transactions, its quota; retry after "
+                "some commit",
+                expected=s.run_end,
             )
         size = tx.size
-        if self._bytes + size > self.max_bytes:
-            raise MempoolFull(f"mempool holds its maximum of {self.max_bytes} bytes; retry later")
+        full = len(self._txs) >= self.max_txs or self._bytes + size > self.max_bytes
+        if full and not (runnable and self._can_evict_for(s)):
+            raise MempoolFull(
+                f"mempool holds its maximum of {self.max_txs} transactions / {self.max_bytes} "
+                "bytes; retry later"
+            )
         if h not in self._recent:
             if not tx.verify_signature():
                 raise BadSignature("signature does not verify for sender")
             self._counts["verified"] += 1
-        if pending is None:
-            pending = self._senders[sender] = {}
-            self._base[sender] = base
-        pending[nonce] = tx
-        self._txs[h] = tx
-        self._by_sig[tx.signature] = tx
-        self._bytes += size
+        while len(self._txs) >= self.max_txs or self._bytes + size > self.max_bytes:
+            if not self._evict_one_for(s):
+                raise MempoolFull(f"mempool holds its maximum of {self.max_bytes} bytes")
+        self._insert(sender, s, tx)
         return True
+
+    def _insert(self, sender: str, s: _Sender, tx: Transaction) -> None:
+        nonce = tx.nonce
+        if not s.txs:
+            self._senders[sender] = s
+        s.txs[nonce] = tx
+        s.top = max(s.top, nonce)
+        if nonce == s.run_end:
+            s.extend_run()
+        else:
+            self._gap_deadlines.append((self._clock() + self.gap_ttl, tx))
+            if len(self._gap_deadlines) > 2 * self.max_txs:
+                self._compact_deadlines()
+        self._txs[tx.hash] = tx
+        self._by_sig[tx.signature] = tx
+        self._bytes += tx.size
+        self._rerank(sender, s)
+
+    # --- eviction and expiry -----------------------------------------------------------------------
+    def _can_evict_for(self, s: _Sender) -> bool:
+        """Whether a full pool may make room for a runnable tx of ``s`` (see the module doc)."""
+        if self._by_gapped.top() is not None:
+            return True
+        largest = self._by_count.top()
+        return largest is not None and largest[1] > len(s.txs)
+
+    def _evict_one_for(self, s: _Sender) -> bool:
+        victim = self._by_gapped.top()
+        if victim is None:
+            victim = self._by_count.top()
+            if victim is None or victim[1] <= len(s.txs):
+                return False
+        sender = victim[0]
+        self._evict_top(sender, self._senders[sender])
+        return True
+
+    def _evict_top(self, sender: str, s: _Sender) -> None:
+        """Drop the youngest (highest-nonce) tx of ``sender``: its run and its gaps stay whole."""
+        tx = s.txs[s.top]
+        if s.top == s.run_end - 1:
+            s.run_end -= 1
+        self._drop(sender, s, tx)
+        self._counts["evicted"] += 1
+        log.debug("mempool evicted %s nonce %d of %s", tx.hash[:12], tx.nonce, sender[:12])
+
+    def _drop(self, sender: str, s: _Sender, tx: Transaction) -> None:
+        """Remove one pending tx that is not in a block; the run must stay whole without it."""
+        del s.txs[tx.nonce]
+        if tx.nonce == s.top:
+            s.lower_top()
+        del self._txs[tx.hash]
+        self._by_sig.pop(tx.signature, None)
+        self._bytes -= tx.size
+        self._remember(tx.hash, committed=False)
+        self._rerank(sender, s)
+
+    def expire(self) -> int:
+        """Drop gapped txs whose TTL has passed (still gapped now); returns how many."""
+        now = self._clock()
+        deadlines = self._gap_deadlines
+        dropped = 0
+        while deadlines and deadlines[0][0] <= now:
+            tx = deadlines.popleft()[1]
+            if self._txs.get(tx.hash) is not tx:
+                continue  # already committed, evicted or dropped
+            s = self._senders[tx.sender]
+            if tx.nonce > s.run_end:
+                self._drop(tx.sender, s, tx)
+                dropped += 1
+        self._counts["expired"] += dropped
+        return dropped
+
+    def _compact_deadlines(self) -> None:
+        """Forget deadlines of txs no longer pending, so the queue stays O(pool size)."""
+        self._gap_deadlines = deque(
+            item for item in self._gap_deadlines if self._txs.get(item[1].hash) is item[1]
+        )
+
+    def _rerank(self, sender: str, s: _Sender) -> None:
+        count, gapped = len(s.txs), s.gapped
+        self._by_count.move(sender, s.ranked_count, count)
+        self._by_gapped.move(sender, s.ranked_gapped, gapped)
+        s.ranked_count, s.ranked_gapped = count, gapped
+        if s.run_end > s.base:
+            if sender not in self._runnable:
+                self._runnable[sender] = s  # joins at the back of the round-robin
+        else:
+            self._runnable.pop(sender, None)
+        if not count:
+            self._senders.pop(sender, None)
 
     # --- queries ---------------------------------------------------------------------------------
     def verified(self, tx_hash: str) -> bool:
@@ -132,10 +347,10 @@ class Mempool:
 
     def next_nonce(self, sender: str, committed: int) -> int:
         """The nonce a new transaction from ``sender`` should use: past its pending run here."""
-        pending = self._senders.get(sender)
+        s = self._senders.get(sender)
         nonce = committed
-        if pending:
-            while nonce in pending:
+        if s is not None:
+            while nonce in s.txs:
                 nonce += 1
         return nonce
 
@@ -150,7 +365,13 @@ class Mempool:
     @property
     def stats(self) -> dict[str, int]:
         out = dict(self._counts)
-        out.update(size=len(self._txs), bytes=self._bytes, senders=len(self._senders))
+        gapped = self._by_gapped.top()
+        out.update(
+            size=len(self._txs),
+            bytes=self._bytes,
+            senders=len(self._senders),
+            most_gapped=0 if gapped is None else gapped[1],
+        )
         return out
 
     def ready(
@@ -168,6 +389,7 @@ class Mempool:
         Per sender: consecutive nonces from its committed nonce (or from ``start[sender]`` if
         larger -- for a primary with blocks still in flight). One tx per sender per round.
         """
+        self.expire()
         out: list[Transaction] = []
         budget = max_bytes
         gas = limits.MAX_BLOCK_GAS if max_gas is None else max_gas
@@ -175,8 +397,9 @@ class Mempool:
             return out
         cursors: list[list[Any]] = []  # [pending dict, next nonce]
         # round one walks the senders lazily so a full batch costs O(max_txs), not O(senders)
-        for sender, pending in self._senders.items():
-            nonce = self._base[sender]
+        for sender, s in self._runnable.items():
+            pending = s.txs
+            nonce = s.base
             if start is not None:
                 nonce = max(nonce, start.get(sender, nonce))
             tx = pending.get(nonce)
@@ -216,34 +439,39 @@ class Mempool:
             mine = self._txs.pop(tx.hash, None)
             if mine is not None:
                 self._by_sig.pop(mine.signature, None)
-                self._senders[tx.sender].pop(tx.nonce, None)
+                del self._senders[tx.sender].txs[tx.nonce]
                 self._bytes -= mine.size
                 self._counts["committed"] += 1
             self._remember(tx.hash, committed=True)
         for sender in touched:
-            pending = self._senders.get(sender)
-            if pending is None:
-                continue
-            old_base = self._base[sender]
-            base = self._account_nonce(sender)
-            if base - old_base > len(pending) + len(block.txs):
-                stale_nonces: Iterable[int] = [n for n in pending if n < base]
-            else:
-                stale_nonces = range(old_base, base)
-            for nonce in stale_nonces:
-                stale = pending.pop(nonce, None)
-                if stale is not None:
-                    del self._txs[stale.hash]
-                    self._by_sig.pop(stale.signature, None)
-                    self._bytes -= stale.size
-                    self._counts["stale_dropped"] += 1
-                    self._remember(stale.hash, committed=False)
-            del self._senders[sender]  # re-inserted at the back: round-robin across blocks
-            if pending:
-                self._senders[sender] = pending
-                self._base[sender] = base
-            else:
-                del self._base[sender]
+            s = self._senders.get(sender)
+            if s is not None:
+                self._advance(sender, s, block)
+        self.expire()
+
+    def _advance(self, sender: str, s: _Sender, block: Block) -> None:
+        """Move ``s`` to its new committed nonce, dropping stale txs; rotate it to the back."""
+        old_base, base = s.base, self._account_nonce(sender)
+        pending = s.txs
+        if base - old_base > len(pending) + len(block.txs):
+            stale_nonces: Iterable[int] = [n for n in pending if n < base]
+        else:
+            stale_nonces = range(old_base, base)
+        for nonce in stale_nonces:
+            stale = pending.pop(nonce, None)
+            if stale is not None:
+                del self._txs[stale.hash]
+                self._by_sig.pop(stale.signature, None)
+                self._bytes -= stale.size
+                self._counts["stale_dropped"] += 1
+                self._remember(stale.hash, committed=False)
+        s.base = base
+        s.run_end = max(s.run_end, base)
+        s.extend_run()
+        if s.top < base:
+            s.top = base - 1
+        self._runnable.pop(sender, None)  # re-inserted at the back: round-robin across blocks
+        self._rerank(sender, s)
 
     def _remember(self, tx_hash: str, *, committed: bool) -> None:
         if self._cache_size == 0:

@@ -38,6 +38,7 @@ APP_ERROR_CODES: dict[str, int] = {
     "malformed_json": -32010,
     "invalid_certificate": -32011,
     "busy": -32012,
+    "unknown_account": -32013,
 }
 
 TOO_LARGE = APP_ERROR_CODES["too_large"]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chain import limits
 from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
@@ -60,11 +61,13 @@ def main() -> None:
             }
         )
         executor = Executor(store)
+        per_sender = args.txs // args.senders + 1
         mempool = Mempool(
             CHAIN,
             lambda a: store.account(a)[1],
             max_txs=max(args.txs, 1),
-            max_per_sender=args.txs // args.senders + 1,
+            max_per_sender=per_sender,
+            nonce_window=min(limits.DEFAULT_MEMPOOL_NONCE_WINDOW, per_sender),
         )
         totals: dict[str, float] = {}
         timed(totals, "mempool add (verifies signature)", lambda: [mempool.add(t) for t in txs])

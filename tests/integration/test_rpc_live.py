@@ -62,13 +62,18 @@ async def test_bad_transactions_get_reasons_and_good_ones_still_commit(
         == "bad_nonce"
     )
 
-    poor = KeyPair.generate()  # unfunded: committed with a failed receipt, only its nonce moves
-    fail = make_transfer(poor, cluster.chain_id, 0, to, 1)
+    poor = KeyPair.generate()  # a key the chain does not know may not submit at all
+    fail = make_transfer(poor, cluster.chain_id, 0, to, 2)
+    assert await _reason(cluster, fail.to_dict()) == "unknown_account"
+    fund = make_transfer(key, cluster.chain_id, 1, poor.public_hex, 1)
+    await cluster.call(0, "tx_send", tx=fund.to_dict())
+    await wait_committed(cluster, 2, [fund.hash])  # node 2 must know it before it admits
+    # known now, but short of funds: committed with a failed receipt, only its nonce moves
     await cluster.call(2, "tx_send", tx=fail.to_dict())
     info = (await wait_committed(cluster, 3, [fail.hash]))[fail.hash]
     assert info["receipt"]["ok"] is False and "insufficient" in info["receipt"]["error"]
     acct = await cluster.call(3, "account_get", address=poor.public_hex)
-    assert acct == {"address": poor.public_hex, "balance": 0, "nonce": 1, "next_nonce": 1}
+    assert acct == {"address": poor.public_hex, "balance": 1, "nonce": 1, "next_nonce": 1}
 
 
 async def test_protocol_errors_over_http(cluster: LocalCluster) -> None:

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chain import limits
 from chain.block import Block, BlockHeader, merkle_root
 from chain.crypto import KeyPair
-from chain.errors import AidchainError, BadNonce, BadSignature, MempoolFull, WrongChain
+from chain.errors import (
+    AidchainError,
+    BadNonce,
+    BadSignature,
+    ConfigError,
+    MempoolFull,
+    UnknownAccount,
+    WrongChain,
+)
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
+from node.cluster import init_cluster, load_cluster
+from node.config import load_config, parse_config
+from node.daemon import Node
 from node.mempool import Mempool
 
 CHAIN = "pool-chain"
@@ -34,19 +47,58 @@ def tampered(tx: Transaction) -> Transaction:
 
 
 class Nonces:
-    """A fake committed-nonce source (the store in production)."""
+    """A fake committed-nonce source and known-account predicate (the store in production)."""
 
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
+        self.unknown: set[str] = set()
         self.calls = 0
 
     def __call__(self, address: str) -> int:
         self.calls += 1
         return self.values.get(address, 0)
 
+    def known(self, address: str) -> bool:
+        return address not in self.unknown
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
 
 def pool(nonces: Nonces | None = None, **kw: Any) -> Mempool:
-    return Mempool(CHAIN, nonces or Nonces(), **kw)
+    """A pool; small ``max_txs``/``max_per_sender`` pull the limits below them down too."""
+    nonces = nonces or Nonces()
+    kw.setdefault("max_per_sender", min(1_000, kw.get("max_txs", 1_000)))
+    kw.setdefault("nonce_window", min(64, kw["max_per_sender"]))
+    return Mempool(CHAIN, nonces, known=nonces.known, **kw)
+
+
+def check_invariants(mp: Mempool) -> None:
+    """What the pool's bookkeeping promises, recomputed the slow way."""
+    assert len(mp) <= mp.max_txs and mp.stats["bytes"] <= mp.max_bytes
+    assert mp.stats["bytes"] == sum(t.size for t in mp._txs.values())
+    held = 0
+    for sender, s in mp._senders.items():
+        assert s.txs and len(s.txs) <= mp.max_per_sender
+        assert all(s.txs[n].sender == sender and mp.get(s.txs[n].hash) for n in s.txs)
+        assert all(n in s.txs for n in range(s.base, s.run_end)) and s.run_end not in s.txs
+        assert min(s.txs) >= s.base and s.top == max(s.txs)
+        assert all(n < s.run_end + mp.nonce_window for n in s.txs)
+        assert (s.ranked_count, s.ranked_gapped) == (len(s.txs), s.gapped)
+        held += len(s.txs)
+    assert held == len(mp) == len(mp.by_signature)
+    runnable = {a for a, s in mp._senders.items() if s.run_end > s.base}
+    assert set(mp._runnable) == runnable
+    largest = max((len(s.txs) for s in mp._senders.values()), default=0)
+    top = mp._by_count.top()
+    assert (0 if top is None else top[1]) == largest
 
 
 def block(txs: list[Transaction]) -> Block:
@@ -79,14 +131,35 @@ def pending_a_0(mp: Mempool, n: Nonces) -> None:
     mp.add(pay(A, 0, amount=99))
 
 
+def pending_a_0_to_2(mp: Mempool, n: Nonces) -> None:
+    for i in range(3):
+        mp.add(pay(A, i))
+
+
 def pending_b_0_b_1(mp: Mempool, n: Nonces) -> None:
     mp.add(pay(B, 0))
     mp.add(pay(B, 1))
 
 
+def pending_b_0_c_0(mp: Mempool, n: Nonces) -> None:
+    mp.add(pay(B, 0))
+    mp.add(pay(C, 0))
+
+
+def pending_b_0_b_2(mp: Mempool, n: Nonces) -> None:
+    mp.add(pay(B, 0))
+    mp.add(pay(B, 2))
+
+
+def unknown_a(mp: Mempool, n: Nonces) -> None:
+    n.unknown.add(A.public_hex)
+
+
+SMALL = {"max_per_sender": 4, "nonce_window": 4}
+
 CASES: list[tuple[str, Setup, dict[str, Any], Transaction, type[AidchainError] | bool, str]] = [
     ("new tx", nothing, {}, pay(A, 0), True, ""),
-    ("future nonce inside the window", nothing, {"max_per_sender": 4}, pay(A, 3), True, ""),
+    ("future nonce inside the window", nothing, SMALL, pay(A, 3), True, ""),
     ("wrong chain", nothing, {}, pay(A, 0, chain="other"), WrongChain, "chain"),
     (
         "wrong chain beats a bad signature",
@@ -96,10 +169,21 @@ CASES: list[tuple[str, Setup, dict[str, Any], Transaction, type[AidchainError] |
         WrongChain,
         "",
     ),
+    ("unknown sender", unknown_a, {}, pay(A, 0), UnknownAccount, "fund it or have it granted"),
+    (
+        "unknown sender beats a bad signature",
+        unknown_a,
+        {},
+        tampered(pay(A, 0)),
+        UnknownAccount,
+        "",
+    ),
     ("nonce below committed", committed_a_5, {}, pay(A, 4), BadNonce, "next nonce is 5"),
     ("nonce at committed", committed_a_5, {}, pay(A, 5), True, ""),
-    ("nonce window full", nothing, {"max_per_sender": 4}, pay(A, 4), MempoolFull, "nonce window"),
-    ("window counts from committed", committed_a_5, {"max_per_sender": 4}, pay(A, 8), True, ""),
+    ("nonce window full", nothing, SMALL, pay(A, 4), MempoolFull, "too far ahead"),
+    ("window counts from committed", committed_a_5, SMALL, pay(A, 8), True, ""),
+    ("window counts from the pending run", pending_a_0_to_2, SMALL, pay(A, 6), True, ""),
+    ("window past the pending run", pending_a_0_to_2, SMALL, pay(A, 7), MempoolFull, "ahead"),
     (
         "same nonce, other tx",
         pending_a_0,
@@ -108,19 +192,28 @@ CASES: list[tuple[str, Setup, dict[str, Any], Transaction, type[AidchainError] |
         BadNonce,
         "pending transaction from this sender has nonce 0",
     ),
+    ("sender quota", pending_a_0_to_2, {"max_per_sender": 3}, pay(A, 3), MempoolFull, "quota"),
     (
-        "pool full",
-        pending_b_0_b_1,
-        {"max_txs": 2},
-        pay(A, 0),
+        "pool full, sender holds as much as the largest",
+        pending_b_0_c_0,
+        {"max_txs": 2, "max_per_sender": 2},
+        pay(B, 1),
         MempoolFull,
         "maximum of 2 transactions",
     ),
     (
-        "pool bytes full",
+        "pool full, a gapped tx is never let in",
+        pending_b_0_b_1,
+        {"max_txs": 2, "max_per_sender": 2},
+        pay(A, 1),
+        MempoolFull,
+        "maximum of 2 transactions",
+    ),
+    (
+        "pool bytes full, gapped tx",
         pending_b_0_b_1,
         {"max_bytes": 2 * pay(B, 0).size},
-        pay(A, 0),
+        pay(A, 1),
         MempoolFull,
         "bytes",
     ),
@@ -129,9 +222,17 @@ CASES: list[tuple[str, Setup, dict[str, Any], Transaction, type[AidchainError] |
     (
         "full pool beats a bad signature",
         pending_b_0_b_1,
-        {"max_txs": 2},
-        tampered(pay(A, 0)),
+        {"max_txs": 2, "max_per_sender": 2},
+        tampered(pay(A, 1)),
         MempoolFull,
+        "",
+    ),
+    (
+        "full pool does not evict for a bad signature",
+        pending_b_0_b_2,
+        {"max_txs": 2, "max_per_sender": 2},
+        tampered(pay(A, 0)),
+        BadSignature,
         "",
     ),
 ]
@@ -151,15 +252,17 @@ def test_admission_rules(
     nonces = Nonces()
     mp = pool(nonces, **kw)
     setup(mp, nonces)
-    before = len(mp)
+    before = {h: mp.get(h) for h in list(mp._txs)}
     if isinstance(expect, bool):
         assert mp.add(tx) is expect
-        assert mp.get(tx.hash) == tx and len(mp) == before + 1
+        assert mp.get(tx.hash) == tx and len(mp) == len(before) + 1
     else:
         with pytest.raises(expect, match=text or None):
             mp.add(tx)
-        assert mp.get(tx.hash) is None and len(mp) == before
+        assert mp.get(tx.hash) is None and {h: mp.get(h) for h in before} == before
+        assert len(mp) == len(before)
         assert mp.stats["rejected_" + expect.reason] == 1
+    check_invariants(mp)
 
 
 def test_known_hash_returns_false_without_reverifying(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -375,3 +478,281 @@ def test_next_nonce_skips_the_pending_run() -> None:
     for n in (5, 6, 8):
         pool.add(make_transfer(key, "test", n, key.public_hex, 1))
     assert pool.next_nonce(key.public_hex, 5) == 7  # 8 waits behind the gap at 7
+
+
+# --- the pool cannot be locked: window, quota, expiry, eviction order, reserved room --------------
+
+
+def test_known_predicate_is_asked_once_per_sender_while_pending() -> None:
+    nonces = Nonces()
+    asked: list[str] = []
+
+    def known(address: str) -> bool:
+        asked.append(address)
+        return True
+
+    mp = Mempool(CHAIN, nonces, known=known)
+    for i in range(4):
+        mp.add(pay(A, i))
+    assert asked == [A.public_hex]
+
+
+def test_without_a_predicate_every_sender_is_known() -> None:
+    mp = Mempool(CHAIN, Nonces())
+    assert mp.add(pay(A, 0)) is True
+
+
+def test_filling_the_gap_absorbs_gapped_txs_into_the_run() -> None:
+    mp = pool(max_per_sender=8, nonce_window=4)
+    for n in (1, 2, 3):
+        mp.add(pay(A, n))
+    assert mp.ready(10, 10**9) == []
+    mp.add(pay(A, 0))
+    assert [t.nonce for t in mp.ready(10, 10**9)] == [0, 1, 2, 3]
+    mp.add(pay(A, 7))  # the window now counts from 4
+    with pytest.raises(MempoolFull, match="too far ahead"):
+        mp.add(pay(A, 8))
+    check_invariants(mp)
+
+
+def test_gapped_txs_expire_after_the_ttl_runnable_ones_do_not() -> None:
+    clock, nonces = Clock(), Nonces()
+    mp = pool(nonces, gap_ttl_ms=5_000, clock=clock)
+    a0, a2, b1, b2 = pay(A, 0), pay(A, 2), pay(B, 1), pay(B, 2)
+    for tx in (a0, a2, b1, b2):
+        mp.add(tx)
+    clock.now += 3
+    mp.add(pay(B, 0))  # fills B's gap before the deadline: B's txs are runnable now
+    clock.now += 1.999
+    assert mp.expire() == 0 and len(mp) == 5
+    clock.now += 0.001
+    assert mp.expire() == 1 and mp.get(a2.hash) is None and mp.get(a0.hash) == a0
+    assert mp.stats["expired"] == 1 and len(mp) == 4
+    assert mp.add(a2) is True  # an expired tx may come back, with a fresh deadline
+    check_invariants(mp)
+
+
+def test_expiry_runs_on_add_and_ready_without_a_timer() -> None:
+    clock = Clock()
+    mp = pool(gap_ttl_ms=1_000, clock=clock)
+    mp.add(pay(A, 5))
+    clock.now += 2
+    assert mp.ready(10, 10**9) == [] and len(mp) == 0
+    mp.add(pay(A, 5))
+    clock.now += 2
+    mp.add(pay(B, 0))
+    assert len(mp) == 1
+
+
+def test_expired_tx_already_committed_or_evicted_is_skipped() -> None:
+    clock, nonces = Clock(), Nonces()
+    mp = pool(nonces, gap_ttl_ms=1_000, clock=clock)
+    a0, a1 = pay(A, 0), pay(A, 1)
+    mp.add(a1)
+    mp.add(a0)
+    commit(mp, nonces, [a0, a1])
+    clock.now += 5
+    assert mp.expire() == 0 and len(mp) == 0
+
+
+def test_full_pool_evicts_gapped_txs_first_from_the_most_gapped_sender() -> None:
+    mp = pool(max_txs=6, max_per_sender=4, nonce_window=4)
+    for tx in [pay(A, 0), pay(A, 1), pay(A, 2), pay(B, 2), pay(B, 3), pay(C, 1)]:
+        mp.add(tx)
+    # A holds the most txs (3, all runnable); B the most gapped (2): B's youngest goes first
+    assert mp.add(pay(D, 0)) is True
+    assert mp.get(pay(B, 3).hash) is None and mp.get(pay(B, 2).hash) is not None
+    assert mp.add(pay(E, 0)) is True  # B and C have one gapped each now
+    assert None in (mp.get(pay(B, 2).hash), mp.get(pay(C, 1).hash))
+    assert mp.add(pay(F, 0)) is True  # the last gapped one
+    assert mp.get(pay(B, 2).hash) is None and mp.get(pay(C, 1).hash) is None
+    assert mp.stats["evicted"] == 3 and len(mp) == 6
+    check_invariants(mp)
+
+
+def test_full_pool_then_evicts_the_youngest_of_the_largest_sender() -> None:
+    mp = pool(max_txs=5, max_per_sender=4, nonce_window=4)
+    for tx in [pay(A, 0), pay(A, 1), pay(A, 2), pay(B, 0), pay(B, 1)]:
+        mp.add(tx)
+    assert mp.add(pay(C, 0)) is True
+    assert mp.get(pay(A, 2).hash) is None  # A's youngest; its run stays whole
+    assert [t.nonce for t in mp.ready(10, 10**9) if t.sender == A.public_hex] == [0, 1]
+    assert mp.add(pay(C, 1)) is True  # A and B hold 2 each, C 1: one of them gives way
+    with pytest.raises(MempoolFull, match="maximum of 5"):
+        mp.add(pay(C, 2))  # C holds 2 now, as much as anyone: no more room for it
+    check_invariants(mp)
+
+
+def test_quota_counts_gapped_txs_and_never_evicts_the_senders_own() -> None:
+    nonces = Nonces()
+    mp = pool(nonces, max_per_sender=3, nonce_window=3)
+    a0, a2, a3 = pay(A, 0), pay(A, 2), pay(A, 3)
+    for tx in (a0, a2, a3):
+        mp.add(tx)
+    with pytest.raises(MempoolFull, match="quota"):
+        mp.add(pay(A, 1))  # a client told "admitted" must not lose a tx to its own next one
+    assert len(mp) == 3
+    commit(mp, nonces, [a0])  # the run is never empty at the quota, so a commit frees room
+    assert mp.add(pay(A, 1)) is True
+    assert [t.nonce for t in mp.ready(10, 10**9)] == [1, 2, 3]
+    check_invariants(mp)
+
+
+def test_byte_pressure_evicts_too() -> None:
+    small = pay(B, 0).size
+    mp = pool(max_bytes=3 * small + 10, max_per_sender=4, nonce_window=4)
+    for tx in [pay(B, 0), pay(B, 1), pay(B, 2)]:
+        mp.add(tx)
+    assert mp.add(pay(A, 0)) is True and mp.get(pay(B, 2).hash) is None
+    big = pay(C, 0, memo="m" * 200)
+    assert mp.add(big) is True  # C held nothing: the largest senders give way until it fits
+    assert len(mp) == 2 and mp.stats["evicted"] == 3
+    with pytest.raises(MempoolFull, match="bytes"):
+        mp.add(pay(C, 1))  # C holds as much as anyone now
+    check_invariants(mp)
+
+
+def test_a_flood_from_a_few_senders_leaves_room_for_everyone_else() -> None:
+    """Finding 4, scaled: insiders fill the pool with runs and gapped txs; others still get in."""
+    clock, nonces = Clock(), Nonces()
+    mp = pool(nonces, max_txs=200, max_per_sender=50, nonce_window=16, clock=clock)
+    attackers = [KeyPair.from_seed(bytes([200 + i]) * 32) for i in range(4)]
+    for key in attackers:
+        for n in [*range(34), *range(35, 50)]:
+            try:
+                mp.add(pay(key, n))
+            except MempoolFull:
+                pass
+    assert len(mp) >= 190
+    for key in KEYS:  # six legitimate senders, a few consecutive txs each
+        for n in range(5):
+            assert mp.add(pay(key, n)) is True
+    assert all(len(mp._senders[k.public_hex].txs) == 5 for k in KEYS)
+    check_invariants(mp)
+    clock.now += limits.DEFAULT_MEMPOOL_GAP_TTL_MS / 1000
+    assert mp.expire() > 0 and mp.stats["most_gapped"] == 0
+
+
+def test_limits_must_nest() -> None:
+    with pytest.raises(ValueError, match="nonce_window <= max_per_sender <= max_txs"):
+        Mempool(CHAIN, Nonces(), max_txs=10, max_per_sender=11, nonce_window=5)
+    with pytest.raises(ValueError, match="nonce_window"):
+        Mempool(CHAIN, Nonces(), max_txs=10, max_per_sender=4, nonce_window=5)
+    with pytest.raises(ValueError, match="positive"):
+        Mempool(CHAIN, Nonces(), gap_ttl_ms=0)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"nonce_window": 0}, "nonce_window <= max_per_sender"),
+        ({"nonce_window": 65, "max_per_sender": 64}, "nonce_window <= max_per_sender"),
+        ({"max_per_sender": 60_000}, "max_per_sender <= max_txs"),
+        ({"max_bytes": 1024}, "max_bytes"),
+        ({"gap_ttl_ms": 0}, "gap_ttl_ms"),
+        ({"gossip_batch": 0}, "gossip_batch"),
+    ],
+)
+def test_mempool_config_relations_are_checked_at_load(
+    tmp_path: Path, table: dict[str, int], message: str
+) -> None:
+    raw = {"node": {"genesis": "g.json"}, "mempool": table}
+    with pytest.raises(ConfigError, match=message):
+        parse_config(raw, tmp_path / "config.toml")
+
+
+def test_mempool_config_defaults_and_overrides() -> None:
+    raw = {"node": {"genesis": "g.json"}, "mempool": {"nonce_window": 8, "gap_ttl_ms": 2_000}}
+    cfg = parse_config(raw, Path("/x/config.toml")).mempool
+    assert (cfg.nonce_window, cfg.gap_ttl_ms) == (8, 2_000)
+    assert cfg.max_per_sender == limits.DEFAULT_MEMPOOL_MAX_PER_SENDER
+    assert cfg.max_bytes == limits.DEFAULT_MEMPOOL_MAX_BYTES
+
+
+# --- property: a known sender with a consecutive nonce always gets room ----------------------------
+
+OTHERS = [KeyPair.from_seed(bytes([150 + i]) * 32) for i in range(5)]
+LEGIT = KeyPair.from_seed(bytes([250]) * 32)
+
+Op = tuple[str, int, int]  # (what, sender index, how many / how far / how long)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("run"), st.integers(0, 4), st.integers(1, 12)),
+            st.tuples(st.just("gap"), st.integers(0, 4), st.integers(1, 8)),
+            st.tuples(st.just("commit"), st.integers(0, 4), st.integers(1, 3)),
+            st.tuples(st.just("wait"), st.just(0), st.integers(0, 3_000)),
+        ),
+        max_size=60,
+    ),
+    legit_base=st.integers(0, 3),
+    max_txs=st.integers(12, 40),
+)
+def test_a_known_sender_with_a_consecutive_nonce_always_gets_room(
+    ops: list[Op], legit_base: int, max_txs: int
+) -> None:
+    clock, nonces = Clock(), Nonces()
+    nonces.values[LEGIT.public_hex] = legit_base
+    mp = pool(
+        nonces, max_txs=max_txs, max_per_sender=10, nonce_window=6, gap_ttl_ms=2_000, clock=clock
+    )
+    for op, who, n in ops:
+        key = OTHERS[who]
+        base = nonces.values.get(key.public_hex, 0)
+        nxt = mp.next_nonce(key.public_hex, base)
+        if op in ("run", "gap"):
+            for nonce in range(nxt, nxt + n) if op == "run" else [nxt + n]:
+                try:
+                    mp.add(pay(key, nonce))
+                except (BadNonce, MempoolFull):
+                    pass
+        elif op == "commit":
+            commit(mp, nonces, [pay(key, base + k) for k in range(n)])
+        else:
+            clock.now += n / 1000
+    check_invariants(mp)
+    # the legitimate sender gets its fair share: as many as a pool split over all senders allows
+    share = min(mp.max_per_sender, max_txs // (len(OTHERS) + 1))
+    for k in range(share):
+        assert mp.add(pay(LEGIT, legit_base + k)) is True
+        check_invariants(mp)
+    assert [t.nonce for t in mp.ready(1_000, 10**9) if t.sender == LEGIT.public_hex] == list(
+        range(legit_base, legit_base + share)
+    )
+
+
+# --- wiring in the node: the known-account predicate on RPC and gossip, [mempool] options -------
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    init_cluster(tmp_path / "c", base_port=0, accounts=2)
+    cfg_path = tmp_path / "c" / "node0" / "config.toml"
+    cfg_path.write_text(cfg_path.read_text() + "\n[mempool]\nnonce_window = 8\ngap_ttl_ms = 500\n")
+    n = Node(load_config(cfg_path))
+    yield n
+    n._io.shutdown(wait=True)
+    n.store.close()
+
+
+async def test_node_refuses_unknown_senders_over_rpc_and_gossip(node: Node) -> None:
+    funded = load_cluster(node.cfg.path.parent.parent).account_keys()[0]
+    fresh = KeyPair.from_seed(bytes([77]) * 32)
+    cid = node.chain_id
+    assert node.is_known_account(funded.public_hex) and not node.is_known_account(fresh.public_hex)
+    with pytest.raises(UnknownAccount, match="not known to this chain"):
+        node.submit(make_transfer(fresh, cid, 0, TO, 1))
+    assert node.submit(make_transfer(funded, cid, 0, TO, 1))
+    gossip = [make_transfer(fresh, cid, n, TO, 1).to_dict() for n in range(1, 4)]
+    gossip.append(make_transfer(funded, cid, 1, TO, 1).to_dict())
+    await node._on_peer_message("ff" * 32, {"k": "txs", "txs": gossip})
+    assert len(node.mempool) == 2 and node.stats["bad_gossip_txs"] == 3
+    assert node.mempool.stats["rejected_unknown_account"] == 4
+
+
+def test_node_builds_its_mempool_from_the_config(node: Node) -> None:
+    assert (node.mempool.nonce_window, node.mempool.gap_ttl) == (8, 0.5)
+    assert node.mempool.max_per_sender == limits.DEFAULT_MEMPOOL_MAX_PER_SENDER

@@ -26,6 +26,7 @@ EXPECTED = {
     "malformed_json": (CE.EncodingError, -32010),
     "invalid_certificate": (CE.InvalidCertificate, -32011),
     "busy": (CE.Busy, -32012),
+    "unknown_account": (CE.UnknownAccount, -32013),
 }
 
 
