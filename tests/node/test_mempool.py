@@ -23,6 +23,7 @@ from chain.errors import (
     WrongChain,
 )
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
+from chain.wire import tx_to_wire
 from node.cluster import init_cluster, load_cluster
 from node.config import load_config, parse_config
 from node.daemon import Node
@@ -746,8 +747,8 @@ async def test_node_refuses_unknown_senders_over_rpc_and_gossip(node: Node) -> N
     with pytest.raises(UnknownAccount, match="not known to this chain"):
         node.submit(make_transfer(fresh, cid, 0, TO, 1))
     assert node.submit(make_transfer(funded, cid, 0, TO, 1))
-    gossip = [make_transfer(fresh, cid, n, TO, 1).to_dict() for n in range(1, 4)]
-    gossip.append(make_transfer(funded, cid, 1, TO, 1).to_dict())
+    gossip = [tx_to_wire(make_transfer(fresh, cid, n, TO, 1)) for n in range(1, 4)]
+    gossip.append(tx_to_wire(make_transfer(funded, cid, 1, TO, 1)))
     await node._on_peer_message("ff" * 32, {"k": "txs", "txs": gossip})
     assert len(node.mempool) == 2 and node.stats["bad_gossip_txs"] == 3
     assert node.mempool.stats["rejected_unknown_account"] == 4
