@@ -46,7 +46,7 @@ CALLS = 20  # at 10M gas each: 200M gas, one block's worth ~20 times over
 QUERIES = 40
 RSS_BOUND_MB = 400  # each node's peak during the attack
 RSS_GROWTH_MB = 100  # above its baseline once the attack is over
-CALLS_COMMIT_S = 90.0  # CALLS blocks of one 10M-gas call each, on a loaded 2-core machine
+CALLS_COMMIT_S = 150.0  # CALLS blocks of one 10M-gas call each (~1 s quiet, ~4 s at load 12)
 
 
 @dataclass(slots=True)
