@@ -21,10 +21,11 @@ MAX_CALL_GAS = 10_000_000
 DEFAULT_CALL_GAS = 1_000_000
 MAX_BLOCK_GAS = 2**53  # upper bound of the genesis block gas limit (declared gas summed per block)
 # The genesis ``block_gas_limit`` when a genesis does not set one: the declared gas of one block's
-# contract transactions. Measured on the 2-core dev machine, the VM burns 20-80 Mgas/s per core
-# on spinning contracts (about 10-40 Mgas/s per node with four nodes sharing the two cores), so a
-# full block runs in about 0.25-1 s, well under the 2 s view-change timeout. It is at least
-# MAX_CALL_GAS so that every admissible transaction fits in some block.
+# contract transactions. Measured on the quiet 2-core dev machine, the VM burns 20-80 Mgas/s per
+# core on spinning contracts (80-100 on an integer loop, ~20 building and formatting small lists),
+# so a full block takes 0.1-0.5 s of a core -- about twice that with four nodes sharing the two
+# cores -- under the 2 s view-change timeout. It is at least MAX_CALL_GAS so that every
+# admissible transaction fits in some block.
 DEFAULT_BLOCK_GAS_LIMIT = MAX_CALL_GAS
 
 # --- node-local defaults (overridable in config.toml) ------------------------------------------
