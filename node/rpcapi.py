@@ -57,7 +57,7 @@ class QueryRunner:
         self._running = 0
         self.stats = {"queries": 0, "queries_refused_busy": 0}
 
-    def _release(self, _done: Future[Any]) -> None:
+    def _release(self, _done: Future[Any] | None = None) -> None:
         with self._lock:
             self._running -= 1
 
@@ -73,8 +73,8 @@ class QueryRunner:
             self.stats["queries"] += 1
         try:
             future = self._pool.submit(fn)
-        except BaseException:
-            self._release(Future())
+        except RuntimeError:  # the pool is shut down: the node is stopping
+            self._release()
             raise
         future.add_done_callback(self._release)
         return await asyncio.wrap_future(future)
