@@ -21,6 +21,13 @@ MAX_CONTRACT_SOURCE_BYTES = 32 * 1024
 MAX_CALL_GAS = 10_000_000
 DEFAULT_CALL_GAS = 1_000_000
 MAX_BLOCK_GAS = 2**53  # upper bound of the genesis block gas limit (declared gas summed per block)
+# The genesis ``block_gas_limit`` when a genesis does not set one: the declared gas of one block's
+# contract transactions. Measured on the quiet 2-core dev machine, the VM burns 20-80 Mgas/s per
+# core on spinning contracts (80-100 on an integer loop, ~20 building and formatting small lists),
+# so a full block takes 0.1-0.5 s of a core -- about twice that with four nodes sharing the two
+# cores -- under the 2 s view-change timeout. It is at least MAX_CALL_GAS so that every
+# admissible transaction fits in some block.
+DEFAULT_BLOCK_GAS_LIMIT = MAX_CALL_GAS
 
 # --- node-local defaults (overridable in config.toml) ------------------------------------------
 DEFAULT_MEMPOOL_MAX_TXS = 50_000
@@ -32,6 +39,8 @@ DEFAULT_RPC_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RPC_MAX_BATCH = 1_000  # requests in one JSON-RPC batch
 DEFAULT_RPC_MAX_INFLIGHT = 512  # HTTP requests being handled at once; more get HTTP 503 "busy"
 DEFAULT_RPC_MAX_WEBSOCKETS = 256  # open JSON-RPC WebSocket connections
+DEFAULT_RPC_QUERY_GAS_CAP = DEFAULT_CALL_GAS  # gas of one read-only contract_call (<= MAX_CALL_GAS)
+DEFAULT_RPC_MAX_CONCURRENT_QUERIES = 2  # contract_calls running at once; more get "busy"
 DEFAULT_PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 DEFAULT_PEER_SEND_QUEUE = 4_096  # messages queued to one peer before newest are refused
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chain import limits
 from chain.crypto import KeyPair, is_pubkey_hex
 from chain.errors import AidchainError
 from contracts import cli as contract_cli
@@ -97,6 +98,7 @@ def cmd_genesis_new(args: argparse.Namespace) -> int:
         _pairs(args.validator, "--validator"),
         accounts,
         args.time if args.time is not None else int(time.time() * 1000),
+        block_gas_limit=args.block_gas_limit,
     )
     args.out.write_text(
         json.dumps(genesis.doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -118,6 +120,7 @@ def cmd_genesis_show(args: argparse.Namespace) -> int:
             "validators": [{"name": names[v], "id": v} for v in genesis.validators],
             "accounts": len(genesis.doc["accounts"]),
             "total_supply": sum(genesis.doc["accounts"].values()),
+            "block_gas_limit": genesis.block_gas_limit,
         }
     )
     return EXIT_OK
@@ -303,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="initial balance of an account",
     )
     p.add_argument("--time", type=int, help="genesis time, ms since the epoch (default: now)")
+    p.add_argument(
+        "--block-gas-limit",
+        type=int,
+        default=limits.DEFAULT_BLOCK_GAS_LIMIT,
+        help="most declared gas of the contract transactions in one block "
+        f"(default {limits.DEFAULT_BLOCK_GAS_LIMIT:_}; at least {limits.MAX_CALL_GAS:_})",
+    )
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_genesis_new)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chain import limits
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from node.config import render_config
@@ -57,6 +58,7 @@ def init_cluster(
     force: bool = False,
     chain_id: str | None = None,
     consensus: dict[str, Any] | None = None,
+    block_gas_limit: int = limits.DEFAULT_BLOCK_GAS_LIMIT,
 ) -> dict[str, Any]:
     """Write a local cluster into ``directory``; ``base_port=0`` picks free ports now."""
     root = Path(directory)
@@ -78,6 +80,7 @@ def init_cluster(
         "time": int(time.time() * 1000),
         "validators": [{"id": k.public_hex, "name": f"node{i}"} for i, k in enumerate(keys)],
         "accounts": {k.public_hex: DEFAULT_BALANCE for k in acct_keys},
+        "block_gas_limit": block_gas_limit,
     }
     (root / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")
     node_entries = []

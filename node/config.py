@@ -26,6 +26,8 @@ class RpcConfig:
     max_batch: int = limits.DEFAULT_RPC_MAX_BATCH
     max_inflight: int = limits.DEFAULT_RPC_MAX_INFLIGHT
     max_websockets: int = limits.DEFAULT_RPC_MAX_WEBSOCKETS
+    query_gas_cap: int = limits.DEFAULT_RPC_QUERY_GAS_CAP  # gas of one read-only contract_call
+    max_concurrent_queries: int = limits.DEFAULT_RPC_MAX_CONCURRENT_QUERIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,16 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
             "proposal (a block of MAX_BLOCK_BYTES in wire form) fits in one peer message"
         )
     check_mempool(cfg.mempool)
+    _check_queries(cfg.rpc)
     return cfg
+
+
+def _check_queries(rpc: RpcConfig) -> None:
+    """Read-only calls: a cap no larger than a transaction's, threads fewer than requests."""
+    if not 1 <= rpc.query_gas_cap <= limits.MAX_CALL_GAS:
+        raise ConfigError(f"[rpc] query_gas_cap must be in 1..{limits.MAX_CALL_GAS}")
+    if not 1 <= rpc.max_concurrent_queries <= max(1, rpc.max_inflight):
+        raise ConfigError("[rpc] max_concurrent_queries must be in 1..max_inflight")
 
 
 def _toml_value(value: Any) -> str:

@@ -94,7 +94,7 @@ class Node:
                     )
             else:
                 self.store.init_genesis(self.genesis.doc)
-            self.executor = Executor(self.store)
+            self.executor = Executor(self.store, block_gas_limit=self.genesis.block_gas_limit)
             self.mempool = Mempool(
                 self.chain_id,
                 lambda addr: self.store.account(addr)[1],
@@ -157,6 +157,9 @@ class Node:
         # one I/O thread so the event loop keeps serving RPC and peers during an fsync.
         self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-io")
+        # Blocks execute on their own thread (the worker awaits it), so a block's contract calls
+        # -- up to the genesis block gas limit -- never stall RPC or peer heartbeats.
+        self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-exec")
         self._tick_queued = False
         self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         self.stats = {
@@ -207,6 +210,9 @@ class Node:
         self._ticker = self._worker = None
         await self.sync.stop()
         await self.peers.stop()
+        # execution and queries read the store: let the running ones end before it closes
+        self._exec.shutdown(wait=True, cancel_futures=True)
+        self.rpc_api.close()
         self._io.shutdown(wait=True)  # a write already handed to the I/O thread completes
         self.store.close()
         self.log.info("node %s stopped at height %d", self.cfg.name, self.store.height)
@@ -245,7 +251,9 @@ class Node:
         """Offer the mempool's current proposable batch to the replica."""
         self._offer_dirty = False
         batch = self.mempool.ready(
-            self.consensus_config.block_max_txs, self.consensus_config.block_max_bytes
+            self.consensus_config.block_max_txs,
+            self.consensus_config.block_max_bytes,
+            max_gas=self.executor.block_gas_limit,
         )
         return self.replica.on_request(batch)
 
@@ -302,7 +310,10 @@ class Node:
             )
             return []
         try:
-            result = self.executor.execute(block)
+            started = time.monotonic()
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._exec, self.executor.execute, block)
+            executed_ms = (time.monotonic() - started) * 1000
             await self._io_call(self.store.commit_block, block, cert, result)
         except Exception:
             # A block 2f+1 validators committed cannot be applied here: our state has diverged
@@ -318,15 +329,20 @@ class Node:
         self.mempool.on_block_committed(block)
         self.stats["blocks_committed"] += 1
         self.log.debug(
-            "committed height=%d txs=%d view=%d hash=%s",
+            "committed height=%d txs=%d view=%d hash=%s executed_ms=%.0f",
             block.height,
             len(block.txs),
             cert.view,
             block.hash[:12],
+            executed_ms,
         )
-        # Offer a fresh batch first, so a primary never proposes transactions just committed.
-        offered = self._fresh_offer()
-        return [*offered, *self.replica.on_block_applied(block, result.state_root, cert)]
+        # The replica drops the block's transactions from its offer, then learns the time
+        # (execution may have taken most of a second, during which it had no tick), and only
+        # then gets the fresh batch: stamped with the replica's stale clock, the new offer would
+        # count this block's execution against the next block's request timeout.
+        applied = self.replica.on_block_applied(block, result.state_root, cert)
+        ticked = self.replica.on_tick(mono_ms(), wall_ms())
+        return [*applied, *ticked, *self._fresh_offer()]
 
     # --- SyncHost -------------------------------------------------------------------------------
     @property

@@ -117,9 +117,23 @@ def _failed_contract_receipt(error: str, error_type: str) -> dict[str, Any]:
 
 
 class Executor:
-    def __init__(self, store: ChainStore, contracts: Any = None) -> None:
+    """Validates and executes blocks against one store.
+
+    ``execute`` is pure Python over store reads and may run for as long as the block's gas
+    allows, so the daemon calls it on a worker thread; ``block_gas_limit`` (from the genesis)
+    bounds that time by refusing blocks whose declared gas is larger.
+    """
+
+    def __init__(
+        self,
+        store: ChainStore,
+        contracts: Any = None,
+        *,
+        block_gas_limit: int = limits.DEFAULT_BLOCK_GAS_LIMIT,
+    ) -> None:
         self._store = store
         self._contracts = contracts
+        self.block_gas_limit = block_gas_limit
 
     # --- validation before voting for a block ----------------------------------------------------
     def validate_block_txs(
@@ -130,10 +144,14 @@ class Executor:
         if len(txs) > limits.MAX_BLOCK_TXS:
             return f"block has {len(txs)} transactions, more than {limits.MAX_BLOCK_TXS}"
         total = 0
+        gas = 0
         for tx in txs:
             total += tx.size
+            gas += tx.gas_limit
         if total > limits.MAX_BLOCK_BYTES:
             return f"block transactions total {total} bytes, more than {limits.MAX_BLOCK_BYTES}"
+        if gas > self.block_gas_limit:
+            return f"block transactions declare {gas} gas, more than {self.block_gas_limit}"
         chain_id = self._store.chain_id
         seen: set[str] = set()
         next_nonce: dict[str, int] = {}

@@ -1,4 +1,9 @@
-"""The genesis document: chain id, start time, validator set and initial balances."""
+"""The genesis document: chain id, start time, validator set, initial balances, block gas limit.
+
+``block_gas_limit`` is a protocol parameter every validator must agree on, so it lives in the
+genesis (hashed with the rest) rather than in a node's config. A genesis written before the key
+existed has none and gets ``limits.DEFAULT_BLOCK_GAS_LIMIT``, so its hash does not change.
+"""
 
 from __future__ import annotations
 
@@ -30,13 +35,38 @@ class Genesis:
         return {v["id"]: v.get("name", v["id"][:8]) for v in self.doc["validators"]}
 
     @property
+    def block_gas_limit(self) -> int:
+        """Most declared gas (sum of ``Transaction.gas_limit``) one block may carry."""
+        return int(self.doc.get("block_gas_limit", limits.DEFAULT_BLOCK_GAS_LIMIT))
+
+    @property
     def hash(self) -> str:
         return sha256_hex(canonical(self.doc))
 
 
+REQUIRED_KEYS = frozenset({"chain_id", "time", "validators", "accounts"})
+OPTIONAL_KEYS = frozenset({"block_gas_limit"})
+
+
+def _check_block_gas_limit(value: Any) -> None:
+    # at least one maximal transaction, or an admitted call could never be proposed
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not limits.MAX_CALL_GAS <= value <= limits.MAX_BLOCK_GAS
+    ):
+        raise ConfigError(
+            f"genesis.block_gas_limit must be an integer in "
+            f"{limits.MAX_CALL_GAS}..{limits.MAX_BLOCK_GAS} (at least one transaction's gas)"
+        )
+
+
 def validate_genesis(doc: Any) -> Genesis:
-    if not isinstance(doc, dict) or set(doc) != {"chain_id", "time", "validators", "accounts"}:
-        raise ConfigError("genesis must have exactly: chain_id, time, validators, accounts")
+    if not isinstance(doc, dict) or not REQUIRED_KEYS <= set(doc) <= REQUIRED_KEYS | OPTIONAL_KEYS:
+        raise ConfigError(
+            "genesis must have exactly: chain_id, time, validators, accounts "
+            "(and optionally block_gas_limit)"
+        )
     chain_id = doc["chain_id"]
     if not isinstance(chain_id, str) or not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_CHARS:
         raise ConfigError("genesis.chain_id must be a non-empty string")
@@ -62,6 +92,8 @@ def validate_genesis(doc: Any) -> Genesis:
         total += bal
     if total >= limits.MAX_AMOUNT * 1024:
         raise ConfigError("genesis total supply is unreasonably large")
+    if "block_gas_limit" in doc:
+        _check_block_gas_limit(doc["block_gas_limit"])
     return Genesis(doc)
 
 
@@ -74,13 +106,21 @@ def load_genesis(path: str | Path) -> Genesis:
 
 
 def build_genesis(
-    chain_id: str, validators: list[tuple[str, str]], accounts: dict[str, int], time_ms: int
+    chain_id: str,
+    validators: list[tuple[str, str]],
+    accounts: dict[str, int],
+    time_ms: int,
+    block_gas_limit: int = limits.DEFAULT_BLOCK_GAS_LIMIT,
 ) -> Genesis:
-    """A validated genesis from (name, public key) validators and initial balances."""
+    """A validated genesis from (name, public key) validators and initial balances.
+
+    The block gas limit is always written out, so the document says what the chain enforces.
+    """
     doc = {
         "chain_id": chain_id,
         "time": time_ms,
         "validators": [{"id": vid, "name": name} for name, vid in validators],
         "accounts": dict(accounts),
+        "block_gas_limit": block_gas_limit,
     }
     return validate_genesis(doc)

@@ -1,13 +1,21 @@
 """The node's implementation of the JSON-RPC method set (rpc.api.NodeAPI).
 
 Only reads and admission live here; every rule is in the mempool, executor or contracts.
+Read-only contract calls are the one method that can burn CPU on a client's say-so, so they run
+on their own threads (never on the event loop that serves RPC and peer heartbeats), with their
+own gas cap and a limit on how many run at once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chain import limits
+from chain.errors import Busy, ContractError, NotFound
 from chain.tx import tx_from_dict
 
 if TYPE_CHECKING:
@@ -30,9 +38,69 @@ class ReadOnlyState:
         raise PermissionError("read-only state")
 
 
+T = TypeVar("T")
+
+
+class QueryRunner:
+    """Runs read-only calls on at most ``max_concurrent`` threads; one more is refused as busy.
+
+    A call counts until its thread finishes, not until its client goes away: a cancelled RPC
+    handler cannot stop a running query, so its slot stays taken until the gas cap ends it.
+    """
+
+    def __init__(self, max_concurrent: int, name: str) -> None:
+        self.max_concurrent = max_concurrent
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_concurrent, thread_name_prefix=f"{name}-query"
+        )
+        self._lock = threading.Lock()
+        self._running = 0
+        self.stats = {"queries": 0, "queries_refused_busy": 0}
+
+    def _release(self, _done: Future[Any] | None = None) -> None:
+        with self._lock:
+            self._running -= 1
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            if self._running >= self.max_concurrent:
+                self.stats["queries_refused_busy"] += 1
+                raise Busy(
+                    f"{self.max_concurrent} contract calls already running; retry later",
+                    limit=self.max_concurrent,
+                )
+            self._running += 1
+            self.stats["queries"] += 1
+        try:
+            future = self._pool.submit(fn)
+        except RuntimeError:  # the pool is shut down: the node is stopping
+            self._release()
+            raise
+        future.add_done_callback(self._release)
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        """Wait for running queries (bounded by the gas cap): they read the store being closed."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> None:
+    """A failed read-only call is a JSON-RPC error (docs/rpc.md), not a result with ok=false."""
+    error_type = receipt["error_type"]
+    if error_type == "NoSuchContract":
+        raise NotFound(receipt["error"], contract=contract)
+    raise ContractError(
+        receipt["error"], error_type=error_type, gas_used=receipt["gas_used"], gas_limit=gas
+    )
+
+
 class NodeRpc:
     def __init__(self, node: Node) -> None:
         self.node = node
+        self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)
+
+    def close(self) -> None:
+        self.queries.close()
 
     async def tx_send(self, tx: Any) -> str:
         return self.node.submit(tx_from_dict(tx))
@@ -111,6 +179,7 @@ class NodeRpc:
                 "mempool": dict(node.mempool.stats),
                 "peers": dict(node.peers.stats),
                 "sync": dict(node.sync.stats),
+                "queries": dict(self.queries.stats),
             },
         }
 
@@ -123,18 +192,22 @@ class NodeRpc:
     async def contract_call(
         self, contract: str, method: str, args: dict[str, Any], gas: int | None, sender: str | None
     ) -> dict[str, Any]:
+        """Run a method read-only on its own thread, with at most ``[rpc] query_gas_cap`` gas."""
         from contracts import runtime
 
-        result = runtime.query(
-            ReadOnlyState(self.node),
-            contract=contract,
-            method=method,
-            args=args,
-            gas=min(gas or limits.DEFAULT_CALL_GAS, limits.MAX_CALL_GAS),
-            ctx=self._ctx(),
-            sender=sender,
-        )
-        return result.to_receipt()
+        cap = min(gas or limits.DEFAULT_CALL_GAS, self.node.cfg.rpc.query_gas_cap)
+        state, ctx = ReadOnlyState(self.node), self._ctx()
+
+        def run() -> dict[str, Any]:
+            result = runtime.query(
+                state, contract=contract, method=method, args=args, gas=cap, ctx=ctx, sender=sender
+            )
+            return result.to_receipt()
+
+        receipt = await self.queries.run(run)
+        if not receipt["ok"]:
+            _raise_failed_query(receipt, contract, cap)
+        return receipt
 
     async def contract_get(self, address: str) -> dict[str, Any] | None:
         from contracts import runtime

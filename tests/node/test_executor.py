@@ -438,3 +438,38 @@ def test_transfers_conserve_supply(
         assert all(b >= 0 for b, _ in accounts)
     finally:
         store.close()
+
+
+def _call(key: KeyPair, nonce: int, gas: int) -> Transaction:
+    payload = {"contract": "ab" * 32, "method": "m", "args": {}, "gas": gas}
+    return sign_tx(key, CHAIN, nonce, "call", payload)
+
+
+def test_validate_refuses_a_block_over_the_gas_limit(store: ChainStore) -> None:
+    ex = Executor(store, block_gas_limit=limits.MAX_CALL_GAS + 10)
+    at_limit = [_call(A, 0, limits.MAX_CALL_GAS), _call(B, 0, 10), pay(A, 1, B, 1)]
+    assert ex.validate_block_txs(block_of(store, at_limit)) is None  # transfers declare no gas
+    over = [_call(A, 0, limits.MAX_CALL_GAS), _call(B, 0, 11)]
+    reason = ex.validate_block_txs(block_of(store, over))
+    assert reason == (
+        f"block transactions declare {limits.MAX_CALL_GAS + 11} gas, "
+        f"more than {limits.MAX_CALL_GAS + 10}"
+    )
+
+
+def test_an_undeclared_gas_counts_as_the_default_call_gas(store: ChainStore) -> None:
+    ex = Executor(store, block_gas_limit=limits.MAX_CALL_GAS)
+    payload = {"contract": "ab" * 32, "method": "m", "args": {}}
+    txs = [sign_tx(A, CHAIN, i, "call", payload) for i in range(11)]
+    assert limits.DEFAULT_CALL_GAS * 10 == limits.MAX_CALL_GAS
+    assert ex.validate_block_txs(block_of(store, txs[:10])) is None
+    assert "gas" in (ex.validate_block_txs(block_of(store, txs)) or "")
+
+
+def test_the_default_block_gas_limit_holds_a_maximal_call(store: ChainStore) -> None:
+    ex = Executor(store)
+    assert ex.block_gas_limit == limits.DEFAULT_BLOCK_GAS_LIMIT >= limits.MAX_CALL_GAS
+    fits = limits.DEFAULT_BLOCK_GAS_LIMIT // limits.MAX_CALL_GAS
+    calls = [_call(A, i, limits.MAX_CALL_GAS) for i in range(fits + 1)]
+    assert ex.validate_block_txs(block_of(store, calls[:fits])) is None
+    assert ex.validate_block_txs(block_of(store, calls)) is not None
