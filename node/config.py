@@ -25,6 +25,9 @@ class RpcConfig:
     max_batch: int = limits.DEFAULT_RPC_MAX_BATCH
     max_inflight: int = limits.DEFAULT_RPC_MAX_INFLIGHT
     max_websockets: int = limits.DEFAULT_RPC_MAX_WEBSOCKETS
+    max_reply_bytes: int = limits.DEFAULT_RPC_MAX_REPLY_BYTES
+    reply_budget_bytes: int = limits.DEFAULT_RPC_REPLY_BUDGET_BYTES
+    send_timeout_ms: int = limits.DEFAULT_RPC_SEND_TIMEOUT_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,24 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         raise ConfigError(f"[consensus] block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")
     if cfg.consensus.tick_ms < 1:
         raise ConfigError("[consensus] tick_ms must be >= 1")
+    _check_rpc(cfg.rpc)
     return cfg
+
+
+MIN_RPC_REPLY_BYTES = 4 * limits.MAX_TX_BYTES  # room for the largest single result (tx_get)
+
+
+def _check_rpc(rpc: RpcConfig) -> None:
+    """Relations between the [rpc] limits: each reply must be able to hold one full result."""
+    for key in ("max_body_bytes", "max_batch", "max_inflight", "max_websockets"):
+        if getattr(rpc, key) < 1:
+            raise ConfigError(f"[rpc] {key} must be >= 1")
+    if rpc.max_reply_bytes < MIN_RPC_REPLY_BYTES:
+        raise ConfigError(f"[rpc] max_reply_bytes must be >= {MIN_RPC_REPLY_BYTES}")
+    if rpc.reply_budget_bytes < rpc.max_reply_bytes:
+        raise ConfigError("[rpc] reply_budget_bytes must be >= max_reply_bytes")
+    if rpc.send_timeout_ms < 100:
+        raise ConfigError("[rpc] send_timeout_ms must be >= 100")
 
 
 def _toml_value(value: Any) -> str:

@@ -161,6 +161,9 @@ class Node:
             max_batch=self.cfg.rpc.max_batch,
             max_inflight=self.cfg.rpc.max_inflight,
             max_websockets=self.cfg.rpc.max_websockets,
+            max_reply_bytes=self.cfg.rpc.max_reply_bytes,
+            reply_budget_bytes=self.cfg.rpc.reply_budget_bytes,
+            send_timeout_ms=self.cfg.rpc.send_timeout_ms,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
