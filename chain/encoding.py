@@ -117,7 +117,7 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise EncodingError(f"duplicate key {shown_name(key)!r}")
+            raise EncodingError(f"duplicate key '{shown_name(key)}'")
         out[key] = value
     return out
 

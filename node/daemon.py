@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections import deque
@@ -44,6 +45,7 @@ from node.statesync import StateSync
 from node.testmodes import Misbehaviour
 from rpc.server import create_rpc_app
 from storage.chainstore import ChainStore
+from storage.db import PRIVATE_UMASK, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ class Node:
             raise ConfigError(
                 f"this node's key {self.key.public_hex[:12]}… is not a validator in {cfg.genesis}"
             )
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(cfg.data_dir)
         self.store = ChainStore.open(cfg.data_dir / "chain.db")
         try:
             if self.store.is_initialised():
@@ -462,6 +464,7 @@ def setup_logging(cfg: NodeConfig) -> NodeLogContext:
 
 async def run_node(cfg: NodeConfig, log_context: NodeLogContext | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
+    os.umask(PRIVATE_UMASK)  # LevelDB creates files (0644 & ~umask) for as long as it runs
     node = Node(cfg)
     if log_context is not None:
         log_context.source = node

@@ -141,7 +141,7 @@ def _find_non_canonical(value: Any) -> str | None:
         if isinstance(item, _Unusable):
             return item.problem
         if isinstance(item, _DupKeys):
-            return f"duplicate key {shown_name(item.dup)!r}"
+            return f"duplicate key '{shown_name(item.dup)}'"
         if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -169,7 +169,7 @@ def _check_param_values(method: Method, params: list[Any] | dict[str, Any]) -> N
     if isinstance(params, _DupKeys):
         shown = shown_name(params.dup, MAX_ECHOED_NAME_CHARS)
         raise InvalidParams(
-            f"duplicate parameter {shown!r}", reason=EncodingError.reason, param=shown
+            f"duplicate parameter '{shown}'", reason=EncodingError.reason, param=shown
         )
     items = (
         [(param_name_at(method, i), v) for i, v in enumerate(params)]
@@ -207,7 +207,7 @@ def _parse_envelope(item: Any) -> _Envelope | dict[str, Any]:
     req_id = item.get("id")
     if isinstance(item, _DupKeys):
         shown = shown_name(item.dup, MAX_ECHOED_NAME_CHARS)
-        return _error(None, InvalidRequest(f"duplicate member {shown!r}"))
+        return _error(None, InvalidRequest(f"duplicate member '{shown}'"))
     if has_id and not _valid_id(req_id):
         return _error(
             None, InvalidRequest("id must be a string of valid Unicode, an integer or null")
@@ -218,7 +218,7 @@ def _parse_envelope(item: Any) -> _Envelope | dict[str, Any]:
     extra = set(item) - REQUEST_MEMBERS
     if extra:
         shown = shown_name(sorted(extra)[0], MAX_ECHOED_NAME_CHARS)
-        return _error(req_id, InvalidRequest(f"unknown request member {shown!r}"))
+        return _error(req_id, InvalidRequest(f"unknown request member '{shown}'"))
     name = item.get("method")
     if not isinstance(name, str):
         return _error(req_id, InvalidRequest("method must be a string"))
@@ -236,7 +236,7 @@ async def _handle_one(api: NodeAPI, item: Any, clean: bool) -> dict[str, Any] | 
     try:
         if env.method is None:
             shown = shown_name(env.name, MAX_ECHOED_NAME_CHARS)
-            raise MethodNotFound(f"method {shown!r} not found", method=shown)
+            raise MethodNotFound(f"method '{shown}' not found", method=shown)
         if not clean and env.params is not None:
             _check_param_values(env.method, env.params)
         bound = bind_params(env.method, env.params)
