@@ -58,14 +58,21 @@ def encode_answer(answer: dict[str, Any]) -> bytes | None:
 
 
 class Reply:
-    """The encoded answers to one request or batch, and the budget bytes they hold."""
+    """The encoded answers to one request or batch, and the budget bytes they hold.
 
-    __slots__ = ("_budget", "_charged", "_parts", "_size", "batch", "max_bytes")
+    ``copies`` is how many copies of the body the transport holds while sending it; each is
+    charged, so the budget bounds real memory.
+    """
 
-    def __init__(self, *, batch: bool, max_bytes: int, budget: ReplyBudget) -> None:
+    __slots__ = ("_budget", "_charged", "_copies", "_parts", "_size", "batch", "max_bytes")
+
+    def __init__(
+        self, *, batch: bool, max_bytes: int, budget: ReplyBudget, copies: int = 1
+    ) -> None:
         self.batch = batch
         self.max_bytes = max_bytes
         self._budget = budget
+        self._copies = copies
         self._parts: list[bytes] = []
         self._size = 2 if batch else 0  # the brackets
         self._charged = 0
@@ -85,7 +92,7 @@ class Reply:
     def try_add(self, encoded: bytes) -> bool:
         """Add a result if the node-wide budget can hold it; False (nothing added) otherwise."""
         after = self._size + len(encoded)
-        charge = max(0, after - REPLY_ALLOWANCE_BYTES) - self._charged
+        charge = self._copies * max(0, after - REPLY_ALLOWANCE_BYTES) - self._charged
         if charge > 0:
             if not self._budget.try_take(charge):
                 return False
@@ -111,9 +118,12 @@ class Reply:
             yield from _pieces(part)
         yield b"]"
 
-    def body(self) -> bytes:
-        """The whole body as one bytes object (WebSocket messages are sent whole)."""
-        return b"".join(self.chunks())
+    def take_body(self) -> bytes:
+        """The whole body as one bytes object, dropping the parts (a WebSocket message is sent
+        whole: the transport copies what the client has not taken, hence ``copies=2`` there)."""
+        body = b"".join(self.chunks())
+        self._parts = []
+        return body
 
     def release(self) -> None:
         """Give the budget back once the bytes are written or the client is gone (idempotent)."""

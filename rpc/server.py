@@ -27,6 +27,7 @@ off, so the bytes are freed either way.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -261,6 +262,7 @@ class ReplyLimits:
     max_batch: int
     max_reply_bytes: int
     budget: ReplyBudget
+    copies: int = 1  # copies of a reply held while it is sent (2 for WebSocket messages)
 
 
 _REPLY_KEY = web.AppKey("rpc_reply_limits", ReplyLimits)
@@ -309,7 +311,9 @@ async def dispatch(api: NodeAPI, body: bytes, bounds: ReplyLimits) -> Reply | No
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             doc = _ParseFailure(json_error_text(exc))
     batch = isinstance(doc, list) and 0 < len(doc) <= bounds.max_batch
-    reply = Reply(batch=batch, max_bytes=bounds.max_reply_bytes, budget=bounds.budget)
+    reply = Reply(
+        batch=batch, max_bytes=bounds.max_reply_bytes, budget=bounds.budget, copies=bounds.copies
+    )
     try:
         if isinstance(doc, _ParseFailure):
             reply.add_error(_encoded_error(None, ParseError(f"parse error: {doc.text}")))
@@ -476,7 +480,7 @@ async def _send_ws(
     drained, so a client's send buffer is bounded by ``max_reply_bytes``.
     """
     try:
-        await asyncio.wait_for(ws.send_frame(reply.body(), WSMsgType.TEXT), timeout_s)
+        await asyncio.wait_for(ws.send_frame(reply.take_body(), WSMsgType.TEXT), timeout_s)
         return True
     except ConnectionError:
         log.debug("rpc websocket client went away before its answer was sent")
@@ -504,7 +508,7 @@ async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
     sockets = request.app[_SOCKETS_KEY]
     sockets.add(ws)
     api = request.app[_API_KEY]
-    bounds = request.app[_REPLY_KEY]
+    bounds = dataclasses.replace(request.app[_REPLY_KEY], copies=2)
     timeout_s = request.app[_SEND_TIMEOUT_KEY]
     try:
         async for msg in ws:

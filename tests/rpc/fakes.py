@@ -123,6 +123,6 @@ async def answer(
     if reply is None:
         return None
     try:
-        return json.loads(reply.body())
+        return json.loads(reply.take_body())
     finally:
         reply.release()
