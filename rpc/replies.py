@@ -49,12 +49,21 @@ class ReplyBudget:
 
 
 def encode_answer(answer: dict[str, Any]) -> bytes | None:
-    """One response object as UTF-8 JSON, or None if it cannot be encoded (a node bug)."""
+    """One response object as UTF-8 JSON, or None if it cannot be encoded (a node bug).
+
+    Text with a lone surrogate has no UTF-8 form; request input never gets this far with one
+    (the dispatcher refuses it), but should a result hold one it is sent with ``\\u`` escapes
+    (plain ASCII JSON) rather than failing the whole reply.
+    """
     try:
-        return json.dumps(answer, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        text = json.dumps(answer, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         log.exception("rpc answer for id %r cannot be encoded as JSON", answer.get("id"))
         return None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(answer, allow_nan=False).encode("ascii")
 
 
 class Reply:

@@ -10,7 +10,7 @@ import pytest
 from chain.crypto import KeyPair
 from chain.tx import sign_tx
 from rpc import errors as E
-from rpc.replies import REPLY_ALLOWANCE_BYTES, Reply, ReplyBudget
+from rpc.replies import REPLY_ALLOWANCE_BYTES, Reply, ReplyBudget, encode_answer
 from rpc.server import ReplyLimits, dispatch
 from tests.rpc.fakes import CHAIN_ID, FakeNode, answer
 
@@ -108,3 +108,9 @@ def test_budget_refuses_what_it_cannot_hold() -> None:
     budget.give_back(10)
     with pytest.raises(ValueError):
         ReplyBudget(0)
+
+
+def test_a_result_with_a_lone_surrogate_is_sent_escaped_not_failed() -> None:
+    encoded = encode_answer({"jsonrpc": "2.0", "id": 1, "result": {"名": "\ud800"}})
+    assert encoded == b'{"jsonrpc": "2.0", "id": 1, "result": {"\\u540d": "\\ud800"}}'
+    assert encode_answer({"id": 1, "result": object()}) is None
