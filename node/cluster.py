@@ -194,7 +194,10 @@ def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
     def start(i: int) -> None:
         entry = info.manifest["nodes"][i]
         cfg = (info.root / entry["config"]).resolve()
-        logs[i] = open(cfg.parent / "node.log", "ab")
+        fd = os.open(
+            cfg.parent / "node.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE
+        )
+        logs[i] = os.fdopen(fd, "ab")
         procs[i] = subprocess.Popen(
             node_command(cfg),
             stdout=logs[i],
