@@ -490,15 +490,22 @@ async def _send_ws(
         log.debug(
             "rpc websocket client %s did not read in %.1f s; dropped", request.remote, timeout_s
         )
+    # The close frame is queued behind what the client has not read (drain=False: waiting for
+    # the buffer to drain is what timed out). A client that reads within the grace period gets
+    # its answers and the reason; then, in every case, abort() frees the buffer (close() would
+    # keep it until the client reads).
     try:
         await asyncio.wait_for(
-            ws.close(code=WSCloseCode.POLICY_VIOLATION, message=SLOW_READER_CLOSE.encode()),
+            ws.close(
+                code=WSCloseCode.POLICY_VIOLATION, message=SLOW_READER_CLOSE.encode(), drain=False
+            ),
             WS_CLOSE_GRACE_S,
         )
     except (TimeoutError, ConnectionError):
         pass
-    if request.transport is not None:
-        request.transport.abort()  # frees what the client never read
+    finally:
+        if request.transport is not None:
+            request.transport.abort()
     return False
 
 

@@ -133,3 +133,29 @@ async def test_ws_client_reading_normally_is_never_dropped() -> None:
             msg = await ws.receive(timeout=10)
             assert msg.type == aiohttp.WSMsgType.TEXT
         await ws.close()
+
+
+def _transports(client: Any) -> list[asyncio.Transport]:
+    """The server side of every open connection (kept: a handler lets go of it when closing)."""
+    server = client.server.runner.server
+    return [h.transport for h in server.connections if h.transport is not None]
+
+
+async def test_a_dropped_client_leaves_nothing_buffered_even_if_it_never_reads() -> None:
+    node = FakeNode()
+    body = await _big_batch(node)
+    async with serve(node, **{**OPTIONS, "reply_budget_bytes": 16 << 20}) as client:
+        url = str(client.make_url("/"))
+        ws_sock = await asyncio.to_thread(rawnet.ws_connect, url)
+        http_sock = await asyncio.to_thread(rawnet.post_and_never_read, url, body)
+        try:
+            await asyncio.to_thread(ws_sock.sendall, rawnet.ws_frame(body) * 2)
+            await asyncio.sleep(0.2)
+            transports = _transports(client)
+            held = sum(t.get_write_buffer_size() for t in transports)
+            assert len(transports) == 2 and held > 1 << 20  # both replies are stuck on the node
+            await asyncio.sleep(TIMEOUT_MS / 1000 + 1.5)  # send timeout, then the close grace
+            assert [t.get_write_buffer_size() for t in transports] == [0, 0]
+        finally:
+            ws_sock.close()
+            http_sock.close()
