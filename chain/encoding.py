@@ -41,14 +41,60 @@ def _check(obj: Any, depth: int = 0) -> None:
 
 
 def canonical(obj: Any) -> bytes:
-    """Canonical bytes of a JSON value (raises EncodingError on floats or foreign types)."""
+    """Canonical bytes of a JSON value (raises EncodingError on floats or foreign types).
+
+    Text with a lone surrogate (e.g. from a ``"\\ud800"`` escape) has no UTF-8 encoding, so it
+    has no canonical bytes: it is refused here rather than failing later with a codec error.
+    """
     _check(obj)
-    return _encoder.encode(obj).encode("utf-8")
+    try:
+        return _encoder.encode(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodingError(LONE_SURROGATE) from None
 
 
 def canonical_unchecked(obj: Any) -> bytes:
     """Canonical bytes of a value already known to hold only JSON ints/strs/... (hot path)."""
     return _encoder.encode(obj).encode("utf-8")
+
+
+LONE_SURROGATE = "text contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
+NOT_UTF8 = "text is not valid UTF-8"
+TOO_DEEP = "JSON nested too deeply"
+MAX_INT_DIGITS = 4_300  # longest integer literal parsed; ours, so no VM setting changes it
+TOO_MANY_DIGITS = f"integer literal longer than {MAX_INT_DIGITS} digits"
+
+
+def is_valid_text(text: str) -> bool:
+    """True unless ``text`` holds a lone surrogate (the only str that UTF-8 cannot encode)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_int_literal(text: str) -> int:
+    """``int(text)`` for a JSON integer, with a fixed digit limit and a fixed error text."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise EncodingError(TOO_MANY_DIGITS)
+    try:
+        return int(text)
+    except ValueError:  # the interpreter's own int_max_str_digits is set lower than ours
+        raise EncodingError(TOO_MANY_DIGITS) from None
+
+
+def json_error_text(exc: Exception) -> str:
+    """A fixed, interpreter-independent description of why text is not JSON."""
+    if isinstance(exc, UnicodeDecodeError):
+        return NOT_UTF8
+    if isinstance(exc, RecursionError):
+        return TOO_DEEP
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON at line {exc.lineno} column {exc.colno}"
+    return "invalid JSON"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -63,11 +109,17 @@ def _no_constant(name: str) -> Any:
     raise EncodingError(f"{name} is not valid JSON")
 
 
+def shown_name(name: str, limit: int = 64) -> str:
+    """A name from outside, safe to echo in an error: cut to ``limit``, surrogates escaped."""
+    cut = name[:limit]
+    return cut if is_valid_text(cut) else cut.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise EncodingError(f"duplicate key {key!r}")
+            raise EncodingError(f"duplicate key '{shown_name(key)}'")
         out[key] = value
     return out
 
@@ -75,7 +127,10 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # one decoder, built once: json.loads(..., hooks) would build a new JSONDecoder on every call,
 # which dominates parsing many small documents (each transaction string of a block)
 _decoder = json.JSONDecoder(
-    parse_float=_no_float, parse_constant=_no_constant, object_pairs_hook=_unique_pairs
+    parse_float=_no_float,
+    parse_int=parse_int_literal,
+    parse_constant=_no_constant,
+    object_pairs_hook=_unique_pairs,
 )
 
 
@@ -88,4 +143,4 @@ def loads_strict(data: bytes | str) -> Any:
     except EncodingError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise EncodingError(f"malformed JSON: {exc}") from None
+        raise EncodingError(f"malformed JSON: {json_error_text(exc)}") from None

@@ -41,6 +41,9 @@ DEFAULT_RPC_MAX_INFLIGHT = 512  # HTTP requests being handled at once; more get 
 DEFAULT_RPC_MAX_WEBSOCKETS = 256  # open JSON-RPC WebSocket connections
 DEFAULT_RPC_QUERY_GAS_CAP = DEFAULT_CALL_GAS  # gas of one read-only contract_call (<= MAX_CALL_GAS)
 DEFAULT_RPC_MAX_CONCURRENT_QUERIES = 2  # contract_calls running at once; more get "busy"
+DEFAULT_RPC_MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply; results past it get too_large
+DEFAULT_RPC_REPLY_BUDGET_BYTES = 64 * 1024 * 1024  # reply bytes held for all clients together
+DEFAULT_RPC_SEND_TIMEOUT_MS = 10_000  # a reply piece not drained in this time drops the client
 DEFAULT_PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 DEFAULT_PEER_SEND_QUEUE = 4_096  # messages queued to one peer before newest are refused
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)

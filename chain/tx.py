@@ -14,7 +14,7 @@ from typing import Any
 
 from chain import limits
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
-from chain.encoding import canonical, sha256_hex
+from chain.encoding import canonical, is_valid_text, sha256_hex
 from chain.errors import BadSignature, EncodingError, MalformedTx, TooLarge
 
 TX_FIELDS = frozenset({"chain_id", "sender", "nonce", "type", "payload", "signature"})
@@ -46,6 +46,8 @@ def _check_payload(tx_type: str, payload: Any) -> None:
             raise MalformedTx(
                 f"payload.memo must be a string of at most {limits.MAX_MEMO_CHARS} chars"
             )
+        if not is_valid_text(memo):
+            raise MalformedTx("payload.memo is not valid Unicode (it has a lone surrogate)")
     elif tx_type == "deploy":
         extra = set(payload) - {"source", "init", "gas"}
         if extra:

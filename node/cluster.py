@@ -26,6 +26,7 @@ from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from node.config import render_config
 from node.keys import load_key, save_key
+from storage.db import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,14 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file readable by its owner only (0600, whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), PRIVATE_FILE_MODE)
+        f.write(text)
+
+
 def init_cluster(
     directory: str | Path,
     *,
@@ -68,7 +77,8 @@ def init_cluster(
         if not force:
             raise ConfigError(f"{root} exists and is not empty; use --force to overwrite it")
         shutil.rmtree(root)
-    root.mkdir(parents=True, exist_ok=True)
+    make_private_dir(root)
+    make_private_dir(root / "accounts")
     ports = (
         free_ports(2 * nodes) if base_port == 0 else list(range(base_port, base_port + 2 * nodes))
     )
@@ -82,12 +92,12 @@ def init_cluster(
         "accounts": {k.public_hex: DEFAULT_BALANCE for k in acct_keys},
         "block_gas_limit": block_gas_limit,
     }
-    (root / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n", encoding="utf-8")
+    _write_private(root / "genesis.json", json.dumps(genesis, indent=2) + "\n")
     node_entries = []
     for i, key in enumerate(keys):
         rpc_port, p2p_port = ports[2 * i], ports[2 * i + 1]
         folder = root / f"node{i}"
-        folder.mkdir()
+        folder.mkdir(mode=PRIVATE_DIR_MODE)
         save_key(folder / "node.key", key)
         peers = [
             {"id": other.public_hex, "url": f"ws://127.0.0.1:{ports[2 * j + 1]}/p2p"}
@@ -107,7 +117,7 @@ def init_cluster(
         }
         if consensus:
             sections["consensus"] = dict(consensus)
-        (folder / "config.toml").write_text(render_config(sections, peers), encoding="utf-8")
+        _write_private(folder / "config.toml", render_config(sections, peers))
         node_entries.append(
             {
                 "id": key.public_hex,
@@ -123,7 +133,7 @@ def init_cluster(
         save_key(root / rel, key)
         account_paths.append(rel)
     manifest = {"chain_id": chain_id, "nodes": node_entries, "accounts": account_paths}
-    (root / "cluster.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _write_private(root / "cluster.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
@@ -187,7 +197,10 @@ def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
     def start(i: int) -> None:
         entry = info.manifest["nodes"][i]
         cfg = (info.root / entry["config"]).resolve()
-        logs[i] = open(cfg.parent / "node.log", "ab")
+        fd = os.open(
+            cfg.parent / "node.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE
+        )
+        logs[i] = os.fdopen(fd, "ab")
         procs[i] = subprocess.Popen(
             node_command(cfg),
             stdout=logs[i],

@@ -28,6 +28,9 @@ class RpcConfig:
     max_websockets: int = limits.DEFAULT_RPC_MAX_WEBSOCKETS
     query_gas_cap: int = limits.DEFAULT_RPC_QUERY_GAS_CAP  # gas of one read-only contract_call
     max_concurrent_queries: int = limits.DEFAULT_RPC_MAX_CONCURRENT_QUERIES
+    max_reply_bytes: int = limits.DEFAULT_RPC_MAX_REPLY_BYTES
+    reply_budget_bytes: int = limits.DEFAULT_RPC_REPLY_BUDGET_BYTES
+    send_timeout_ms: int = limits.DEFAULT_RPC_SEND_TIMEOUT_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         )
     check_mempool(cfg.mempool)
     _check_queries(cfg.rpc)
+    _check_rpc(cfg.rpc)
     return cfg
 
 
@@ -203,6 +207,22 @@ def _check_queries(rpc: RpcConfig) -> None:
         raise ConfigError(f"[rpc] query_gas_cap must be in 1..{limits.MAX_CALL_GAS}")
     if not 1 <= rpc.max_concurrent_queries <= max(1, rpc.max_inflight):
         raise ConfigError("[rpc] max_concurrent_queries must be in 1..max_inflight")
+
+
+MIN_RPC_REPLY_BYTES = 4 * limits.MAX_TX_BYTES  # room for the largest single result (tx_get)
+
+
+def _check_rpc(rpc: RpcConfig) -> None:
+    """Relations between the [rpc] limits: each reply must be able to hold one full result."""
+    for key in ("max_body_bytes", "max_batch", "max_inflight", "max_websockets"):
+        if getattr(rpc, key) < 1:
+            raise ConfigError(f"[rpc] {key} must be >= 1")
+    if rpc.max_reply_bytes < MIN_RPC_REPLY_BYTES:
+        raise ConfigError(f"[rpc] max_reply_bytes must be >= {MIN_RPC_REPLY_BYTES}")
+    if rpc.reply_budget_bytes < rpc.max_reply_bytes:
+        raise ConfigError("[rpc] reply_budget_bytes must be >= max_reply_bytes")
+    if rpc.send_timeout_ms < 100:
+        raise ConfigError("[rpc] send_timeout_ms must be >= 100")
 
 
 def _toml_value(value: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections import deque
@@ -46,6 +47,7 @@ from node.supervise import stop_supervised, supervise
 from node.testmodes import Misbehaviour
 from rpc.server import create_rpc_app
 from storage.chainstore import ChainStore
+from storage.db import PRIVATE_UMASK, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class Node:
             raise ConfigError(
                 f"this node's key {self.key.public_hex[:12]}… is not a validator in {cfg.genesis}"
             )
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(cfg.data_dir)
         self.store = ChainStore.open(cfg.data_dir / "chain.db")
         try:
             if self.store.is_initialised():
@@ -178,6 +180,9 @@ class Node:
             max_batch=self.cfg.rpc.max_batch,
             max_inflight=self.cfg.rpc.max_inflight,
             max_websockets=self.cfg.rpc.max_websockets,
+            max_reply_bytes=self.cfg.rpc.max_reply_bytes,
+            reply_budget_bytes=self.cfg.rpc.reply_budget_bytes,
+            send_timeout_ms=self.cfg.rpc.send_timeout_ms,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -506,6 +511,7 @@ def setup_logging(cfg: NodeConfig) -> NodeLogContext:
 
 async def run_node(cfg: NodeConfig, log_context: NodeLogContext | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the process exit code."""
+    os.umask(PRIVATE_UMASK)  # LevelDB creates files (0644 & ~umask) for as long as it runs
     node = Node(cfg)
     if log_context is not None:
         log_context.source = node

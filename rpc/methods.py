@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain import limits
+from chain.encoding import canonical, is_valid_text, shown_name
+from chain.errors import EncodingError
 from rpc.api import NodeAPI
 from rpc.errors import InvalidParams
 
@@ -42,6 +44,18 @@ def _obj(name: str, value: Any) -> dict[str, Any]:
     return value
 
 
+def _json_obj(name: str, value: Any) -> dict[str, Any]:
+    """An object that has canonical bytes (no lone surrogates, not nested too deeply)."""
+    obj = _obj(name, value)
+    try:
+        canonical(obj)
+    except EncodingError as exc:
+        raise InvalidParams(
+            f"parameter '{name}': {exc.message}", reason=EncodingError.reason, param=name
+        ) from None
+    return obj
+
+
 def _height(name: str, value: Any) -> int | str:
     if value == LATEST and isinstance(value, str):
         return LATEST
@@ -53,10 +67,15 @@ def _height(name: str, value: Any) -> int | str:
 
 
 def _contract_method(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_CONTRACT_METHOD_CHARS:
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_CONTRACT_METHOD_CHARS
+        or not is_valid_text(value)
+    ):
         raise InvalidParams(
             f"parameter '{name}' must be a non-empty string of at most "
-            f"{MAX_CONTRACT_METHOD_CHARS} characters",
+            f"{MAX_CONTRACT_METHOD_CHARS} characters of valid Unicode",
             param=name,
         )
     return value
@@ -166,7 +185,7 @@ METHODS: dict[str, Method] = {
             (
                 Param("contract", HEX64, _hex64),
                 Param("method", "string", _contract_method),
-                _optional("args", "object", _obj, dict),
+                _optional("args", "object", _json_obj, dict),
                 _optional("gas", "integer", _gas, lambda: None),
                 _optional("sender", HEX64, _hex64, lambda: None),
             ),
@@ -204,9 +223,8 @@ def bind_params(method: Method, params: list[Any] | dict[str, Any] | None) -> di
         known = {p.name for p in spec}
         for key in params:
             if key not in known:
-                raise InvalidParams(
-                    f"unknown parameter '{key[:64]}' for {method.name}", param=key[:64]
-                )
+                shown = shown_name(key)
+                raise InvalidParams(f"unknown parameter '{shown}' for {method.name}", param=shown)
         given = params
     out: dict[str, Any] = {}
     for p in spec:

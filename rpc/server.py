@@ -11,11 +11,23 @@ precisely what is wrong per request: a float or duplicate key inside ``params`` 
 (``data.reason`` = ``malformed_json``, ``data.param`` = the parameter) because the request is
 well formed but a parameter cannot be used (a transaction with a float could never be hashed the
 same way by every node); anywhere else in a request object (e.g. ``"id": 1.5``) it is -32600.
-Text that is not JSON at all (or not UTF-8) is -32700.
+Text that is not JSON at all (or not UTF-8) is -32700. Integer literals longer than
+``chain.encoding.MAX_INT_DIGITS`` are treated like floats. No message ever carries interpreter
+text (exception strings, reprs of internal objects): parse failures use the fixed texts of
+``chain.encoding``, and names echoed from a request are cut and have lone surrogates escaped.
+
+Replies are bounded by bytes (rpc/replies.py): each answer is encoded as soon as it is computed,
+a batch reply stops taking results at ``max_reply_bytes`` (the requests whose results would not
+fit get a ``too_large`` error each), and reply bytes held for slow clients are counted against a
+node-wide budget. A client that does not read its reply within ``send_timeout_ms`` is dropped:
+HTTP connections are aborted, WebSocket clients get a close frame saying why and are then cut
+off, so the bytes are freed either way.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -24,10 +36,18 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from chain import limits
-from chain.encoding import loads_strict
+from chain.encoding import (
+    MAX_INT_DIGITS,
+    TOO_MANY_DIGITS,
+    is_valid_text,
+    json_error_text,
+    loads_strict,
+    shown_name,
+)
 from chain.errors import AidchainError, Busy, EncodingError, TooLarge
 from rpc.api import NodeAPI
 from rpc.errors import (
+    InternalError,
     InvalidParams,
     InvalidRequest,
     MethodNotFound,
@@ -36,6 +56,7 @@ from rpc.errors import (
     internal_error_object,
 )
 from rpc.methods import METHODS, Method, bind_params, describe_methods, param_name_at
+from rpc.replies import Reply, ReplyBudget, encode_answer
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +65,13 @@ REQUEST_MEMBERS = frozenset({"jsonrpc", "method", "params", "id"})
 MAX_ECHOED_NAME_CHARS = 64  # unknown method / member names are cut to this in messages
 READ_CHUNK_BYTES = 64 * 1024
 WS_HEARTBEAT_S = 30.0  # ping idle WebSocket clients so dead connections are noticed
+WS_CLOSE_GRACE_S = 1.0  # a dropped WebSocket client gets this long to take its close frame
+SERVER_HEADER = "aidchain"  # the whole Server header: no software versions for a scanner
+SLOW_READER_CLOSE = "reply not read in time; closing"  # WebSocket close reason (<= 123 bytes)
 
 _API_KEY = web.AppKey("rpc_api", NodeAPI)
 _MAX_BODY_KEY = web.AppKey("rpc_max_body_bytes", int)
-_MAX_BATCH_KEY = web.AppKey("rpc_max_batch", int)
+_SEND_TIMEOUT_KEY = web.AppKey("rpc_send_timeout_s", float)
 _SOCKETS_KEY = web.AppKey("rpc_websockets", set[web.WebSocketResponse])
 _LIMITS_KEY = web.AppKey("rpc_concurrency", dict[str, int])
 
@@ -55,13 +79,26 @@ _LIMITS_KEY = web.AppKey("rpc_concurrency", dict[str, int])
 # --- lenient parsing (only after loads_strict refused a body) -----------------------------------
 
 
-class _Float:
-    """A float literal kept as text so it can be reported instead of silently used."""
+class _Unusable:
+    """A number that cannot be used (a float, an over-long integer), kept to be reported."""
 
-    __slots__ = ("text",)
+    __slots__ = ("problem",)
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+def _float_literal(text: str) -> _Unusable:
+    return _Unusable(f"floats are not allowed ({text[:MAX_ECHOED_NAME_CHARS]}); use integers")
+
+
+def _int_literal(text: str) -> int | _Unusable:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return _Unusable(TOO_MANY_DIGITS)
+    try:
+        return int(text)
+    except ValueError:  # the interpreter's own digit limit is set lower than ours
+        return _Unusable(TOO_MANY_DIGITS)
 
 
 class _DupKeys(dict[str, Any]):
@@ -90,21 +127,22 @@ def _refuse_constant(name: str) -> Any:
 def _loads_lenient(body: bytes) -> Any:
     return json.loads(
         body.decode("utf-8"),
-        parse_float=_Float,
+        parse_float=_float_literal,
+        parse_int=_int_literal,
         parse_constant=_refuse_constant,
         object_pairs_hook=_pairs_hook,
     )
 
 
 def _find_non_canonical(value: Any) -> str | None:
-    """Describe the first float or duplicate key in ``value`` (iterative: no recursion limit)."""
+    """Describe the first unusable number or duplicate key in ``value`` (iterative)."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, _Float):
-            return f"floats are not allowed ({item.text}); use integers"
+        if isinstance(item, _Unusable):
+            return item.problem
         if isinstance(item, _DupKeys):
-            return f"duplicate key {item.dup[:MAX_ECHOED_NAME_CHARS]!r}"
+            return f"duplicate key '{shown_name(item.dup)}'"
         if isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -118,7 +156,7 @@ def _find_non_canonical(value: Any) -> str | None:
 def _valid_id(value: Any) -> bool:
     return (
         value is None
-        or isinstance(value, str)
+        or (isinstance(value, str) and is_valid_text(value))
         or (isinstance(value, int) and not isinstance(value, bool))
     )
 
@@ -130,15 +168,14 @@ def _error(req_id: Any, err: AidchainError) -> dict[str, Any]:
 def _check_param_values(method: Method, params: list[Any] | dict[str, Any]) -> None:
     """Refuse floats/duplicate keys in params (only reachable after a lenient parse)."""
     if isinstance(params, _DupKeys):
+        shown = shown_name(params.dup, MAX_ECHOED_NAME_CHARS)
         raise InvalidParams(
-            f"duplicate parameter {params.dup[:MAX_ECHOED_NAME_CHARS]!r}",
-            reason=EncodingError.reason,
-            param=params.dup[:MAX_ECHOED_NAME_CHARS],
+            f"duplicate parameter '{shown}'", reason=EncodingError.reason, param=shown
         )
     items = (
         [(param_name_at(method, i), v) for i, v in enumerate(params)]
         if isinstance(params, list)
-        else [(k[:MAX_ECHOED_NAME_CHARS], v) for k, v in params.items()]
+        else [(shown_name(k, MAX_ECHOED_NAME_CHARS), v) for k, v in params.items()]
     )
     for name, value in items:
         problem = _find_non_canonical(value)
@@ -170,18 +207,19 @@ def _parse_envelope(item: Any) -> _Envelope | dict[str, Any]:
     has_id = "id" in item
     req_id = item.get("id")
     if isinstance(item, _DupKeys):
-        return _error(
-            None, InvalidRequest(f"duplicate member {item.dup[:MAX_ECHOED_NAME_CHARS]!r}")
-        )
+        shown = shown_name(item.dup, MAX_ECHOED_NAME_CHARS)
+        return _error(None, InvalidRequest(f"duplicate member '{shown}'"))
     if has_id and not _valid_id(req_id):
-        return _error(None, InvalidRequest("id must be a string, an integer or null"))
+        return _error(
+            None, InvalidRequest("id must be a string of valid Unicode, an integer or null")
+        )
     version = item.get("jsonrpc")
     if not isinstance(version, str) or version != JSONRPC_VERSION:
         return _error(req_id, InvalidRequest('jsonrpc must be exactly "2.0"'))
     extra = set(item) - REQUEST_MEMBERS
     if extra:
-        shown = sorted(extra)[0][:MAX_ECHOED_NAME_CHARS]
-        return _error(req_id, InvalidRequest(f"unknown request member {shown!r}"))
+        shown = shown_name(sorted(extra)[0], MAX_ECHOED_NAME_CHARS)
+        return _error(req_id, InvalidRequest(f"unknown request member '{shown}'"))
     name = item.get("method")
     if not isinstance(name, str):
         return _error(req_id, InvalidRequest("method must be a string"))
@@ -198,17 +236,17 @@ async def _handle_one(api: NodeAPI, item: Any, clean: bool) -> dict[str, Any] | 
         return env
     try:
         if env.method is None:
-            shown = env.name[:MAX_ECHOED_NAME_CHARS]
-            raise MethodNotFound(f"method {shown!r} not found", method=shown)
+            shown = shown_name(env.name, MAX_ECHOED_NAME_CHARS)
+            raise MethodNotFound(f"method '{shown}' not found", method=shown)
         if not clean and env.params is not None:
             _check_param_values(env.method, env.params)
         bound = bind_params(env.method, env.params)
         result = await env.method.invoke(api, bound)
     except AidchainError as exc:
-        log.debug("rpc %.64s refused: %s (%s)", env.name, exc.message, exc.reason)
+        log.debug("rpc %r refused: %s (%s)", shown_name(env.name), exc.message, exc.reason)
         return None if env.notification else _error(env.id, exc)
     except Exception:
-        log.exception("rpc %.64s failed with an unexpected error", env.name)
+        log.exception("rpc %r failed with an unexpected error", shown_name(env.name))
         if env.notification:
             return None
         return {"jsonrpc": JSONRPC_VERSION, "id": env.id, "error": internal_error_object()}
@@ -217,8 +255,52 @@ async def _handle_one(api: NodeAPI, item: Any, clean: bool) -> dict[str, Any] | 
     return {"jsonrpc": JSONRPC_VERSION, "id": env.id, "result": result}
 
 
-async def dispatch(api: NodeAPI, body: bytes, *, max_batch: int) -> Any | None:
-    """The JSON-RPC response value for ``body`` (a dict or list), or None if none is due."""
+@dataclass(frozen=True, slots=True)
+class ReplyLimits:
+    """How big one reply may be, and the node-wide budget of reply bytes held for clients."""
+
+    max_batch: int
+    max_reply_bytes: int
+    budget: ReplyBudget
+    copies: int = 1  # copies of a reply held while it is sent (2 for WebSocket messages)
+
+
+_REPLY_KEY = web.AppKey("rpc_reply_limits", ReplyLimits)
+
+
+def _add_answer(reply: Reply, answer: dict[str, Any]) -> None:
+    """Add one answer; a result that does not fit becomes an error for that request only."""
+    encoded = encode_answer(answer)
+    if encoded is None:
+        encoded = _encoded_error(answer["id"], InternalError("internal error"))
+    elif "result" in answer:
+        if not reply.fits(encoded):
+            limit = reply.max_bytes
+            err: AidchainError = TooLarge(
+                f"the result does not fit in the reply limit of {limit} bytes; "
+                "ask for fewer items per batch",
+                limit=limit,
+            )
+            encoded = _encoded_error(answer["id"], err)
+        elif reply.try_add(encoded):
+            return
+        else:
+            err = Busy("the node is holding its limit of reply bytes for other clients; retry")
+            encoded = _encoded_error(answer["id"], err)
+    reply.add_error(encoded)
+
+
+def _encoded_error(req_id: Any, err: AidchainError) -> bytes:
+    encoded = encode_answer(_error(req_id, err))
+    assert encoded is not None, "error answers are built from validated parts"
+    return encoded
+
+
+async def dispatch(api: NodeAPI, body: bytes, bounds: ReplyLimits) -> Reply | None:
+    """The encoded JSON-RPC reply to ``body``, or None if none is due (only notifications).
+
+    The caller must ``release()`` the reply once it is written (or the client is gone).
+    """
     clean = True
     try:
         doc = loads_strict(body)
@@ -227,67 +309,66 @@ async def dispatch(api: NodeAPI, body: bytes, *, max_batch: int) -> Any | None:
         try:
             doc = _loads_lenient(body)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            return _error(None, ParseError(f"parse error: {exc}"))
-    if isinstance(doc, list):
-        if not doc:
-            return _error(None, InvalidRequest("empty batch"))
-        if len(doc) > max_batch:
-            return _error(
-                None,
-                InvalidRequest(
-                    f"batch of {len(doc)} requests exceeds the limit of {max_batch}",
-                    reason=TooLarge.reason,
-                    limit=max_batch,
-                ),
-            )
-        responses = []
-        for item in doc:
-            response = await _handle_one(api, item, clean)
-            if response is not None:
-                responses.append(response)
-        return responses or None
-    return await _handle_one(api, doc, clean)
-
-
-def encode_response(value: Any) -> bytes:
-    """Serialise a response; an unserialisable result becomes -32603 for that request only."""
+            doc = _ParseFailure(json_error_text(exc))
+    batch = isinstance(doc, list) and 0 < len(doc) <= bounds.max_batch
+    reply = Reply(
+        batch=batch, max_bytes=bounds.max_reply_bytes, budget=bounds.budget, copies=bounds.copies
+    )
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError):
-        items = value if isinstance(value, list) else [value]
-        fixed = []
-        for item in items:
-            try:
-                json.dumps(item, ensure_ascii=False, allow_nan=False)
-                fixed.append(item)
-            except (TypeError, ValueError):
-                log.exception("rpc result for id %r is not JSON-serialisable", item.get("id"))
-                fixed.append(
-                    {
-                        "jsonrpc": JSONRPC_VERSION,
-                        "id": item.get("id"),
-                        "error": internal_error_object(),
-                    }
-                )
-        out = fixed if isinstance(value, list) else fixed[0]
-        return json.dumps(out, ensure_ascii=False).encode("utf-8")
+        if isinstance(doc, _ParseFailure):
+            reply.add_error(_encoded_error(None, ParseError(f"parse error: {doc.text}")))
+        elif not isinstance(doc, list):
+            answer = await _handle_one(api, doc, clean)
+            if answer is not None:
+                _add_answer(reply, answer)
+        elif not doc:
+            reply.add_error(_encoded_error(None, InvalidRequest("empty batch")))
+        elif len(doc) > bounds.max_batch:
+            err = InvalidRequest(
+                f"batch of {len(doc)} requests exceeds the limit of {bounds.max_batch}",
+                reason=TooLarge.reason,
+                limit=bounds.max_batch,
+            )
+            reply.add_error(_encoded_error(None, err))
+        else:
+            for item in doc:
+                answer = await _handle_one(api, item, clean)
+                if answer is not None:
+                    _add_answer(reply, answer)
+                await asyncio.sleep(0)  # a long batch must not hold the event loop
+    except BaseException:
+        reply.release()
+        raise
+    return reply if len(reply) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _ParseFailure:
+    text: str
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
 
 
-def _busy_response(message: str) -> web.Response:
-    err = Busy(message)
-    resp = web.Response(
-        status=503, body=encode_response(_error(None, err)), content_type="application/json"
+def _small_response(status: int, err: AidchainError) -> web.Response:
+    return web.Response(
+        status=status, body=_encoded_error(None, err), content_type="application/json"
     )
+
+
+def _busy_response(message: str) -> web.Response:
+    resp = _small_response(503, Busy(message))
     resp.headers["Retry-After"] = "1"
     return resp
 
 
 @web.middleware
 async def _concurrency_limit(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Refuse, with a clear "busy" error, work beyond the configured concurrency limits."""
+    """Refuse, with a clear "busy" error, work beyond the configured concurrency limits.
+
+    A request counts as in flight until its reply has been written (the handler writes it), so
+    clients that never read cannot pile up replies beyond ``max_inflight``.
+    """
     state = request.app[_LIMITS_KEY]
     if request.path == "/ws":
         if len(request.app[_SOCKETS_KEY]) >= state["max_websockets"]:
@@ -303,9 +384,8 @@ async def _concurrency_limit(request: web.Request, handler: Any) -> web.StreamRe
 
 
 def _too_large_response(limit: int) -> web.Response:
-    err = TooLarge(f"request body exceeds the limit of {limit} bytes", limit=limit)
-    resp = web.Response(
-        status=413, body=encode_response(_error(None, err)), content_type="application/json"
+    resp = _small_response(
+        413, TooLarge(f"request body exceeds the limit of {limit} bytes", limit=limit)
     )
     resp.force_close()  # the rest of the body is never read, so the connection is not reused
     return resp
@@ -325,6 +405,33 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
         chunks.append(chunk)
 
 
+async def _write_reply(request: web.Request, reply: Reply, timeout_s: float) -> web.StreamResponse:
+    """Write ``reply`` in pieces, each of which must drain within ``timeout_s``.
+
+    aiohttp would otherwise put the whole body in the transport's buffer and wait without limit
+    for a client that never reads. A stalled client has its connection aborted, which frees the
+    buffered bytes at once (closing would keep them until the client reads).
+    """
+    resp = web.StreamResponse(status=200)
+    resp.content_type = "application/json"
+    resp.content_length = reply.size
+    try:
+        await asyncio.wait_for(resp.prepare(request), timeout_s)
+        for piece in reply.chunks():
+            await asyncio.wait_for(resp.write(piece), timeout_s)
+        await asyncio.wait_for(resp.write_eof(), timeout_s)
+    except TimeoutError:
+        # DEBUG: one line per dropped connection would let a client flood the log
+        log.debug(
+            "rpc client %s did not read its reply in %.1f s; dropped", request.remote, timeout_s
+        )
+        if request.transport is not None:
+            request.transport.abort()
+    except ConnectionError:
+        log.debug("rpc client %s went away before its reply was written", request.remote)
+    return resp
+
+
 async def _handle_post(request: web.Request) -> web.StreamResponse:
     limit = request.app[_MAX_BODY_KEY]
     length = request.content_length
@@ -333,13 +440,17 @@ async def _handle_post(request: web.Request) -> web.StreamResponse:
     body = await _read_limited(request, limit)
     if body is None:
         return _too_large_response(limit)
-    result = await dispatch(request.app[_API_KEY], body, max_batch=request.app[_MAX_BATCH_KEY])
-    if result is None:
+    reply = await dispatch(request.app[_API_KEY], body, request.app[_REPLY_KEY])
+    if reply is None:
         return web.Response(status=204)
-    return web.Response(body=encode_response(result), content_type="application/json")
+    try:
+        return await _write_reply(request, reply, request.app[_SEND_TIMEOUT_KEY])
+    finally:
+        reply.release()
 
 
 async def _handle_describe(request: web.Request) -> web.Response:
+    bounds = request.app[_REPLY_KEY]
     description = {
         "service": "aidchain",
         "jsonrpc": JSONRPC_VERSION,
@@ -347,12 +458,55 @@ async def _handle_describe(request: web.Request) -> web.Response:
         "params": {m["name"]: m["params"] for m in describe_methods()},
         "websocket": "/ws",
         "max_body_bytes": request.app[_MAX_BODY_KEY],
-        "max_batch": request.app[_MAX_BATCH_KEY],
+        "max_batch": bounds.max_batch,
+        "max_reply_bytes": bounds.max_reply_bytes,
     }
     return web.json_response(description)
 
 
+async def _minimal_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Name the service only: software versions help nobody but a scanner."""
+    response.headers["Server"] = SERVER_HEADER
+
+
 # --- WebSocket -----------------------------------------------------------------------------------
+
+
+async def _send_ws(
+    ws: web.WebSocketResponse, request: web.Request, reply: Reply, timeout_s: float
+) -> bool:
+    """Send one reply message; False if the client is gone or was dropped for not reading.
+
+    At most one reply per client is buffered: the next request is read only after this one has
+    drained, so a client's send buffer is bounded by ``max_reply_bytes``.
+    """
+    try:
+        await asyncio.wait_for(ws.send_frame(reply.take_body(), WSMsgType.TEXT), timeout_s)
+        return True
+    except ConnectionError:
+        log.debug("rpc websocket client went away before its answer was sent")
+        return False
+    except TimeoutError:
+        log.debug(
+            "rpc websocket client %s did not read in %.1f s; dropped", request.remote, timeout_s
+        )
+    # The close frame is queued behind what the client has not read (drain=False: waiting for
+    # the buffer to drain is what timed out). A client that reads within the grace period gets
+    # its answers and the reason; then, in every case, abort() frees the buffer (close() would
+    # keep it until the client reads).
+    try:
+        await asyncio.wait_for(
+            ws.close(
+                code=WSCloseCode.POLICY_VIOLATION, message=SLOW_READER_CLOSE.encode(), drain=False
+            ),
+            WS_CLOSE_GRACE_S,
+        )
+    except (TimeoutError, ConnectionError):
+        pass
+    finally:
+        if request.transport is not None:
+            request.transport.abort()
+    return False
 
 
 async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
@@ -362,11 +516,12 @@ async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
     sockets = request.app[_SOCKETS_KEY]
     sockets.add(ws)
     api = request.app[_API_KEY]
-    max_batch = request.app[_MAX_BATCH_KEY]
+    bounds = dataclasses.replace(request.app[_REPLY_KEY], copies=2)
+    timeout_s = request.app[_SEND_TIMEOUT_KEY]
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                body = msg.data.encode("utf-8")
+                body = msg.data.encode("utf-8", "surrogatepass")
             elif msg.type == WSMsgType.BINARY:
                 body = msg.data
             elif msg.type == WSMsgType.ERROR:
@@ -374,13 +529,14 @@ async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
                 break
             else:
                 continue
-            result = await dispatch(api, body, max_batch=max_batch)
-            if result is None:
+            reply = await dispatch(api, body, bounds)
+            if reply is None:
                 continue
             try:
-                await ws.send_str(encode_response(result).decode("utf-8"))
-            except ConnectionResetError:
-                log.debug("rpc websocket client went away before its answer was sent")
+                sent = await _send_ws(ws, request, reply, timeout_s)
+            finally:
+                reply.release()
+            if not sent:
                 break
     finally:
         sockets.discard(ws)
@@ -400,9 +556,13 @@ def create_rpc_app(
     max_batch: int = limits.DEFAULT_RPC_MAX_BATCH,
     max_inflight: int = limits.DEFAULT_RPC_MAX_INFLIGHT,
     max_websockets: int = limits.DEFAULT_RPC_MAX_WEBSOCKETS,
+    max_reply_bytes: int = limits.DEFAULT_RPC_MAX_REPLY_BYTES,
+    reply_budget_bytes: int = limits.DEFAULT_RPC_REPLY_BUDGET_BYTES,
+    send_timeout_ms: int = limits.DEFAULT_RPC_SEND_TIMEOUT_MS,
 ) -> web.Application:
     """The RPC aiohttp application: POST / and GET / (description), GET /ws (WebSocket)."""
-    if min(max_body_bytes, max_batch, max_inflight, max_websockets) <= 0:
+    sizes = (max_body_bytes, max_batch, max_inflight, max_websockets, max_reply_bytes)
+    if min(*sizes, reply_budget_bytes, send_timeout_ms) <= 0:
         raise ValueError("RPC limits must be positive")
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_concurrency_limit])
     app[_LIMITS_KEY] = {
@@ -412,10 +572,12 @@ def create_rpc_app(
     }
     app[_API_KEY] = api
     app[_MAX_BODY_KEY] = max_body_bytes
-    app[_MAX_BATCH_KEY] = max_batch
+    app[_REPLY_KEY] = ReplyLimits(max_batch, max_reply_bytes, ReplyBudget(reply_budget_bytes))
+    app[_SEND_TIMEOUT_KEY] = send_timeout_ms / 1000
     app[_SOCKETS_KEY] = set()
     app.router.add_post("/", _handle_post)
     app.router.add_get("/", _handle_describe)
     app.router.add_get("/ws", _handle_ws)
+    app.on_response_prepare.append(_minimal_server_header)
     app.on_shutdown.append(_close_websockets)
     return app

@@ -10,6 +10,8 @@ of it.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +99,43 @@ class Batch:
         self._wb.clear()
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077  # what the node process runs with: LevelDB creates files all its life
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) as 0700; tighten an existing wider directory.
+
+    The chain's data is the agencies' ledger: nobody but the node's user should read it. An
+    existing directory with group/other bits is tightened (and logged) rather than refused, so
+    a data dir from an older version keeps working; one we cannot chmod is a clear error.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR_MODE)
+    _tighten(path, PRIVATE_DIR_MODE)
+
+
+def make_private_tree(path: Path) -> None:
+    """``make_private_dir`` for ``path`` and 0600 for every file under it."""
+    make_private_dir(path)
+    for entry in sorted(path.rglob("*")):
+        _tighten(entry, PRIVATE_DIR_MODE if entry.is_dir() else PRIVATE_FILE_MODE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        current = stat.S_IMODE(path.lstat().st_mode)
+        if current & 0o077:
+            os.chmod(path, current & mode)
+            log.warning("tightened %s from %o to %o", path, current, current & mode)
+    except OSError as exc:
+        raise ChainStoreError(
+            f"{path} is readable by other users ({exc.strerror}); make it 0700/0600"
+        ) from None
+
+
 # Bloom filters make lookups of absent keys (unknown tx hashes, new accounts) skip disk reads.
 BLOOM_FILTER_BITS = 10
 
@@ -107,10 +146,14 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._db: plyvel.DB | None = plyvel.DB(
-                str(self.path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS
-            )
+            make_private_tree(self.path)
+            old_umask = os.umask(PRIVATE_UMASK)  # the files LevelDB creates while opening
+            try:
+                self._db: plyvel.DB | None = plyvel.DB(
+                    str(self.path), create_if_missing=True, bloom_filter_bits=BLOOM_FILTER_BITS
+                )
+            finally:
+                os.umask(old_umask)
         except plyvel.IOError as exc:
             raise ChainStoreError(
                 f"cannot open LevelDB at {self.path} (in use by another process?): {exc}"

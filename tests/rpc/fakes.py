@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from chain.crypto import KeyPair
 from chain.errors import BadNonce, MempoolFull, WrongChain
 from chain.tx import make_transfer, tx_verified_from_dict
-from rpc.server import create_rpc_app
+from rpc.replies import ReplyBudget
+from rpc.server import ReplyLimits, create_rpc_app, dispatch
 
 CHAIN_ID = "test-chain"
 
@@ -105,3 +107,22 @@ async def serve(node: FakeNode, **kwargs: Any) -> AsyncIterator[TestClient[Any, 
         yield client
     finally:
         await client.close()
+
+
+async def answer(
+    node: Any,
+    body: bytes,
+    *,
+    max_batch: int = 10,
+    max_reply_bytes: int = 1 << 20,
+    budget: ReplyBudget | None = None,
+) -> Any:
+    """``dispatch`` decoded: the response value, or None when no reply is due."""
+    bounds = ReplyLimits(max_batch, max_reply_bytes, budget or ReplyBudget(64 << 20))
+    reply = await dispatch(node, body, bounds)
+    if reply is None:
+        return None
+    try:
+        return json.loads(reply.take_body())
+    finally:
+        reply.release()

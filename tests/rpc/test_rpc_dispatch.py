@@ -12,15 +12,14 @@ from hypothesis import strategies as st
 from chain.crypto import KeyPair
 from rpc import errors as E
 from rpc.methods import METHODS
-from rpc.server import dispatch
-from tests.rpc.fakes import FakeNode, transfer
+from tests.rpc.fakes import FakeNode, answer, transfer
 
 HEX = "ab" * 32
 
 
 async def run(node: FakeNode, body: Any, max_batch: int = 10) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await dispatch(node, raw, max_batch=max_batch)
+    return await answer(node, raw, max_batch=max_batch)
 
 
 def req(method: str, params: Any = None, id: Any = 1) -> dict[str, Any]:
@@ -380,7 +379,7 @@ def _check_response(resp: Any) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=200))
 async def test_any_bytes_get_an_answer_and_never_raise(body: bytes) -> None:
-    resp = await dispatch(FakeNode(), body, max_batch=10)
+    resp = await answer(FakeNode(), body, max_batch=10)
     assert resp is None or isinstance(resp, (dict, list))
     json.dumps(resp)
 
@@ -388,11 +387,11 @@ async def test_any_bytes_get_an_answer_and_never_raise(body: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_requests, min_size=1, max_size=5) | _requests)
 async def test_any_request_shape_gets_a_well_formed_answer(doc: Any) -> None:
-    resp = await dispatch(FakeNode(), json.dumps(doc).encode(), max_batch=10)
+    resp = await answer(FakeNode(), json.dumps(doc).encode(), max_batch=10)
     items = doc if isinstance(doc, list) else [doc]
     answers = resp if isinstance(resp, list) else ([] if resp is None else [resp])
-    for answer in answers:
-        _check_response(answer)
+    for item in answers:
+        _check_response(item)
     # a notification is only silent if it was a well-formed request object
     expected_at_least = sum(1 for it in items if "id" in it)
     assert len(answers) >= expected_at_least

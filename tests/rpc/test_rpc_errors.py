@@ -10,8 +10,7 @@ import pytest
 from chain import errors as CE
 from chain.crypto import KeyPair
 from rpc import errors as E
-from rpc.server import dispatch
-from tests.rpc.fakes import FakeNode, transfer
+from tests.rpc.fakes import FakeNode, answer, transfer
 
 EXPECTED = {
     "bad_signature": (CE.BadSignature, -32001),
@@ -44,7 +43,7 @@ async def test_each_reason_maps_through_dispatch(reason: str) -> None:
     node = FakeNode()
     node.fail_with = cls("human text", height=7)
     body = json.dumps({"jsonrpc": "2.0", "method": "node_status", "id": 5}).encode()
-    resp = await dispatch(node, body, max_batch=10)
+    resp = await answer(node, body, max_batch=10)
     assert resp == {
         "jsonrpc": "2.0",
         "id": 5,
@@ -70,7 +69,7 @@ async def test_real_tx_validation_errors_reach_the_client_with_their_reason() ->
 
     async def send(tx: object) -> Any:
         body = json.dumps({"jsonrpc": "2.0", "method": "tx_send", "params": [tx], "id": 1})
-        resp = await dispatch(node, body.encode(), max_batch=10)
+        resp = await answer(node, body.encode(), max_batch=10)
         assert isinstance(resp, dict)
         return resp
 
