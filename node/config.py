@@ -196,8 +196,8 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
             "proposal (a block of MAX_BLOCK_BYTES in wire form) fits in one peer message"
         )
     check_mempool(cfg.mempool)
-    _check_queries(cfg.rpc)
     _check_rpc(cfg.rpc)
+    _check_queries(cfg.rpc)
     return cfg
 
 
