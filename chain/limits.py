@@ -28,8 +28,23 @@ DEFAULT_RPC_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RPC_MAX_BATCH = 1_000  # requests in one JSON-RPC batch
 DEFAULT_RPC_MAX_INFLIGHT = 512  # HTTP requests being handled at once; more get HTTP 503 "busy"
 DEFAULT_RPC_MAX_WEBSOCKETS = 256  # open JSON-RPC WebSocket connections
-DEFAULT_PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# The largest legitimate peer messages are a PRE-PREPARE carrying a full block and a sync response;
+# a block's transactions may at most double on the wire (JSON escaping of embedded canonical
+# bytes), plus header, certificate and envelope. A sync response stops adding blocks at
+# MAX_SYNC_RESPONSE_BYTES but always carries at least one, so it is at most that plus envelope.
+MAX_BLOCK_WIRE_BYTES = 2 * MAX_BLOCK_BYTES + 256 * 1024
+MAX_SYNC_RESPONSE_BYTES = MAX_BLOCK_WIRE_BYTES
+SYNC_ENVELOPE_BYTES = 1024  # {"k":"sync_resp","id":...,"blocks":[...]} around the items
+MIN_PEER_MAX_MESSAGE_BYTES = MAX_SYNC_RESPONSE_BYTES + SYNC_ENVELOPE_BYTES
+DEFAULT_PEER_MAX_MESSAGE_BYTES = MIN_PEER_MAX_MESSAGE_BYTES  # 8.25 MiB + 1 KiB
 DEFAULT_PEER_SEND_QUEUE = 4_096  # messages queued to one peer before newest are refused
+DEFAULT_PEER_SEND_QUEUE_BYTES = 4 * DEFAULT_PEER_MAX_MESSAGE_BYTES  # ... and bytes (~33 MiB)
+DEFAULT_PEER_INBOX_BYTES = 2 * DEFAULT_PEER_MAX_MESSAGE_BYTES  # received, not yet handled, per peer
+DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS = 2_000  # an unauthenticated connection lives at most this long
+DEFAULT_PEER_MAX_PENDING_HANDSHAKES = 64  # unauthenticated inbound connections, all addresses
+DEFAULT_PEER_MAX_PENDING_PER_ADDRESS = 8  # ... from one remote IP address
+DEFAULT_PEER_SEND_TIMEOUT_MS = 20_000  # a peer reading one frame slower than this is dropped
+DEFAULT_SYNC_SERVE_BLOCKS_PER_S = 512  # blocks served to one peer per second (token bucket)
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)
 DEFAULT_BATCH_DELAY_MS = 20  # primary waits this long to fill a block before proposing
 DEFAULT_SYNC_BATCH_BLOCKS = 64  # blocks per state-transfer response
