@@ -106,3 +106,31 @@ def test_example_config_is_valid() -> None:
     repo = Path(__file__).resolve().parents[2]
     cfg = load_config(repo / "configs" / "node.example.toml")
     assert cfg.name == "finance-bureau" and len(cfg.peers) == 1
+
+
+@pytest.mark.parametrize(
+    ("p2p", "message"),
+    [
+        ("max_message_bytes=16777215\nsend_queue_bytes=1000\n", "send_queue_bytes must be >="),
+        ("max_message_bytes=1048576\n", "largest sync response"),
+        ("inbox_bytes=1024\n", "inbox_bytes must be >="),
+        ("send_queue=0\n", "send_queue must be >= 1"),
+        ("handshake_timeout_ms=10\n", "handshake_timeout_ms"),
+        ("max_pending_handshakes=4\nmax_pending_per_address=5\n", "max_pending_per_address"),
+        ("max_pending_per_address=0\n", "max_pending_per_address"),
+        ("send_timeout_ms=5\n", "send_timeout_ms"),
+        ("sync_serve_blocks_per_s=0\n", "sync_serve_blocks_per_s"),
+    ],
+)
+def test_p2p_limit_relations_are_checked_at_load(tmp_path: Path, p2p: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, f"[node]\ngenesis='g.json'\n[p2p]\n{p2p}"))
+
+
+def test_default_p2p_limits_hold_the_largest_legitimate_messages(tmp_path: Path) -> None:
+    from chain import limits
+
+    cfg = load_config(_write(tmp_path, "[node]\ngenesis='g.json'\n"))
+    assert cfg.p2p.max_message_bytes >= limits.MAX_SYNC_RESPONSE_BYTES + limits.SYNC_ENVELOPE_BYTES
+    assert cfg.p2p.max_message_bytes >= 2 * limits.MAX_BLOCK_BYTES
+    assert cfg.p2p.send_queue_bytes >= cfg.p2p.max_message_bytes <= cfg.p2p.inbox_bytes
