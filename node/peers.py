@@ -77,6 +77,7 @@ STAT_KEYS = (
     "oversized",  # messages over max_message_bytes (connection closed, aiohttp rule)
     "busy_evictions",  # pending handshakes evicted to make room for a newer connection
     "slow_peer_drops",  # outbound connections dropped because one frame took over send_timeout
+    "idle_closed",  # TCP connections closed for not upgrading within handshake_timeout_s
 )
 
 
@@ -327,6 +328,8 @@ class PeerNetwork:
         self._session: aiohttp.ClientSession | None = None
         self._sockets: set[web.WebSocketResponse] = set()  # every accepted WebSocket
         self._pending: dict[int, _Pending] = {}  # by id(ws), oldest first
+        self._upgraded: set[object] = set()  # aiohttp connections that reached the WebSocket
+        self._sweeper: asyncio.Task[None] | None = None
         self._bound_port: int | None = None
 
     # --- public API ------------------------------------------------------------------------------
@@ -360,6 +363,7 @@ class PeerNetwork:
             raise
         self._runner = runner
         self._bound_port = int(runner.addresses[0][1])
+        self._sweeper = asyncio.create_task(self._sweep_idle(runner), name="p2p-sweep")
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0),
             timeout=aiohttp.ClientTimeout(total=None, connect=self._handshake_timeout_s),
@@ -630,11 +634,33 @@ class PeerNetwork:
             return ws
         finally:
             self._pending.pop(id(ws), None)
+            self._upgraded.discard(request.protocol)
             self._sockets.discard(ws)
             if peer is not None and peer.inbound is ws:
                 peer.inbound = None
             if ws.prepared and not ws.closed:
                 await ws.close()
+
+    async def _sweep_idle(self, runner: web.AppRunner) -> None:
+        """Close TCP connections that have not become a WebSocket within the handshake timeout.
+
+        aiohttp waits for a request's headers without a deadline, so without this a socket that
+        never sends a request (or sends half of one) would be held forever, outside the pending
+        handshake slots: enough of them exhaust the process's file descriptors.
+        """
+        server = runner.server
+        assert server is not None
+        first_seen: dict[object, float] = {}
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._handshake_timeout_s / 2)
+            now = loop.time()
+            current = server.connections
+            first_seen = {c: first_seen.get(c, now) for c in current if c not in self._upgraded}
+            for conn in current:
+                if conn in first_seen and now - first_seen[conn] >= self._handshake_timeout_s:
+                    self.stats["idle_closed"] += 1
+                    conn.force_close()
 
     def _make_room(self, address: str) -> None:
         """Evict a pending handshake if ``address`` or the listener is at its limit.
@@ -677,6 +703,7 @@ class PeerNetwork:
                         deadline.reschedule(asyncio.get_running_loop().time())
                     try:
                         await ws.prepare(request)
+                        self._upgraded.add(request.protocol)
                         return await self._listener_handshake(request, ws)
                     except (aiohttp.ClientError, ConnectionError) as exc:
                         raise hs.HandshakeError("malformed", f"connection lost: {exc!r}") from None
@@ -835,6 +862,8 @@ class PeerNetwork:
 
     async def _shutdown(self) -> None:
         tasks = [task for peer in self._peers.values() for task in peer.tasks]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -38,6 +38,8 @@ SILENT_PER_ADDRESS = 9  # 72 per listener: more than the 64 slots, more than 8 p
 BIG_ADDRESSES = [f"127.0.0.{i}" for i in range(20, 24)]  # 4 hosts
 BIG_PER_ADDRESS = 6  # 24 per listener, each announcing an 8 MiB frame before authenticating
 BIG_FRAME_BYTES = 8 * 1024 * 1024
+TCP_ADDRESSES = [f"127.0.0.{i}" for i in range(40, 44)]  # 4 hosts
+TCP_PER_ADDRESS = 50  # 200 per listener that connect and never send a request
 ATTACK_GROWTH_MB = 100  # RSS above each node's baseline allowed during an outsider attack
 BYZANTINE_GROWTH_MB = 150  # ... during a Byzantine validator's flood (bounded queues: ~50 MiB)
 SETTLED_GROWTH_MB = 60  # ... some seconds after an attack ended
@@ -72,14 +74,23 @@ async def open_upgraded(
 
 
 class Outsider:
-    """Holds silent pre-auth connections and half-sent big frames on listeners, re-opening
-    whatever a listener closes, until stopped."""
+    """Holds silent pre-auth connections, half-sent big frames and sockets that never send a
+    request on listeners, re-opening whatever a listener closes, until stopped."""
 
     def __init__(self, targets: Sequence[tuple[str, int]]) -> None:
         self.targets = targets
         self.upgraded = 0
         self.refused = 0
+        self.sockets = 0
         self._tasks: list[asyncio.Task[None]] = []
+
+    async def _tcp(self, host: str, port: int, local: str) -> None:
+        reader, writer = await asyncio.open_connection(host, port, local_addr=(local, 0))
+        self.sockets += 1
+        try:
+            await reader.read()  # silent until the listener closes it
+        finally:
+            writer.close()
 
     async def _connection(self, host: str, port: int, local: str, big: bool) -> None:
         streams = await open_upgraded(host, port, local)
@@ -103,20 +114,26 @@ class Outsider:
         finally:
             writer.close()
 
-    async def _hold(self, host: str, port: int, local: str, big: bool) -> None:
+    async def _hold(self, host: str, port: int, local: str, kind: str) -> None:
         while True:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-                await self._connection(host, port, local, big)
+                if kind == "tcp":
+                    await self._tcp(host, port, local)
+                else:
+                    await self._connection(host, port, local, kind == "big")
             await asyncio.sleep(RECONNECT_PAUSE_S)
 
     def start(self) -> None:
         for host, port in self.targets:
-            for local in SILENT_ADDRESSES:
-                for _ in range(SILENT_PER_ADDRESS):
-                    self._tasks.append(asyncio.create_task(self._hold(host, port, local, False)))
-            for local in BIG_ADDRESSES:
-                for _ in range(BIG_PER_ADDRESS):
-                    self._tasks.append(asyncio.create_task(self._hold(host, port, local, True)))
+            for kind, addresses, per_address in (
+                ("silent", SILENT_ADDRESSES, SILENT_PER_ADDRESS),
+                ("big", BIG_ADDRESSES, BIG_PER_ADDRESS),
+                ("tcp", TCP_ADDRESSES, TCP_PER_ADDRESS),
+            ):
+                for local in addresses:
+                    for _ in range(per_address):
+                        hold = self._hold(host, port, local, kind)
+                        self._tasks.append(asyncio.create_task(hold))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -166,6 +183,7 @@ async def test_validators_get_back_in_while_an_outsider_holds_every_listener(
     print(f"baseline {watch.baseline} peak {watch.peak} outsider {outsider.upgraded}")
     assert_growth_under(watch, ATTACK_GROWTH_MB)
     assert outsider.upgraded > 4 * 64, "the outsider never held the listeners' slots"
+    assert outsider.sockets > 4 * 200 and all(s["idle_closed"] > 0 for s in stats), stats
     assert all(s["busy_evictions"] > 0 for s in stats), stats
     await asyncio.sleep(3)
     for i in range(cluster.n):

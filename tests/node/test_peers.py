@@ -780,3 +780,17 @@ def test_limit_relations_are_refused_at_construction() -> None:
     ):
         with pytest.raises(ConfigError):
             PeerNetwork(**base, **bad)
+
+
+async def test_sockets_that_never_upgrade_are_closed_after_the_handshake_timeout(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1, handshake_timeout_s=0.2)
+    node = cluster.nodes[0]
+    silent = await asyncio.open_connection("127.0.0.1", node.net.port)
+    partial = await asyncio.open_connection("127.0.0.1", node.net.port)
+    partial[1].write(b"GET /p2p HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+    for reader, writer in (silent, partial):
+        assert await asyncio.wait_for(reader.read(), 2.0) == b""  # closed by the listener
+        writer.close()
+    assert node.net.stats["idle_closed"] == 2
