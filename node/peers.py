@@ -460,7 +460,12 @@ class PeerNetwork:
             self.stats["dropped_queue_full"] += 1
             if not peer.full_warned:
                 peer.full_warned = True
-                log.warning("p2p: send queue to %.16s full; refusing new messages", peer.id)
+                ratelimited.warning(
+                    log,
+                    "queue_full",
+                    "p2p: send queue to %.16s full; refusing new messages",
+                    peer.id,
+                )
             return False
         peer.full_warned = False
         self.stats["enqueued"] += 1
@@ -506,7 +511,14 @@ class PeerNetwork:
                 self._dial_failed(peer, f"{type(exc).__name__}: {exc}")
             except Exception:  # a bug must not end this peer's dialer for good
                 self.stats["dial_failures"] += 1
-                log.exception("p2p: unexpected error dialing %.16s; retrying", peer.id)
+                ratelimited.log(
+                    log,
+                    logging.ERROR,
+                    "dial_error",
+                    "p2p: unexpected error dialing %.16s; retrying",
+                    peer.id,
+                    exc_info=True,
+                )
             else:
                 attempt = 0
                 peer.failing = False
