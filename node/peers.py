@@ -201,7 +201,7 @@ class _Pending:
 
     def evict(self) -> None:
         self.evicted = True
-        if self.deadline is not None:
+        if self.deadline is not None and not self.deadline.expired():  # else already leaving
             self.deadline.reschedule(asyncio.get_running_loop().time())
 
 
@@ -241,6 +241,12 @@ class _Peer:
     failing: bool = False  # last dial failed (log repeats at debug only)
     full_warned: bool = False  # queue-full already logged since the last accepted message
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _log_if_crashed(task: asyncio.Task[None]) -> None:
+    """A background task that ends with an exception is a bug: say so loudly, once."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("p2p: task %s crashed", task.get_name(), exc_info=task.exception())
 
 
 def _check_url(url: object) -> str:
@@ -364,6 +370,7 @@ class PeerNetwork:
         self._runner = runner
         self._bound_port = int(runner.addresses[0][1])
         self._sweeper = asyncio.create_task(self._sweep_idle(runner), name="p2p-sweep")
+        self._sweeper.add_done_callback(_log_if_crashed)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0),
             timeout=aiohttp.ClientTimeout(total=None, connect=self._handshake_timeout_s),
