@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import random
 from collections import deque
@@ -247,6 +248,25 @@ def _log_if_crashed(task: asyncio.Task[None]) -> None:
     """A background task that ends with an exception is a bug: say so loudly, once."""
     if not task.cancelled() and task.exception() is not None:
         log.critical("p2p: task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+def address_key(remote: str | None) -> str:
+    """The unit pending slots are counted per: an IPv4 address, or an IPv6 /64.
+
+    One IPv6 host is routinely given a whole /64, so counting single IPv6 addresses would let
+    one outsider look like millions of hosts.
+    """
+    if not remote:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def _check_url(url: object) -> str:
@@ -636,7 +656,7 @@ class PeerNetwork:
         if not ws.can_prepare(request).ok:
             self._refuse(request.remote, hs.HandshakeError("malformed", "no WebSocket upgrade"))
             return web.Response(status=400, text="expected a WebSocket upgrade")
-        entry = _Pending(request.remote or "unknown")
+        entry = _Pending(address_key(request.remote))
         self._make_room(entry.address)
         self._pending[id(ws)] = entry
         self._sockets.add(ws)

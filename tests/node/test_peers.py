@@ -794,3 +794,13 @@ async def test_sockets_that_never_upgrade_are_closed_after_the_handshake_timeout
         assert await asyncio.wait_for(reader.read(), 2.0) == b""  # closed by the listener
         writer.close()
     assert node.net.stats["idle_closed"] == 2
+
+
+def test_pending_slots_count_ipv4_addresses_and_ipv6_slash_64s() -> None:
+    assert peers_mod.address_key("10.0.0.7") == "10.0.0.7"
+    assert peers_mod.address_key("::ffff:10.0.0.7") == "10.0.0.7"
+    assert peers_mod.address_key("2001:db8:1:2::5") == "2001:db8:1:2::/64"
+    assert peers_mod.address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert peers_mod.address_key("2001:db8:1:3::5") == "2001:db8:1:3::/64"
+    assert peers_mod.address_key(None) == "unknown"
+    assert peers_mod.address_key("not-an-ip") == "not-an-ip"
