@@ -244,6 +244,21 @@ class _Peer:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+_AIOHTTP_INTERNALS = ("_parser", "_reader", "_decode_text", "_heartbeat", "_on_data_received")
+
+
+def _check_aiohttp_internals() -> None:
+    """Fail at start-up, not on every validator's connection, if aiohttp lacks what
+    _raise_frame_limit swaps (developed against aiohttp 3.14)."""
+    probe = web.WebSocketResponse()
+    missing = [name for name in _AIOHTTP_INTERNALS if not hasattr(probe, name)]
+    if missing or not hasattr(web.RequestHandler, "set_parser"):
+        raise PeerNetworkError(
+            f"aiohttp {aiohttp.__version__} lacks WebSocket internals the p2p listener needs "
+            f"({', '.join(missing) or 'RequestHandler.set_parser'}); install aiohttp 3.14"
+        )
+
+
 def _log_if_crashed(task: asyncio.Task[None]) -> None:
     """A background task that ends with an exception is a bug: say so loudly, once."""
     if not task.cancelled() and task.exception() is not None:
@@ -373,6 +388,7 @@ class PeerNetwork:
         """Bind the listener on host:port/p2p, then start one dialer per other validator."""
         if self._state != "new":
             raise PeerNetworkError(f"start() on a PeerNetwork that is {self._state}")
+        _check_aiohttp_internals()
         self._state = "running"
         app = web.Application()
         app.router.add_get(P2P_PATH, self._accept)

@@ -804,3 +804,12 @@ def test_pending_slots_count_ipv4_addresses_and_ipv6_slash_64s() -> None:
     assert peers_mod.address_key("2001:db8:1:3::5") == "2001:db8:1:3::/64"
     assert peers_mod.address_key(None) == "unknown"
     assert peers_mod.address_key("not-an-ip") == "not-an-ip"
+
+
+async def test_start_refuses_an_aiohttp_without_the_internals_the_listener_swaps(
+    make_cluster: MakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(peers_mod, "_AIOHTTP_INTERNALS", ("_no_such_attribute",))
+    cluster = await make_cluster(1, start=False)
+    with pytest.raises(PeerNetworkError, match="_no_such_attribute"):
+        await cluster.nodes[0].net.start()
