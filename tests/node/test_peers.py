@@ -417,7 +417,7 @@ async def fake_listener(key: KeyPair, sign_with: KeyPair, chain_id: str) -> web.
 
     app = web.Application()
     app.router.add_get("/p2p", accept)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.2)
     await runner.setup()
     return runner
 
@@ -813,3 +813,50 @@ async def test_start_refuses_an_aiohttp_without_the_internals_the_listener_swaps
     cluster = await make_cluster(1, start=False)
     with pytest.raises(PeerNetworkError, match="_no_such_attribute"):
         await cluster.nodes[0].net.start()
+
+
+async def test_a_peer_that_stops_reading_is_dropped_and_the_frame_kept(
+    make_cluster: MakeCluster,
+) -> None:
+    """A validator listener that authenticates, then never reads: backpressure, then a drop."""
+    listener_key, port = KeyPair.generate(), free_port()
+    accepted: list[web.WebSocketResponse] = []
+
+    async def never_read(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=False)
+        await ws.prepare(request)
+        hello = hs.make_hello(listener_key, CHAIN)
+        await ws.send_bytes(hs.encode(hello))
+        auth = hs.parse_auth((await ws.receive()).data)
+        await ws.send_bytes(hs.encode(hs.make_welcome(listener_key, CHAIN, auth)))
+        accepted.append(ws)
+        await asyncio.sleep(3600)  # never read again: aiohttp stops reading the socket
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/p2p", never_read)
+    runner = web.AppRunner(app, shutdown_timeout=0.2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        cluster = await make_cluster(1, start=False)
+        me = cluster.nodes[0]
+        peers = {me.key.public_hex: url(me.port), listener_key.public_hex: url(port)}
+        node = cluster.spawn(
+            me.key,
+            me.port,
+            peers=peers,
+            send_timeout_s=0.3,
+            heartbeat_s=60.0,
+            max_message_bytes=1024 * 1024,
+            send_queue_bytes=64 * 1024 * 1024,
+        )
+        await node.net.start()
+        chunk = {"p": "x" * (1024 * 1024 - 16)}
+        for _ in range(40):  # far more than the socket buffers hold
+            assert node.net.send(listener_key.public_hex, chunk)
+        await wait_until(lambda: node.net.stats["slow_peer_drops"] >= 1, timeout=10)
+        assert node.net.queued(listener_key.public_hex) > 0  # the unsent frames wait
+        assert accepted
+    finally:
+        await runner.cleanup()
