@@ -44,8 +44,27 @@ DEFAULT_RPC_MAX_CONCURRENT_QUERIES = 2  # contract_calls running at once; more g
 DEFAULT_RPC_MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply; results past it get too_large
 DEFAULT_RPC_REPLY_BUDGET_BYTES = 64 * 1024 * 1024  # reply bytes held for all clients together
 DEFAULT_RPC_SEND_TIMEOUT_MS = 10_000  # a reply piece not drained in this time drops the client
-DEFAULT_PEER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# The largest legitimate peer messages are a PRE-PREPARE or NEW-VIEW carrying a full block, and a
+# sync response. In wire form (chain/wire.py) a block's transactions are canonical strings: their
+# bytes at most double (only '"' and '\\' are escaped again), plus quotes and a comma per
+# transaction and the header. A NEW-VIEW adds its view changes and certificates; a sync response
+# stops adding blocks past MAX_SYNC_RESPONSE_BYTES but always carries one. Every one of them fits
+# in MIN_PEER_MAX_MESSAGE_BYTES, which config load requires of [p2p] max_message_bytes.
+MAX_BLOCK_WIRE_BYTES = 2 * MAX_BLOCK_BYTES + 3 * MAX_BLOCK_TXS + 4096
+MAX_SYNC_RESPONSE_BYTES = MAX_BLOCK_WIRE_BYTES
+SYNC_ENVELOPE_BYTES = 1024  # {"k":"sync_resp","id":...,"blocks":[...]} around the items
+CONSENSUS_ENVELOPE_BYTES = 1024 * 1024  # a NEW-VIEW's view changes and certificates, or a sync
+# response's certificates and envelope, around a full block
+MIN_PEER_MAX_MESSAGE_BYTES = MAX_BLOCK_WIRE_BYTES + CONSENSUS_ENVELOPE_BYTES
+DEFAULT_PEER_MAX_MESSAGE_BYTES = MIN_PEER_MAX_MESSAGE_BYTES  # about 9 MiB
 DEFAULT_PEER_SEND_QUEUE = 4_096  # messages queued to one peer before newest are refused
+DEFAULT_PEER_SEND_QUEUE_BYTES = 4 * DEFAULT_PEER_MAX_MESSAGE_BYTES  # ... and bytes (~33 MiB)
+DEFAULT_PEER_INBOX_BYTES = 2 * DEFAULT_PEER_MAX_MESSAGE_BYTES  # received, not yet handled, per peer
+DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS = 2_000  # an unauthenticated connection lives at most this long
+DEFAULT_PEER_MAX_PENDING_HANDSHAKES = 64  # unauthenticated inbound connections, all addresses
+DEFAULT_PEER_MAX_PENDING_PER_ADDRESS = 8  # ... from one remote IP address
+DEFAULT_PEER_SEND_TIMEOUT_MS = 20_000  # a peer reading one frame slower than this is dropped
+DEFAULT_SYNC_SERVE_BLOCKS_PER_S = 512  # blocks served to one peer per second (token bucket)
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)
 DEFAULT_BATCH_DELAY_MS = 20  # primary waits this long to fill a block before proposing
 DEFAULT_SYNC_BATCH_BLOCKS = 64  # blocks per state-transfer response

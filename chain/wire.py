@@ -28,14 +28,7 @@ from chain.tx import Transaction, tx_from_dict
 # two quotes of the string itself. The wire string is at most this much longer than the body.
 WIRE_OVERHEAD_CHARS = len('"signature":"",') + 128
 MAX_TX_WIRE_CHARS = limits.MAX_TX_BYTES + WIRE_OVERHEAD_CHARS
-# Upper bound of a block's wire size. A transaction's canonical bytes are at most its ``size``
-# (what MAX_BLOCK_BYTES sums); inside a JSON string only ``"`` and ``\`` are escaped again, so
-# at worst the bytes double; plus quotes and a comma per transaction and the header. The peer
-# message limit must leave room for this (checked at config load).
-MAX_BLOCK_WIRE_BYTES = 2 * limits.MAX_BLOCK_BYTES + 3 * limits.MAX_BLOCK_TXS + 4096
-# The smallest peer message limit that carries every PRE-PREPARE and NEW-VIEW: a full block plus
-# room for a NEW-VIEW's view changes and their certificates.
-MIN_PEER_MESSAGE_BYTES = MAX_BLOCK_WIRE_BYTES + 1024 * 1024
+MAX_BLOCK_WIRE_BYTES = limits.MAX_BLOCK_WIRE_BYTES  # named once, in chain/limits.py
 
 
 def tx_to_wire(tx: Transaction) -> str:

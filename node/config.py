@@ -15,7 +15,6 @@ from typing import Any
 from chain import limits
 from chain.crypto import is_pubkey_hex
 from chain.errors import ConfigError
-from chain.wire import MIN_PEER_MESSAGE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +38,13 @@ class P2PConfig:
     port: int = 26656
     max_message_bytes: int = limits.DEFAULT_PEER_MAX_MESSAGE_BYTES
     send_queue: int = limits.DEFAULT_PEER_SEND_QUEUE
+    send_queue_bytes: int = limits.DEFAULT_PEER_SEND_QUEUE_BYTES
+    inbox_bytes: int = limits.DEFAULT_PEER_INBOX_BYTES
+    handshake_timeout_ms: int = limits.DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS
+    max_pending_handshakes: int = limits.DEFAULT_PEER_MAX_PENDING_HANDSHAKES
+    max_pending_per_address: int = limits.DEFAULT_PEER_MAX_PENDING_PER_ADDRESS
+    send_timeout_ms: int = limits.DEFAULT_PEER_SEND_TIMEOUT_MS
+    sync_serve_blocks_per_s: int = limits.DEFAULT_SYNC_SERVE_BLOCKS_PER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +196,10 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         raise ConfigError(f"[consensus] block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")
     if cfg.consensus.tick_ms < 1:
         raise ConfigError("[consensus] tick_ms must be >= 1")
-    if cfg.p2p.max_message_bytes < MIN_PEER_MESSAGE_BYTES:
-        raise ConfigError(
-            f"[p2p] max_message_bytes must be >= {MIN_PEER_MESSAGE_BYTES} so that every "
-            "proposal (a block of MAX_BLOCK_BYTES in wire form) fits in one peer message"
-        )
     check_mempool(cfg.mempool)
     _check_rpc(cfg.rpc)
     _check_queries(cfg.rpc)
+    _check_p2p(cfg.p2p)
     return cfg
 
 
@@ -223,6 +225,29 @@ def _check_rpc(rpc: RpcConfig) -> None:
         raise ConfigError("[rpc] reply_budget_bytes must be >= max_reply_bytes")
     if rpc.send_timeout_ms < 100:
         raise ConfigError("[rpc] send_timeout_ms must be >= 100")
+
+
+def _check_p2p(p2p: P2PConfig) -> None:
+    """Relations between the peer limits: each refusal names the keys and the bound."""
+    if p2p.max_message_bytes < limits.MIN_PEER_MAX_MESSAGE_BYTES:
+        raise ConfigError(
+            f"[p2p] max_message_bytes must be >= {limits.MIN_PEER_MAX_MESSAGE_BYTES}: the largest "
+            f"sync response and a full block's PRE-PREPARE or NEW-VIEW "
+            "must fit in one peer message"
+        )
+    for key in ("send_queue_bytes", "inbox_bytes"):
+        if getattr(p2p, key) < p2p.max_message_bytes:
+            raise ConfigError(f"[p2p] {key} must be >= max_message_bytes (one message must fit)")
+    if p2p.send_queue < 1:
+        raise ConfigError("[p2p] send_queue must be >= 1")
+    if not 100 <= p2p.handshake_timeout_ms <= 60_000:
+        raise ConfigError("[p2p] handshake_timeout_ms must be in 100..60000")
+    if not 1 <= p2p.max_pending_per_address <= p2p.max_pending_handshakes:
+        raise ConfigError("[p2p] need 1 <= max_pending_per_address <= max_pending_handshakes")
+    if p2p.send_timeout_ms < 1_000:
+        raise ConfigError("[p2p] send_timeout_ms must be >= 1000")
+    if p2p.sync_serve_blocks_per_s < 1:
+        raise ConfigError("[p2p] sync_serve_blocks_per_s must be >= 1")
 
 
 def _toml_value(value: Any) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from chain.block import Block, CommitCertificate
-from chain.errors import AidchainError, BadNonce, ConfigError
+from chain.errors import AidchainError, BadNonce, ConfigError, EncodingError, TooLarge
 from chain.tx import Transaction
 from chain.wire import known_tx_from_wire, tx_to_wire
 from consensus.actions import (
@@ -39,6 +39,7 @@ from node.config import NodeConfig
 from node.executor import Executor
 from node.genesis import Genesis, load_genesis
 from node.keys import load_key
+from node.lograte import ratelimited
 from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.rpcapi import NodeRpc
@@ -146,8 +147,18 @@ class Node:
             handler=self._on_peer_message,
             max_message_bytes=cfg.p2p.max_message_bytes,
             send_queue_len=cfg.p2p.send_queue,
+            send_queue_bytes=cfg.p2p.send_queue_bytes,
+            inbox_bytes=cfg.p2p.inbox_bytes,
+            handshake_timeout_s=cfg.p2p.handshake_timeout_ms / 1000,
+            max_pending_handshakes=cfg.p2p.max_pending_handshakes,
+            max_pending_per_address=cfg.p2p.max_pending_per_address,
+            send_timeout_s=cfg.p2p.send_timeout_ms / 1000,
         )
-        self.sync = StateSync(self, batch_blocks=cfg.consensus.sync_batch_blocks)
+        self.sync = StateSync(
+            self,
+            batch_blocks=cfg.consensus.sync_batch_blocks,
+            serve_blocks_per_s=cfg.p2p.sync_serve_blocks_per_s,
+        )
         self.misbehaviour = Misbehaviour.create(cfg.test_mode, self)
         self.rpc_api = NodeRpc(self)
         self._gossip: list[tuple[str, int]] = []  # (wire form, bound of its encoded bytes)
@@ -298,10 +309,27 @@ class Node:
             await self._io_call(self.store.journal_append, persist)
 
     def broadcast_consensus(self, msg: Any) -> None:
-        self.peers.broadcast(consensus_envelope(msg))
+        try:
+            self.peers.broadcast(consensus_envelope(msg))
+        except (EncodingError, TooLarge) as exc:
+            self._unsendable(msg, exc)
 
     def send_consensus(self, to: str, msg: Any) -> None:
-        self.peers.send(to, consensus_envelope(msg))
+        try:
+            self.peers.send(to, consensus_envelope(msg))
+        except (EncodingError, TooLarge) as exc:
+            self._unsendable(msg, exc)
+
+    def _unsendable(self, msg: Any, exc: AidchainError) -> None:
+        """One rate-limited line, not a traceback per retransmission: the replica retries."""
+        ratelimited.log(
+            self.log,
+            logging.ERROR,
+            "unsendable_consensus",
+            "cannot send %s: %s",
+            type(msg).__name__,
+            exc.message,
+        )
 
     async def _apply_block(self, block: Block, cert: CommitCertificate) -> list[Any]:
         """Execute and store a committed block in one synced batch; tell the replica."""

@@ -30,7 +30,7 @@ from chain.errors import AidchainError, EncodingError
 PURPOSE = "aidchain-p2p"
 PROTOCOL_VERSION = 1
 CHALLENGE_BYTES = 32
-HANDSHAKE_MAX_BYTES = 4 * 1024  # one handshake message; real ones are ~400 bytes
+HANDSHAKE_MAX_BYTES = 4 * 1024  # one handshake message (~400 bytes), and any frame before auth
 
 Role = Literal["dialer", "listener"]
 HandshakeKind = Literal[
@@ -41,7 +41,7 @@ HandshakeKind = Literal[
     "unexpected_peer",  # listener is not the validator we dialed / claims to be us
     "bad_signature",  # does not hold the key it claims
     "timeout",  # did not finish within handshake_timeout_s
-    "busy",  # too many unauthenticated connections already pending
+    "busy",  # evicted: the listener needed the slot for a newer unauthenticated connection
 ]
 
 

@@ -9,13 +9,19 @@ Delivery is best effort and ordered per (sender, receiver) pair: messages queued
 unreachable wait in a bounded queue and are flushed when the dialer reconnects; a message being
 written when a connection breaks may be lost or, rarely, sent twice. The consensus layer above
 tolerates both (it retransmits and deduplicates), so the transport never blocks its caller.
-See docs/peers.md for the wire protocol and every limit.
+An unauthenticated connection can make a node hold very little: one 4 KiB frame, for at most
+the handshake timeout, in one of a bounded set of pending slots (per remote address and overall);
+when the slots are full the oldest pending connection of the busiest address is evicted, so a
+flood of silent sockets cannot keep a validator from getting back in. After authentication every
+buffer is bounded by bytes as well as by count. See docs/peers.md for the wire protocol and every
+limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import random
 from collections import deque
@@ -32,6 +38,7 @@ from chain.crypto import KeyPair, is_pubkey_hex
 from chain.encoding import canonical, loads_strict
 from chain.errors import AidchainError, ConfigError, EncodingError, TooLarge
 from node import handshake as hs
+from node.lograte import ratelimited
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +47,7 @@ PeerHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 P2P_PATH = "/p2p"
 DEFAULT_HEARTBEAT_S = 5.0  # ping after this long without traffic; dead if no pong in half of it
 MAX_MALFORMED_IN_ROW = 8  # consecutive undecodable messages before an inbound peer is cut off
-MAX_PENDING_HANDSHAKES = 64  # unauthenticated inbound connections held at once
-INBOUND_BUFFER_MESSAGES = 1_024  # decoded messages per peer waiting for the handler
+INBOUND_BUFFER_MESSAGES = 1_024  # received messages per peer waiting for the handler
 CLOSE_TIMEOUT_S = 1.0  # wait this long for the peer's close frame
 SHUTDOWN_TIMEOUT_S = 2.0  # aiohttp's grace period for request handlers at stop()
 
@@ -70,7 +76,9 @@ STAT_KEYS = (
     "malformed",  # undecodable or non-object messages
     "disconnected_malformed",  # inbound connections cut after MAX_MALFORMED_IN_ROW
     "oversized",  # messages over max_message_bytes (connection closed, aiohttp rule)
-    "busy_refusals",  # inbound connections refused over MAX_PENDING_HANDSHAKES
+    "busy_evictions",  # pending handshakes evicted to make room for a newer connection
+    "slow_peer_drops",  # outbound connections dropped because one frame took over send_timeout
+    "idle_closed",  # TCP connections closed for not upgrading within handshake_timeout_s
 )
 
 
@@ -87,26 +95,35 @@ class PeerRefused(AidchainError):
 
 
 class _SendQueue:
-    """Bounded FIFO of encoded messages: the oldest are kept, the newest refused when full.
+    """FIFO of encoded messages bounded by count and bytes: the oldest kept, the newest refused.
 
     A deque (not asyncio.Queue) so the writer can peek, send, and only then pop: a message whose
-    write was interrupted stays at the head and goes out on the next connection.
+    write was interrupted stays at the head and goes out on the next connection. Bytes are
+    bounded as well as count because a count bound alone lets a few thousand large messages
+    (e.g. sync responses) take gigabytes.
     """
 
-    __slots__ = ("_items", "_limit", "_ready")
+    __slots__ = ("_bytes", "_items", "_limit", "_max_bytes", "_ready")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_bytes: int) -> None:
         self._items: deque[bytes] = deque()
         self._limit = limit
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._ready = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
     def push(self, data: bytes) -> bool:
-        if len(self._items) >= self._limit:
+        if len(self._items) >= self._limit or self._bytes + len(data) > self._max_bytes:
             return False
         self._items.append(data)
+        self._bytes += len(data)
         self._ready.set()
         return True
 
@@ -114,7 +131,7 @@ class _SendQueue:
         return self._items[0]
 
     def pop(self) -> None:
-        self._items.popleft()
+        self._bytes -= len(self._items.popleft())
 
     async def wait(self) -> None:
         while not self._items:
@@ -122,19 +139,149 @@ class _SendQueue:
             await self._ready.wait()
 
 
+Frame = bytes | str
+
+
+class _Inbox:
+    """Received frames (still encoded) of one peer, bounded by count and bytes.
+
+    Frames wait here undecoded, so what a peer can make us hold is its wire bytes, not the
+    several-times-larger Python objects they decode to; the consumer decodes one at a time.
+    A full inbox makes the reader wait, which stops reading the socket: TCP backpressure.
+    """
+
+    __slots__ = ("_bytes", "_items", "_limit", "_max_bytes", "_nonempty", "_space")
+
+    def __init__(self, limit: int, max_bytes: int) -> None:
+        self._items: deque[tuple[web.WebSocketResponse, Frame]] = deque()
+        self._limit = limit
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self._nonempty = asyncio.Event()
+        self._space = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    async def put(self, ws: web.WebSocketResponse, frame: Frame) -> None:
+        while self._items and (
+            len(self._items) >= self._limit or self._bytes + len(frame) > self._max_bytes
+        ):
+            self._space.clear()
+            await self._space.wait()
+        self._items.append((ws, frame))
+        self._bytes += len(frame)
+        self._nonempty.set()
+
+    async def get(self) -> tuple[web.WebSocketResponse, Frame]:
+        while not self._items:
+            self._nonempty.clear()
+            await self._nonempty.wait()
+        item = self._items.popleft()
+        self._bytes -= len(item[1])
+        self._space.set()
+        return item
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+        self._space.set()
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One unauthenticated inbound connection; eviction moves its handshake deadline to now."""
+
+    address: str
+    deadline: asyncio.Timeout | None = None
+    evicted: bool = False
+
+    def evict(self) -> None:
+        self.evicted = True
+        if self.deadline is not None and not self.deadline.expired():  # else already leaving
+            self.deadline.reschedule(asyncio.get_running_loop().time())
+
+
+def _raise_frame_limit(ws: web.WebSocketResponse, request: web.Request, max_msg_size: int) -> None:
+    """Give an authenticated connection the full frame limit (it was prepared with 4 KiB).
+
+    aiohttp fixes a WebSocket's frame limit when it is prepared and has no public way to change
+    it, and the parser buffers a whole frame up to that limit before we see any of it. So a
+    connection is prepared with the handshake limit and, once authenticated, gets a new parser
+    with the full limit on the same message queue. Only an honest dialer's silence between its
+    auth and our welcome makes the swap lossless; a dialer that sent more is refused.
+    """
+    old = ws._parser
+    queue = ws._reader
+    if old is None or queue is None or queue._stalled_reader is not None or len(queue._buffer):
+        raise hs.HandshakeError("malformed", "data sent before the welcome")
+    parser = type(old)(queue, max_msg_size, compress=False, decode_text=ws._decode_text)
+    ws._parser = parser
+    protocol = request.protocol
+    protocol._payload_parser = None
+    protocol.set_parser(
+        parser, data_received_cb=None if ws._heartbeat is None else ws._on_data_received
+    )
+
+
 @dataclass(slots=True)
 class _Peer:
     id: str
     url: str
     queue: _SendQueue
-    inbox: asyncio.Queue[dict[str, Any]]
+    inbox: _Inbox
     rng: random.Random
     outbound: aiohttp.ClientWebSocketResponse | None = None
     inbound: web.WebSocketResponse | None = None
     ever_connected: bool = False
+    malformed_in_row: int = 0
     failing: bool = False  # last dial failed (log repeats at debug only)
     full_warned: bool = False  # queue-full already logged since the last accepted message
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+_AIOHTTP_INTERNALS = ("_parser", "_reader", "_decode_text", "_heartbeat", "_on_data_received")
+
+
+def _check_aiohttp_internals() -> None:
+    """Fail at start-up, not on every validator's connection, if aiohttp lacks what
+    _raise_frame_limit swaps (developed against aiohttp 3.14)."""
+    probe = web.WebSocketResponse()
+    missing = [name for name in _AIOHTTP_INTERNALS if not hasattr(probe, name)]
+    if missing or not hasattr(web.RequestHandler, "set_parser"):
+        raise PeerNetworkError(
+            f"aiohttp {aiohttp.__version__} lacks WebSocket internals the p2p listener needs "
+            f"({', '.join(missing) or 'RequestHandler.set_parser'}); install aiohttp 3.14"
+        )
+
+
+def _log_if_crashed(task: asyncio.Task[None]) -> None:
+    """A background task that ends with an exception is a bug: say so loudly, once."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("p2p: task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+def address_key(remote: str | None) -> str:
+    """The unit pending slots are counted per: an IPv4 address, or an IPv6 /64.
+
+    One IPv6 host is routinely given a whole /64, so counting single IPv6 addresses would let
+    one outsider look like millions of hosts.
+    """
+    if not remote:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def _check_url(url: object) -> str:
@@ -160,9 +307,14 @@ class PeerNetwork:
         handler: PeerHandler,
         max_message_bytes: int = limits.DEFAULT_PEER_MAX_MESSAGE_BYTES,
         send_queue_len: int = limits.DEFAULT_PEER_SEND_QUEUE,
+        send_queue_bytes: int = limits.DEFAULT_PEER_SEND_QUEUE_BYTES,
+        inbox_bytes: int = limits.DEFAULT_PEER_INBOX_BYTES,
         reconnect_min_s: float = 0.1,
         reconnect_max_s: float = 5.0,
-        handshake_timeout_s: float = 5.0,
+        handshake_timeout_s: float = limits.DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS / 1000,
+        max_pending_handshakes: int = limits.DEFAULT_PEER_MAX_PENDING_HANDSHAKES,
+        max_pending_per_address: int = limits.DEFAULT_PEER_MAX_PENDING_PER_ADDRESS,
+        send_timeout_s: float = limits.DEFAULT_PEER_SEND_TIMEOUT_MS / 1000,
         heartbeat_s: float = DEFAULT_HEARTBEAT_S,
     ) -> None:
         if not isinstance(chain_id, str) or not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_CHARS:
@@ -173,6 +325,12 @@ class PeerNetwork:
             raise ConfigError(f"max_message_bytes must be at least {hs.HANDSHAKE_MAX_BYTES}")
         if send_queue_len < 1:
             raise ConfigError("send_queue_len must be at least 1")
+        if send_queue_bytes < max_message_bytes or inbox_bytes < max_message_bytes:
+            raise ConfigError("send_queue_bytes and inbox_bytes must be >= max_message_bytes")
+        if not 1 <= max_pending_per_address <= max_pending_handshakes:
+            raise ConfigError("need 1 <= max_pending_per_address <= max_pending_handshakes")
+        if send_timeout_s <= 0:
+            raise ConfigError("send_timeout_s must be positive")
         if not 0 < reconnect_min_s <= reconnect_max_s:
             raise ConfigError("need 0 < reconnect_min_s <= reconnect_max_s")
         if handshake_timeout_s <= 0 or heartbeat_s <= 0:
@@ -186,6 +344,9 @@ class PeerNetwork:
         self._reconnect_min_s = reconnect_min_s
         self._reconnect_max_s = reconnect_max_s
         self._handshake_timeout_s = handshake_timeout_s
+        self._max_pending = max_pending_handshakes
+        self._max_pending_per_address = max_pending_per_address
+        self._send_timeout_s = send_timeout_s
         self._heartbeat_s = heartbeat_s
         self._peers: dict[str, _Peer] = {}
         for peer_id, url in peers.items():
@@ -197,8 +358,8 @@ class PeerNetwork:
             self._peers[peer_id] = _Peer(
                 id=peer_id,
                 url=_check_url(url),
-                queue=_SendQueue(send_queue_len),
-                inbox=asyncio.Queue(INBOUND_BUFFER_MESSAGES),
+                queue=_SendQueue(send_queue_len, send_queue_bytes),
+                inbox=_Inbox(INBOUND_BUFFER_MESSAGES, inbox_bytes),
                 rng=random.Random(seed),
             )
         self.stats: dict[str, int] = dict.fromkeys(STAT_KEYS, 0)
@@ -207,7 +368,9 @@ class PeerNetwork:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._sockets: set[web.WebSocketResponse] = set()  # every accepted WebSocket
-        self._pending_handshakes = 0
+        self._pending: dict[int, _Pending] = {}  # by id(ws), oldest first
+        self._upgraded: set[object] = set()  # aiohttp connections that reached the WebSocket
+        self._sweeper: asyncio.Task[None] | None = None
         self._bound_port: int | None = None
 
     # --- public API ------------------------------------------------------------------------------
@@ -225,6 +388,7 @@ class PeerNetwork:
         """Bind the listener on host:port/p2p, then start one dialer per other validator."""
         if self._state != "new":
             raise PeerNetworkError(f"start() on a PeerNetwork that is {self._state}")
+        _check_aiohttp_internals()
         self._state = "running"
         app = web.Application()
         app.router.add_get(P2P_PATH, self._accept)
@@ -241,6 +405,8 @@ class PeerNetwork:
             raise
         self._runner = runner
         self._bound_port = int(runner.addresses[0][1])
+        self._sweeper = asyncio.create_task(self._sweep_idle(runner), name="p2p-sweep")
+        self._sweeper.add_done_callback(_log_if_crashed)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0),
             timeout=aiohttp.ClientTimeout(total=None, connect=self._handshake_timeout_s),
@@ -278,7 +444,9 @@ class PeerNetwork:
         peer = self._peers.get(peer_id)
         if peer is None:
             self.stats["dropped_unknown_peer"] += 1
-            log.warning("p2p: dropping message for unknown peer %.16s", peer_id)
+            ratelimited.warning(
+                log, "unknown_peer", "p2p: dropping message for unknown peer %.16s", peer_id
+            )
             return False
         return self._enqueue(peer, data)
 
@@ -304,6 +472,15 @@ class PeerNetwork:
         peer = self._peers.get(peer_id)
         return 0 if peer is None else len(peer.queue)
 
+    def queued_bytes(self, peer_id: str) -> int:
+        """Bytes waiting in ``peer_id``'s send queue (0 for an unknown peer)."""
+        peer = self._peers.get(peer_id)
+        return 0 if peer is None else peer.queue.size_bytes
+
+    def pending_handshakes(self) -> int:
+        """Unauthenticated inbound connections held right now (evicted ones excluded)."""
+        return sum(not entry.evicted for entry in self._pending.values())
+
     # --- sending ---------------------------------------------------------------------------------
 
     def _encode(self, message: dict[str, Any]) -> bytes:
@@ -326,7 +503,12 @@ class PeerNetwork:
             self.stats["dropped_queue_full"] += 1
             if not peer.full_warned:
                 peer.full_warned = True
-                log.warning("p2p: send queue to %.16s full; refusing new messages", peer.id)
+                ratelimited.warning(
+                    log,
+                    "queue_full",
+                    "p2p: send queue to %.16s full; refusing new messages",
+                    peer.id,
+                )
             return False
         peer.full_warned = False
         self.stats["enqueued"] += 1
@@ -372,7 +554,14 @@ class PeerNetwork:
                 self._dial_failed(peer, f"{type(exc).__name__}: {exc}")
             except Exception:  # a bug must not end this peer's dialer for good
                 self.stats["dial_failures"] += 1
-                log.exception("p2p: unexpected error dialing %.16s; retrying", peer.id)
+                ratelimited.log(
+                    log,
+                    logging.ERROR,
+                    "dial_error",
+                    "p2p: unexpected error dialing %.16s; retrying",
+                    peer.id,
+                    exc_info=True,
+                )
             else:
                 attempt = 0
                 peer.failing = False
@@ -426,10 +615,28 @@ class PeerNetwork:
             await asyncio.gather(writer, watcher, return_exceptions=True)
 
     async def _write(self, peer: _Peer, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Drain the queue; aiohttp waits while the socket buffer is full (backpressure).
+
+        A peer that takes longer than send_timeout_s to take one frame is dropped: the message
+        stays at the head of the queue and the dialer reconnects, so a slow reader costs us at
+        most the bounded queue, never an ever-growing write buffer.
+        """
         queue = peer.queue
         while True:
             await queue.wait()
-            await ws.send_bytes(queue.head())
+            try:
+                async with asyncio.timeout(self._send_timeout_s):
+                    await ws.send_bytes(queue.head())
+            except TimeoutError:
+                self.stats["slow_peer_drops"] += 1
+                ratelimited.warning(
+                    log,
+                    "slow_peer",
+                    "p2p: %.16s took over %.0f s to read one frame; dropping the connection",
+                    peer.id,
+                    self._send_timeout_s,
+                )
+                return
             queue.pop()
             self.stats["sent"] += 1
 
@@ -439,7 +646,12 @@ class PeerNetwork:
             msg = await ws.receive()
             if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
                 self.stats["malformed"] += 1
-                log.warning("p2p: %.16s sent data on our outbound connection; closing", peer.id)
+                ratelimited.warning(
+                    log,
+                    "listener_sent_data",
+                    "p2p: %.16s sent data on our outbound connection; closing",
+                    peer.id,
+                )
                 await ws.close(code=CLOSE_PROTOCOL, message=b"listener must not send")
                 return
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
@@ -451,50 +663,24 @@ class PeerNetwork:
         """aiohttp handler for GET /p2p: handshake, then read until the connection ends."""
         if self._state != "running":
             return web.Response(status=503, text="shutting down")
-        if self._pending_handshakes >= MAX_PENDING_HANDSHAKES:
-            self.stats["busy_refusals"] += 1
-            log.warning(
-                "p2p: %d handshakes pending; refusing %s", MAX_PENDING_HANDSHAKES, request.remote
-            )
-            return web.Response(status=503, text="too many pending handshakes")
         ws = web.WebSocketResponse(
-            max_msg_size=self._max_message_bytes + 1,  # aiohttp refuses size >= max_msg_size
+            max_msg_size=hs.HANDSHAKE_MAX_BYTES + 1,  # raised once authenticated
             heartbeat=self._heartbeat_s,
             compress=False,
             timeout=CLOSE_TIMEOUT_S,
         )
         if not ws.can_prepare(request).ok:
-            self.stats["rejected_handshakes"] += 1
+            self._refuse(request.remote, hs.HandshakeError("malformed", "no WebSocket upgrade"))
             return web.Response(status=400, text="expected a WebSocket upgrade")
-        try:
-            await ws.prepare(request)
-        except ConnectionError as exc:  # the dialer hung up before the upgrade was written
-            log.debug("p2p: %s left before the WebSocket upgrade: %r", request.remote, exc)
-            return ws
-        self._pending_handshakes += 1
+        entry = _Pending(address_key(request.remote))
+        self._make_room(entry.address)
+        self._pending[id(ws)] = entry
         self._sockets.add(ws)
         peer: _Peer | None = None
         try:
-            try:
-                async with asyncio.timeout(self._handshake_timeout_s):
-                    try:
-                        peer = await self._listener_handshake(ws)
-                    except (aiohttp.ClientError, ConnectionError) as exc:
-                        raise hs.HandshakeError("malformed", f"connection lost: {exc!r}") from None
-            except TimeoutError:
-                self._refuse(request.remote, hs.HandshakeError("timeout", "dialer too slow"))
-                await ws.close(code=CLOSE_HANDSHAKE_REFUSED, message=b"timeout")
-                return ws
-            except hs.HandshakeError as exc:
-                self._refuse(request.remote, exc)
-                await ws.close(code=CLOSE_HANDSHAKE_REFUSED, message=exc.kind.encode())
-                return ws
-            except PeerRefused as exc:
-                self.stats["refused_by_peer"] += 1
-                log.warning("p2p: dialer %s gave up its handshake: %s", request.remote, exc.message)
-                return ws
-            finally:
-                self._pending_handshakes -= 1
+            peer = await self._pending_handshake(request, ws, entry)
+            if peer is None:
+                return ws if ws.prepared else web.Response(status=503, text="busy")
             await self._register_inbound(peer, ws)
             try:
                 await self._read(peer, ws)
@@ -502,21 +688,117 @@ class PeerNetwork:
                 log.info("p2p: inbound connection from %.16s lost: %r", peer.id, exc)
             return ws
         finally:
+            self._pending.pop(id(ws), None)
+            self._upgraded.discard(request.protocol)
             self._sockets.discard(ws)
             if peer is not None and peer.inbound is ws:
                 peer.inbound = None
-            if not ws.closed:
+            if ws.prepared and not ws.closed:
                 await ws.close()
+
+    async def _sweep_idle(self, runner: web.AppRunner) -> None:
+        """Close TCP connections that have not become a WebSocket within the handshake timeout.
+
+        aiohttp waits for a request's headers without a deadline, so without this a socket that
+        never sends a request (or sends half of one) would be held forever, outside the pending
+        handshake slots: enough of them exhaust the process's file descriptors.
+        """
+        server = runner.server
+        assert server is not None
+        first_seen: dict[object, float] = {}
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._handshake_timeout_s / 2)
+            now = loop.time()
+            current = server.connections
+            first_seen = {c: first_seen.get(c, now) for c in current if c not in self._upgraded}
+            for conn in current:
+                if conn in first_seen and now - first_seen[conn] >= self._handshake_timeout_s:
+                    self.stats["idle_closed"] += 1
+                    conn.force_close()
+
+    def _make_room(self, address: str) -> None:
+        """Evict a pending handshake if ``address`` or the listener is at its limit.
+
+        The newcomer always gets in: a silent connection is indistinguishable from a slow
+        validator, but a validator finishes in milliseconds while a holder must outnumber the
+        limit continuously. The victim is the oldest connection of the address holding the most
+        slots, so an outsider flooding from its own addresses only ever evicts itself.
+        """
+        live = [e for e in self._pending.values() if not e.evicted]
+        same = [e for e in live if e.address == address]
+        if len(same) >= self._max_pending_per_address:
+            victim = same[0]
+        elif len(live) >= self._max_pending:
+            counts: dict[str, int] = {}
+            for e in live:
+                counts[e.address] = counts.get(e.address, 0) + 1
+            busiest = max(counts.values())
+            victim = next(e for e in live if counts[e.address] == busiest)
+        else:
+            return
+        self.stats["busy_evictions"] += 1
+        ratelimited.warning(
+            log,
+            "handshake_evicted",
+            "p2p: pending handshakes full; evicting the oldest from %s",
+            victim.address,
+        )
+        victim.evict()
+
+    async def _pending_handshake(
+        self, request: web.Request, ws: web.WebSocketResponse, entry: _Pending
+    ) -> _Peer | None:
+        """Upgrade and authenticate within the handshake timeout; None if refused."""
+        try:
+            try:
+                async with asyncio.timeout(self._handshake_timeout_s) as deadline:
+                    entry.deadline = deadline
+                    if entry.evicted:  # evicted before it could even start
+                        deadline.reschedule(asyncio.get_running_loop().time())
+                    try:
+                        await ws.prepare(request)
+                        self._upgraded.add(request.protocol)
+                        return await self._listener_handshake(request, ws)
+                    except (aiohttp.ClientError, ConnectionError) as exc:
+                        raise hs.HandshakeError("malformed", f"connection lost: {exc!r}") from None
+            except TimeoutError:
+                kind: hs.HandshakeKind = "busy" if entry.evicted else "timeout"
+                why = "evicted to make room" if entry.evicted else "dialer too slow"
+                self._refuse(request.remote, hs.HandshakeError(kind, why))
+                if ws.prepared:
+                    await ws.close(code=CLOSE_HANDSHAKE_REFUSED, message=kind.encode())
+                return None
+            except hs.HandshakeError as exc:
+                self._refuse(request.remote, exc)
+                if ws.prepared:
+                    await ws.close(code=CLOSE_HANDSHAKE_REFUSED, message=exc.kind.encode())
+                return None
+            except PeerRefused as exc:
+                self.stats["refused_by_peer"] += 1
+                ratelimited.warning(
+                    log,
+                    "dialer_gave_up",
+                    "p2p: dialer %s gave up its handshake: %s",
+                    request.remote,
+                    exc.message,
+                )
+                return None
+        finally:
+            self._pending.pop(id(ws), None)
 
     def _refuse(self, who: str | None, exc: hs.HandshakeError) -> None:
         self.stats["rejected_handshakes"] += 1
-        log.warning("p2p: handshake with %s refused: %s", who, exc.message)
+        ratelimited.warning(
+            log, "handshake_refused", "p2p: handshake with %s refused: %s", who, exc.message
+        )
 
-    async def _listener_handshake(self, ws: web.WebSocketResponse) -> _Peer:
+    async def _listener_handshake(self, request: web.Request, ws: web.WebSocketResponse) -> _Peer:
         hello = hs.make_hello(self._key, self._chain_id)
         await ws.send_bytes(hs.encode(hello))
         auth = hs.parse_auth(await self._handshake_frame(ws))
         peer_id = hs.check_auth(auth, hello=hello, validators=self._peers)
+        _raise_frame_limit(ws, request, self._max_message_bytes + 1)  # aiohttp refuses >= limit
         await ws.send_bytes(hs.encode(hs.make_welcome(self._key, self._chain_id, auth)))
         return self._peers[peer_id]
 
@@ -545,36 +827,15 @@ class PeerNetwork:
             await old.close(code=CLOSE_REPLACED, message=b"replaced")
 
     async def _read(self, peer: _Peer, ws: web.WebSocketResponse) -> None:
-        """Decode frames into the peer's inbox; the consumer task hands them to the handler.
+        """Move frames into the peer's inbox; the consumer task decodes and handles them.
 
         Reading never waits for the handler (only for inbox space), so pings are answered
         and the dialer's heartbeat does not mistake a busy node for a dead one.
         """
-        malformed_in_row = 0
         while True:
             msg = await ws.receive()
             if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
-                try:
-                    obj = loads_strict(msg.data)
-                    if not isinstance(obj, dict):
-                        raise EncodingError("peer message must be a JSON object")
-                except EncodingError as exc:
-                    self.stats["malformed"] += 1
-                    malformed_in_row += 1
-                    log.debug("p2p: malformed message from %.16s: %s", peer.id, exc.message)
-                    if malformed_in_row >= MAX_MALFORMED_IN_ROW:
-                        self.stats["disconnected_malformed"] += 1
-                        log.warning(
-                            "p2p: %d malformed messages in a row from %.16s; closing",
-                            malformed_in_row,
-                            peer.id,
-                        )
-                        await ws.close(code=CLOSE_MALFORMED, message=b"malformed messages")
-                        return
-                    continue
-                malformed_in_row = 0
-                self.stats["received"] += 1
-                await peer.inbox.put(obj)
+                await peer.inbox.put(ws, msg.data)
             elif msg.type is WSMsgType.ERROR:
                 exc_data = msg.data
                 if (
@@ -582,7 +843,9 @@ class PeerNetwork:
                     and exc_data.code == WSCloseCode.MESSAGE_TOO_BIG
                 ):
                     self.stats["oversized"] += 1
-                    log.warning(
+                    ratelimited.warning(
+                        log,
+                        "oversized",
                         "p2p: %.16s sent a message over %d bytes; connection closed",
                         peer.id,
                         self._max_message_bytes,
@@ -594,28 +857,68 @@ class PeerNetwork:
                 return
 
     async def _consume(self, peer: _Peer) -> None:
-        """Hand ``peer``'s messages to the handler one at a time, in the order received."""
+        """Decode and hand ``peer``'s messages to the handler one at a time, in receive order."""
         while True:
-            message = await peer.inbox.get()
+            ws, frame = await peer.inbox.get()
+            message = await self._decode_inbound(peer, ws, frame)
+            if message is None:
+                continue
             try:
                 await self._handler(peer.id, message)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self.stats["handler_errors"] += 1
-                log.exception("p2p: handler failed on a message from %.16s", peer.id)
+                ratelimited.log(
+                    log,
+                    logging.ERROR,
+                    "handler_failed",
+                    "p2p: handler failed on a message from %.16s",
+                    peer.id,
+                    exc_info=True,
+                )
             else:
                 self.stats["delivered"] += 1
 
+    async def _decode_inbound(
+        self, peer: _Peer, ws: web.WebSocketResponse, frame: Frame
+    ) -> dict[str, Any] | None:
+        """The message in ``frame``, or None (counted) if malformed; too many in a row cut ``ws``."""
+        try:
+            obj = loads_strict(frame)
+            if not isinstance(obj, dict):
+                raise EncodingError("peer message must be a JSON object")
+        except EncodingError as exc:
+            self.stats["malformed"] += 1
+            peer.malformed_in_row += 1
+            log.debug("p2p: malformed message from %.16s: %s", peer.id, exc.message)
+            if peer.malformed_in_row >= MAX_MALFORMED_IN_ROW:
+                peer.malformed_in_row = 0
+                self.stats["disconnected_malformed"] += 1
+                ratelimited.warning(
+                    log,
+                    "malformed",
+                    "p2p: %d malformed messages in a row from %.16s; closing",
+                    MAX_MALFORMED_IN_ROW,
+                    peer.id,
+                )
+                if not ws.closed:
+                    await ws.close(code=CLOSE_MALFORMED, message=b"malformed messages")
+            return None
+        peer.malformed_in_row = 0
+        self.stats["received"] += 1
+        return obj
+
     @staticmethod
     def _discard_inbox(peer: _Peer) -> None:
-        while not peer.inbox.empty():
-            peer.inbox.get_nowait()
+        peer.inbox.clear()
 
     # --- shutdown --------------------------------------------------------------------------------
 
     async def _shutdown(self) -> None:
         tasks = [task for peer in self._peers.values() for task in peer.tasks]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -4,25 +4,72 @@ A lagging replica (restarted, partitioned, or on an empty data dir) asks one pee
 range of blocks. Nothing a peer sends is trusted: every block must extend our head (height,
 prev_hash, state root) and carry a commit certificate signed by 2f+1 validators. A peer that
 serves anything else is skipped for the rest of the round and another peer is asked.
+
+Serving is bounded per peer, because a request is a few bytes and its answer megabytes: one
+request per peer is served at a time (more arriving meanwhile are dropped and counted), blocks
+are paid for from a per-peer token bucket (``serve_blocks_per_s``), they are read from storage
+one at a time with the event loop free in between, and a response stops before
+``MAX_SYNC_RESPONSE_BYTES`` (which config load checks fits the peer message limit).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from chain import limits
 from chain.block import Block, CommitCertificate, certificate_from_dict
 from chain.encoding import canonical_unchecked
 from chain.errors import AidchainError, InvalidBlock
 from chain.wire import block_from_wire, block_to_wire
+from node.lograte import ratelimited
 
 log = logging.getLogger(__name__)
 
 SYNC_REQUEST_TIMEOUT_S = 5.0
-MAX_SYNC_RESPONSE_BYTES = 8 * 1024 * 1024  # below the peer message limit
+MAX_SYNC_RESPONSE_BYTES = limits.MAX_SYNC_RESPONSE_BYTES  # config load checks it fits a message
 MAX_SYNC_REQUEST_BLOCKS = 256
+
+
+class TokenBucket:
+    """``rate`` tokens per second up to ``capacity``; a served block costs one token."""
+
+    def __init__(
+        self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._clock = clock
+        self._tokens = capacity
+        self._updated = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def take(self, want: int) -> int:
+        """Take up to ``want`` whole tokens now; returns how many were taken (maybe 0)."""
+        self._refill()
+        got = min(want, int(self._tokens))
+        self._tokens -= got
+        return got
+
+    def refund(self, count: int) -> None:
+        self._tokens = min(self.capacity, self._tokens + count)
+
+    def wait_s(self) -> float:
+        """Seconds until one whole token is available."""
+        self._refill()
+        return max(0.0, (1 - self._tokens) / self.rate)
+
+
+def sync_item(block: Block, cert: CommitCertificate) -> dict[str, Any]:
+    """One block with its certificate as carried in a ``sync_resp``."""
+    return {"block": block_to_wire(block), "cert": cert.to_dict()}
 
 
 class SyncHost(Protocol):
@@ -44,9 +91,22 @@ class SyncHost(Protocol):
 
 
 class StateSync:
-    def __init__(self, host: SyncHost, *, batch_blocks: int) -> None:
+    def __init__(
+        self,
+        host: SyncHost,
+        *,
+        batch_blocks: int,
+        serve_blocks_per_s: int = limits.DEFAULT_SYNC_SERVE_BLOCKS_PER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if serve_blocks_per_s < 1:
+            raise ValueError("serve_blocks_per_s must be at least 1")
         self.host = host
         self.batch_blocks = max(1, min(batch_blocks, MAX_SYNC_REQUEST_BLOCKS))
+        self.serve_blocks_per_s = serve_blocks_per_s
+        self._clock = clock
+        self._serving: dict[str, asyncio.Task[None]] = {}  # peer -> its one request in service
+        self._buckets: dict[str, TokenBucket] = {}
         self._task: asyncio.Task[None] | None = None
         self._pending: dict[int, tuple[str, asyncio.Future[list[Any]]]] = {}
         self._next_id = 0
@@ -56,6 +116,8 @@ class StateSync:
             "bad_peer_responses": 0,
             "timeouts": 0,
             "served_blocks": 0,
+            "serve_busy_dropped": 0,  # sync_req from a peer whose previous one is still served
+            "serve_send_refused": 0,  # response refused by the peer's full send queue
         }
 
     @property
@@ -78,6 +140,11 @@ class StateSync:
         for _, fut in self._pending.values():
             fut.cancel()
         self._pending.clear()
+        serving = list(self._serving.values())
+        for task in serving:
+            task.cancel()
+        await asyncio.gather(*serving, return_exceptions=True)
+        self._serving.clear()
 
     # --- client side ----------------------------------------------------------------------------
     async def _round(self, hints: list[str]) -> None:
@@ -108,12 +175,24 @@ class StateSync:
                     self.stats["blocks_applied"] += 1
             except AidchainError as exc:
                 self.stats["bad_peer_responses"] += 1
-                log.warning("state sync: peer %s served a bad block: %s", peer[:12], exc.message)
+                ratelimited.warning(
+                    log,
+                    "bad_block",
+                    "state sync: peer %s served a bad block: %s",
+                    peer[:12],
+                    exc.message,
+                )
                 bad.add(peer)
                 continue
             except (KeyError, TypeError, ValueError) as exc:
                 self.stats["bad_peer_responses"] += 1
-                log.warning("state sync: peer %s sent a malformed response: %s", peer[:12], exc)
+                ratelimited.warning(
+                    log,
+                    "malformed_response",
+                    "state sync: peer %s sent a malformed response: %s",
+                    peer[:12],
+                    exc,
+                )
                 bad.add(peer)
                 continue
         if self.host.height > start_height:
@@ -157,27 +236,60 @@ class StateSync:
         entry[1].set_result(blocks if isinstance(blocks, list) else [])
 
     # --- server side ----------------------------------------------------------------------------
+    @property
+    def serving(self) -> int:
+        """Requests being served right now (at most one per peer)."""
+        return len(self._serving)
+
     def serve(
         self,
         peer: str,
         message: dict[str, Any],
         encode: Callable[[Any], bytes] = canonical_unchecked,
     ) -> None:
+        """Start answering a ``sync_req`` unless this peer already has one in service."""
         start, count = message.get("from"), message.get("count")
         if not isinstance(start, int) or not isinstance(count, int) or start < 1 or count < 1:
             return
-        count = min(count, MAX_SYNC_REQUEST_BLOCKS)
+        if peer in self._serving:
+            self.stats["serve_busy_dropped"] += 1
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._serve(peer, message.get("id"), start, min(count, MAX_SYNC_REQUEST_BLOCKS), encode)
+        )
+        self._serving[peer] = task
+        task.add_done_callback(lambda done: self._served(peer, done))
+
+    def _served(self, peer: str, task: asyncio.Task[None]) -> None:
+        if self._serving.get(peer) is task:
+            del self._serving[peer]
+
+    async def _serve(
+        self, peer: str, req_id: Any, start: int, count: int, encode: Callable[[Any], bytes]
+    ) -> None:
+        bucket = self._buckets.get(peer)
+        if bucket is None:
+            capacity = max(self.serve_blocks_per_s, MAX_SYNC_REQUEST_BLOCKS)
+            bucket = self._buckets[peer] = TokenBucket(
+                self.serve_blocks_per_s, capacity, self._clock
+            )
+        granted = bucket.take(count)
+        while granted == 0:
+            await asyncio.sleep(bucket.wait_s())
+            granted = bucket.take(count)
         out: list[dict[str, Any]] = []
         size = 0
-        for height in range(start, start + count):
-            found = self.host.read_block(height)
+        for height in range(start, start + granted):
+            found = self.host.read_block(height)  # one block at a time, never the whole range
             if found is None:
                 break
-            block, cert = found
-            item = {"block": block_to_wire(block), "cert": cert.to_dict()}
-            size += len(encode(item))
+            item = sync_item(*found)
+            size += len(encode(item)) + 1
             if out and size > MAX_SYNC_RESPONSE_BYTES:
                 break
             out.append(item)
+            await asyncio.sleep(0)  # storage reads are synchronous: let peers and RPC in
+        bucket.refund(granted - len(out))
         self.stats["served_blocks"] += len(out)
-        self.host.send(peer, {"k": "sync_resp", "id": message.get("id"), "blocks": out})
+        if not self.host.send(peer, {"k": "sync_resp", "id": req_id, "blocks": out}):
+            self.stats["serve_send_refused"] += 1

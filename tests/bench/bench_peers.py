@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from chain import limits
 from chain.crypto import KeyPair
 from chain.encoding import canonical, canonical_unchecked
 from node.peers import PeerNetwork
@@ -96,7 +97,10 @@ async def one_way(shape: str, message: dict[str, Any], seconds: float) -> None:
         start = loop.time()
         sent = 0
         while loop.time() - start < seconds:
-            while a.queued(b_key.public_hex) < high:
+            while (
+                a.queued(b_key.public_hex) < high
+                and a.queued_bytes(b_key.public_hex) + size <= limits.DEFAULT_PEER_SEND_QUEUE_BYTES
+            ):
                 if not a.send(b_key.public_hex, message):
                     raise RuntimeError("queue full: the benchmark should never hit it")
                 sent += 1

@@ -5,11 +5,19 @@ from pathlib import Path
 
 import pytest
 
+from chain import limits
+from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.crypto import KeyPair
+from chain.encoding import canonical
 from chain.errors import ConfigError
+from chain.tx import sign_tx
+from consensus.messages import make_pre_prepare
 from node.cluster import init_cluster, load_cluster
 from node.config import load_config
+from node.daemon import consensus_envelope
 from node.genesis import load_genesis, validate_genesis
 from node.keys import load_key
+from node.statesync import sync_item
 
 
 def test_cluster_init_layout(tmp_path: Path) -> None:
@@ -107,3 +115,64 @@ def test_example_config_is_valid() -> None:
     repo = Path(__file__).resolve().parents[2]
     cfg = load_config(repo / "configs" / "node.example.toml")
     assert cfg.name == "finance-bureau" and len(cfg.peers) == 1
+
+
+@pytest.mark.parametrize(
+    ("p2p", "message"),
+    [
+        ("max_message_bytes=16777215\nsend_queue_bytes=1000\n", "send_queue_bytes must be >="),
+        ("max_message_bytes=1048576\n", "largest sync response"),
+        ("inbox_bytes=1024\n", "inbox_bytes must be >="),
+        ("send_queue=0\n", "send_queue must be >= 1"),
+        ("handshake_timeout_ms=10\n", "handshake_timeout_ms"),
+        ("max_pending_handshakes=4\nmax_pending_per_address=5\n", "max_pending_per_address"),
+        ("max_pending_per_address=0\n", "max_pending_per_address"),
+        ("send_timeout_ms=5\n", "send_timeout_ms"),
+        ("sync_serve_blocks_per_s=0\n", "sync_serve_blocks_per_s"),
+    ],
+)
+def test_p2p_limit_relations_are_checked_at_load(tmp_path: Path, p2p: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, f"[node]\ngenesis='g.json'\n[p2p]\n{p2p}"))
+
+
+def test_default_p2p_limits_hold_the_largest_legitimate_messages(tmp_path: Path) -> None:
+
+    cfg = load_config(_write(tmp_path, "[node]\ngenesis='g.json'\n"))
+    assert cfg.p2p.max_message_bytes >= limits.MAX_SYNC_RESPONSE_BYTES + limits.SYNC_ENVELOPE_BYTES
+    assert cfg.p2p.max_message_bytes >= 2 * limits.MAX_BLOCK_BYTES
+    assert cfg.p2p.send_queue_bytes >= cfg.p2p.max_message_bytes <= cfg.p2p.inbox_bytes
+
+
+def test_a_full_block_fits_one_peer_message_as_pre_prepare_and_as_sync_response() -> None:
+    """The relation config load enforces, checked against the worst block the protocol allows:
+    transactions of MAX_TX_BYTES whose text is all backslashes (every byte escaped once more if
+    a transaction travels as its canonical bytes inside a JSON string)."""
+
+    key = KeyPair.from_seed(b"\x07" * 32)
+    txs = []
+    total = 0
+    while True:
+        source = "\\" * (limits.MAX_TX_BYTES // 2 - 600)
+        tx = sign_tx(key, "c" * limits.MAX_CHAIN_ID_CHARS, len(txs), "deploy", {"source": source})
+        size = len(canonical(tx.to_dict()))
+        assert size <= limits.MAX_TX_BYTES
+        if total + size > limits.MAX_BLOCK_BYTES:
+            break
+        txs.append(tx)
+        total += size
+    assert total > limits.MAX_BLOCK_BYTES - limits.MAX_TX_BYTES
+    header = BlockHeader(
+        1, "0" * 64, merkle_root([t.hash for t in txs]), "1" * 64, 1, key.public_hex, 0
+    )
+    block = Block(header, tuple(txs))
+    pre_prepare = canonical(consensus_envelope(make_pre_prepare(key, "c", 0, block)))
+    assert len(pre_prepare) <= limits.DEFAULT_PEER_MAX_MESSAGE_BYTES
+    validators = [KeyPair.from_seed(bytes([i]) * 32) for i in range(1, 101)]  # a large network
+    cert = CommitCertificate(
+        1, block.hash, 0, tuple((v.public_hex, "ab" * 64) for v in validators[:67])
+    )
+    response = canonical({"k": "sync_resp", "id": 2**53, "blocks": [sync_item(block, cert)]})
+    assert len(response) <= limits.MAX_SYNC_RESPONSE_BYTES + limits.SYNC_ENVELOPE_BYTES
+    as_strings = canonical([canonical(t.to_dict()).decode() for t in txs])  # bytes-in-string form
+    assert len(as_strings) <= limits.MAX_BLOCK_WIRE_BYTES

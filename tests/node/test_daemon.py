@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
+from chain.errors import EncodingError, TooLarge
 from consensus.actions import Broadcast, Persist, Send
 from consensus.messages import make_commit, make_prepare
+from node import daemon as daemon_mod
 from node.cluster import init_cluster
 from node.config import load_config
 from node.daemon import Node
+from node.lograte import RateLimitedLog
 
 
 class Recorder:
@@ -121,3 +124,25 @@ def test_log_lines_carry_node_view_and_height(node: Node) -> None:
     assert (
         logging.Formatter(LOG_FORMAT).format(record).endswith("node=node0 view=0 height=0 x: hello")
     )
+
+
+async def test_an_unsendable_consensus_message_is_a_rate_limited_line_not_a_traceback(
+    node: Node, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stalled cluster retransmitting an unencodable message must not log a traceback each time."""
+    monkeypatch.setattr(daemon_mod, "ratelimited", RateLimitedLog(limit=3, window_s=60))
+
+    class Refusing:
+        def broadcast(self, message: dict[str, Any]) -> int:
+            raise EncodingError("value nested too deeply")
+
+        def send(self, peer: str, message: dict[str, Any]) -> bool:
+            raise TooLarge("peer message too large", size=2, limit=1)
+
+    node.peers = Refusing()  # type: ignore[assignment]
+    prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
+    await node.perform([Broadcast(prep), Send(node.validators[1], prep)] * 50)  # does not raise
+    lines = [r for r in caplog.records if r.name == "node.daemon"]
+    assert len(lines) == 3
+    assert all(r.exc_info is None for r in lines)
+    assert "cannot send Prepare: value nested too deeply" in lines[0].getMessage()

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chain import limits
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from node import handshake as hs
@@ -178,3 +179,19 @@ def test_oversized_handshake_message_is_refused_before_parsing() -> None:
     with pytest.raises(hs.HandshakeError) as exc:
         hs.parse_auth(b" " * (hs.HANDSHAKE_MAX_BYTES + 1))
     assert exc.value.kind == "malformed"
+
+
+def test_every_honest_handshake_message_fits_the_pre_authentication_frame_limit() -> None:
+    """The listener reads at most HANDSHAKE_MAX_BYTES per frame before authentication."""
+    chain_id = "c" * limits.MAX_CHAIN_ID_CHARS  # the longest a chain id may be
+    listener, dialer = KeyPair.generate(), KeyPair.generate()
+    hello = hs.make_hello(listener, chain_id)
+    auth = hs.make_auth(dialer, chain_id, hello)
+    welcome = hs.make_welcome(listener, chain_id, auth)
+    for message in (hello, auth, welcome):
+        assert len(hs.encode(message)) <= hs.HANDSHAKE_MAX_BYTES // 4
+
+
+def test_busy_is_a_handshake_refusal_kind() -> None:
+    err = hs.HandshakeError("busy", "evicted to make room")
+    assert err.kind == "busy" and err.reason == "handshake_refused"

@@ -294,23 +294,94 @@ async def test_silent_dialer_times_out(
     assert node.net.stats["rejected_handshakes"] == 1
 
 
-async def test_too_many_pending_handshakes_are_refused_up_front(
-    make_cluster: MakeCluster, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+async def test_full_pending_slots_evict_the_oldest_of_the_busiest_address(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
 ) -> None:
-    monkeypatch.setattr(peers_mod, "MAX_PENDING_HANDSHAKES", 2)
+    cluster = await make_cluster(
+        1, extra_keys=1, handshake_timeout_s=30.0, max_pending_per_address=2
+    )
+    node = cluster.nodes[0]
+    first, second = [await session.ws_connect(url(node.net.port)) for _ in range(2)]
+    for ws in (first, second):
+        await ws.receive()  # hello; then silence
+    third = await session.ws_connect(url(node.net.port))
+    assert hs.parse_hello((await third.receive()).data).node_id == node.key.public_hex
+    answer = await first.receive()  # the oldest silent connection made room
+    assert answer.type is WSMsgType.CLOSE and answer.data == CLOSE_HANDSHAKE_REFUSED
+    assert answer.extra == "busy"
+    assert node.net.stats["busy_evictions"] == 1
+    await wait_until(lambda: node.net.pending_handshakes() == 2)
+    for ws in (second, third):
+        await ws.close()
+
+
+async def test_global_pending_cap_evicts_from_the_address_holding_most(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(
+        1,
+        extra_keys=1,
+        handshake_timeout_s=30.0,
+        max_pending_handshakes=3,
+        max_pending_per_address=3,
+    )
+    node = cluster.nodes[0]
+    held = [await session.ws_connect(url(node.net.port)) for _ in range(3)]
+    for ws in held:
+        await ws.receive()
+    newest = await session.ws_connect(url(node.net.port))
+    await newest.receive()
+    assert (await held[0].receive()).type is WSMsgType.CLOSE
+    assert node.net.stats["busy_evictions"] == 1
+    assert node.net.pending_handshakes() == 3
+    for ws in [*held[1:], newest]:
+        await ws.close()
+
+
+async def test_a_validator_gets_in_while_outsiders_keep_every_slot_busy(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(
+        2,
+        start=False,
+        handshake_timeout_s=30.0,
+        max_pending_handshakes=4,
+        max_pending_per_address=4,
+    )
+    a, b = cluster.nodes
+    await a.net.start()
+    stop = asyncio.Event()
+
+    async def hold_slots() -> None:
+        held: list[aiohttp.ClientWebSocketResponse] = []
+        while not stop.is_set():
+            held.append(await session.ws_connect(url(a.net.port)))
+            if len(held) > 16:
+                await held.pop(0).close()
+        for ws in held:
+            await ws.close()
+
+    holder = asyncio.create_task(hold_slots())
+    await wait_until(lambda: a.net.stats["busy_evictions"] > 8)
+    await b.net.start()
+    await all_connected(cluster.nodes)
+    stop.set()
+    await holder
+    assert a.net.stats["busy_evictions"] > 8
+
+
+async def test_frames_before_authentication_are_limited_to_4_kib(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
     cluster = await make_cluster(1, extra_keys=1)
     node = cluster.nodes[0]
-    holding = [await session.ws_connect(url(node.net.port)) for _ in range(2)]
-    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
-        await session.ws_connect(url(node.net.port))
-    assert exc.value.status == 503
-    assert node.net.stats["busy_refusals"] == 1
-    await holding[0].close()  # a slot frees up once a pending handshake ends
-    await wait_until(lambda: node.net.stats["rejected_handshakes"] == 1)
     ws = await session.ws_connect(url(node.net.port))
-    assert hs.parse_hello((await ws.receive()).data).node_id == node.key.public_hex
-    for open_ws in (ws, holding[1]):
-        await open_ws.close()
+    await ws.receive()  # hello
+    await ws.send_bytes(b"x" * (hs.HANDSHAKE_MAX_BYTES + 1))
+    answer = await ws.receive()
+    assert answer.type is WSMsgType.CLOSE
+    assert answer.data in (aiohttp.WSCloseCode.MESSAGE_TOO_BIG, CLOSE_HANDSHAKE_REFUSED)
+    await wait_until(lambda: node.net.stats["rejected_handshakes"] == 1)
 
 
 async def test_network_keeps_working_after_impostors(
@@ -346,7 +417,7 @@ async def fake_listener(key: KeyPair, sign_with: KeyPair, chain_id: str) -> web.
 
     app = web.Application()
     app.router.add_get("/p2p", accept)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, shutdown_timeout=0.2)
     await runner.setup()
     return runner
 
@@ -563,7 +634,8 @@ async def test_stop_is_prompt_even_with_a_stuck_handler_and_full_buffers(
     for i in range(n):
         assert a.net.send(b.key.public_hex, {"i": i})
     await asyncio.wait_for(entered.wait(), 5)
-    await wait_until(lambda: b.net.stats["received"] >= peers_mod.INBOUND_BUFFER_MESSAGES + 1)
+    inbox = b.net._peers[a.key.public_hex].inbox
+    await wait_until(lambda: len(inbox) == peers_mod.INBOUND_BUFFER_MESSAGES)  # reader blocked
     loop = asyncio.get_running_loop()
     started = loop.time()
     await b.net.stop()
@@ -641,3 +713,150 @@ def test_backoff_grows_is_capped_and_is_deterministic_per_pair() -> None:
     assert 0.05 <= first[0] <= 0.1
     assert all(2.5 <= d <= 5.0 for d in first[8:])
     assert first[5] > first[0]
+
+
+async def test_send_queue_is_bounded_by_bytes_as_well_as_count(make_cluster: MakeCluster) -> None:
+    cluster = await make_cluster(
+        2, start=False, max_message_bytes=8 * 1024, send_queue_bytes=8 * 1024
+    )
+    a, b = cluster.nodes
+    big = {"p": "x" * 3000}
+    assert a.net.send(b.key.public_hex, big)
+    assert a.net.send(b.key.public_hex, big)
+    assert not a.net.send(b.key.public_hex, big)  # 3 x 3 KB > 8 KiB
+    assert a.net.queued(b.key.public_hex) == 2
+    assert a.net.queued_bytes(b.key.public_hex) <= 8 * 1024
+    assert a.net.stats["dropped_queue_full"] == 1
+    assert a.net.send(b.key.public_hex, {"small": 1})  # what fits still goes
+
+
+async def test_inbox_holds_at_most_inbox_bytes_of_undecoded_frames(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(2, start=False, max_message_bytes=16 * 1024, inbox_bytes=16 * 1024)
+    a, b = cluster.nodes
+    entered = asyncio.Event()
+
+    async def stuck(peer_id: str, message: dict[str, Any]) -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    b = cluster.spawn(
+        b.key, b.port, handler=stuck, max_message_bytes=16 * 1024, inbox_bytes=16 * 1024
+    )
+    await a.net.start()
+    await b.net.start()
+    for i in range(40):
+        assert a.net.send(b.key.public_hex, {"i": i, "p": "x" * 4000})
+    await asyncio.wait_for(entered.wait(), 5)
+    inbox = b.net._peers[a.key.public_hex].inbox
+    await wait_until(lambda: len(inbox) >= 3)
+    await asyncio.sleep(0.2)
+    assert inbox.size_bytes <= 16 * 1024
+    assert len(inbox) <= 4
+
+
+def test_limit_relations_are_refused_at_construction() -> None:
+    key = KeyPair.generate()
+
+    async def handler(peer_id: str, message: dict[str, Any]) -> None:
+        return None
+
+    base: dict[str, Any] = {
+        "key": key,
+        "chain_id": CHAIN,
+        "host": "127.0.0.1",
+        "port": 0,
+        "peers": {},
+        "handler": handler,
+        "max_message_bytes": 64 * 1024,
+    }
+    for bad in (
+        {"send_queue_bytes": 1024},
+        {"inbox_bytes": 1024},
+        {"max_pending_per_address": 0},
+        {"max_pending_handshakes": 2, "max_pending_per_address": 3},
+        {"send_timeout_s": 0},
+    ):
+        with pytest.raises(ConfigError):
+            PeerNetwork(**base, **bad)
+
+
+async def test_sockets_that_never_upgrade_are_closed_after_the_handshake_timeout(
+    make_cluster: MakeCluster,
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1, handshake_timeout_s=0.2)
+    node = cluster.nodes[0]
+    silent = await asyncio.open_connection("127.0.0.1", node.net.port)
+    partial = await asyncio.open_connection("127.0.0.1", node.net.port)
+    partial[1].write(b"GET /p2p HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+    for reader, writer in (silent, partial):
+        assert await asyncio.wait_for(reader.read(), 2.0) == b""  # closed by the listener
+        writer.close()
+    assert node.net.stats["idle_closed"] == 2
+
+
+def test_pending_slots_count_ipv4_addresses_and_ipv6_slash_64s() -> None:
+    assert peers_mod.address_key("10.0.0.7") == "10.0.0.7"
+    assert peers_mod.address_key("::ffff:10.0.0.7") == "10.0.0.7"
+    assert peers_mod.address_key("2001:db8:1:2::5") == "2001:db8:1:2::/64"
+    assert peers_mod.address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert peers_mod.address_key("2001:db8:1:3::5") == "2001:db8:1:3::/64"
+    assert peers_mod.address_key(None) == "unknown"
+    assert peers_mod.address_key("not-an-ip") == "not-an-ip"
+
+
+async def test_start_refuses_an_aiohttp_without_the_internals_the_listener_swaps(
+    make_cluster: MakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(peers_mod, "_AIOHTTP_INTERNALS", ("_no_such_attribute",))
+    cluster = await make_cluster(1, start=False)
+    with pytest.raises(PeerNetworkError, match="_no_such_attribute"):
+        await cluster.nodes[0].net.start()
+
+
+async def test_a_peer_that_stops_reading_is_dropped_and_the_frame_kept(
+    make_cluster: MakeCluster,
+) -> None:
+    """A validator listener that authenticates, then never reads: backpressure, then a drop."""
+    listener_key, port = KeyPair.generate(), free_port()
+    accepted: list[web.WebSocketResponse] = []
+
+    async def never_read(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=False)
+        await ws.prepare(request)
+        hello = hs.make_hello(listener_key, CHAIN)
+        await ws.send_bytes(hs.encode(hello))
+        auth = hs.parse_auth((await ws.receive()).data)
+        await ws.send_bytes(hs.encode(hs.make_welcome(listener_key, CHAIN, auth)))
+        accepted.append(ws)
+        await asyncio.sleep(3600)  # never read again: aiohttp stops reading the socket
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/p2p", never_read)
+    runner = web.AppRunner(app, shutdown_timeout=0.2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        cluster = await make_cluster(1, start=False)
+        me = cluster.nodes[0]
+        peers = {me.key.public_hex: url(me.port), listener_key.public_hex: url(port)}
+        node = cluster.spawn(
+            me.key,
+            me.port,
+            peers=peers,
+            send_timeout_s=0.3,
+            heartbeat_s=60.0,
+            max_message_bytes=1024 * 1024,
+            send_queue_bytes=64 * 1024 * 1024,
+        )
+        await node.net.start()
+        chunk = {"p": "x" * (1024 * 1024 - 16)}
+        for _ in range(40):  # far more than the socket buffers hold
+            assert node.net.send(listener_key.public_hex, chunk)
+        await wait_until(lambda: node.net.stats["slow_peer_drops"] >= 1, timeout=10)
+        assert node.net.queued(listener_key.public_hex) > 0  # the unsent frames wait
+        assert accepted
+    finally:
+        await runner.cleanup()

@@ -10,7 +10,7 @@ from chain.block import Block, BlockHeader, CommitCertificate, commit_signing_by
 from chain.crypto import KeyPair
 from chain.tx import make_transfer
 from chain.wire import block_to_wire
-from node.statesync import StateSync
+from node.statesync import StateSync, TokenBucket
 
 CHAIN = "sync-test"
 VALS = [KeyPair.from_seed(bytes([i + 1]) * 32) for i in range(4)]
@@ -141,17 +141,88 @@ async def test_no_honest_peer_means_nothing_is_applied() -> None:
     assert host.applied == []
 
 
+class ServeHost(Host):
+    """Records what the server side sends instead of answering."""
+
+    def __init__(self, chain: list[tuple[Block, CommitCertificate]]) -> None:
+        super().__init__(chain, {})
+        self.sent: list[dict[str, Any]] = []
+        self.reads = 0
+
+    def send(self, peer: str, message: dict[str, Any]) -> bool:
+        self.sent.append(message)
+        return True
+
+    def read_block(self, height: int) -> tuple[Block, CommitCertificate] | None:
+        self.reads += 1
+        return super().read_block(height)
+
+
+async def _served(sync: StateSync) -> None:
+    while sync.serving:
+        await asyncio.sleep(0.001)
+
+
 async def test_serve_limits_response_and_stops_at_head() -> None:
-    chain = _chain(5)
-    sent: list[dict[str, Any]] = []
-
-    class ServeHost(Host):
-        def send(self, peer: str, message: dict[str, Any]) -> bool:
-            sent.append(message)
-            return True
-
-    sync = StateSync(ServeHost(chain, {}), batch_blocks=4)
+    host = ServeHost(_chain(5))
+    sync = StateSync(host, batch_blocks=4)
     sync.serve("p", {"k": "sync_req", "id": 1, "from": 3, "count": 100})
-    assert [b["block"]["header"]["height"] for b in sent[0]["blocks"]] == [3, 4, 5]
+    await _served(sync)
+    assert [b["block"]["header"]["height"] for b in host.sent[0]["blocks"]] == [3, 4, 5]
     sync.serve("p", {"k": "sync_req", "id": 2, "from": -1, "count": "x"})  # malformed: ignored
-    assert len(sent) == 1
+    await _served(sync)
+    assert len(host.sent) == 1
+
+
+async def test_one_request_per_peer_is_served_at_a_time() -> None:
+    host = ServeHost(_chain(5))
+    sync = StateSync(host, batch_blocks=4)
+    for i in range(1_000):  # a flood of tiny requests from one peer
+        sync.serve("flooder", {"k": "sync_req", "id": i, "from": 1, "count": 256})
+    sync.serve("honest", {"k": "sync_req", "id": 7, "from": 1, "count": 2})
+    await _served(sync)
+    assert sync.stats["serve_busy_dropped"] == 999
+    assert sorted(m["id"] for m in host.sent) == [0, 7]
+    assert host.reads <= 5 + 1 + 2
+
+
+async def test_blocks_served_to_a_peer_are_paid_from_a_token_bucket() -> None:
+    now = [0.0]
+    host = ServeHost(_chain(40))
+    sync = StateSync(host, batch_blocks=4, serve_blocks_per_s=1, clock=lambda: now[0])
+    # capacity is MAX_SYNC_REQUEST_BLOCKS tokens; drain it with a long chain's worth of asks
+    sync._buckets["p"] = TokenBucket(1, 10, lambda: now[0])
+    sync.serve("p", {"k": "sync_req", "id": 1, "from": 1, "count": 40})
+    await _served(sync)
+    assert len(host.sent[0]["blocks"]) == 10  # what the bucket held
+    sync.serve("p", {"k": "sync_req", "id": 2, "from": 11, "count": 40})
+    await asyncio.sleep(0.05)
+    assert sync.serving == 1 and len(host.sent) == 1  # waiting for a token
+    now[0] = 3.0
+    await asyncio.wait_for(_served(sync), 5)
+    assert len(host.sent[1]["blocks"]) == 3
+    assert sync.stats["served_blocks"] == 13
+
+
+def test_token_bucket_refills_up_to_capacity_and_refunds() -> None:
+    now = [0.0]
+    bucket = TokenBucket(2, 4, lambda: now[0])
+    assert bucket.take(10) == 4
+    assert bucket.take(1) == 0
+    assert bucket.wait_s() == 0.5
+    now[0] = 100.0
+    assert bucket.take(10) == 4
+    bucket.refund(3)
+    assert bucket.take(10) == 3
+
+
+async def test_stop_cancels_requests_in_service() -> None:
+    host = ServeHost(_chain(3))
+    sync = StateSync(host, batch_blocks=4, clock=lambda: 0.0)
+    sync._buckets["p"] = TokenBucket(1, 1, lambda: 0.0)
+    sync._buckets["p"].take(1)  # empty and never refilled: the request waits forever
+    sync.serve("p", {"k": "sync_req", "id": 1, "from": 1, "count": 1})
+    await asyncio.sleep(0.01)
+    assert sync.serving == 1
+    await asyncio.wait_for(sync.stop(), 2)
+    assert sync.serving == 0 and host.sent == []
