@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from itertools import islice
+from types import GeneratorType
 from typing import Any
 
 from contracts.vm import gas
 from contracts.vm.errors import LimitExceeded, OutOfGas, Unsupported
 from contracts.vm.gas import Meter
+from contracts.vm.iterators import lazy_enumerate, lazy_reversed, lazy_zip
 from contracts.vm.values import (
     DictItems,
     DictKeys,
@@ -81,7 +84,19 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         except TypeError:
             raise TypeError(f"'{type_name(x)}' object is not iterable") from None
 
+    def drain(it: Any) -> list[Any]:
+        """All remaining items of a lazy iterator; each step is charged by the iterator."""
+        items = list(islice(it, gas.MAX_ITEMS + 1))
+        new_seq(len(items), list)
+        return items
+
+    def sized(x: Any) -> Any:
+        """``x`` itself when it has a length, else its items (a lazy iterator, drained)."""
+        return drain(x) if type(x) is GeneratorType else x
+
     def materialize(x: Any) -> list[Any]:
+        if type(x) is GeneratorType:
+            return drain(x)
         n = size_of(x)
         t = type(x)
         if t is DictItems or t is str:
@@ -214,6 +229,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def iadd(a: Any, b: Any) -> Any:
         if type(a) is list:
+            b = sized(b)
             n = size_of(b)
             new_seq(len(a) + n, list)
             a.extend(b)
@@ -262,6 +278,11 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             if type(x) is not int and type(x) is not bool:
                 charge(size_of(c))
             return x in c
+        if tc is GeneratorType:  # consumes up to the first match, as CPython does
+            for item in c:
+                if compare_slow(item, x, operator.eq):
+                    return True
+            return False
         raise TypeError(f"argument of type '{tc.__name__}' is not iterable")
 
     def not_contains(x: Any, c: Any) -> bool:
@@ -378,26 +399,27 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         order = sorted(range(n), key=keys.__getitem__, reverse=reverse)
         return [items[i] for i in order]
 
-    def b_reversed(seq: Any, /) -> list[Any]:
-        new_seq(size_of(seq), list)
-        return list(reversed(seq))
+    def b_reversed(seq: Any, /) -> Any:
+        return lazy_reversed(m, reversed(seq), gas.GAS_ITER_STEP)
 
-    def b_enumerate(iterable: Any, start: Any = 0) -> list[Any]:
-        items = materialize(iterable)
-        new_seq(3 * len(items), list)
-        return list(enumerate(items, start))
+    def b_enumerate(iterable: Any, start: Any = 0) -> Any:
+        return lazy_enumerate(m, enumerate(iterable, start), gas.GAS_ITER_STEP)
 
-    def b_zip(*iterables: Any) -> list[Any]:
-        lists = [materialize(it) for it in iterables]
-        n = min((len(x) for x in lists), default=0)
-        new_seq(n * (1 + len(lists)), list)
-        return list(zip(*lists, strict=False))
+    def b_zip(*iterables: Any, strict: Any = False) -> Any:
+        native = zip(*iterables, strict=strict)
+        return lazy_zip(m, native, gas.GAS_ITER_STEP * max(1, len(iterables)))
+
+    def scanned(iterable: Any) -> Any:
+        """Charge a full pass over a sized iterable; lazy iterators charge per step."""
+        if type(iterable) is not GeneratorType:
+            charge(size_of(iterable) // 4)
+        return iterable
 
     def b_any(iterable: Any, /) -> bool:
-        return any(materialize(iterable))
+        return any(scanned(iterable))
 
     def b_all(iterable: Any, /) -> bool:
-        return all(materialize(iterable))
+        return all(scanned(iterable))
 
     def b_int(*args: Any, **kwargs: Any) -> int:
         if args and type(args[0]) is str:
@@ -528,6 +550,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         lst.append(item)
 
     def l_extend(lst: list[Any], iterable: Any, /) -> None:
+        iterable = sized(iterable)
         n = size_of(iterable)
         new_seq(len(lst) + n, list)
         lst.extend(iterable)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from string import Formatter
+from types import GeneratorType
 from typing import Any
 
 from contracts.vm import gas
@@ -20,6 +21,7 @@ from contracts.vm.gas import Meter
 DictKeys: type = type({}.keys())
 DictValues: type = type({}.values())
 DictItems: type = type({}.items())
+LAZY_NAMES = frozenset({"enumerate", "zip", "reversed"})
 CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems)
 SCALARS = (int, str, bool, type(None), range)
 _json_decode = json.JSONDecoder().decode
@@ -29,7 +31,12 @@ _json_encode = json.JSONEncoder(
 
 
 def type_name(value: Any) -> str:
-    return type(value).__name__
+    """The name CPython gives the value's type (lazy iterators by their builtin's name)."""
+    t = type(value)
+    if t is GeneratorType:
+        name: str = value.gi_code.co_name
+        return name if name in LAZY_NAMES else "generator"
+    return t.__name__
 
 
 def walk(meter: Meter, value: Any) -> int:
@@ -42,7 +49,7 @@ def walk(meter: Meter, value: Any) -> int:
     and OutOfGas as soon as the walk has cost more than the remaining gas.
     """
     t = type(value)
-    if t is int or t is bool or value is None or t is range:
+    if t is int or t is bool or value is None or t is range or t is GeneratorType:
         return 0
     if t is str:
         cost = len(value) // gas.SCAN_CHARS_PER_GAS
@@ -65,8 +72,8 @@ def walk(meter: Meter, value: Any) -> int:
             children = list(item)
         elif t is DictItems:
             children = [part for pair in item for part in pair]
-        elif t is int or t is bool or item is None or t is range:
-            continue
+        elif t is int or t is bool or item is None or t is range or t is GeneratorType:
+            continue  # iterators compare by identity: nothing to walk
         else:
             raise InvalidValue(f"unexpected value of type {t.__name__}")
         if depth >= gas.MAX_VALUE_DEPTH:
@@ -105,7 +112,7 @@ def _to_json(value: Any, what: str, depth: int) -> Any:
                 raise InvalidValue(f"{what} is not JSON: dict keys must be str, not {type_name(k)}")
             out[k] = _to_json(v, what, depth + 1)
         return out
-    raise InvalidValue(f"{what} is not JSON: cannot convert a {t.__name__}")
+    raise InvalidValue(f"{what} is not JSON: cannot convert a {type_name(value)}")
 
 
 def encode(value: Any) -> str:
@@ -166,6 +173,9 @@ def _repr_bound(meter: Meter, value: Any) -> int:
         elif t is DictItems:
             total += 16 + 6 * len(item)
             stack.extend(part for pair in item for part in pair)
+        elif t is GeneratorType:
+            # CPython prints a memory address: never the same on two nodes
+            raise Unsupported(f"a {type_name(item)} object has no deterministic text form")
         else:
             total += 16 + 2 * len(item)
             stack.extend(item)

@@ -847,6 +847,115 @@ def main():
 ]
 
 
+# Lazy iterators (issue 9): enumerate/zip/reversed see changes made while they are walked, and
+# changing a dict while iterating it raises RuntimeError, exactly as in CPython.
+LAZY_PROGRAMS: list[str] = [
+    """
+def main():
+    xs = [1, 2, 3]
+    out = []
+    for i, x in enumerate(xs):
+        if i == 0:
+            xs[1] = 20
+        out.append(x)
+    return out
+""",
+    """
+def bead_sort(sequence):
+    for k in range(len(sequence)):
+        for i, (rod_upper, rod_lower) in enumerate(zip(sequence, sequence[1:])):
+            if rod_upper > rod_lower:
+                sequence[i] -= rod_upper - rod_lower
+                sequence[i + 1] += rod_upper - rod_lower
+    return sequence
+
+def main():
+    return bead_sort([8, 2, 1]), bead_sort([5, 0, 4, 3]), bead_sort([])
+""",
+    """
+def main():
+    d = {'a': 1}
+    for k in d:
+        d[k + 'x'] = 2
+    return d
+""",
+    """
+def main():
+    d = {'a': 1, 'b': 2}
+    for i, k in enumerate(d):
+        d[k + str(i)] = i
+    return d
+""",
+    """
+def main():
+    d = {'a': 1, 'b': 2}
+    for k, v in zip(d, d.values()):
+        del d['b']
+    return d
+""",
+    """
+def main():
+    d = {'a': 1, 'b': 2}
+    for k in reversed(d):
+        d[k] = 5
+    return d
+""",
+    """
+def main():
+    xs = [1, 2, 3, 4]
+    out = []
+    for x in reversed(xs):
+        out.append(x)
+        if len(xs) > 2:
+            xs.pop()
+    return out, xs
+""",
+    """
+def main():
+    xs = [1, 2]
+    out = []
+    for i, x in enumerate(xs):
+        if i < 3:
+            xs.append(x * 10)
+        out.append((i, x))
+    return out
+""",
+    """
+def main():
+    e = enumerate('abc', 1)
+    first = [p for p in e if p[0] < 2]
+    rest = list(e)
+    z = zip([1, 2, 3], 'xy')
+    return first, rest, list(z), list(z), list(reversed(range(4)))
+""",
+    """
+def main():
+    z = zip([1, 2, 3], [4, 5, 6])
+    return 2 in z, list(z), 9 in enumerate([9])
+""",
+    """
+def main():
+    return list(zip([1, 2], [3], strict=True))
+""",
+    """
+def main():
+    return sorted(enumerate('cab'), key=lambda p: p[1]), dict(zip('ab', [1, 2])), sum(reversed([1, 2]))
+""",
+    """
+def main():
+    xs = [3, 1, 2]
+    return max(enumerate(xs), key=lambda p: p[1]), min(zip(xs, 'abc')), '-'.join(reversed('abc'))
+""",
+    """
+def main():
+    return len(enumerate([1]))
+""",
+    """
+def main():
+    return reversed(enumerate([1]))
+""",
+]
+
 ENTRY = "\n\ndef entry():\n    return str(main())\n"
 
 
@@ -859,6 +968,8 @@ def all_sources() -> list[tuple[str, str]]:
         out.append((f"fail{i:03d}", f"def main():\n    return {expr}\n" + ENTRY))
     for i, program in enumerate(PROGRAMS):
         out.append((f"prog{i:03d}", program + ENTRY))
+    for i, program in enumerate(LAZY_PROGRAMS):
+        out.append((f"lazy{i:03d}", program + ENTRY))
     return out
 
 
