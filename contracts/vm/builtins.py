@@ -15,9 +15,10 @@ from types import GeneratorType
 from typing import Any
 
 from contracts.vm import gas
-from contracts.vm.errors import LimitExceeded, OutOfGas, Unsupported
+from contracts.vm.errors import ContractRaised, LimitExceeded, OutOfGas, Unsupported
 from contracts.vm.gas import Meter
 from contracts.vm.iterators import lazy_enumerate, lazy_reversed, lazy_zip
+from contracts.vm.sets import SET_TYPES, ContractSet, SetBase, set_helpers
 from contracts.vm.values import (
     DictItems,
     DictKeys,
@@ -35,8 +36,9 @@ HALF = 2**31
 MAXB = gas.MAX_INT_BITS
 _SEQS = (str, list, tuple)
 _HOMOGENEOUS = ({int}, {str})  # element types for which native min/max/sorted are exact
+SUM_CHUNK = 1024  # items of a lazy iterator sum() takes at a time
 KEY_INT = 2**60  # ints usable as new dict keys: hash(k) == k, so no two collide
-_CONTAINERS = frozenset({list, tuple, dict, DictKeys, DictValues, DictItems})
+_CONTAINERS = frozenset({list, tuple, dict, DictKeys, DictValues, DictItems, *SET_TYPES})
 
 
 def _unsupported_operands(op: str, a: Any, b: Any) -> TypeError:
@@ -167,7 +169,47 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             if -SMALL < r < SMALL:
                 return r
             return bigr(r)
+        if isinstance(a, SetBase) and isinstance(b, SetBase):
+            return set_ops["_set_sub"](a, b)
         raise _unsupported_operands("-", a, b)
+
+    def bitwise(symbol: str, native: Callable[[Any, Any], Any], on_sets: str) -> Any:
+        """``|``, ``&``, ``^``: ints (the result is never wider than an operand), sets, and
+        ``dict | dict`` (a merged copy)."""
+
+        def operate(a: Any, b: Any) -> Any:
+            if isinstance(a, int) and isinstance(b, int):
+                if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
+                    charge(max(a.bit_length(), b.bit_length()) // gas.BIGINT_BITS_PER_GAS)
+                return native(a, b)
+            if isinstance(a, SetBase) and isinstance(b, SetBase):
+                return set_ops[on_sets](a, b)
+            if symbol == "|" and type(a) is dict and type(b) is dict:
+                alloc(48 * (len(a) + len(b)))
+                for k in b:
+                    check_new_key(k)
+                out = a | b
+                check_len(len(out), dict)
+                return out
+            raise _unsupported_operands(symbol, a, b)
+
+        return operate
+
+    def in_place(operate: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """``s |= t`` changes the set (or dict) itself, as in CPython."""
+
+        def update(a: Any, b: Any) -> Any:
+            result = operate(a, b)
+            if type(a) is ContractSet:
+                a.items.clear()
+                a.items.update(result.items)
+                return a
+            if type(a) is dict:
+                a.update(result)
+                return a
+            return result
+
+        return update
 
     def mul(a: Any, b: Any) -> Any:
         ta, tb = type(a), type(b)
@@ -215,6 +257,18 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             return bigr(a**b)
         raise TypeError(
             f"unsupported operand type(s) for ** or pow(): '{type_name(a)}' and '{type_name(b)}'"
+        )
+
+    def b_pow(base: Any, exp: Any, mod: Any = None, /) -> Any:
+        if mod is None:
+            return pow_(base, exp)
+        if type(base) in (int, bool) and type(exp) in (int, bool) and type(mod) in (int, bool):
+            limbs = mod.bit_length() // 64 + 1
+            charge(limbs * limbs * max(1, exp.bit_length()) // 2 + base.bit_length() // 64)
+            return pow(base, exp, mod)
+        raise TypeError(
+            "unsupported operand type(s) for pow(): "
+            f"'{type_name(base)}', '{type_name(exp)}', '{type_name(mod)}'"
         )
 
     def neg(a: Any) -> Any:
@@ -278,7 +332,13 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             if type(x) is not int and type(x) is not bool:
                 charge(size_of(c))
             return x in c
+        if tc in SET_TYPES:
+            check_key(x)
+            return x in c.items
         if tc is GeneratorType:  # consumes up to the first match, as CPython does
+            tx = type(x)
+            if tx is int or tx is str or tx is bool or x is None:
+                return x in c  # each step is charged by the iterator; a scalar never recurses
             for item in c:
                 if compare_slow(item, x, operator.eq):
                     return True
@@ -339,6 +399,10 @@ def make_helpers(m: Meter) -> dict[str, Any]:
                 return str(value)
         return format_value(m, value, conversion, spec)
 
+    def raised(class_name: str, *message: Any) -> ContractRaised:
+        text = vm_str(m, message[0]) if message else ""
+        return ContractRaised(class_name, text[: gas.MAX_ERROR_MESSAGE_CHARS])
+
     def assert_fail(*message: Any) -> None:
         if message:
             raise AssertionError(vm_str(m, message[0]))
@@ -376,8 +440,14 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         return minmax("max", max, args, key, default)
 
     def b_sum(iterable: Any, /, start: Any = 0) -> Any:
-        items = materialize(iterable)
+        if type(start) is str:
+            raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
         total = start
+        if type(iterable) is GeneratorType:  # summed in chunks as it goes, never materialized
+            while chunk := list(islice(iterable, SUM_CHUNK)):
+                total = b_sum(chunk, total)
+            return total
+        items = materialize(iterable)
         if type(start) is int and set(map(type, items)) <= {int}:
             charge(len(items) // 4)
             r = sum(items, start)
@@ -543,6 +613,24 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     def s_format(s: str, *args: Any, **kwargs: Any) -> str:
         return str_format(m, s, args, kwargs)
 
+    def padding(native: Callable[..., str]) -> Callable[..., str]:
+        """ljust/rjust/center/zfill: the result is max(width, len) characters."""
+
+        def method(s: str, width: Any, *fill: Any) -> str:
+            if type(width) is int and width > len(s):
+                new_seq(width, str)
+            return native(s, width, *fill)
+
+        return method
+
+    def l_copy(lst: list[Any], /) -> list[Any]:
+        new_seq(len(lst), list)
+        return lst.copy()
+
+    def d_copy(d: dict[Any, Any], /) -> dict[Any, Any]:
+        alloc(48 * len(d))
+        return d.copy()
+
     def l_append(lst: list[Any], item: Any, /) -> None:
         if len(lst) >= gas.MAX_ITEMS:
             raise LimitExceeded(f"list longer than {gas.MAX_ITEMS} items")
@@ -629,6 +717,13 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "isdigit": {str: scan(str.isdigit, 0)},
         "isalpha": {str: scan(str.isalpha, 0)},
         "isalnum": {str: scan(str.isalnum, 0)},
+        "isupper": {str: scan(str.isupper, 0)},
+        "islower": {str: scan(str.islower, 0)},
+        "zfill": {str: padding(str.zfill)},
+        "ljust": {str: padding(str.ljust)},
+        "rjust": {str: padding(str.rjust)},
+        "center": {str: padding(str.center)},
+        "copy": {list: l_copy, dict: d_copy},
         "count": {
             str: scan(str.count, 0),
             list: searching(list.count),
@@ -653,6 +748,10 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "setdefault": {dict: d_setdefault},
         "update": {dict: d_update},
     }
+
+    set_ops, set_tables = set_helpers(m, check_new_key, materialize)
+    for name, by_type in set_tables.items():
+        tables.setdefault(name, {}).update(by_type)
 
     def dispatcher(name: str, table: dict[type, Callable[..., Any]]) -> Callable[..., Any]:
         def dispatch(obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -715,6 +814,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "_mod": mod,
         "_pow": pow_,
         "_neg": neg,
+        "_or": bitwise("|", operator.or_, "_set_or"),
+        "_and": bitwise("&", operator.and_, "_set_and"),
+        "_xor": bitwise("^", operator.xor, "_set_xor"),
         "_pos": pos,
         "_iadd": iadd,
         "_imul": imul,
@@ -734,6 +836,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "_mkdict": mkdict,
         "_fv": fvalue,
         "_assert_fail": assert_fail,
+        "_raised": raised,
         "_L": SMALL,
         "_type": type,
         "_list": list,
@@ -742,6 +845,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "_int": int,
         "_str": str,
         "_len": len,
+        "_iter": iter,
         "_isinstance": isinstance,
         "_b_len": len,
         "_b_range": range,
@@ -762,6 +866,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "_b_tuple": b_tuple,
         "_b_dict": b_dict,
         "_b_divmod": b_divmod,
+        "_b_pow": b_pow,
         "_T_int": int,
         "_T_str": str,
         "_T_bool": bool,
@@ -773,6 +878,11 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         helpers["_M_" + name] = dispatcher(name, table)
     dispatch_append = helpers["_M_append"]
     dispatch_get = helpers["_M_get"]
+    helpers.update(set_ops)
+    helpers["_isub"] = in_place(sub)
+    helpers["_ior"] = in_place(helpers["_or"])
+    helpers["_iand"] = in_place(helpers["_and"])
+    helpers["_ixor"] = in_place(helpers["_xor"])
     helpers["_M_append"] = fast_append
     helpers["_M_get"] = fast_get
     helpers["_append1"] = append1

@@ -16,13 +16,13 @@ import tokenize
 from dataclasses import dataclass, field
 
 from contracts.vm import gas
-from contracts.vm.errors import Problem, ValidationError
+from contracts.vm.errors import RAISABLE, Problem, ValidationError
 
 log = logging.getLogger(__name__)
 
 BUILTINS = frozenset(
     "len range min max sum abs sorted reversed enumerate zip any all int str bool list tuple "
-    "dict isinstance divmod".split()
+    "dict isinstance divmod pow set frozenset".split()
 )
 HOST_FUNCTIONS = frozenset("require emit transfer call balance sha256".split())
 TYPE_NAMES = frozenset("int str bool list tuple dict".split())
@@ -30,19 +30,24 @@ CTX_FIELDS = frozenset("sender height time tx_hash contract".split())
 STORAGE_METHODS = frozenset({"get", "pop"})
 STR_METHODS = frozenset(
     "lower upper strip lstrip rstrip split join startswith endswith replace find count index "
-    "format isdigit isalpha isalnum".split()
+    "format isdigit isalpha isalnum isupper islower zfill ljust rjust center".split()
 )
-LIST_METHODS = frozenset("append extend pop insert remove index count sort reverse".split())
-DICT_METHODS = frozenset("get keys values items pop setdefault update".split())
+LIST_METHODS = frozenset("append extend pop insert remove index count sort reverse copy".split())
+DICT_METHODS = frozenset("get keys values items pop setdefault update copy".split())
+SET_METHODS = frozenset(
+    "add discard remove pop clear copy update union intersection difference "
+    "symmetric_difference issubset issuperset isdisjoint".split()
+)
 TUPLE_METHODS = frozenset({"index", "count"})
-METHODS = STR_METHODS | LIST_METHODS | DICT_METHODS | TUPLE_METHODS
+METHODS = STR_METHODS | LIST_METHODS | DICT_METHODS | TUPLE_METHODS | SET_METHODS
 KEY_FUNCTION_TAKERS = frozenset({"sorted", "min", "max"})
 FORBIDDEN_NAMES = frozenset(
     "eval exec compile open getattr setattr delattr hasattr type vars globals locals dir "
-    "__import__ breakpoint input print id hash iter next object super memoryview float set "
-    "frozenset bytes bytearray complex classmethod staticmethod property exit quit help".split()
+    "__import__ breakpoint input print id hash iter next object super memoryview float "
+    "bytes bytearray complex classmethod staticmethod property exit quit help".split()
 )
-RESERVED = BUILTINS | HOST_FUNCTIONS | FORBIDDEN_NAMES | {"storage", "ctx"}
+RESERVED = BUILTINS | HOST_FUNCTIONS | FORBIDDEN_NAMES | RAISABLE | {"storage", "ctx"}
+THROWAWAY = "_"  # the one name starting with '_' a contract may bind and read
 
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "+",
@@ -51,6 +56,9 @@ _BINOPS: dict[type[ast.operator], str] = {
     ast.FloorDiv: "//",
     ast.Mod: "%",
     ast.Pow: "**",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
 }
 _CMPOPS = (
     ast.Eq,
@@ -278,6 +286,8 @@ class _Checker:
 
     # --- names ---------------------------------------------------------------------------
     def check_binding(self, node: ast.AST, name: str) -> None:
+        if name == THROWAWAY:
+            return
         if name.startswith("_"):
             self.bad(node, f"names starting with '_' are not allowed: {name!r}")
         elif name in RESERVED:
@@ -287,10 +297,12 @@ class _Checker:
         name = node.id
         if name in self.functions and not (scope is not None and scope.has(name)):
             self.bad(node, f"function {name!r} can only be called, not used as a value")
-        elif name.startswith("_"):
+        elif name.startswith("_") and name != THROWAWAY:
             self.bad(node, f"names starting with '_' are not allowed: {name!r}")
         elif name in FORBIDDEN_NAMES:
             self.bad(node, f"{name!r} is not allowed in contracts")
+        elif name in RAISABLE:
+            self.bad(node, f'{name} can only be raised: raise {name}("message")')
         elif scope is not None and scope.has(name):
             return
         elif name in self.constants:
@@ -366,7 +378,6 @@ class _Checker:
             ast.AsyncWith: "async is not allowed",
             ast.AsyncFor: "async is not allowed",
             ast.AsyncFunctionDef: "async is not allowed",
-            ast.Raise: "raise is not allowed; use require(condition, message)",
             ast.Match: "match is not allowed",
         }
         if type(stmt) in names:
@@ -450,6 +461,8 @@ class _Checker:
         elif isinstance(stmt, (ast.Break, ast.Continue)):
             if self.loop_depth == 0:
                 self.bad(stmt, f"'{type(stmt).__name__.lower()}' outside a loop")
+        elif isinstance(stmt, ast.Raise):
+            self.raise_(stmt, scope)
         elif isinstance(stmt, ast.Assert):
             self.expr(stmt.test, scope)
             if stmt.msg is not None:
@@ -462,6 +475,32 @@ class _Checker:
                     self.target(target, scope)
         else:
             self.bad(stmt, self.stmt_refusal(stmt))
+
+    def raise_(self, stmt: ast.Raise, scope: _Scope) -> None:
+        """``raise Name`` or ``raise Name(message)`` with a builtin exception class."""
+        exc = stmt.exc
+        usage = f'raise takes a builtin exception class ({", ".join(sorted(RAISABLE))}), e.g. raise ValueError("message")'
+        if stmt.cause is not None:
+            self.bad(stmt, "'raise ... from ...' is not allowed")
+        if exc is None:
+            self.bad(stmt, "a bare 'raise' is not allowed (there is no try/except)")
+        elif isinstance(exc, ast.Name):
+            if exc.id not in RAISABLE:
+                self.bad(exc, usage)
+        elif isinstance(exc, ast.Call) and isinstance(exc.func, ast.Name):
+            if exc.func.id not in RAISABLE:
+                self.bad(exc, usage)
+            elif (
+                exc.keywords
+                or len(exc.args) > 1
+                or any(isinstance(a, ast.Starred) for a in exc.args)
+            ):
+                self.bad(exc, "an exception takes at most one positional argument (its message)")
+            else:
+                for arg in exc.args:
+                    self.expr(arg, scope)
+        else:
+            self.bad(exc, usage)
 
     def op_refusal(self, op: ast.AST) -> str:
         if isinstance(op, ast.Div):
@@ -510,9 +549,6 @@ class _Checker:
 
     def expr_refusal(self, node: ast.expr) -> str:
         refusals = {
-            "Set": "sets are not allowed (their order depends on the hash seed)",
-            "SetComp": "sets are not allowed (their order depends on the hash seed)",
-            "GeneratorExp": "generator expressions are not allowed; use a list comprehension",
             "Yield": "yield is not allowed",
             "YieldFrom": "yield is not allowed",
             "Await": "await is not allowed",
@@ -594,6 +630,7 @@ class _Checker:
             self.expr(elt, scope)
 
     e_Tuple = e_List
+    e_Set = e_List
 
     def e_Dict(self, node: ast.Dict, scope: _Scope | None) -> None:
         for key, value in zip(node.keys, node.values, strict=True):
@@ -651,7 +688,10 @@ class _Checker:
             self.expr(value.value, scope)
 
     def comprehension(
-        self, node: ast.ListComp | ast.DictComp, scope: _Scope | None, elements: list[ast.expr]
+        self,
+        node: ast.ListComp | ast.DictComp | ast.GeneratorExp | ast.SetComp,
+        scope: _Scope | None,
+        elements: list[ast.expr],
     ) -> None:
         inner = _Scope(set(), scope)
         for gen in node.generators:
@@ -671,6 +711,12 @@ class _Checker:
 
     def e_DictComp(self, node: ast.DictComp, scope: _Scope | None) -> None:
         self.comprehension(node, scope, [node.key, node.value])
+
+    def e_GeneratorExp(self, node: ast.GeneratorExp, scope: _Scope | None) -> None:
+        self.comprehension(node, scope, [node.elt])
+
+    def e_SetComp(self, node: ast.SetComp, scope: _Scope | None) -> None:
+        self.comprehension(node, scope, [node.elt])
 
     def lambda_(self, node: ast.Lambda, scope: _Scope | None) -> None:
         args = node.args

@@ -26,8 +26,19 @@ _HELPER_OPS = {
     ast.FloorDiv: "_floordiv",
     ast.Mod: "_mod",
     ast.Pow: "_pow",
+    ast.BitOr: "_or",
+    ast.BitAnd: "_and",
+    ast.BitXor: "_xor",
 }
-_AUG_HELPERS = {**_HELPER_OPS, ast.Add: "_iadd", ast.Mult: "_imul"}
+_AUG_HELPERS = {
+    **_HELPER_OPS,
+    ast.Add: "_iadd",
+    ast.Mult: "_imul",
+    ast.Sub: "_isub",
+    ast.BitOr: "_ior",
+    ast.BitAnd: "_iand",
+    ast.BitXor: "_ixor",
+}
 _CMP_HELPERS = {
     ast.Eq: "_eq",
     ast.NotEq: "_ne",
@@ -316,6 +327,14 @@ class Compiler:
         if isinstance(stmt, ast.Assert):
             msg = "" if stmt.msg is None else self.expr(stmt.msg)
             return [f"{ind}if not {self.expr(stmt.test)}: _assert_fail({msg})"]
+        if isinstance(stmt, ast.Raise):
+            exc = stmt.exc
+            if isinstance(exc, ast.Call):
+                assert isinstance(exc.func, ast.Name)
+                message = ", " + self.expr(exc.args[0]) if exc.args else ""
+                return [f"{ind}raise _raised({exc.func.id!r}{message})"]
+            assert isinstance(exc, ast.Name)
+            return [f"{ind}raise _raised({exc.id!r})"]
         if isinstance(stmt, ast.Delete):
             lines = []
             for target in stmt.targets:
@@ -742,8 +761,11 @@ class Compiler:
         self.frame.hoisted.extend(lines)
         return name
 
-    def comprehension(self, node: ast.ListComp | ast.DictComp) -> str:
-        name = self.fresh("comp")
+    def comprehension(
+        self, node: ast.ListComp | ast.DictComp | ast.GeneratorExp | ast.SetComp
+    ) -> str:
+        lazy = isinstance(node, ast.GeneratorExp)
+        name = self.fresh("gen" if lazy else "comp")
         targets: set[str] = set()
         bindings: list[_Binding] = []
         for gen in node.generators:
@@ -752,10 +774,19 @@ class Compiler:
         first_iter = self.expr(node.generators[0].iter)
         ints = infer_ints(bindings, set(), self.frame.ints - targets)
         self.frames.append(_Frame(ints))
+        enter = ["_m.d += 1", f"if _m.d > {gas.MAX_CALL_DEPTH}: _deep()"]
         body: list[str] = [
             f"def {name}(_it):",
-            "    _res = [] " if isinstance(node, ast.ListComp) else "    _res = {}",
+            f"    {enter[0]}"
+            if lazy
+            else "    _res = _b_set()"
+            if isinstance(node, ast.SetComp)
+            else "    _res = [] "
+            if isinstance(node, ast.ListComp)
+            else "    _res = {}",
         ]
+        if lazy:
+            body.append(f"    {enter[1]}")
         ind = "    "
         for index, gen in enumerate(node.generators):
             iterable = "_it" if index == 0 else self.expr(gen.iter)
@@ -764,22 +795,32 @@ class Compiler:
             cost = node_cost(gen.target) + 1 + sum(node_cost(c) for c in gen.ifs)
             if index == len(node.generators) - 1:
                 cost += (
-                    node_cost(node.elt)
-                    if isinstance(node, ast.ListComp)
-                    else (node_cost(node.key) + node_cost(node.value))
+                    node_cost(node.key) + node_cost(node.value)
+                    if isinstance(node, ast.DictComp)
+                    else node_cost(node.elt)
                 )
             body += self.tick(cost, ind)
             for cond in gen.ifs:
                 body.append(f"{ind}if not {self.expr(cond)}: continue")
-        if isinstance(node, ast.ListComp):
+        if isinstance(node, ast.GeneratorExp):
+            # a running generator counts as a frame of the call depth (see iterators.py)
+            body.append(f"{ind}_y = {self.expr(node.elt)}")
+            body.append(f"{ind}_m.d -= 1")
+            body.append(f"{ind}yield _y")
+            body += [ind + line for line in enter]
+        elif isinstance(node, ast.SetComp):
+            body.append(f"{ind}_setadd(_res, {self.expr(node.elt)})")
+        elif isinstance(node, ast.ListComp):
             body.append(f"{ind}_res.append({self.expr(node.elt)})")
             body.append(f"{ind}if _len(_res) > {gas.MAX_ITEMS}: _toolong()")
         else:
             body.append(f"{ind}_si(_res, {self.expr(node.key)}, {self.expr(node.value)})")
-        body.append("    return _res")
+        body.append("    _m.d -= 1" if lazy else "    return _res")
         inner = self.frames.pop()
         lines = body[:2] + ["    " + h for h in inner.hoisted] + body[2:]
         self.frame.hoisted.extend(lines)
+        if lazy:  # CPython takes iter() of the first iterable when the expression is evaluated
+            return f"{name}(_iter({first_iter}))"
         return f"{name}({first_iter})"
 
     def e_ListComp(self, node: ast.ListComp) -> str:
@@ -787,6 +828,15 @@ class Compiler:
 
     def e_DictComp(self, node: ast.DictComp) -> str:
         return self.comprehension(node)
+
+    def e_GeneratorExp(self, node: ast.GeneratorExp) -> str:
+        return self.comprehension(node)
+
+    def e_SetComp(self, node: ast.SetComp) -> str:
+        return self.comprehension(node)
+
+    def e_Set(self, node: ast.Set) -> str:
+        return "_mkset((" + "".join(self.expr(e) + ", " for e in node.elts) + "))"
 
 
 def compile_module(module: CheckedModule) -> str:

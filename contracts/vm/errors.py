@@ -82,3 +82,20 @@ class InvalidValue(VMError):
     """A value crossing the VM boundary (args, result, storage, event) is not plain JSON."""
 
     error_type = "InvalidValue"
+
+
+# Builtin exception classes a contract may ``raise`` (only as ``raise Name`` or
+# ``raise Name(message)``); no exception object is ever reachable from contract code.
+RAISABLE = frozenset(
+    "Exception ValueError TypeError KeyError IndexError LookupError ArithmeticError "
+    "ZeroDivisionError OverflowError RuntimeError NotImplementedError AssertionError "
+    "RecursionError".split()
+)
+
+
+class ContractRaised(VMError):
+    """``raise ValueError("...")`` in contract code: the receipt carries the class and message."""
+
+    def __init__(self, class_name: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = class_name

@@ -55,7 +55,7 @@ GAS_WALK_ITEM = 1  # each element of a container visited by such a walk
 GAS_SCAN_ITEM = 1  # each element compared by `in`/index/count against a scalar
 SCAN_CHARS_PER_GAS = 16  # characters scanned by a string search or comparison
 BIGINT_BITS_PER_GAS = 64  # int arithmetic above 62 bits: gas per 64-bit limb (per pair for *)
-GAS_ITER_STEP = 1  # each step of a lazy iterator (enumerate, zip per input, reversed, generator)
+GAS_ITER_STEP = 4  # each step of a lazy iterator (enumerate, zip per input, reversed, generator)
 
 SMALL_INT = 2**62  # ints strictly inside (-SMALL_INT, SMALL_INT) are never size-checked
 

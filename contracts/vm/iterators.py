@@ -15,23 +15,38 @@ from collections.abc import Iterator
 from types import FunctionType
 from typing import Any
 
-from contracts.vm.errors import OutOfGas
-from contracts.vm.gas import Meter
+from contracts.vm.errors import LimitExceeded, OutOfGas
+from contracts.vm.gas import MAX_CALL_DEPTH, Meter
 
 
 def _out_of_gas(meter: Meter) -> None:
     raise OutOfGas(f"out of gas (limit {meter.limit})")
 
 
+def _too_deep() -> None:
+    raise LimitExceeded(f"call depth above {MAX_CALL_DEPTH}")
+
+
 def _metered_steps(meter: Meter, native: Iterator[Any], cost: int) -> Iterator[Any]:
+    """Charge, then advance. While it advances, the iterator counts as a frame of the VM's
+    call depth: iterators wrapping iterators nest host frames, and an unbounded chain would hit
+    the host's recursion limit at a depth that depends on the host's own stack."""
     meter.g -= cost
     if meter.g < 0:
         _out_of_gas(meter)
+    meter.d += 1
+    if meter.d > MAX_CALL_DEPTH:
+        _too_deep()
     for item in native:
+        meter.d -= 1
         yield item
         meter.g -= cost
         if meter.g < 0:
             _out_of_gas(meter)
+        meter.d += 1
+        if meter.d > MAX_CALL_DEPTH:
+            _too_deep()
+    meter.d -= 1
 
 
 def _named(name: str) -> Any:

@@ -17,12 +17,13 @@ from contracts.vm import gas
 from contracts.vm.checker import check_format_spec
 from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported
 from contracts.vm.gas import Meter
+from contracts.vm.sets import SET_TYPES
 
 DictKeys: type = type({}.keys())
 DictValues: type = type({}.values())
 DictItems: type = type({}.items())
 LAZY_NAMES = frozenset({"enumerate", "zip", "reversed"})
-CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems)
+CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems, *SET_TYPES)
 SCALARS = (int, str, bool, type(None), range)
 _json_decode = json.JSONDecoder().decode
 _json_encode = json.JSONEncoder(
@@ -68,7 +69,7 @@ def walk(meter: Meter, value: Any) -> int:
             children: Any = item
         elif t is dict:
             children = [*item.keys(), *item.values()]
-        elif t is DictKeys or t is DictValues:
+        elif t is DictKeys or t is DictValues or t in SET_TYPES:
             children = list(item)
         elif t is DictItems:
             children = [part for pair in item for part in pair]

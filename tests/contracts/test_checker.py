@@ -18,11 +18,11 @@ def problems_of(source: str) -> list[tuple[int, int, str]]:
 
 def test_all_problems_reported_in_order_with_positions() -> None:
     source = (
-        "import os\n\ndef f(x):\n    y = 1.5\n    return x / 2\n\ndef g():\n    return {1, 2}\n"
+        "import os\n\ndef f(x):\n    y = 1.5\n    return x / 2\n\ndef g():\n    return 1 << 2\n"
     )
     found = problems_of(source)
     assert [(line, col) for line, col, _ in found] == [(1, 0), (4, 8), (5, 11), (8, 11)]
-    assert "float" in found[1][2] and "'/'" in found[2][2] and "sets" in found[3][2]
+    assert "float" in found[1][2] and "'/'" in found[2][2] and "LShift" in found[3][2]
 
 
 def test_validate_raises_with_problems() -> None:
