@@ -15,7 +15,14 @@ from types import GeneratorType
 from typing import Any
 
 from contracts.vm import gas
-from contracts.vm.errors import ContractRaised, LimitExceeded, OutOfGas, Unsupported
+from contracts.vm.errors import (
+    CallDepthExceeded,
+    ContractRaised,
+    LimitExceeded,
+    OutOfGas,
+    Unsupported,
+    worded,
+)
 from contracts.vm.gas import Meter
 from contracts.vm.iterators import lazy_enumerate, lazy_reversed, lazy_zip
 from contracts.vm.sets import SET_TYPES, ContractSet, SetBase, set_helpers
@@ -24,6 +31,7 @@ from contracts.vm.values import (
     DictKeys,
     DictValues,
     format_value,
+    short_text,
     str_format,
     type_name,
     vm_str,
@@ -41,8 +49,10 @@ KEY_INT = 2**60  # ints usable as new dict keys: hash(k) == k, so no two collide
 _CONTAINERS = frozenset({list, tuple, dict, DictKeys, DictValues, DictItems, *SET_TYPES})
 
 
-def _unsupported_operands(op: str, a: Any, b: Any) -> TypeError:
-    return TypeError(f"unsupported operand type(s) for {op}: '{type_name(a)}' and '{type_name(b)}'")
+def _unsupported_operands(op: str, a: Any, b: Any) -> Exception:
+    return worded(
+        TypeError, f"unsupported operand type(s) for {op}: '{type_name(a)}' and '{type_name(b)}'"
+    )
 
 
 def make_helpers(m: Meter) -> dict[str, Any]:
@@ -54,7 +64,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         raise OutOfGas(f"out of gas (limit {m.limit})")
 
     def too_deep() -> None:
-        raise LimitExceeded(f"call depth above {gas.MAX_CALL_DEPTH}")
+        raise CallDepthExceeded(
+            f"maximum recursion depth exceeded ({gas.MAX_CALL_DEPTH} contract frames)"
+        )
 
     def bigr(r: int) -> int:
         bits = r.bit_length()
@@ -84,7 +96,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         except OverflowError:
             return 2**62
         except TypeError:
-            raise TypeError(f"'{type_name(x)}' object is not iterable") from None
+            raise worded(TypeError, f"'{type_name(x)}' object is not iterable") from None
 
     def drain(it: Any) -> list[Any]:
         """All remaining items of a lazy iterator; each step is charged by the iterator."""
@@ -226,7 +238,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         if tb in _SEQS and isinstance(a, int):
             new_seq(len(b) * max(a, 0), tb)
             return a * b
-        raise TypeError(f"unsupported operand type(s) for *: '{ta.__name__}' and '{tb.__name__}'")
+        raise worded(
+            TypeError, f"unsupported operand type(s) for *: '{ta.__name__}' and '{tb.__name__}'"
+        )
 
     def floordiv(a: Any, b: Any) -> Any:
         if isinstance(a, int) and isinstance(b, int):
@@ -255,8 +269,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             bits = a.bit_length() * b
             charge((bits // 64 + 1) ** 2 // 4 + b.bit_length())
             return bigr(a**b)
-        raise TypeError(
-            f"unsupported operand type(s) for ** or pow(): '{type_name(a)}' and '{type_name(b)}'"
+        raise worded(
+            TypeError,
+            f"unsupported operand type(s) for ** or pow(): '{type_name(a)}' and '{type_name(b)}'",
         )
 
     def b_pow(base: Any, exp: Any, mod: Any = None, /) -> Any:
@@ -266,20 +281,21 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             limbs = mod.bit_length() // 64 + 1
             charge(limbs * limbs * max(1, exp.bit_length()) // 2 + base.bit_length() // 64)
             return pow(base, exp, mod)
-        raise TypeError(
+        raise worded(
+            TypeError,
             "unsupported operand type(s) for pow(): "
-            f"'{type_name(base)}', '{type_name(exp)}', '{type_name(mod)}'"
+            f"'{type_name(base)}', '{type_name(exp)}', '{type_name(mod)}'",
         )
 
     def neg(a: Any) -> Any:
         if isinstance(a, int):
             return -a
-        raise TypeError(f"bad operand type for unary -: '{type_name(a)}'")
+        raise worded(TypeError, f"bad operand type for unary -: '{type_name(a)}'")
 
     def pos(a: Any) -> Any:
         if isinstance(a, int):
             return +a
-        raise TypeError(f"bad operand type for unary +: '{type_name(a)}'")
+        raise worded(TypeError, f"bad operand type for unary +: '{type_name(a)}'")
 
     def iadd(a: Any, b: Any) -> Any:
         if type(a) is list:
@@ -324,7 +340,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             if type(x) is str:
                 charge((len(c) + len(x)) // gas.SCAN_CHARS_PER_GAS)
                 return x in c
-            raise TypeError(f"'in <string>' requires string as left operand, not {type_name(x)}")
+            raise worded(
+                TypeError, f"'in <string>' requires string as left operand, not {type_name(x)}"
+            )
         if tc is list or tc is tuple or tc is DictValues or tc is DictItems:
             scan_cost(x, c)
             return x in c
@@ -343,7 +361,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
                 if compare_slow(item, x, operator.eq):
                     return True
             return False
-        raise TypeError(f"argument of type '{tc.__name__}' is not iterable")
+        raise worded(TypeError, f"argument of type '{tc.__name__}' is not iterable")
 
     def not_contains(x: Any, c: Any) -> bool:
         return not contains(x, c)
@@ -413,19 +431,20 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         name: str, fn: Callable[..., Any], args: tuple[Any, ...], key: Any, default: Any
     ) -> Any:
         if not args:
-            raise TypeError(f"{name} expected at least 1 argument, got 0")
+            raise worded(TypeError, f"{name} expected at least 1 argument, got 0")
         if len(args) == 1:
             items = materialize(args[0])
         else:
             if default is not _MISSING:
-                raise TypeError(
-                    f"Cannot specify a default for {name}() with multiple positional arguments"
+                raise worded(
+                    TypeError,
+                    f"Cannot specify a default for {name}() with multiple positional arguments",
                 )
             items = list(args)
         if not items:
             if default is not _MISSING:
                 return default
-            raise ValueError(f"{name}() arg is an empty sequence")
+            raise worded(ValueError, f"{name}() arg is an empty sequence")
         keys = items if key is None else [key(item) for item in items]
         walk(m, keys)
         charge(len(items))
@@ -441,7 +460,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def b_sum(iterable: Any, /, start: Any = 0) -> Any:
         if type(start) is str:
-            raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
+            raise worded(TypeError, "sum() can't sum strings [use ''.join(seq) instead]")
         total = start
         if type(iterable) is GeneratorType:  # summed in chunks as it goes, never materialized
             while chunk := list(islice(iterable, SUM_CHUNK)):
@@ -453,7 +472,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             r = sum(items, start)
             return r if -SMALL < r < SMALL else bigr(r)
         if type(start) is str:
-            raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
+            raise worded(TypeError, "sum() can't sum strings [use ''.join(seq) instead]")
         for item in items:
             total = add(total, item)
         return total
@@ -500,11 +519,19 @@ def make_helpers(m: Meter) -> dict[str, Any]:
                 raise LimitExceeded(f"int() of more than {gas.MAX_INT_DIGITS} digits")
             charge((digits // 19) ** 2 // 2)  # str -> int is quadratic in CPython
         if args and type(args[0]) is not int and not isinstance(args[0], (int, str)):
-            raise TypeError(
+            raise worded(
+                TypeError,
                 f"int() argument must be a string, a bytes-like object or a real number, "
-                f"not '{type_name(args[0])}'"
+                f"not '{type_name(args[0])}'",
             )
-        r = int(*args, **kwargs)
+        try:
+            r = int(*args, **kwargs)
+        except ValueError:
+            if args and type(args[0]) is str:
+                raise worded(
+                    ValueError, f"invalid literal for int(): {short_text(args[0])}"
+                ) from None
+            raise
         return r if -SMALL < r < SMALL else bigr(r)
 
     def b_str(*args: Any) -> str:
@@ -518,21 +545,21 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         if not args:
             return ""
         if len(args) > 1:
-            raise TypeError("str() takes at most 1 argument in contracts")
+            raise worded(TypeError, "str() takes at most 1 argument in contracts")
         return vm_str(m, args[0])
 
     def b_list(*args: Any) -> list[Any]:
         if not args:
             return []
         if len(args) > 1:
-            raise TypeError(f"list expected at most 1 argument, got {len(args)}")
+            raise worded(TypeError, f"list expected at most 1 argument, got {len(args)}")
         return materialize(args[0])
 
     def b_tuple(*args: Any) -> tuple[Any, ...]:
         if not args:
             return ()
         if len(args) > 1:
-            raise TypeError(f"tuple expected at most 1 argument, got {len(args)}")
+            raise worded(TypeError, f"tuple expected at most 1 argument, got {len(args)}")
         if type(args[0]) is tuple:
             return args[0]
         return tuple(materialize(args[0]))
@@ -550,7 +577,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def b_dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:
         if len(args) > 1:
-            raise TypeError(f"dict expected at most 1 argument, got {len(args)}")
+            raise worded(TypeError, f"dict expected at most 1 argument, got {len(args)}")
         out = dict(pairs(args[0])) if args else {}
         alloc(48 * len(kwargs))
         out.update(kwargs)
@@ -566,7 +593,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     def b_abs(x: Any, /) -> Any:
         if isinstance(x, int):
             return abs(x)
-        raise TypeError(f"bad operand type for abs(): '{type_name(x)}'")
+        raise worded(TypeError, f"bad operand type for abs(): '{type_name(x)}'")
 
     def b_divmod(a: Any, b: Any, /) -> tuple[Any, Any]:
         if isinstance(a, int) and isinstance(b, int):
@@ -688,7 +715,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def d_update(d: dict[Any, Any], *args: Any, **kwargs: Any) -> None:
         if len(args) > 1:
-            raise TypeError(f"update expected at most 1 argument, got {len(args)}")
+            raise worded(TypeError, f"update expected at most 1 argument, got {len(args)}")
         if args:
             d.update(pairs(args[0]))
         alloc(48 * len(kwargs))
@@ -757,7 +784,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         def dispatch(obj: Any, *args: Any, **kwargs: Any) -> Any:
             impl = table.get(type(obj))
             if impl is None:
-                raise AttributeError(f"'{type_name(obj)}' object has no attribute '{name}'")
+                raise worded(AttributeError, f"'{type_name(obj)}' object has no attribute '{name}'")
             return impl(obj, *args, **kwargs)
 
         return dispatch

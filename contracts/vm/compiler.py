@@ -60,6 +60,15 @@ _CMP_NATIVE = {
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 
 
+LOCATION_MARK = "  #@"  # ends every generated line: "  #@<line>:<col>" of the contract source
+
+
+def tagged(lines: list[str], where: tuple[int, int]) -> list[str]:
+    """Mark the lines not yet marked with the contract location they were compiled from."""
+    mark = f"{LOCATION_MARK}{where[0]}:{where[1]}"
+    return [line if LOCATION_MARK in line else line + mark for line in lines]
+
+
 def node_cost(node: ast.AST) -> int:
     """AST nodes of one statement, not counting the statements nested in its blocks."""
     count = 0
@@ -206,6 +215,7 @@ class Compiler:
         self.module = module
         self.frames: list[_Frame] = []
         self.serial = 0
+        self.where = (1, 0)  # contract (line, col) of the statement being compiled
 
     # --- helpers ------------------------------------------------------------------------------
     @property
@@ -233,9 +243,10 @@ class Compiler:
         module_cost = 0
         for name, value in self.module.constants.items():
             module_cost += node_cost(value) + 1
-            lines.append(f"{name} = {self.expr(value)}")
+            where = (value.lineno, value.col_offset)
+            lines += tagged([f"{name} = {self.expr(value)}"], where)
         self.frames.pop()
-        lines = self.tick(module_cost, "") + lines
+        lines = tagged(self.tick(module_cost, ""), (1, 0)) + lines
         for fn in self.module.functions.values():
             lines.extend(self.function(fn))
         return "\n".join(lines) + "\n"
@@ -270,7 +281,7 @@ class Compiler:
         lines += ["        " + h for h in frame.hoisted]
         lines += body
         lines += ["    finally:", "        _m.d -= 1"]
-        return lines
+        return tagged(lines, (fn.lineno, fn.col_offset))
 
     # --- statements ---------------------------------------------------------------------------
     def block(
@@ -278,9 +289,11 @@ class Compiler:
     ) -> list[str]:
         lines: list[str] = []
         if tick:
-            lines += self.tick(sum(node_cost(s) for s in body) + extra, indent)
+            cost = self.tick(sum(node_cost(s) for s in body) + extra, indent)
+            lines += tagged(cost, (body[0].lineno, body[0].col_offset)) if body else cost
         for stmt in body:
-            lines += self.stmt(stmt, indent)
+            where = self.where = (stmt.lineno, stmt.col_offset)
+            lines += tagged(self.stmt(stmt, indent), where)
         if not lines:
             lines.append(indent + "pass")
         return lines
@@ -758,7 +771,7 @@ class Compiler:
         lines += self.tick(gas.GAS_CALL + node_cost(node.body), "    ")
         lines += ["    " + h for h in inner.hoisted]
         lines.append(f"    return {body}")
-        self.frame.hoisted.extend(lines)
+        self.frame.hoisted.extend(tagged(lines, self.where))
         return name
 
     def comprehension(
@@ -818,7 +831,7 @@ class Compiler:
         body.append("    _m.d -= 1" if lazy else "    return _res")
         inner = self.frames.pop()
         lines = body[:2] + ["    " + h for h in inner.hoisted] + body[2:]
-        self.frame.hoisted.extend(lines)
+        self.frame.hoisted.extend(tagged(lines, self.where))
         if lazy:  # CPython takes iter() of the first iterable when the expression is evaluated
             return f"{name}(_iter({first_iter}))"
         return f"{name}({first_iter})"

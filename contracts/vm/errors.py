@@ -52,6 +52,13 @@ class LimitExceeded(VMError):
     error_type = "LimitExceeded"
 
 
+class CallDepthExceeded(VMError):
+    """More than MAX_CALL_DEPTH contract frames (calls, running generators): CPython would
+    raise RecursionError, so the receipt says RecursionError."""
+
+    error_type = "RecursionError"
+
+
 class RequireFailed(VMError):
     error_type = "RequireFailed"
 
@@ -99,3 +106,15 @@ class ContractRaised(VMError):
     def __init__(self, class_name: str, message: str) -> None:
         super().__init__(message)
         self.error_type = class_name
+
+
+def worded(cls: type[Exception], message: str) -> Exception:
+    """A CPython exception class carrying a message in the VM's own words.
+
+    Receipts must read the same on every node and every Python version, so messages CPython
+    composes itself are replaced by fixed texts; the ones the VM composes from plain data (type
+    names, sizes, keys) are marked here and reported as they are.
+    """
+    exc = cls(message)
+    exc.vm_worded = True  # type: ignore[attr-defined]
+    return exc

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from types import FunctionType
 from typing import Any
 
-from contracts.vm.errors import LimitExceeded, OutOfGas
+from contracts.vm.errors import CallDepthExceeded, OutOfGas
 from contracts.vm.gas import MAX_CALL_DEPTH, Meter
 
 
@@ -24,7 +24,7 @@ def _out_of_gas(meter: Meter) -> None:
 
 
 def _too_deep() -> None:
-    raise LimitExceeded(f"call depth above {MAX_CALL_DEPTH}")
+    raise CallDepthExceeded(f"maximum recursion depth exceeded ({MAX_CALL_DEPTH} contract frames)")
 
 
 def _metered_steps(meter: Meter, native: Iterator[Any], cost: int) -> Iterator[Any]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from contracts.vm import gas
-from contracts.vm.errors import LimitExceeded
+from contracts.vm.errors import LimitExceeded, worded
 from contracts.vm.gas import Meter
 
 BYTES_PER_ELEMENT = 48  # a dict entry and its key reference, charged before inserting
@@ -122,7 +122,7 @@ def set_helpers(
 
     def new_set(*args: Any) -> ContractSet:
         if len(args) > 1:
-            raise TypeError(f"set expected at most 1 argument, got {len(args)}")
+            raise worded(TypeError, f"set expected at most 1 argument, got {len(args)}")
         if not args:
             return ContractSet({})
         elements = elements_of(args[0])
@@ -130,7 +130,7 @@ def set_helpers(
 
     def new_frozenset(*args: Any) -> ContractFrozenSet:
         if len(args) > 1:
-            raise TypeError(f"frozenset expected at most 1 argument, got {len(args)}")
+            raise worded(TypeError, f"frozenset expected at most 1 argument, got {len(args)}")
         if args and type(args[0]) is ContractFrozenSet:
             return args[0]
         elements = elements_of(args[0]) if args else []
@@ -157,7 +157,7 @@ def set_helpers(
 
     def pop(s: ContractSet, /) -> Any:
         if not s.items:
-            raise KeyError("pop from an empty set")
+            raise worded(KeyError, "pop from an empty set")
         element = next(iter(s.items))
         del s.items[element]
         return element

@@ -15,7 +15,7 @@ from typing import Any
 
 from contracts.vm import gas
 from contracts.vm.checker import check_format_spec
-from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported
+from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported, worded
 from contracts.vm.gas import Meter
 from contracts.vm.sets import SET_TYPES
 
@@ -38,6 +38,21 @@ def type_name(value: Any) -> str:
         name: str = value.gi_code.co_name
         return name if name in LAZY_NAMES else "generator"
     return t.__name__
+
+
+MAX_SHOWN_CHARS = 60  # characters of a value quoted in an error message
+
+
+def short_text(value: Any) -> str:
+    """A short, deterministic rendering of a value quoted in an error message (a missing key,
+    a bad literal): scalars by repr, cut at MAX_SHOWN_CHARS; anything else by its type."""
+    t = type(value)
+    if t is str:
+        shown = value[:MAX_SHOWN_CHARS]
+        return repr(shown) + ("..." if len(value) > MAX_SHOWN_CHARS else "")
+    if t is bool or value is None or (t is int and value.bit_length() <= 200):
+        return repr(value)
+    return f"a {type_name(value)}"
 
 
 def walk(meter: Meter, value: Any) -> int:
@@ -226,7 +241,7 @@ def format_value(meter: Meter, value: Any, conversion: str | None, spec: str) ->
         size += max((int(d) for d in digits), default=0)
         meter.alloc(size * 2)
         return format(value, spec)
-    raise TypeError(f"unsupported format string passed to {t.__name__}.__format__")
+    raise worded(TypeError, f"unsupported format string passed to {t.__name__}.__format__")
 
 
 def parse_format(template: str) -> list[tuple[str, str | None, str | None, str]]:
@@ -238,15 +253,19 @@ def parse_format(template: str) -> list[tuple[str, str | None, str | None, str]]
             out.append((literal, None, None, ""))
             continue
         if "." in field_name or "[" in field_name:
-            raise ValueError(f"field {field_name!r}: attribute and index access are not allowed")
+            raise worded(
+                ValueError, f"field {field_name!r}: attribute and index access are not allowed"
+            )
         if field_name and not field_name.isdigit() and not field_name.isidentifier():
-            raise ValueError(f"field {field_name!r} is not a position or a name")
+            raise worded(ValueError, f"field {field_name!r} is not a position or a name")
         if field_name.startswith("_"):
-            raise ValueError(f"field {field_name!r}: names starting with '_' are not allowed")
+            raise worded(
+                ValueError, f"field {field_name!r}: names starting with '_' are not allowed"
+            )
         if spec and ("{" in spec or "}" in spec):
-            raise ValueError("nested fields in a format spec are not allowed")
+            raise worded(ValueError, "nested fields in a format spec are not allowed")
         if conversion not in (None, "r", "s"):
-            raise ValueError(f"conversion !{conversion} is not supported")
+            raise worded(ValueError, f"conversion !{conversion} is not supported")
         out.append((literal, field_name, conversion, spec or ""))
     return out
 
@@ -268,23 +287,27 @@ def str_format(meter: Meter, template: str, args: tuple[Any, ...], kwargs: dict[
             continue
         if name == "":
             if manual:
-                raise ValueError(
-                    "cannot switch from manual field specification to automatic field numbering"
+                raise worded(
+                    ValueError,
+                    "cannot switch from manual field specification to automatic field numbering",
                 )
             if auto >= len(args):
-                raise IndexError(f"Replacement index {auto} out of range for positional args tuple")
+                raise worded(
+                    IndexError, f"Replacement index {auto} out of range for positional args tuple"
+                )
             value = args[auto]
             auto += 1
         elif name.isdigit():
             if auto:
-                raise ValueError(
-                    "cannot switch from automatic field numbering to manual field specification"
+                raise worded(
+                    ValueError,
+                    "cannot switch from automatic field numbering to manual field specification",
                 )
             manual = True
             index = int(name)
             if index >= len(args):
-                raise IndexError(
-                    f"Replacement index {index} out of range for positional args tuple"
+                raise worded(
+                    IndexError, f"Replacement index {index} out of range for positional args tuple"
                 )
             value = args[index]
         else:

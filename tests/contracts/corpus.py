@@ -1226,6 +1226,7 @@ def run_vm(source: str, gas: int = 5_000_000) -> dict[str, Any]:
         "error_type": result.error["type"],
         "gas": result.gas_used,
         "message": result.error["message"],
+        "location": result.location,
     }
 
 

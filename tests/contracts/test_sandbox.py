@@ -172,21 +172,21 @@ STOPPED: list[tuple[str, str, set[str]]] = [
     ("format_index_runtime", fn("t = '{0[0]}'\nreturn t.format([1])"), {"Unsupported"}),
     ("printf_runtime", fn("t = '%s'\nreturn t % (1,)"), {"Unsupported"}),
     ("negative_power", fn("return 2 ** -1"), {"Unsupported"}),
-    ("deep_recursion", fn("return f(0)", "def f(n):\n    return f(n + 1)"), {"LimitExceeded"}),
+    ("deep_recursion", fn("return f(0)", "def f(n):\n    return f(n + 1)"), {"RecursionError"}),
     (
         "mutual_recursion",
         fn("return f(0)", "def f(n):\n    return g(n)\ndef g(n):\n    return f(n)"),
-        {"LimitExceeded"},
+        {"RecursionError"},
     ),
     (
         "recursion_through_sort_key",
         fn("return f(0)", "def f(n):\n    return sorted([1], key=lambda x: f(n + 1))"),
-        {"LimitExceeded"},
+        {"RecursionError"},
     ),
     (
         "recursion_through_comprehension",
         fn("return f(0)", "def f(n):\n    return [f(n + 1) for i in range(1)]"),
-        {"LimitExceeded"},
+        {"RecursionError"},
     ),
     ("infinite_while", fn("while True:\n    pass"), {"OutOfGas"}),
     ("infinite_for_range", fn("for i in range(10 ** 18):\n    pass"), {"OutOfGas"}),
@@ -328,12 +328,12 @@ STOPPED: list[tuple[str, str, set[str]]] = [
     (
         "genexp_chain",
         fn("g = (x for x in [1])\nfor i in range(10000):\n    g = (x for x in g)\nreturn list(g)"),
-        {"LimitExceeded"},
+        {"RecursionError"},
     ),
     (
         "enumerate_chain",
         fn("g = [1]\nfor i in range(10000):\n    g = enumerate(g)\nreturn list(g)"),
-        {"LimitExceeded"},
+        {"RecursionError"},
     ),
     ("set_from_huge_range", fn("return set(range(10 ** 9))"), VM_STOPS),
     ("setcomp_endless", fn("return {x for x in range(10 ** 12)}"), VM_STOPS),
@@ -381,24 +381,50 @@ def test_attack_suite_memory_is_bounded() -> None:
 
 def test_errors_carry_only_plain_data() -> None:
     result, _ = run_local(fn("return {}['missing']"), "main", {}, gas=GAS)
-    # CPython's own wording changes between versions; receipts must not, so the text is fixed
-    assert result.error == {"type": "KeyError", "message": "key not found"}
+    # CPython's own wording changes between versions; receipts must not: the VM names the key
+    assert result.error == {"type": "KeyError", "message": "key not found: 'missing'"}
     receipt = result.to_receipt()
-    assert all(isinstance(v, (str, int, bool, list, type(None))) for v in receipt.values())
+    assert all(isinstance(v, (str, int, bool, list, dict, type(None))) for v in receipt.values())
+    assert receipt["error_location"] == {
+        "function": "main",
+        "line": 2,
+        "col": 4,
+        "trace": [{"function": "main", "line": 2, "col": 4}],
+    }
 
 
 def test_cpython_error_messages_are_version_independent() -> None:
     """Receipts carry a fixed text per error class, never the interpreter's own wording."""
     cases = {
         "return 1 // 0": ("ZeroDivisionError", "division or modulo by zero"),
-        "return [1][5]": ("IndexError", "index out of range"),
-        "return 1 + 'a'": ("TypeError", "operation applied to a value of the wrong type"),
-        "return int('x')": ("ValueError", "invalid value"),
+        "return [1][5]": ("IndexError", "list index out of range"),
+        "return 1 + 'a'": ("TypeError", "unsupported operand type(s) for +: 'int' and 'str'"),
+        "return int('x')": ("ValueError", "invalid literal for int(): 'x'"),
+        "return f(1)|def f(a, b):\n    return a": (
+            "TypeError",
+            "f() missing required argument(s): 'b'",
+        ),
+        "return f(1, c=2)|def f(a):\n    return a": (
+            "TypeError",
+            "f() got an unexpected keyword argument 'c'",
+        ),
+        "return min([1], foo=2)": ("TypeError", "min() got an unexpected keyword argument 'foo'"),
+        "return [1] < 'a'": (
+            "TypeError",
+            "'<' not supported between instances of 'list' and 'str'",
+        ),
+        "return storage['nothing']": ("KeyError", "storage has no key 'nothing'"),
+        "return {'a': 1}['b' * 100]": ("KeyError", "key not found: '" + "b" * 60 + "'..."),
+        "d = {'a': 1}\nfor k in d:\n    d['b'] = 2": (
+            "RuntimeError",
+            "dictionary changed size during iteration",
+        ),
         "assert 1 == 2, 'custom text'": ("AssertionError", "custom text"),
     }
-    for body, expected in cases.items():
-        result, _ = run_local(fn(body), "main", {}, gas=GAS)
-        assert (result.error["type"], result.error["message"]) == expected, body  # type: ignore[index]
+    for text, expected in cases.items():
+        body, _, helper = text.partition("|")
+        result, _ = run_local(fn(body, helper), "main", {}, gas=GAS)
+        assert (result.error["type"], result.error["message"]) == expected, text  # type: ignore[index]
 
 
 def test_namespace_has_no_builtins() -> None:
