@@ -20,6 +20,13 @@ from contracts.vm.errors import RAISABLE, Problem, ValidationError
 
 log = logging.getLogger(__name__)
 
+# Contracts are parsed with the Python 3.11 grammar on every validator (3.11 or 3.12), so a
+# source is valid on all nodes or on none: newer syntax is refused even on a newer host.
+PINNED_GRAMMAR = (3, 11)
+NEWER_SYNTAX = "syntax error: {what} is Python 3.12 syntax; contracts use the Python 3.11 grammar"
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # 3.12+: f-strings are tokenized
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
 BUILTINS = frozenset(
     "len range min max sum abs sorted reversed enumerate zip any all int str bool list tuple "
     "dict isinstance divmod pow set frozenset".split()
@@ -92,6 +99,36 @@ def check_format_spec(spec: str) -> str | None:
     return None
 
 
+# Hints for the refusals rule writers meet most, keyed by a fragment of the problem's message.
+HINTS: tuple[tuple[str, str], ...] = (
+    ("float literals", "floats are not allowed: amounts are integers in fen (1 yuan = 100 fen)"),
+    ("'/' is not allowed", "floats are not allowed: amounts are integers in fen; use // and %"),
+    (
+        "import is not allowed",
+        "the host API (storage, ctx, require, emit, transfer, call, "
+        "balance, sha256) is always available; nothing else can be imported",
+    ),
+    ("try is not allowed", "there is no try/except: test the condition first (if, require)"),
+    ("class is not allowed", "use a dict for a record and functions for behaviour"),
+    ("'print' is not allowed", "use emit(name, **fields) to leave a record in the receipt"),
+    (
+        "names starting with '_'",
+        "'_' alone is allowed as a throwaway; a leading '_' marks only private function names",
+    ),
+    ("is not defined", "define it first, or pass it in as a parameter"),
+    ("only be called, not used as a value", "functions are not values: call it where needed"),
+    ("'%' formatting", 'use an f-string: f"{amount} fen"'),
+    ("lambda is only allowed", "write a top-level def and call it"),
+    ("decorators", "remove the decorator; contracts are plain functions"),
+    ("'*' arguments", "pass the items explicitly or as one list parameter"),
+    ("Python 3.11", "validators parse the Python 3.11 grammar; write it the 3.11 way"),
+)
+
+
+def hint_for(message: str) -> str:
+    return next((hint for fragment, hint in HINTS if fragment in message), "")
+
+
 @dataclass(slots=True)
 class _Scope:
     names: set[str]
@@ -134,8 +171,15 @@ def _precheck(source: str) -> list[Problem]:
         line = source[: source.index("\x00")].count("\n") + 1
         return [Problem(line, 0, "source contains a NUL character")]
     depth = indent = line_tokens = 0
+    fstrings: list[str] = []  # delimiters of the f-strings being tokenized (3.12+ hosts)
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if _FSTRING_START is not None and (fstrings or tok.type == _FSTRING_START):
+                problem = _fstring_token(tok, fstrings)
+                if problem:
+                    return [problem]
+                line_tokens += 1 if fstrings == [] and tok.type == _FSTRING_END else 0
+                continue
             line_tokens += 1
             if tok.type == tokenize.OP and tok.string in "([{":
                 depth += 1
@@ -175,6 +219,35 @@ def _precheck(source: str) -> list[Problem]:
     return []
 
 
+def _delimiter(text: str) -> str:
+    body = text.lstrip("rRbBuUfF")
+    return body[:3] if body[:3] in ("'''", '"""') else body[:1]
+
+
+def _fstring_token(tok: tokenize.TokenInfo, fstrings: list[str]) -> Problem | None:
+    """On a 3.12+ host, walk an f-string's tokens the way 3.11 sees it: one token, no brackets,
+    and refuse what only the 3.12 grammar accepts (PEP 701)."""
+    where = (tok.start[0], tok.start[1])
+    if tok.type == _FSTRING_START:
+        delimiter = _delimiter(tok.string)
+        if any(delimiter in outer or outer in delimiter for outer in fstrings):
+            what = "an f-string nested in one with the same quotes"
+            return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+        fstrings.append(delimiter)
+    elif tok.type == _FSTRING_END:
+        fstrings.pop()
+    elif tok.type == tokenize.STRING and any(outer in tok.string for outer in fstrings):
+        what = "a string reusing the enclosing f-string's quotes"
+        return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+    elif tok.type == tokenize.COMMENT:
+        what = "a comment inside an f-string"
+        return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+    elif tok.type != getattr(tokenize, "FSTRING_MIDDLE", None) and "\\" in tok.string:
+        what = "a backslash inside an f-string expression"
+        return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+    return None
+
+
 def _tree_shape(tree: ast.AST) -> tuple[int, int, ast.AST | None]:
     """(node count, max depth, deepest node) measured iteratively."""
     count = 0
@@ -197,7 +270,7 @@ def parse(source: str) -> tuple[ast.Module | None, list[Problem]]:
     if problems:
         return None, problems
     try:
-        tree = ast.parse(source, mode="exec")
+        tree = ast.parse(source, mode="exec", feature_version=PINNED_GRAMMAR)
     except SyntaxError as exc:
         return None, [
             Problem(exc.lineno or 1, max(0, (exc.offset or 1) - 1), f"syntax error: {exc.msg}")
@@ -280,9 +353,8 @@ class _Checker:
         self.loop_depth = 0
 
     def bad(self, node: ast.AST, message: str) -> None:
-        self.problems.append(
-            Problem(getattr(node, "lineno", 1), getattr(node, "col_offset", 0), message)
-        )
+        line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        self.problems.append(Problem(line, col, message, hint_for(message)))
 
     # --- names ---------------------------------------------------------------------------
     def check_binding(self, node: ast.AST, name: str) -> None:
@@ -392,6 +464,8 @@ class _Checker:
         if fn.decorator_list:
             self.bad(fn, "decorators are not allowed")
         args = fn.args
+        if getattr(fn, "type_params", None):
+            self.bad(fn, NEWER_SYNTAX.format(what="a type parameter list"))
         if args.vararg or args.kwarg or args.posonlyargs:
             self.bad(fn, "*args, **kwargs and positional-only parameters are not allowed")
         params: set[str] = set()

@@ -18,6 +18,7 @@ class Problem:
     line: int
     col: int
     message: str
+    hint: str = ""  # what to write instead, for the common refusals
 
     def __str__(self) -> str:
         return f"{self.line}:{self.col}: {self.message}"

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.vm.errors import VMError
+from contracts.vm.errors import ValidationError, VMError
 from contracts.vm.gas import MAX_ERROR_MESSAGE_CHARS
 from contracts.vm.machine import Program
 from contracts.vm.values import short_text
@@ -101,6 +101,15 @@ ARGUMENT_ERRORS = (
 UNBOUND_LOCAL = re.compile(r"local variable ('\w+')")
 
 
+# CPython's parser words (and places) syntax errors differently in each version, so a receipt
+# only says there was one; `aidchain contract check` shows the parser's own details.
+SYNTAX_ERROR_MESSAGE = "contract refused: syntax error (run `aidchain contract check` for details)"
+
+
+def _is_syntax_error(exc: ValidationError) -> bool:
+    return any(p.message.startswith("syntax error") for p in exc.problems)
+
+
 def _function_name(name: str) -> str:
     """The name a contract author knows: private functions and builtin helpers unmangled."""
     if name.startswith("_fn_"):
@@ -136,7 +145,9 @@ def _python_message(exc: BaseException, kind: str) -> str:
 
 def describe(exc: BaseException) -> dict[str, str]:
     """``{"type", "message"}`` of a failure, identical on every node and Python version."""
-    if isinstance(exc, VMError):
+    if isinstance(exc, ValidationError) and _is_syntax_error(exc):
+        kind, message = exc.error_type, SYNTAX_ERROR_MESSAGE
+    elif isinstance(exc, VMError):
         kind, message = exc.error_type, exc.message
     elif isinstance(exc, (RecursionError, MemoryError)):
         # must not happen (the VM bounds depth and allocation first); never crash the node
@@ -158,8 +169,8 @@ def locate(exc: BaseException, programs: Mapping[str, Program]) -> dict[str, Any
     """Where the failure happened: the innermost contract frame, plus a short trace of the
     contract frames leading to it (outermost first). None when no contract code was running
     (e.g. bad arguments, a missing method)."""
-    from contracts.vm.errors import ValidationError
-
+    if isinstance(exc, ValidationError) and _is_syntax_error(exc):
+        return None  # CPython's parser places syntax errors differently across versions
     if isinstance(exc, ValidationError) and exc.problems:
         first = exc.problems[0]
         return {"function": "", "line": first.line, "col": first.col, "trace": []}
