@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,6 +112,7 @@ class _Tx:
     events: list[dict[str, Any]] = field(default_factory=list)
     helpers: dict[str, Any] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)  # by code file name
+    kit: _Kit | None = None
 
     def loaded(self, program: Program) -> Program:
         """Remember a program this transaction runs, to map its frames back to the source."""
@@ -155,6 +157,34 @@ class _Tx:
                 self.state.delete(key)
             else:
                 self.state.set(key, decode(text))
+
+
+@dataclass(slots=True)
+class _Kit:
+    """A meter and the helpers bound to it. Building the ~200 helper closures costs more than a
+    small call itself, so each thread keeps one kit and resets its meter for every transaction;
+    the helpers hold no state but the meter, so nothing carries over."""
+
+    meter: Meter
+    helpers: dict[str, Any]
+    busy: bool = False
+
+
+_kits = threading.local()
+
+
+def _new_tx(state: StateAccess, gas_limit: int, ctx: CallContext) -> _Tx:
+    gas_limit = _check_gas(gas_limit)
+    kit: _Kit | None = getattr(_kits, "kit", None)
+    if kit is None or kit.busy:  # first use on this thread, or a transaction inside one
+        meter = Meter(gas_limit)
+        kit = _Kit(meter, {**make_helpers(meter), "_m": meter})
+        if getattr(_kits, "kit", None) is None:
+            _kits.kit = kit
+    else:
+        kit.meter.reset(gas_limit)
+    kit.busy = True
+    return _Tx(state, kit.meter, ctx, helpers=kit.helpers, kit=kit)
 
 
 def _storage_key(contract: str, key: Any) -> str:
@@ -317,9 +347,6 @@ def _run(
         raise InvalidValue("arguments must be an object with string keys")
     m = tx.meter
     values = {k: from_json(m, v, "arguments") for k, v in args.items()}
-    if not tx.helpers:
-        tx.helpers.update(make_helpers(m))
-        tx.helpers["_m"] = m
     namespace = program.instantiate({**tx.helpers, **_bindings(tx, contract, sender)})
     m.cdepth += 1
     try:
@@ -335,6 +362,14 @@ def _invoke(tx: _Tx, contract: str, sender: str, method: str, args: dict[str, An
 
 
 def _execute(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> ContractResult:
+    try:
+        return _outcome(tx, body, address=address, commit=commit)
+    finally:
+        if tx.kit is not None:
+            tx.kit.busy = False
+
+
+def _outcome(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> ContractResult:
     try:
         result = body()
         if result is not None:
@@ -369,7 +404,7 @@ def deploy(
     ctx: CallContext,
 ) -> ContractResult:
     """Validate and store a contract at contract_address(sender, nonce), then run its init."""
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
     address = contract_address(sender, nonce)
 
     def body() -> Any:
@@ -403,7 +438,7 @@ def call(
     ctx: CallContext,
 ) -> ContractResult:
     """Run a public method as a transaction; all writes or none reach ``state``."""
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
     return _execute(
         tx, lambda: _invoke(tx, contract, sender, method, args), address=None, commit=True
     )
@@ -420,7 +455,7 @@ def query(
     sender: str | None = None,
 ) -> ContractResult:
     """Run a method read-only: its writes are simulated in the overlay and then dropped."""
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
     return _execute(
         tx, lambda: _invoke(tx, contract, sender or "", method, args), address=None, commit=False
     )
@@ -460,7 +495,7 @@ def run_local(
     for key, value in (storage or {}).items():
         if value is not None:
             state.set(prefix + key, value)
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
 
     def body() -> Any:
         tx.meter.charge(schedule.GAS_CALL_BASE)

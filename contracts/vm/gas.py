@@ -66,6 +66,10 @@ class Meter:
     __slots__ = ("cdepth", "d", "g", "limit", "mem")
 
     def __init__(self, gas: int) -> None:
+        self.reset(gas)
+
+    def reset(self, gas: int) -> None:
+        """Start a new transaction with this meter (helpers bound to it are reused)."""
         self.limit = gas
         self.g = gas  # remaining; generated code decrements it directly
         self.d = 0  # contract function frames
