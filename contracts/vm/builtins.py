@@ -55,6 +55,10 @@ def _unsupported_operands(op: str, a: Any, b: Any) -> Exception:
     )
 
 
+def no_attribute(obj: Any, name: str) -> Exception:
+    return worded(AttributeError, f"'{type_name(obj)}' object has no attribute '{name}'")
+
+
 def make_helpers(m: Meter) -> dict[str, Any]:
     """All helpers bound to one meter, keyed by the names the compiler emits."""
     charge = m.charge
@@ -606,15 +610,37 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         return bool(*args)
 
     # --- methods ---------------------------------------------------------------------------
+    receiver_checked: set[Callable[..., Any]] = set()
+
     def scan(native: Callable[..., Any], factor: int) -> Callable[..., Any]:
-        """A method costing one pass over the receiver and its string arguments."""
+        """A str method costing one pass over the receiver and its string arguments, plus
+        ``factor`` bytes per character of result. It checks its receiver itself, so a method
+        only str has is called directly, not through a dispatcher (the hot path of string code).
+        """
+        name = native.__name__
 
         def method(obj: Any, *args: Any, **kwargs: Any) -> Any:
-            n = len(obj) + sum(len(a) for a in args if type(a) is str)
+            if type(obj) is not str:
+                raise no_attribute(obj, name)
+            size = len(obj)
+            scanned = size
+            for arg in args:
+                if type(arg) is str:
+                    scanned += len(arg)
             if factor:
-                alloc(factor * len(obj))
-            charge(n // gas.SCAN_CHARS_PER_GAS)
+                alloc(factor * size)
+            if scanned >= gas.SCAN_CHARS_PER_GAS:
+                charge(scanned // gas.SCAN_CHARS_PER_GAS)
             return native(obj, *args, **kwargs)
+
+        receiver_checked.add(method)
+        return method
+
+    def str_only(impl: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def method(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            if type(obj) is not str:
+                raise no_attribute(obj, name)
+            return impl(obj, *args, **kwargs)
 
         return method
 
@@ -781,10 +807,14 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         tables.setdefault(name, {}).update(by_type)
 
     def dispatcher(name: str, table: dict[type, Callable[..., Any]]) -> Callable[..., Any]:
+        if set(table) == {str}:  # only str has it: no table look-up
+            impl = table[str]
+            return impl if impl in receiver_checked else str_only(impl, name)
+
         def dispatch(obj: Any, *args: Any, **kwargs: Any) -> Any:
             impl = table.get(type(obj))
             if impl is None:
-                raise worded(AttributeError, f"'{type_name(obj)}' object has no attribute '{name}'")
+                raise no_attribute(obj, name)
             return impl(obj, *args, **kwargs)
 
         return dispatch

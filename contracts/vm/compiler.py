@@ -792,10 +792,8 @@ class Compiler:
             f"def {name}(_it):",
             f"    {enter[0]}"
             if lazy
-            else "    _res = _b_set()"
-            if isinstance(node, ast.SetComp)
             else "    _res = [] "
-            if isinstance(node, ast.ListComp)
+            if isinstance(node, (ast.ListComp, ast.SetComp))
             else "    _res = {}",
         ]
         if lazy:
@@ -821,14 +819,15 @@ class Compiler:
             body.append(f"{ind}_m.d -= 1")
             body.append(f"{ind}yield _y")
             body += [ind + line for line in enter]
-        elif isinstance(node, ast.SetComp):
-            body.append(f"{ind}_setadd(_res, {self.expr(node.elt)})")
-        elif isinstance(node, ast.ListComp):
+        elif isinstance(node, (ast.ListComp, ast.SetComp)):  # a set is built from the list
             body.append(f"{ind}_res.append({self.expr(node.elt)})")
             body.append(f"{ind}if _len(_res) > {gas.MAX_ITEMS}: _toolong()")
         else:
             body.append(f"{ind}_si(_res, {self.expr(node.key)}, {self.expr(node.value)})")
-        body.append("    _m.d -= 1" if lazy else "    return _res")
+        if isinstance(node, ast.SetComp):
+            body.append("    return _mkset_list(_res)")
+        else:
+            body.append("    _m.d -= 1" if lazy else "    return _res")
         inner = self.frames.pop()
         lines = body[:2] + ["    " + h for h in inner.hoisted] + body[2:]
         self.frame.hoisted.extend(tagged(lines, self.where))

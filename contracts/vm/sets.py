@@ -18,6 +18,8 @@ from contracts.vm import gas
 from contracts.vm.errors import LimitExceeded, worded
 from contracts.vm.gas import Meter
 
+KEY_INT = 2**60  # ints below this never collide as keys (see builtins.check_new_key)
+SAFE_ELEMENT_TYPES = frozenset({str, int, bool, type(None)})
 BYTES_PER_ELEMENT = 48  # a dict entry and its key reference, charged before inserting
 GAS_SET_BUILD = 20  # building a set value (display, constructor, copy, operator result)
 
@@ -109,6 +111,13 @@ def set_helpers(
 
     def build(kind: type, elements: Iterable[Any], n: int) -> Any:
         reserve_new(n)
+        if type(elements) is not list:
+            elements = list(elements)
+        kinds = set(map(type, elements))
+        if kinds <= SAFE_ELEMENT_TYPES and (
+            int not in kinds or all(-KEY_INT < e < KEY_INT for e in elements if type(e) is int)
+        ):
+            return kind(dict.fromkeys(elements))  # every element is an allowed key
         items: dict[Any, None] = {}
         for element in elements:
             check_new_key(element)
@@ -260,5 +269,6 @@ def set_helpers(
         "_set_sub": binary(difference),
         "_set_xor": binary(symmetric_difference),
         "_setadd": add,
+        "_mkset_list": lambda elements: build(ContractSet, elements, len(elements)),
     }
     return helpers, tables
