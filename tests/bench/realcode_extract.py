@@ -93,7 +93,9 @@ def programs_of(path: Path, root: Path) -> list[dict[str, Any]]:
         calls = doctest_calls(fn)
         if not calls:
             continue
-        body = "\n\n".join(ast.get_source_segment(text, defs[n]) or "" for n in reachable(name, defs))
+        body = "\n\n".join(
+            ast.get_source_segment(text, defs[n]) or "" for n in reachable(name, defs)
+        )
         call = calls[0]
         source = program_source(body, call, REPEATS)
         rel = path.relative_to(root)
