@@ -57,6 +57,13 @@ _CMP_NATIVE = {
     ast.Gt: ">",
     ast.GtE: ">=",
 }
+# str methods without arguments whose helper charges 0 gas for a receiver shorter than
+# _FREE_STR_LEN characters: the scan is < SCAN_CHARS_PER_GAS characters and the result (at most
+# 3 bytes per character for a case change) is < ALLOC_BYTES_PER_GAS bytes
+_FREE_STR_LEN = 11
+_FREE_SHORT_STR_METHODS = frozenset(
+    "upper lower strip lstrip rstrip isdigit isalpha isalnum isupper islower".split()
+)
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 
 
@@ -636,6 +643,8 @@ class Compiler:
             if isinstance(op, (ast.In, ast.NotIn)) and self.is_scalar_literal(right):
                 sym = "in" if isinstance(op, ast.In) else "not in"
                 return f"({self.expr(node.left)} {sym} {self.expr(right)})"
+            if isinstance(op, (ast.In, ast.NotIn)) and not self.is_storage(right):
+                return self.membership(op, node.left, right)
             right_code = "" if self.is_storage(right) else self.expr(right)
             return self.compare_one(node.ops[0], self.expr(node.left), right_code, right)
         parts = []
@@ -649,6 +658,21 @@ class Compiler:
             else:
                 parts.append(self.compare_one(op, left_code, code, right))
         return "(" + " and ".join(parts) + ")"
+
+    def membership(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> str:
+        """``x in c``: native when it costs nothing -- a str key in a dict, or a str in a str
+        shorter than SCAN_CHARS_PER_GAS together (the helper would charge 0 gas for both)."""
+        x, c = self.temp("x"), self.temp("c")
+        sym = "in" if isinstance(op, ast.In) else "not in"
+        helper = _CMP_HELPERS[type(op)]
+        free = (
+            f"_type({x}) is _str and (_type({c}) is _dict or "
+            f"(_type({c}) is _str and _len({x}) + _len({c}) < {gas.SCAN_CHARS_PER_GAS}))"
+        )
+        return (
+            f"(({x} {sym} {c}) if ((({x} := {self.expr(left)}) or True) and "
+            f"(({c} := {self.expr(right)}) or True) and {free}) else {helper}({x}, {c}))"
+        )
 
     @staticmethod
     def is_scalar_literal(node: ast.expr) -> bool:
@@ -741,6 +765,12 @@ class Compiler:
                 get_args = [self.expr(a) for a in node.args]
                 default = get_args[1] if len(get_args) == 2 else "None"
                 return f"_get2({receiver}, {get_args[0]}, {default})"
+            if func.attr in _FREE_SHORT_STR_METHODS and not node.args and not node.keywords:
+                recv = self.temp("s")  # a short receiver costs 0 gas in the helper too
+                return (
+                    f"({recv}.{func.attr}() if _type({recv} := {self.expr(func.value)}) is _str "
+                    f"and _len({recv}) < {_FREE_STR_LEN} else _M_{func.attr}({recv}))"
+                )
             return f"_M_{func.attr}({', '.join([self.expr(func.value), *self.args(node)])})"
         assert isinstance(func, ast.Name)
         name = func.id
