@@ -1,7 +1,9 @@
 """Metered implementations of every operator, builtin and method a contract can use.
 
 ``make_helpers(meter)`` returns the namespace the compiled code runs against: closures over one
-transaction's meter. Each helper charges for size-dependent work *before* doing it (allocation,
+meter (reused transaction after transaction by the runtime), assembled from named groups --
+``primitives`` (charging, size checks, materializing, key checks) shared by ``arithmetic``,
+``comparisons``, ``subscripts``, ``text_helpers``, ``builtin_functions`` and ``methods``. Each helper charges for size-dependent work *before* doing it (allocation,
 scanning, deep comparison) and then lets CPython do the actual work, so results keep CPython's
 semantics. Errors are CPython's own exception classes with plain-text messages.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import islice
 from types import GeneratorType
 from typing import Any
@@ -39,9 +42,9 @@ from contracts.vm.values import (
 )
 
 _MISSING: Any = object()
-SMALL = gas.SMALL_INT
-HALF = 2**31
-MAXB = gas.MAX_INT_BITS
+SMALL_INT = gas.SMALL_INT  # ints strictly inside +-SMALL_INT are never size-checked
+NATIVE_MUL_BOUND = 2**31  # a product of two ints below this is a small int: no check needed
+MAX_INT_BITS = gas.MAX_INT_BITS
 _SEQS = (str, list, tuple)
 _HOMOGENEOUS = ({int}, {str})  # element types for which native min/max/sorted are exact
 SUM_CHUNK = 1024  # items of a lazy iterator sum() takes at a time
@@ -59,27 +62,64 @@ def no_attribute(obj: Any, name: str) -> Exception:
     return worded(AttributeError, f"'{type_name(obj)}' object has no attribute '{name}'")
 
 
-def make_helpers(m: Meter) -> dict[str, Any]:
-    """All helpers bound to one meter, keyed by the names the compiler emits."""
-    charge = m.charge
-    alloc = m.alloc
+@dataclass(slots=True)
+class Primitives:
+    """The metering primitives every group of helpers shares, bound to one meter."""
 
-    def oog() -> None:
-        raise OutOfGas(f"out of gas (limit {m.limit})")
+    meter: Any
+    charge: Any
+    alloc: Any
+    out_of_gas: Any
+    too_deep: Any
+    checked_big_int: Any
+    charge_big_product: Any
+    check_len: Any
+    new_seq: Any
+    size_of: Any
+    drain: Any
+    sized: Any
+    materialize: Any
+    scan_cost: Any
+    check_new_key: Any
+    check_key: Any
+    set_ops: Any
+    set_tables: Any
+
+
+def make_helpers(meter: Meter) -> dict[str, Any]:
+    """All helpers bound to one meter, keyed by the names the compiler emits."""
+    p = primitives(meter)
+    helpers: dict[str, Any] = {**NATIVE_NAMES, **p.set_ops}
+    helpers.update(arithmetic(p))
+    helpers.update(comparisons(p))
+    helpers.update(subscripts(p))
+    helpers.update(text_helpers(p))
+    helpers.update(builtin_functions(p, helpers["_add"]))
+    helpers.update(methods(p, helpers["_b_sorted"], helpers["_pairs"]))
+    return helpers
+
+
+def primitives(meter: Meter) -> Primitives:
+    """Charging, size checks, materializing and key checks, used by all the helpers."""
+    charge = meter.charge
+    alloc = meter.alloc
+
+    def out_of_gas() -> None:
+        raise OutOfGas(f"out of gas (limit {meter.limit})")
 
     def too_deep() -> None:
         raise CallDepthExceeded(
             f"maximum recursion depth exceeded ({gas.MAX_CALL_DEPTH} contract frames)"
         )
 
-    def bigr(r: int) -> int:
+    def checked_big_int(r: int) -> int:
         bits = r.bit_length()
-        if bits > MAXB:
-            raise LimitExceeded(f"integer larger than {MAXB} bits")
+        if bits > MAX_INT_BITS:
+            raise LimitExceeded(f"integer larger than {MAX_INT_BITS} bits")
         charge(bits // gas.BIGINT_BITS_PER_GAS)
         return r
 
-    def bigcost(a: int, b: int) -> None:
+    def charge_big_product(a: int, b: int) -> None:
         charge((a.bit_length() // 64 + 1) * (b.bit_length() // 64 + 1) // 2)
 
     def check_len(n: int, t: type) -> None:
@@ -130,8 +170,8 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         elif tx is str:
             charge(gas.GAS_SCAN_ITEM * len(seq) * (1 + len(x) // gas.SCAN_CHARS_PER_GAS))
         else:
-            walk(m, x)
-            walk(m, seq)
+            walk(meter, x)
+            walk(meter, seq)
 
     def check_new_key(k: Any) -> None:
         """Keys that may be inserted into a dict: str, bool, None and ints below 2**60.
@@ -155,15 +195,52 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         if t is str or t is int or t is bool or k is None or t is range:
             return
         if t is tuple:
-            walk(m, k)
+            walk(meter, k)
 
-    # --- arithmetic ------------------------------------------------------------------------
+    set_ops, set_tables = set_helpers(meter, check_new_key, materialize)
+    return Primitives(
+        meter=meter,
+        charge=charge,
+        alloc=alloc,
+        out_of_gas=out_of_gas,
+        too_deep=too_deep,
+        checked_big_int=checked_big_int,
+        charge_big_product=charge_big_product,
+        check_len=check_len,
+        new_seq=new_seq,
+        size_of=size_of,
+        drain=drain,
+        sized=sized,
+        materialize=materialize,
+        scan_cost=scan_cost,
+        check_new_key=check_new_key,
+        check_key=check_key,
+        set_ops=set_ops,
+        set_tables=set_tables,
+    )
+
+
+def arithmetic(p: Primitives) -> dict[str, Any]:
+    """+ - * // % ** | & ^ unary - +, and their in-place forms."""
+    charge = p.charge
+    alloc = p.alloc
+    out_of_gas = p.out_of_gas
+    too_deep = p.too_deep
+    checked_big_int = p.checked_big_int
+    charge_big_product = p.charge_big_product
+    check_len = p.check_len
+    new_seq = p.new_seq
+    size_of = p.size_of
+    sized = p.sized
+    check_new_key = p.check_new_key
+    set_ops = p.set_ops
+
     def add(a: Any, b: Any) -> Any:
         if type(a) is int and type(b) is int:
             r = a + b
-            if -SMALL < r < SMALL:
+            if -SMALL_INT < r < SMALL_INT:
                 return r
-            return bigr(r)
+            return checked_big_int(r)
         ta = type(a)
         if ta is str and type(b) is str:
             n = len(a) + len(b)
@@ -174,7 +251,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             new_seq(len(a) + len(b), ta)
             return a + b
         if isinstance(a, int) and isinstance(b, int):
-            return bigr(a + b)
+            return checked_big_int(a + b)
         if ta in _SEQS or isinstance(a, int):
             return a + b  # raises CPython's TypeError without allocating
         raise _unsupported_operands("+", a, b)
@@ -182,9 +259,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     def sub(a: Any, b: Any) -> Any:
         if isinstance(a, int) and isinstance(b, int):
             r = a - b
-            if -SMALL < r < SMALL:
+            if -SMALL_INT < r < SMALL_INT:
                 return r
-            return bigr(r)
+            return checked_big_int(r)
         if isinstance(a, SetBase) and isinstance(b, SetBase):
             return set_ops["_set_sub"](a, b)
         raise _unsupported_operands("-", a, b)
@@ -195,7 +272,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
         def operate(a: Any, b: Any) -> Any:
             if isinstance(a, int) and isinstance(b, int):
-                if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
+                if not (-SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT):
                     charge(max(a.bit_length(), b.bit_length()) // gas.BIGINT_BITS_PER_GAS)
                 return native(a, b)
             if isinstance(a, SetBase) and isinstance(b, SetBase):
@@ -229,13 +306,18 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def mul(a: Any, b: Any) -> Any:
         ta, tb = type(a), type(b)
-        if ta is int and tb is int and -HALF < a < HALF and -HALF < b < HALF:
+        if (
+            ta is int
+            and tb is int
+            and -NATIVE_MUL_BOUND < a < NATIVE_MUL_BOUND
+            and -NATIVE_MUL_BOUND < b < NATIVE_MUL_BOUND
+        ):
             return a * b
         if isinstance(a, int) and isinstance(b, int):
-            if a.bit_length() + b.bit_length() > MAXB + 1:
-                raise LimitExceeded(f"integer larger than {MAXB} bits")
-            bigcost(a, b)
-            return bigr(a * b)
+            if a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:
+                raise LimitExceeded(f"integer larger than {MAX_INT_BITS} bits")
+            charge_big_product(a, b)
+            return checked_big_int(a * b)
         if ta in _SEQS and isinstance(b, int):
             new_seq(len(a) * max(b, 0), ta)
             return a * b
@@ -248,15 +330,15 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def floordiv(a: Any, b: Any) -> Any:
         if isinstance(a, int) and isinstance(b, int):
-            if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
-                bigcost(a, b)
+            if not (-SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT):
+                charge_big_product(a, b)
             return a // b
         raise _unsupported_operands("//", a, b)
 
     def mod(a: Any, b: Any) -> Any:
         if isinstance(a, int) and isinstance(b, int):
-            if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
-                bigcost(a, b)
+            if not (-SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT):
+                charge_big_product(a, b)
             return a % b
         if type(a) is str:
             raise Unsupported("printf-style '%' formatting is not supported; use f-strings")
@@ -268,11 +350,11 @@ def make_helpers(m: Meter) -> dict[str, Any]:
                 raise Unsupported("a negative exponent gives a float; money is integer fen")
             if a in (0, 1, -1) or b in (0, 1):
                 return a**b
-            if (a.bit_length() - 1) * b >= MAXB:
-                raise LimitExceeded(f"integer larger than {MAXB} bits")
+            if (a.bit_length() - 1) * b >= MAX_INT_BITS:
+                raise LimitExceeded(f"integer larger than {MAX_INT_BITS} bits")
             bits = a.bit_length() * b
             charge((bits // 64 + 1) ** 2 // 4 + b.bit_length())
-            return bigr(a**b)
+            return checked_big_int(a**b)
         raise worded(
             TypeError,
             f"unsupported operand type(s) for ** or pow(): '{type_name(a)}' and '{type_name(b)}'",
@@ -317,14 +399,49 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             return a
         return mul(a, b)
 
-    # --- comparisons -----------------------------------------------------------------------
+    bitwise_or = bitwise("|", operator.or_, "_set_or")
+    bitwise_and = bitwise("&", operator.and_, "_set_and")
+    bitwise_xor = bitwise("^", operator.xor, "_set_xor")
+    return {
+        "_oog": out_of_gas,
+        "_deep": too_deep,
+        "_bigr": checked_big_int,
+        "_add": add,
+        "_sub": sub,
+        "_mul": mul,
+        "_floordiv": floordiv,
+        "_mod": mod,
+        "_pow": pow_,
+        "_b_pow": b_pow,
+        "_neg": neg,
+        "_pos": pos,
+        "_or": bitwise_or,
+        "_and": bitwise_and,
+        "_xor": bitwise_xor,
+        "_iadd": iadd,
+        "_imul": imul,
+        "_isub": in_place(sub),
+        "_ior": in_place(bitwise_or),
+        "_iand": in_place(bitwise_and),
+        "_ixor": in_place(bitwise_xor),
+    }
+
+
+def comparisons(p: Primitives) -> dict[str, Any]:
+    """== != < <= > >= in, charging for what the native comparison walks."""
+    meter = p.meter
+    charge = p.charge
+    size_of = p.size_of
+    scan_cost = p.scan_cost
+    check_key = p.check_key
+
     def compare_slow(a: Any, b: Any, op: Callable[[Any, Any], Any]) -> Any:
         ta, tb = type(a), type(b)
         if ta is str and tb is str:
             charge(min(len(a), len(b)) // gas.SCAN_CHARS_PER_GAS)
         elif ta in _CONTAINERS and tb in _CONTAINERS:
-            walk(m, a)  # only container vs container recurses natively
-            walk(m, b)
+            walk(meter, a)  # only container vs container recurses natively
+            walk(meter, b)
         return op(a, b)
 
     def make_compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -370,7 +487,27 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     def not_contains(x: Any, c: Any) -> bool:
         return not contains(x, c)
 
-    # --- subscripts ------------------------------------------------------------------------
+    return {
+        "_eq": make_compare(operator.eq),
+        "_ne": make_compare(operator.ne),
+        "_lt": make_compare(operator.lt),
+        "_le": make_compare(operator.le),
+        "_gt": make_compare(operator.gt),
+        "_ge": make_compare(operator.ge),
+        "_in": contains,
+        "_notin": not_contains,
+    }
+
+
+def subscripts(p: Primitives) -> dict[str, Any]:
+    """x[k], x[k] = v, del x[k], slices and dict displays with checked keys."""
+    meter = p.meter
+    charge = p.charge
+    alloc = p.alloc
+    new_seq = p.new_seq
+    check_new_key = p.check_new_key
+    check_key = p.check_key
+
     def getitem(x: Any, k: Any) -> Any:
         tk = type(k)
         if tk is int or tk is str:
@@ -382,7 +519,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     def setitem(x: Any, k: Any, v: Any) -> None:
         if type(x) is dict:
             if type(k) is str and len(x) < gas.MAX_ITEMS:
-                m.mem += 64  # an entry plus its value's object, roughly
+                meter.mem += 64  # an entry plus its value's object, roughly
                 x[k] = v
                 return
             check_new_key(k)
@@ -405,7 +542,20 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             new_seq(n, t)
         return x[lo:hi:step]
 
-    # --- strings ---------------------------------------------------------------------------
+    def mkdict(pairs_: tuple[tuple[Any, Any], ...]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for k, v in pairs_:
+            setitem(out, k, v)
+        return out
+
+    return {"_gi": getitem, "_si": setitem, "_di": delitem, "_gs": getslice, "_mkdict": mkdict}
+
+
+def text_helpers(p: Primitives) -> dict[str, Any]:
+    """f-strings, raise and assert."""
+    meter = p.meter
+    new_seq = p.new_seq
+
     def fstring(*parts: str) -> str:
         total = sum(map(len, parts))
         if total > 64:
@@ -417,20 +567,34 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             t = type(value)
             if t is str:
                 return value
-            if t is int and -SMALL < value < SMALL:
+            if t is int and -SMALL_INT < value < SMALL_INT:
                 return str(value)
-        return format_value(m, value, conversion, spec)
+        return format_value(meter, value, conversion, spec)
 
     def raised(class_name: str, *message: Any) -> ContractRaised:
-        text = vm_str(m, message[0]) if message else ""
+        text = vm_str(meter, message[0]) if message else ""
         return ContractRaised(class_name, text[: gas.MAX_ERROR_MESSAGE_CHARS])
 
     def assert_fail(*message: Any) -> None:
         if message:
-            raise AssertionError(vm_str(m, message[0]))
+            raise AssertionError(vm_str(meter, message[0]))
         raise AssertionError()
 
-    # --- builtins --------------------------------------------------------------------------
+    return {"_fstr": fstring, "_fv": fvalue, "_raised": raised, "_assert_fail": assert_fail}
+
+
+def builtin_functions(p: Primitives, add: Callable[[Any, Any], Any]) -> dict[str, Any]:
+    """The builtins contracts may call (len and range are CPython's own)."""
+    meter = p.meter
+    charge = p.charge
+    alloc = p.alloc
+    checked_big_int = p.checked_big_int
+    charge_big_product = p.charge_big_product
+    check_len = p.check_len
+    size_of = p.size_of
+    materialize = p.materialize
+    check_new_key = p.check_new_key
+
     def minmax(
         name: str, fn: Callable[..., Any], args: tuple[Any, ...], key: Any, default: Any
     ) -> Any:
@@ -450,7 +614,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
                 return default
             raise worded(ValueError, f"{name}() arg is an empty sequence")
         keys = items if key is None else [key(item) for item in items]
-        walk(m, keys)
+        walk(meter, keys)
         charge(len(items))
         if key is None and set(map(type, items)) in _HOMOGENEOUS:
             return fn(items)
@@ -474,7 +638,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         if type(start) is int and set(map(type, items)) <= {int}:
             charge(len(items) // 4)
             r = sum(items, start)
-            return r if -SMALL < r < SMALL else bigr(r)
+            return r if -SMALL_INT < r < SMALL_INT else checked_big_int(r)
         if type(start) is str:
             raise worded(TypeError, "sum() can't sum strings [use ''.join(seq) instead]")
         for item in items:
@@ -484,7 +648,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     def b_sorted(iterable: Any, /, *, key: Any = None, reverse: Any = False) -> list[Any]:
         items = materialize(iterable)
         keys = items if key is None else [key(item) for item in items]
-        walk(m, keys)
+        walk(meter, keys)
         n = len(items)
         charge(n * max(1, n.bit_length()) // 2)
         if key is None and set(map(type, items)) in _HOMOGENEOUS:
@@ -493,14 +657,14 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         return [items[i] for i in order]
 
     def b_reversed(seq: Any, /) -> Any:
-        return lazy_reversed(m, reversed(seq), gas.GAS_ITER_STEP)
+        return lazy_reversed(meter, reversed(seq), gas.GAS_ITER_STEP)
 
     def b_enumerate(iterable: Any, start: Any = 0) -> Any:
-        return lazy_enumerate(m, enumerate(iterable, start), gas.GAS_ITER_STEP)
+        return lazy_enumerate(meter, enumerate(iterable, start), gas.GAS_ITER_STEP)
 
     def b_zip(*iterables: Any, strict: Any = False) -> Any:
         native = zip(*iterables, strict=strict)
-        return lazy_zip(m, native, gas.GAS_ITER_STEP * max(1, len(iterables)))
+        return lazy_zip(meter, native, gas.GAS_ITER_STEP * max(1, len(iterables)))
 
     def scanned(iterable: Any) -> Any:
         """Charge a full pass over a sized iterable; lazy iterators charge per step."""
@@ -536,7 +700,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
                     ValueError, f"invalid literal for int(): {short_text(args[0])}"
                 ) from None
             raise
-        return r if -SMALL < r < SMALL else bigr(r)
+        return r if -SMALL_INT < r < SMALL_INT else checked_big_int(r)
 
     def b_str(*args: Any) -> str:
         if len(args) == 1:
@@ -544,13 +708,13 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             t = type(x)
             if t is str:
                 return x
-            if t is int and -SMALL < x < SMALL:
+            if t is int and -SMALL_INT < x < SMALL_INT:
                 return str(x)
         if not args:
             return ""
         if len(args) > 1:
             raise worded(TypeError, "str() takes at most 1 argument in contracts")
-        return vm_str(m, args[0])
+        return vm_str(meter, args[0])
 
     def b_list(*args: Any) -> list[Any]:
         if not args:
@@ -588,12 +752,6 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         check_len(len(out), dict)
         return out
 
-    def mkdict(pairs_: tuple[tuple[Any, Any], ...]) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        for k, v in pairs_:
-            setitem(out, k, v)
-        return out
-
     def b_abs(x: Any, /) -> Any:
         if isinstance(x, int):
             return abs(x)
@@ -601,15 +759,52 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def b_divmod(a: Any, b: Any, /) -> tuple[Any, Any]:
         if isinstance(a, int) and isinstance(b, int):
-            if not (-SMALL < a < SMALL and -SMALL < b < SMALL):
-                bigcost(a, b)
+            if not (-SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT):
+                charge_big_product(a, b)
             return divmod(a, b)
         raise _unsupported_operands("divmod()", a, b)
 
     def b_bool(*args: Any) -> bool:
         return bool(*args)
 
-    # --- methods ---------------------------------------------------------------------------
+    return {
+        "_b_min": b_min,
+        "_b_max": b_max,
+        "_b_sum": b_sum,
+        "_b_abs": b_abs,
+        "_b_sorted": b_sorted,
+        "_b_reversed": b_reversed,
+        "_b_enumerate": b_enumerate,
+        "_b_zip": b_zip,
+        "_b_any": b_any,
+        "_b_all": b_all,
+        "_b_int": b_int,
+        "_b_str": b_str,
+        "_b_bool": b_bool,
+        "_b_list": b_list,
+        "_b_tuple": b_tuple,
+        "_b_dict": b_dict,
+        "_b_divmod": b_divmod,
+        "_pairs": pairs,
+    }
+
+
+def methods(
+    p: Primitives, b_sorted: Callable[..., list[Any]], pairs: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """Methods by name (``_M_<name>``), dispatched on the receiver's exact type."""
+    meter = p.meter
+    charge = p.charge
+    alloc = p.alloc
+    check_len = p.check_len
+    new_seq = p.new_seq
+    size_of = p.size_of
+    sized = p.sized
+    materialize = p.materialize
+    scan_cost = p.scan_cost
+    check_new_key = p.check_new_key
+    check_key = p.check_key
+    set_tables = p.set_tables
     receiver_checked: set[Callable[..., Any]] = set()
 
     def scan(native: Callable[..., Any], factor: int) -> Callable[..., Any]:
@@ -664,7 +859,7 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         return s.replace(old, new, count)
 
     def s_format(s: str, *args: Any, **kwargs: Any) -> str:
-        return str_format(m, s, args, kwargs)
+        return str_format(meter, s, args, kwargs)
 
     def padding(native: Callable[..., str]) -> Callable[..., str]:
         """ljust/rjust/center/zfill: the result is max(width, len) characters."""
@@ -802,10 +997,6 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         "update": {dict: d_update},
     }
 
-    set_ops, set_tables = set_helpers(m, check_new_key, materialize)
-    for name, by_type in set_tables.items():
-        tables.setdefault(name, {}).update(by_type)
-
     def dispatcher(name: str, table: dict[type, Callable[..., Any]]) -> Callable[..., Any]:
         if set(table) == {str}:  # only str has it: no table look-up
             impl = table[str]
@@ -821,14 +1012,14 @@ def make_helpers(m: Meter) -> dict[str, Any]:
 
     def fast_append(obj: Any, *args: Any, **kwargs: Any) -> None:
         if type(obj) is list and len(args) == 1 and not kwargs and len(obj) < gas.MAX_ITEMS:
-            m.mem += 8
+            meter.mem += 8
             obj.append(args[0])
             return None
         return dispatch_append(obj, *args, **kwargs)
 
     def append1(obj: Any, item: Any) -> None:
         if type(obj) is list and len(obj) < gas.MAX_ITEMS:
-            m.mem += 8
+            meter.mem += 8
             obj.append(item)
             return None
         return dispatch_append(obj, item)
@@ -848,9 +1039,9 @@ def make_helpers(m: Meter) -> dict[str, Any]:
         t = type(x)
         if t is str:
             return x
-        if t is int and -SMALL < x < SMALL:
+        if t is int and -SMALL_INT < x < SMALL_INT:
             return str(x)
-        return vm_str(m, x)
+        return vm_str(meter, x)
 
     def too_long() -> None:
         raise LimitExceeded(f"list longer than {gas.MAX_ITEMS} items")
@@ -860,86 +1051,11 @@ def make_helpers(m: Meter) -> dict[str, Any]:
             return obj.get(*args)
         return dispatch_get(obj, *args, **kwargs)
 
-    helpers: dict[str, Any] = {
-        "_oog": oog,
-        "_deep": too_deep,
-        "_bigr": bigr,
-        "_add": add,
-        "_sub": sub,
-        "_mul": mul,
-        "_floordiv": floordiv,
-        "_mod": mod,
-        "_pow": pow_,
-        "_neg": neg,
-        "_or": bitwise("|", operator.or_, "_set_or"),
-        "_and": bitwise("&", operator.and_, "_set_and"),
-        "_xor": bitwise("^", operator.xor, "_set_xor"),
-        "_pos": pos,
-        "_iadd": iadd,
-        "_imul": imul,
-        "_eq": make_compare(operator.eq),
-        "_ne": make_compare(operator.ne),
-        "_lt": make_compare(operator.lt),
-        "_le": make_compare(operator.le),
-        "_gt": make_compare(operator.gt),
-        "_ge": make_compare(operator.ge),
-        "_in": contains,
-        "_notin": not_contains,
-        "_gi": getitem,
-        "_si": setitem,
-        "_di": delitem,
-        "_gs": getslice,
-        "_fstr": fstring,
-        "_mkdict": mkdict,
-        "_fv": fvalue,
-        "_assert_fail": assert_fail,
-        "_raised": raised,
-        "_L": SMALL,
-        "_type": type,
-        "_list": list,
-        "_dict": dict,
-        "_FK": (int, str),
-        "_int": int,
-        "_str": str,
-        "_len": len,
-        "_iter": iter,
-        "_isinstance": isinstance,
-        "_b_len": len,
-        "_b_range": range,
-        "_b_min": b_min,
-        "_b_max": b_max,
-        "_b_sum": b_sum,
-        "_b_abs": b_abs,
-        "_b_sorted": b_sorted,
-        "_b_reversed": b_reversed,
-        "_b_enumerate": b_enumerate,
-        "_b_zip": b_zip,
-        "_b_any": b_any,
-        "_b_all": b_all,
-        "_b_int": b_int,
-        "_b_str": b_str,
-        "_b_bool": b_bool,
-        "_b_list": b_list,
-        "_b_tuple": b_tuple,
-        "_b_dict": b_dict,
-        "_b_divmod": b_divmod,
-        "_b_pow": b_pow,
-        "_T_int": int,
-        "_T_str": str,
-        "_T_bool": bool,
-        "_T_list": list,
-        "_T_tuple": tuple,
-        "_T_dict": dict,
-    }
-    for name, table in tables.items():
-        helpers["_M_" + name] = dispatcher(name, table)
+    for name, by_type in set_tables.items():
+        tables.setdefault(name, {}).update(by_type)
+    helpers = {"_M_" + name: dispatcher(name, table) for name, table in tables.items()}
     dispatch_append = helpers["_M_append"]
     dispatch_get = helpers["_M_get"]
-    helpers.update(set_ops)
-    helpers["_isub"] = in_place(sub)
-    helpers["_ior"] = in_place(helpers["_or"])
-    helpers["_iand"] = in_place(helpers["_and"])
-    helpers["_ixor"] = in_place(helpers["_xor"])
     helpers["_M_append"] = fast_append
     helpers["_M_get"] = fast_get
     helpers["_append1"] = append1
@@ -948,3 +1064,26 @@ def make_helpers(m: Meter) -> dict[str, Any]:
     helpers["_get2"] = get2
     helpers["_str1"] = str1
     return helpers
+
+
+# CPython objects the generated code uses directly (never reachable as contract values).
+NATIVE_NAMES: dict[str, Any] = {
+    "_L": SMALL_INT,
+    "_type": type,
+    "_list": list,
+    "_dict": dict,
+    "_FK": (int, str),
+    "_int": int,
+    "_str": str,
+    "_len": len,
+    "_iter": iter,
+    "_isinstance": isinstance,
+    "_b_len": len,
+    "_b_range": range,
+    "_T_int": int,
+    "_T_str": str,
+    "_T_bool": bool,
+    "_T_list": list,
+    "_T_tuple": tuple,
+    "_T_dict": dict,
+}
