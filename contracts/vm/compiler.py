@@ -640,6 +640,13 @@ class Compiler:
                 if self.small_int(left):
                     a = self.expr(left)
                     return f"(({a} {sym} _t) if _type(_t := {self.expr(right)}) is _int else {helper}({a}, _t))"
+                # both operands evaluated once, in order; two ints compare natively
+                x, y = self.temp("x"), self.temp("y")
+                return (
+                    f"(({x} {sym} {y}) if ((({x} := {self.expr(left)}) or True) and "
+                    f"(({y} := {self.expr(right)}) or True) and _type({x}) is _int and "
+                    f"_type({y}) is _int) else {helper}({x}, {y}))"
+                )
             if isinstance(op, (ast.In, ast.NotIn)) and self.is_scalar_literal(right):
                 sym = "in" if isinstance(op, ast.In) else "not in"
                 return f"({self.expr(node.left)} {sym} {self.expr(right)})"
@@ -717,6 +724,14 @@ class Compiler:
             ]
             return f"_gs({value}, {', '.join(parts)})"
         # int/str keys never make the host recurse or scan: index natively
+        key_node = node.slice
+        if self.is_int(key_node) or (
+            isinstance(key_node, ast.Constant) and type(key_node.value) in (int, str)
+        ):
+            return f"{value}[{self.expr(key_node)}]"
+        if isinstance(node.value, ast.Name) and isinstance(key_node, ast.Name):
+            key = key_node.id
+            return f"({value}[{key}] if _type({key}) in _FK else _gi({value}, {key}))"
         obj, key = self.temp("o"), self.temp("k")
         return (
             f"({obj}[{key}] if (({obj} := {value}) or True) and "
