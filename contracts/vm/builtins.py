@@ -620,10 +620,25 @@ def builtin_functions(p: Primitives, add: Callable[[Any, Any], Any]) -> dict[str
             return fn(items)
         return items[fn(range(len(items)), key=keys.__getitem__)]
 
+    def int_args(args: tuple[Any, ...], key: Any, default: Any) -> bool:
+        """``min(a, b, ...)`` of plain ints: charged as minmax would (the walk of the list of
+        keys, one per item), without building it."""
+        if len(args) < 2 or key is not None or default is not _MISSING:
+            return False
+        for arg in args:
+            if type(arg) is not int:
+                return False
+        charge(gas.GAS_WALK_CONTAINER + (gas.GAS_WALK_ITEM + 1) * len(args))
+        return True
+
     def b_min(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        if int_args(args, key, default):
+            return min(args)
         return minmax("min", min, args, key, default)
 
     def b_max(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        if int_args(args, key, default):
+            return max(args)
         return minmax("max", max, args, key, default)
 
     def b_sum(iterable: Any, /, start: Any = 0) -> Any:
