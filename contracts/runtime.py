@@ -121,6 +121,13 @@ class _Tx:
 
     def read(self, key: str) -> Any | None:
         """A fresh copy of the JSON value at ``key`` (None when absent), metered by size."""
+        text, _ = self.read_text(key)
+        return None if text is None else decode(text)
+
+    def read_text(self, key: str) -> tuple[str | None, Any | None]:
+        """The canonical JSON text at ``key``, charged as a read, and the state's own value
+        when it came from the state (not a copy: only for reading immutable parts of it)."""
+        value = None
         if key in self.writes:
             text = self.writes[key]
         else:
@@ -128,12 +135,12 @@ class _Tx:
             text = None if value is None else encode(value)
         if text is None:
             self.meter.charge(schedule.GAS_STORAGE_READ)
-            return None
+            return None, None
         self.meter.charge(
             schedule.GAS_STORAGE_READ + len(text) // 8 * schedule.GAS_STORAGE_READ_PER_BYTE
         )
         self.meter.alloc(len(text))
-        return decode(text)
+        return text, value
 
     def write(self, key: str, value: Any) -> None:
         """Store a plain JSON value (already copied); None deletes."""
@@ -322,7 +329,11 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
 
 
 def _program_of(tx: _Tx, contract: str) -> Program:
-    code = tx.read(code_key(contract)) if is_pubkey_hex(contract) else None
+    code = None
+    if is_pubkey_hex(contract):  # the source (a str) is all we need: no copy of the record
+        text, code = tx.read_text(code_key(contract))
+        if text is not None and code is None:
+            code = decode(text)
     if not isinstance(code, dict) or not isinstance(code.get("source"), str):
         raise NoSuchContract(f"no contract at {contract!r}")
     tx.meter.charge(len(code["source"]) // 64)
