@@ -337,6 +337,8 @@ class Compiler:
         if isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant):
                 return [ind + "pass"]
+            if self.is_append(stmt.value):
+                return self.append_stmt(stmt.value, ind)
             return [ind + self.expr(stmt.value)]
         if isinstance(stmt, ast.Pass):
             return [ind + "pass"]
@@ -365,6 +367,31 @@ class Compiler:
                     lines.append(f"{ind}_di({self.expr(target.value)}, {self.expr(target.slice)})")
             return lines
         raise AssertionError(f"checker let through {type(stmt).__name__}")
+
+    def is_append(self, node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "append"
+            and not self.is_storage(node.func.value)
+            and len(node.args) == 1
+            and not node.keywords
+        )
+
+    def append_stmt(self, call: ast.expr, ind: str) -> list[str]:
+        """``xs.append(x)`` as a statement: appended natively (what ``_append1`` does, and the
+        same accounting) when the receiver is a list below the item limit."""
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+        obj, item = self.temp("o"), self.temp("a")
+        return [
+            f"{ind}{obj} = {self.expr(call.func.value)}",
+            f"{ind}{item} = {self.expr(call.args[0])}",
+            f"{ind}if _type({obj}) is _list and _len({obj}) < {gas.MAX_ITEMS}:",
+            f"{ind}    _m.mem += 8",
+            f"{ind}    {obj}.append({item})",
+            f"{ind}else:",
+            f"{ind}    _append1({obj}, {item})",
+        ]
 
     @staticmethod
     def is_storage(node: ast.expr) -> bool:
