@@ -75,6 +75,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if module is None:
         for problem in problems:
             print(f"{args.file}:{problem.line}:{problem.col}: {problem.message}")
+            if problem.hint:
+                print(f"    hint: {problem.hint}")
         return EXIT_FAILED
     print(f"{args.file}: ok ({len(module.functions)} functions: {', '.join(module.functions)})")
     return EXIT_OK

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,44 +29,17 @@ from contracts.vm.errors import (
     NoSuchMethod,
     OutOfGas,
     RequireFailed,
-    VMError,
+    worded,
 )
+from contracts.vm.failures import describe, locate
 from contracts.vm.gas import Meter
 from contracts.vm.machine import Program, load
-from contracts.vm.values import decode, encode, from_json, to_json, vm_str
+from contracts.vm.values import decode, encode, from_json, short_text, to_json, vm_str
 
 log = logging.getLogger(__name__)
 
 INIT_METHOD = "init"
 MAX_EVENT_NAME_CHARS = 64
-# CPython exceptions a contract can raise; reported under their own class name.
-PYTHON_ERRORS = (
-    TypeError,
-    ValueError,
-    KeyError,
-    IndexError,
-    ZeroDivisionError,
-    AttributeError,
-    AssertionError,
-    NameError,
-    OverflowError,
-    RuntimeError,
-)
-# Receipts must be byte-identical on every node whatever its CPython minor version, and CPython
-# rewords its own exception messages between versions. So an exception CPython raised is
-# reported with a fixed text for its class; only ``assert`` keeps the contract's own message
-# (built by the VM from contract data).
-PYTHON_ERROR_MESSAGES = {
-    "TypeError": "operation applied to a value of the wrong type",
-    "ValueError": "invalid value",
-    "KeyError": "key not found",
-    "IndexError": "index out of range",
-    "ZeroDivisionError": "division or modulo by zero",
-    "AttributeError": "no such attribute",
-    "NameError": "name is not defined",
-    "OverflowError": "number out of range",
-    "RuntimeError": "runtime error",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +65,14 @@ class ContractResult:
     gas_used: int
     events: list[dict[str, Any]]
     address: str | None
+    location: dict[str, Any] | None = None  # where it failed: see failures.locate
 
     def to_receipt(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "error": None if self.error is None else self.error["message"],
             "error_type": None if self.error is None else self.error["type"],
+            "error_location": self.location,
             "gas_used": self.gas_used,
             "events": self.events,
             "result": self.result,
@@ -135,9 +111,23 @@ class _Tx:
     writes: dict[str, str | None] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     helpers: dict[str, Any] = field(default_factory=dict)
+    programs: dict[str, Program] = field(default_factory=dict)  # by code file name
+    kit: _Kit | None = None
+
+    def loaded(self, program: Program) -> Program:
+        """Remember a program this transaction runs, to map its frames back to the source."""
+        self.programs[program.filename] = program
+        return program
 
     def read(self, key: str) -> Any | None:
         """A fresh copy of the JSON value at ``key`` (None when absent), metered by size."""
+        text, _ = self.read_text(key)
+        return None if text is None else decode(text)
+
+    def read_text(self, key: str) -> tuple[str | None, Any | None]:
+        """The canonical JSON text at ``key``, charged as a read, and the state's own value
+        when it came from the state (not a copy: only for reading immutable parts of it)."""
+        value = None
         if key in self.writes:
             text = self.writes[key]
         else:
@@ -145,12 +135,12 @@ class _Tx:
             text = None if value is None else encode(value)
         if text is None:
             self.meter.charge(schedule.GAS_STORAGE_READ)
-            return None
+            return None, None
         self.meter.charge(
             schedule.GAS_STORAGE_READ + len(text) // 8 * schedule.GAS_STORAGE_READ_PER_BYTE
         )
         self.meter.alloc(len(text))
-        return decode(text)
+        return text, value
 
     def write(self, key: str, value: Any) -> None:
         """Store a plain JSON value (already copied); None deletes."""
@@ -176,9 +166,37 @@ class _Tx:
                 self.state.set(key, decode(text))
 
 
+@dataclass(slots=True)
+class _Kit:
+    """A meter and the helpers bound to it. Building the ~200 helper closures costs more than a
+    small call itself, so each thread keeps one kit and resets its meter for every transaction;
+    the helpers hold no state but the meter, so nothing carries over."""
+
+    meter: Meter
+    helpers: dict[str, Any]
+    busy: bool = False
+
+
+_kits = threading.local()
+
+
+def _new_tx(state: StateAccess, gas_limit: int, ctx: CallContext) -> _Tx:
+    gas_limit = _check_gas(gas_limit)
+    kit: _Kit | None = getattr(_kits, "kit", None)
+    if kit is None or kit.busy:  # first use on this thread, or a transaction inside one
+        meter = Meter(gas_limit)
+        kit = _Kit(meter, {**make_helpers(meter), "_m": meter})
+        if getattr(_kits, "kit", None) is None:
+            _kits.kit = kit
+    else:
+        kit.meter.reset(gas_limit)
+    kit.busy = True
+    return _Tx(state, kit.meter, ctx, helpers=kit.helpers, kit=kit)
+
+
 def _storage_key(contract: str, key: Any) -> str:
     if type(key) is not str:
-        raise TypeError(f"storage keys must be str, not {type(key).__name__}")
+        raise worded(TypeError, f"storage keys must be str, not {type(key).__name__}")
     if len(key) > schedule.MAX_STORAGE_KEY_CHARS:
         raise LimitExceeded(f"storage key longer than {schedule.MAX_STORAGE_KEY_CHARS} characters")
     return storage_key(contract, key)
@@ -198,7 +216,7 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
     def s_load(key: Any) -> Any:
         value = tx.read(_storage_key(contract, key))
         if value is None:
-            raise KeyError(key)
+            raise worded(KeyError, f"storage has no key {short_text(key)}")
         return value
 
     def s_store(key: Any, value: Any) -> None:
@@ -208,7 +226,7 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
     def s_del(key: Any) -> None:
         full = _storage_key(contract, key)
         if tx.read(full) is None:
-            raise KeyError(key)
+            raise worded(KeyError, f"storage has no key {short_text(key)}")
         tx.write(full, None)
 
     def s_has(key: Any) -> bool:
@@ -220,13 +238,13 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
 
     def s_pop(key: Any, *default: Any) -> Any:
         if len(default) > 1:
-            raise TypeError(f"pop expected at most 2 arguments, got {1 + len(default)}")
+            raise worded(TypeError, f"pop expected at most 2 arguments, got {1 + len(default)}")
         full = _storage_key(contract, key)
         value = tx.read(full)
         if value is None:
             if default:
                 return default[0]
-            raise KeyError(key)
+            raise worded(KeyError, f"storage has no key {short_text(key)}")
         tx.write(full, None)
         return value
 
@@ -236,7 +254,9 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
 
     def emit(name: Any, **fields: Any) -> None:
         if type(name) is not str or not 0 < len(name) <= MAX_EVENT_NAME_CHARS:
-            raise TypeError(f"event name must be a str of 1..{MAX_EVENT_NAME_CHARS} characters")
+            raise worded(
+                TypeError, f"event name must be a str of 1..{MAX_EVENT_NAME_CHARS} characters"
+            )
         if len(tx.events) >= schedule.MAX_EVENTS:
             raise LimitExceeded(f"more than {schedule.MAX_EVENTS} events")
         event = {"contract": contract, "name": name, "fields": to_json(m, fields, "event")}
@@ -248,9 +268,11 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
 
     def transfer(to: Any, amount: Any) -> None:
         if not is_pubkey_hex(to):
-            raise ValueError("transfer: 'to' must be a 64-hex address")
+            raise worded(ValueError, "transfer: 'to' must be a 64-hex address")
         if type(amount) is not int or not 0 < amount < chain_limits.MAX_AMOUNT:
-            raise ValueError("transfer: amount must be an int with 0 < amount < 2**53 (fen)")
+            raise worded(
+                ValueError, "transfer: amount must be an int with 0 < amount < 2**53 (fen)"
+            )
         m.charge(schedule.GAS_TRANSFER)
         source = _account(tx, contract)
         if source["balance"] < amount:
@@ -263,20 +285,20 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
 
     def balance(address: Any) -> int:
         if not is_pubkey_hex(address):
-            raise ValueError("balance: address must be a 64-hex address")
+            raise worded(ValueError, "balance: address must be a 64-hex address")
         return _account(tx, address)["balance"]
 
     def sha256(text: Any) -> str:
         if type(text) is not str:
-            raise TypeError(f"sha256() argument must be str, not {type(text).__name__}")
+            raise worded(TypeError, f"sha256() argument must be str, not {type(text).__name__}")
         m.charge(schedule.GAS_HASH + len(text) // 64)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def call(address: Any, method: Any, **kwargs: Any) -> Any:
         if not is_pubkey_hex(address):
-            raise ValueError("call: address must be a 64-hex contract address")
+            raise worded(ValueError, "call: address must be a 64-hex contract address")
         if type(method) is not str:
-            raise TypeError("call: method must be a str")
+            raise worded(TypeError, "call: method must be a str")
         if m.cdepth >= schedule.MAX_CONTRACT_CALL_DEPTH:
             raise LimitExceeded(
                 f"cross-contract calls nested deeper than {schedule.MAX_CONTRACT_CALL_DEPTH}"
@@ -307,11 +329,15 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
 
 
 def _program_of(tx: _Tx, contract: str) -> Program:
-    code = tx.read(code_key(contract)) if is_pubkey_hex(contract) else None
+    code = None
+    if is_pubkey_hex(contract):  # the source (a str) is all we need: no copy of the record
+        text, code = tx.read_text(code_key(contract))
+        if text is not None and code is None:
+            code = decode(text)
     if not isinstance(code, dict) or not isinstance(code.get("source"), str):
         raise NoSuchContract(f"no contract at {contract!r}")
     tx.meter.charge(len(code["source"]) // 64)
-    return load(code["source"])
+    return tx.loaded(load(code["source"]))
 
 
 def _run(
@@ -332,9 +358,6 @@ def _run(
         raise InvalidValue("arguments must be an object with string keys")
     m = tx.meter
     values = {k: from_json(m, v, "arguments") for k, v in args.items()}
-    if not tx.helpers:
-        tx.helpers.update(make_helpers(m))
-        tx.helpers["_m"] = m
     namespace = program.instantiate({**tx.helpers, **_bindings(tx, contract, sender)})
     m.cdepth += 1
     try:
@@ -349,27 +372,15 @@ def _invoke(tx: _Tx, contract: str, sender: str, method: str, args: dict[str, An
     return _run(tx, _program_of(tx, contract), contract, sender, method, args)
 
 
-def _error_of(exc: BaseException) -> dict[str, str]:
-    if isinstance(exc, VMError):
-        kind, message = exc.error_type, exc.message
-    elif isinstance(exc, (RecursionError, MemoryError)):
-        # must not happen (the VM bounds depth and allocation first); never crash the node
-        log.error("contract hit a host limit: %s", type(exc).__name__)
-        kind, message = "LimitExceeded", f"host limit: {type(exc).__name__}"
-    elif isinstance(exc, AssertionError):
-        kind = "AssertionError"
-        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "assertion failed"
-    elif isinstance(exc, PYTHON_ERRORS):
-        kind = type(exc).__name__
-        base = next(c.__name__ for c in type(exc).__mro__ if c.__name__ in PYTHON_ERROR_MESSAGES)
-        message = PYTHON_ERROR_MESSAGES[base]
-    else:
-        log.exception("unexpected error in contract execution", exc_info=exc)
-        kind, message = "InternalError", f"internal error: {type(exc).__name__}"
-    return {"type": kind, "message": message[: schedule.MAX_ERROR_MESSAGE_CHARS]}
-
-
 def _execute(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> ContractResult:
+    try:
+        return _outcome(tx, body, address=address, commit=commit)
+    finally:
+        if tx.kit is not None:
+            tx.kit.busy = False
+
+
+def _outcome(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> ContractResult:
     try:
         result = body()
         if result is not None:
@@ -379,9 +390,9 @@ def _execute(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> Contra
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
-        error = _error_of(exc)
+        error = describe(exc)
         used = tx.meter.limit if isinstance(exc, OutOfGas) else tx.meter.used
-        return ContractResult(False, None, error, used, [], None)
+        return ContractResult(False, None, error, used, [], None, locate(exc, tx.programs))
     if commit:
         tx.flush()
     return ContractResult(True, result, None, tx.meter.used, list(tx.events), address)
@@ -389,7 +400,7 @@ def _execute(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> Contra
 
 def _check_gas(gas_limit: int) -> int:
     if type(gas_limit) is not int or gas_limit <= 0:
-        raise ValueError("gas must be a positive int")
+        raise worded(ValueError, "gas must be a positive int")
     return min(gas_limit, chain_limits.MAX_CALL_GAS)
 
 
@@ -404,14 +415,14 @@ def deploy(
     ctx: CallContext,
 ) -> ContractResult:
     """Validate and store a contract at contract_address(sender, nonce), then run its init."""
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
     address = contract_address(sender, nonce)
 
     def body() -> Any:
         if not isinstance(source, str):
             raise InvalidValue("source must be a str")
         tx.meter.charge(schedule.GAS_DEPLOY_BASE + schedule.GAS_DEPLOY_PER_BYTE * len(source))
-        program = load(source)
+        program = tx.loaded(load(source))
         if tx.read(code_key(address)) is not None:
             raise ContractExists(f"a contract already exists at {address}")
         tx.write(
@@ -438,7 +449,7 @@ def call(
     ctx: CallContext,
 ) -> ContractResult:
     """Run a public method as a transaction; all writes or none reach ``state``."""
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
     return _execute(
         tx, lambda: _invoke(tx, contract, sender, method, args), address=None, commit=True
     )
@@ -455,7 +466,7 @@ def query(
     sender: str | None = None,
 ) -> ContractResult:
     """Run a method read-only: its writes are simulated in the overlay and then dropped."""
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
     return _execute(
         tx, lambda: _invoke(tx, contract, sender or "", method, args), address=None, commit=False
     )
@@ -495,7 +506,7 @@ def run_local(
     for key, value in (storage or {}).items():
         if value is not None:
             state.set(prefix + key, value)
-    tx = _Tx(state, Meter(_check_gas(gas)), ctx)
+    tx = _new_tx(state, gas, ctx)
 
     def body() -> Any:
         tx.meter.charge(schedule.GAS_CALL_BASE)

@@ -109,6 +109,7 @@ def _failed_contract_receipt(error: str, error_type: str) -> dict[str, Any]:
         "ok": False,
         "error": error,
         "error_type": error_type,
+        "error_location": None,
         "gas_used": 0,
         "events": [],
         "result": None,

@@ -11,18 +11,25 @@ from __future__ import annotations
 import ast
 import io
 import logging
-import re
 import tokenize
 from dataclasses import dataclass, field
 
 from contracts.vm import gas
-from contracts.vm.errors import Problem, ValidationError
+from contracts.vm.errors import RAISABLE, Problem, ValidationError
+from contracts.vm.formats import check_format_spec, parse_format
 
 log = logging.getLogger(__name__)
 
+# Contracts are parsed with the Python 3.11 grammar on every validator (3.11 or 3.12), so a
+# source is valid on all nodes or on none: newer syntax is refused even on a newer host.
+PINNED_GRAMMAR = (3, 11)
+NEWER_SYNTAX = "syntax error: {what} is Python 3.12 syntax; contracts use the Python 3.11 grammar"
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # 3.12+: f-strings are tokenized
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
 BUILTINS = frozenset(
     "len range min max sum abs sorted reversed enumerate zip any all int str bool list tuple "
-    "dict isinstance divmod".split()
+    "dict isinstance divmod pow set frozenset".split()
 )
 HOST_FUNCTIONS = frozenset("require emit transfer call balance sha256".split())
 TYPE_NAMES = frozenset("int str bool list tuple dict".split())
@@ -30,19 +37,24 @@ CTX_FIELDS = frozenset("sender height time tx_hash contract".split())
 STORAGE_METHODS = frozenset({"get", "pop"})
 STR_METHODS = frozenset(
     "lower upper strip lstrip rstrip split join startswith endswith replace find count index "
-    "format isdigit isalpha isalnum".split()
+    "format isdigit isalpha isalnum isupper islower zfill ljust rjust center".split()
 )
-LIST_METHODS = frozenset("append extend pop insert remove index count sort reverse".split())
-DICT_METHODS = frozenset("get keys values items pop setdefault update".split())
+LIST_METHODS = frozenset("append extend pop insert remove index count sort reverse copy".split())
+DICT_METHODS = frozenset("get keys values items pop setdefault update copy".split())
+SET_METHODS = frozenset(
+    "add discard remove pop clear copy update union intersection difference "
+    "symmetric_difference issubset issuperset isdisjoint".split()
+)
 TUPLE_METHODS = frozenset({"index", "count"})
-METHODS = STR_METHODS | LIST_METHODS | DICT_METHODS | TUPLE_METHODS
+METHODS = STR_METHODS | LIST_METHODS | DICT_METHODS | TUPLE_METHODS | SET_METHODS
 KEY_FUNCTION_TAKERS = frozenset({"sorted", "min", "max"})
 FORBIDDEN_NAMES = frozenset(
     "eval exec compile open getattr setattr delattr hasattr type vars globals locals dir "
-    "__import__ breakpoint input print id hash iter next object super memoryview float set "
-    "frozenset bytes bytearray complex classmethod staticmethod property exit quit help".split()
+    "__import__ breakpoint input print id hash iter next object super memoryview float "
+    "bytes bytearray complex classmethod staticmethod property exit quit help".split()
 )
-RESERVED = BUILTINS | HOST_FUNCTIONS | FORBIDDEN_NAMES | {"storage", "ctx"}
+RESERVED = BUILTINS | HOST_FUNCTIONS | FORBIDDEN_NAMES | RAISABLE | {"storage", "ctx"}
+THROWAWAY = "_"  # the one name starting with '_' a contract may bind and read
 
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "+",
@@ -51,6 +63,9 @@ _BINOPS: dict[type[ast.operator], str] = {
     ast.FloorDiv: "//",
     ast.Mod: "%",
     ast.Pow: "**",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
 }
 _CMPOPS = (
     ast.Eq,
@@ -65,23 +80,34 @@ _CMPOPS = (
     ast.IsNot,
 )
 
-# Format specs allowed in f-strings and str.format: fill/align, sign, #, 0, width, grouping,
-# precision and an integer/str presentation type. No nested fields, no float or locale types.
-FORMAT_SPEC = re.compile(
-    r"\A(?:[^{}]?[<>=^])?[+\- ]?#?0?(?P<width>\d+)?[,_]?(?:\.(?P<prec>\d+))?[bdoxXs]?\Z"
+# Hints for the refusals rule writers meet most, keyed by a fragment of the problem's message.
+HINTS: tuple[tuple[str, str], ...] = (
+    ("float literals", "floats are not allowed: amounts are integers in fen (1 yuan = 100 fen)"),
+    ("'/' is not allowed", "floats are not allowed: amounts are integers in fen; use // and %"),
+    (
+        "import is not allowed",
+        "the host API (storage, ctx, require, emit, transfer, call, "
+        "balance, sha256) is always available; nothing else can be imported",
+    ),
+    ("try is not allowed", "there is no try/except: test the condition first (if, require)"),
+    ("class is not allowed", "use a dict for a record and functions for behaviour"),
+    ("'print' is not allowed", "use emit(name, **fields) to leave a record in the receipt"),
+    (
+        "names starting with '_'",
+        "'_' alone is allowed as a throwaway; a leading '_' marks only private function names",
+    ),
+    ("is not defined", "define it first, or pass it in as a parameter"),
+    ("only be called, not used as a value", "functions are not values: call it where needed"),
+    ("'%' formatting", 'use an f-string: f"{amount} fen"'),
+    ("lambda is only allowed", "write a top-level def and call it"),
+    ("decorators", "remove the decorator; contracts are plain functions"),
+    ("'*' arguments", "pass the items explicitly or as one list parameter"),
+    ("Python 3.11", "validators parse the Python 3.11 grammar; write it the 3.11 way"),
 )
 
 
-def check_format_spec(spec: str) -> str | None:
-    """Return a problem description for a format spec, or None when it is allowed."""
-    m = FORMAT_SPEC.match(spec)
-    if m is None:
-        return f"format spec {spec!r} is not supported (allowed: fill, align, sign, width, , _ and b d o x X s)"
-    for part in ("width", "prec"):
-        text = m.group(part)
-        if text is not None and (len(text) > 6 or int(text) > gas.MAX_FORMAT_WIDTH):
-            return f"format width/precision above {gas.MAX_FORMAT_WIDTH}"
-    return None
+def hint_for(message: str) -> str:
+    return next((hint for fragment, hint in HINTS if fragment in message), "")
 
 
 @dataclass(slots=True)
@@ -126,8 +152,15 @@ def _precheck(source: str) -> list[Problem]:
         line = source[: source.index("\x00")].count("\n") + 1
         return [Problem(line, 0, "source contains a NUL character")]
     depth = indent = line_tokens = 0
+    fstrings: list[str] = []  # delimiters of the f-strings being tokenized (3.12+ hosts)
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if _FSTRING_START is not None and (fstrings or tok.type == _FSTRING_START):
+                problem = _fstring_token(tok, fstrings)
+                if problem:
+                    return [problem]
+                line_tokens += 1 if fstrings == [] and tok.type == _FSTRING_END else 0
+                continue
             line_tokens += 1
             if tok.type == tokenize.OP and tok.string in "([{":
                 depth += 1
@@ -167,6 +200,35 @@ def _precheck(source: str) -> list[Problem]:
     return []
 
 
+def _delimiter(text: str) -> str:
+    body = text.lstrip("rRbBuUfF")
+    return body[:3] if body[:3] in ("'''", '"""') else body[:1]
+
+
+def _fstring_token(tok: tokenize.TokenInfo, fstrings: list[str]) -> Problem | None:
+    """On a 3.12+ host, walk an f-string's tokens the way 3.11 sees it: one token, no brackets,
+    and refuse what only the 3.12 grammar accepts (PEP 701)."""
+    where = (tok.start[0], tok.start[1])
+    if tok.type == _FSTRING_START:
+        delimiter = _delimiter(tok.string)
+        if any(delimiter in outer or outer in delimiter for outer in fstrings):
+            what = "an f-string nested in one with the same quotes"
+            return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+        fstrings.append(delimiter)
+    elif tok.type == _FSTRING_END:
+        fstrings.pop()
+    elif tok.type == tokenize.STRING and any(outer in tok.string for outer in fstrings):
+        what = "a string reusing the enclosing f-string's quotes"
+        return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+    elif tok.type == tokenize.COMMENT:
+        what = "a comment inside an f-string"
+        return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+    elif tok.type != getattr(tokenize, "FSTRING_MIDDLE", None) and "\\" in tok.string:
+        what = "a backslash inside an f-string expression"
+        return Problem(*where, NEWER_SYNTAX.format(what=what), hint_for("Python 3.11"))
+    return None
+
+
 def _tree_shape(tree: ast.AST) -> tuple[int, int, ast.AST | None]:
     """(node count, max depth, deepest node) measured iteratively."""
     count = 0
@@ -189,7 +251,7 @@ def parse(source: str) -> tuple[ast.Module | None, list[Problem]]:
     if problems:
         return None, problems
     try:
-        tree = ast.parse(source, mode="exec")
+        tree = ast.parse(source, mode="exec", feature_version=PINNED_GRAMMAR)
     except SyntaxError as exc:
         return None, [
             Problem(exc.lineno or 1, max(0, (exc.offset or 1) - 1), f"syntax error: {exc.msg}")
@@ -272,12 +334,13 @@ class _Checker:
         self.loop_depth = 0
 
     def bad(self, node: ast.AST, message: str) -> None:
-        self.problems.append(
-            Problem(getattr(node, "lineno", 1), getattr(node, "col_offset", 0), message)
-        )
+        line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        self.problems.append(Problem(line, col, message, hint_for(message)))
 
     # --- names ---------------------------------------------------------------------------
     def check_binding(self, node: ast.AST, name: str) -> None:
+        if name == THROWAWAY:
+            return
         if name.startswith("_"):
             self.bad(node, f"names starting with '_' are not allowed: {name!r}")
         elif name in RESERVED:
@@ -287,10 +350,12 @@ class _Checker:
         name = node.id
         if name in self.functions and not (scope is not None and scope.has(name)):
             self.bad(node, f"function {name!r} can only be called, not used as a value")
-        elif name.startswith("_"):
+        elif name.startswith("_") and name != THROWAWAY:
             self.bad(node, f"names starting with '_' are not allowed: {name!r}")
         elif name in FORBIDDEN_NAMES:
             self.bad(node, f"{name!r} is not allowed in contracts")
+        elif name in RAISABLE:
+            self.bad(node, f'{name} can only be raised: raise {name}("message")')
         elif scope is not None and scope.has(name):
             return
         elif name in self.constants:
@@ -366,7 +431,6 @@ class _Checker:
             ast.AsyncWith: "async is not allowed",
             ast.AsyncFor: "async is not allowed",
             ast.AsyncFunctionDef: "async is not allowed",
-            ast.Raise: "raise is not allowed; use require(condition, message)",
             ast.Match: "match is not allowed",
         }
         if type(stmt) in names:
@@ -381,6 +445,8 @@ class _Checker:
         if fn.decorator_list:
             self.bad(fn, "decorators are not allowed")
         args = fn.args
+        if getattr(fn, "type_params", None):
+            self.bad(fn, NEWER_SYNTAX.format(what="a type parameter list"))
         if args.vararg or args.kwarg or args.posonlyargs:
             self.bad(fn, "*args, **kwargs and positional-only parameters are not allowed")
         params: set[str] = set()
@@ -450,6 +516,8 @@ class _Checker:
         elif isinstance(stmt, (ast.Break, ast.Continue)):
             if self.loop_depth == 0:
                 self.bad(stmt, f"'{type(stmt).__name__.lower()}' outside a loop")
+        elif isinstance(stmt, ast.Raise):
+            self.raise_(stmt, scope)
         elif isinstance(stmt, ast.Assert):
             self.expr(stmt.test, scope)
             if stmt.msg is not None:
@@ -462,6 +530,32 @@ class _Checker:
                     self.target(target, scope)
         else:
             self.bad(stmt, self.stmt_refusal(stmt))
+
+    def raise_(self, stmt: ast.Raise, scope: _Scope) -> None:
+        """``raise Name`` or ``raise Name(message)`` with a builtin exception class."""
+        exc = stmt.exc
+        usage = f'raise takes a builtin exception class ({", ".join(sorted(RAISABLE))}), e.g. raise ValueError("message")'
+        if stmt.cause is not None:
+            self.bad(stmt, "'raise ... from ...' is not allowed")
+        if exc is None:
+            self.bad(stmt, "a bare 'raise' is not allowed (there is no try/except)")
+        elif isinstance(exc, ast.Name):
+            if exc.id not in RAISABLE:
+                self.bad(exc, usage)
+        elif isinstance(exc, ast.Call) and isinstance(exc.func, ast.Name):
+            if exc.func.id not in RAISABLE:
+                self.bad(exc, usage)
+            elif (
+                exc.keywords
+                or len(exc.args) > 1
+                or any(isinstance(a, ast.Starred) for a in exc.args)
+            ):
+                self.bad(exc, "an exception takes at most one positional argument (its message)")
+            else:
+                for arg in exc.args:
+                    self.expr(arg, scope)
+        else:
+            self.bad(exc, usage)
 
     def op_refusal(self, op: ast.AST) -> str:
         if isinstance(op, ast.Div):
@@ -510,9 +604,6 @@ class _Checker:
 
     def expr_refusal(self, node: ast.expr) -> str:
         refusals = {
-            "Set": "sets are not allowed (their order depends on the hash seed)",
-            "SetComp": "sets are not allowed (their order depends on the hash seed)",
-            "GeneratorExp": "generator expressions are not allowed; use a list comprehension",
             "Yield": "yield is not allowed",
             "YieldFrom": "yield is not allowed",
             "Await": "await is not allowed",
@@ -594,6 +685,7 @@ class _Checker:
             self.expr(elt, scope)
 
     e_Tuple = e_List
+    e_Set = e_List
 
     def e_Dict(self, node: ast.Dict, scope: _Scope | None) -> None:
         for key, value in zip(node.keys, node.values, strict=True):
@@ -651,7 +743,10 @@ class _Checker:
             self.expr(value.value, scope)
 
     def comprehension(
-        self, node: ast.ListComp | ast.DictComp, scope: _Scope | None, elements: list[ast.expr]
+        self,
+        node: ast.ListComp | ast.DictComp | ast.GeneratorExp | ast.SetComp,
+        scope: _Scope | None,
+        elements: list[ast.expr],
     ) -> None:
         inner = _Scope(set(), scope)
         for gen in node.generators:
@@ -671,6 +766,12 @@ class _Checker:
 
     def e_DictComp(self, node: ast.DictComp, scope: _Scope | None) -> None:
         self.comprehension(node, scope, [node.key, node.value])
+
+    def e_GeneratorExp(self, node: ast.GeneratorExp, scope: _Scope | None) -> None:
+        self.comprehension(node, scope, [node.elt])
+
+    def e_SetComp(self, node: ast.SetComp, scope: _Scope | None) -> None:
+        self.comprehension(node, scope, [node.elt])
 
     def lambda_(self, node: ast.Lambda, scope: _Scope | None) -> None:
         args = node.args
@@ -753,8 +854,6 @@ class _Checker:
                 self.bad(t, f"isinstance types must be among {', '.join(sorted(TYPE_NAMES))}")
 
     def format_string(self, node: ast.AST, text: str) -> None:
-        from contracts.vm.values import parse_format  # local: values imports nothing of ours
-
         try:
             parse_format(text)
         except (ValueError, KeyError) as exc:

@@ -26,8 +26,19 @@ _HELPER_OPS = {
     ast.FloorDiv: "_floordiv",
     ast.Mod: "_mod",
     ast.Pow: "_pow",
+    ast.BitOr: "_or",
+    ast.BitAnd: "_and",
+    ast.BitXor: "_xor",
 }
-_AUG_HELPERS = {**_HELPER_OPS, ast.Add: "_iadd", ast.Mult: "_imul"}
+_AUG_HELPERS = {
+    **_HELPER_OPS,
+    ast.Add: "_iadd",
+    ast.Mult: "_imul",
+    ast.Sub: "_isub",
+    ast.BitOr: "_ior",
+    ast.BitAnd: "_iand",
+    ast.BitXor: "_ixor",
+}
 _CMP_HELPERS = {
     ast.Eq: "_eq",
     ast.NotEq: "_ne",
@@ -46,7 +57,23 @@ _CMP_NATIVE = {
     ast.Gt: ">",
     ast.GtE: ">=",
 }
+# str methods without arguments whose helper charges 0 gas for a receiver shorter than
+# _FREE_STR_LEN characters: the scan is < SCAN_CHARS_PER_GAS characters and the result (at most
+# 3 bytes per character for a case change) is < ALLOC_BYTES_PER_GAS bytes
+_FREE_STR_LEN = 11
+_FREE_SHORT_STR_METHODS = frozenset(
+    "upper lower strip lstrip rstrip isdigit isalpha isalnum isupper islower".split()
+)
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+
+
+LOCATION_MARK = "  #@"  # ends every generated line: "  #@<line>:<col>" of the contract source
+
+
+def tagged(lines: list[str], where: tuple[int, int]) -> list[str]:
+    """Mark the lines not yet marked with the contract location they were compiled from."""
+    mark = f"{LOCATION_MARK}{where[0]}:{where[1]}"
+    return [line if LOCATION_MARK in line else line + mark for line in lines]
 
 
 def node_cost(node: ast.AST) -> int:
@@ -195,6 +222,7 @@ class Compiler:
         self.module = module
         self.frames: list[_Frame] = []
         self.serial = 0
+        self.where = (1, 0)  # contract (line, col) of the statement being compiled
 
     # --- helpers ------------------------------------------------------------------------------
     @property
@@ -222,9 +250,10 @@ class Compiler:
         module_cost = 0
         for name, value in self.module.constants.items():
             module_cost += node_cost(value) + 1
-            lines.append(f"{name} = {self.expr(value)}")
+            where = (value.lineno, value.col_offset)
+            lines += tagged([f"{name} = {self.expr(value)}"], where)
         self.frames.pop()
-        lines = self.tick(module_cost, "") + lines
+        lines = tagged(self.tick(module_cost, ""), (1, 0)) + lines
         for fn in self.module.functions.values():
             lines.extend(self.function(fn))
         return "\n".join(lines) + "\n"
@@ -259,7 +288,7 @@ class Compiler:
         lines += ["        " + h for h in frame.hoisted]
         lines += body
         lines += ["    finally:", "        _m.d -= 1"]
-        return lines
+        return tagged(lines, (fn.lineno, fn.col_offset))
 
     # --- statements ---------------------------------------------------------------------------
     def block(
@@ -267,9 +296,11 @@ class Compiler:
     ) -> list[str]:
         lines: list[str] = []
         if tick:
-            lines += self.tick(sum(node_cost(s) for s in body) + extra, indent)
+            cost = self.tick(sum(node_cost(s) for s in body) + extra, indent)
+            lines += tagged(cost, (body[0].lineno, body[0].col_offset)) if body else cost
         for stmt in body:
-            lines += self.stmt(stmt, indent)
+            where = self.where = (stmt.lineno, stmt.col_offset)
+            lines += tagged(self.stmt(stmt, indent), where)
         if not lines:
             lines.append(indent + "pass")
         return lines
@@ -306,6 +337,8 @@ class Compiler:
         if isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant):
                 return [ind + "pass"]
+            if self.is_append(stmt.value):
+                return self.append_stmt(stmt.value, ind)
             return [ind + self.expr(stmt.value)]
         if isinstance(stmt, ast.Pass):
             return [ind + "pass"]
@@ -316,6 +349,14 @@ class Compiler:
         if isinstance(stmt, ast.Assert):
             msg = "" if stmt.msg is None else self.expr(stmt.msg)
             return [f"{ind}if not {self.expr(stmt.test)}: _assert_fail({msg})"]
+        if isinstance(stmt, ast.Raise):
+            exc = stmt.exc
+            if isinstance(exc, ast.Call):
+                assert isinstance(exc.func, ast.Name)
+                message = ", " + self.expr(exc.args[0]) if exc.args else ""
+                return [f"{ind}raise _raised({exc.func.id!r}{message})"]
+            assert isinstance(exc, ast.Name)
+            return [f"{ind}raise _raised({exc.id!r})"]
         if isinstance(stmt, ast.Delete):
             lines = []
             for target in stmt.targets:
@@ -326,6 +367,31 @@ class Compiler:
                     lines.append(f"{ind}_di({self.expr(target.value)}, {self.expr(target.slice)})")
             return lines
         raise AssertionError(f"checker let through {type(stmt).__name__}")
+
+    def is_append(self, node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "append"
+            and not self.is_storage(node.func.value)
+            and len(node.args) == 1
+            and not node.keywords
+        )
+
+    def append_stmt(self, call: ast.expr, ind: str) -> list[str]:
+        """``xs.append(x)`` as a statement: appended natively (what ``_append1`` does, and the
+        same accounting) when the receiver is a list below the item limit."""
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+        obj, item = self.temp("o"), self.temp("a")
+        return [
+            f"{ind}{obj} = {self.expr(call.func.value)}",
+            f"{ind}{item} = {self.expr(call.args[0])}",
+            f"{ind}if _type({obj}) is _list and _len({obj}) < {gas.MAX_ITEMS}:",
+            f"{ind}    _m.mem += 8",
+            f"{ind}    {obj}.append({item})",
+            f"{ind}else:",
+            f"{ind}    _append1({obj}, {item})",
+        ]
 
     @staticmethod
     def is_storage(node: ast.expr) -> bool:
@@ -601,9 +667,18 @@ class Compiler:
                 if self.small_int(left):
                     a = self.expr(left)
                     return f"(({a} {sym} _t) if _type(_t := {self.expr(right)}) is _int else {helper}({a}, _t))"
+                # both operands evaluated once, in order; two ints compare natively
+                x, y = self.temp("x"), self.temp("y")
+                return (
+                    f"(({x} {sym} {y}) if ((({x} := {self.expr(left)}) or True) and "
+                    f"(({y} := {self.expr(right)}) or True) and _type({x}) is _int and "
+                    f"_type({y}) is _int) else {helper}({x}, {y}))"
+                )
             if isinstance(op, (ast.In, ast.NotIn)) and self.is_scalar_literal(right):
                 sym = "in" if isinstance(op, ast.In) else "not in"
                 return f"({self.expr(node.left)} {sym} {self.expr(right)})"
+            if isinstance(op, (ast.In, ast.NotIn)) and not self.is_storage(right):
+                return self.membership(op, node.left, right)
             right_code = "" if self.is_storage(right) else self.expr(right)
             return self.compare_one(node.ops[0], self.expr(node.left), right_code, right)
         parts = []
@@ -617,6 +692,21 @@ class Compiler:
             else:
                 parts.append(self.compare_one(op, left_code, code, right))
         return "(" + " and ".join(parts) + ")"
+
+    def membership(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> str:
+        """``x in c``: native when it costs nothing -- a str key in a dict, or a str in a str
+        shorter than SCAN_CHARS_PER_GAS together (the helper would charge 0 gas for both)."""
+        x, c = self.temp("x"), self.temp("c")
+        sym = "in" if isinstance(op, ast.In) else "not in"
+        helper = _CMP_HELPERS[type(op)]
+        free = (
+            f"_type({x}) is _str and (_type({c}) is _dict or "
+            f"(_type({c}) is _str and _len({x}) + _len({c}) < {gas.SCAN_CHARS_PER_GAS}))"
+        )
+        return (
+            f"(({x} {sym} {c}) if ((({x} := {self.expr(left)}) or True) and "
+            f"(({c} := {self.expr(right)}) or True) and {free}) else {helper}({x}, {c}))"
+        )
 
     @staticmethod
     def is_scalar_literal(node: ast.expr) -> bool:
@@ -661,6 +751,14 @@ class Compiler:
             ]
             return f"_gs({value}, {', '.join(parts)})"
         # int/str keys never make the host recurse or scan: index natively
+        key_node = node.slice
+        if self.is_int(key_node) or (
+            isinstance(key_node, ast.Constant) and type(key_node.value) in (int, str)
+        ):
+            return f"{value}[{self.expr(key_node)}]"
+        if isinstance(node.value, ast.Name) and isinstance(key_node, ast.Name):
+            key = key_node.id
+            return f"({value}[{key}] if _type({key}) in _FK else _gi({value}, {key}))"
         obj, key = self.temp("o"), self.temp("k")
         return (
             f"({obj}[{key}] if (({obj} := {value}) or True) and "
@@ -709,6 +807,12 @@ class Compiler:
                 get_args = [self.expr(a) for a in node.args]
                 default = get_args[1] if len(get_args) == 2 else "None"
                 return f"_get2({receiver}, {get_args[0]}, {default})"
+            if func.attr in _FREE_SHORT_STR_METHODS and not node.args and not node.keywords:
+                recv = self.temp("s")  # a short receiver costs 0 gas in the helper too
+                return (
+                    f"({recv}.{func.attr}() if _type({recv} := {self.expr(func.value)}) is _str "
+                    f"and _len({recv}) < {_FREE_STR_LEN} else _M_{func.attr}({recv}))"
+                )
             return f"_M_{func.attr}({', '.join([self.expr(func.value), *self.args(node)])})"
         assert isinstance(func, ast.Name)
         name = func.id
@@ -739,11 +843,14 @@ class Compiler:
         lines += self.tick(gas.GAS_CALL + node_cost(node.body), "    ")
         lines += ["    " + h for h in inner.hoisted]
         lines.append(f"    return {body}")
-        self.frame.hoisted.extend(lines)
+        self.frame.hoisted.extend(tagged(lines, self.where))
         return name
 
-    def comprehension(self, node: ast.ListComp | ast.DictComp) -> str:
-        name = self.fresh("comp")
+    def comprehension(
+        self, node: ast.ListComp | ast.DictComp | ast.GeneratorExp | ast.SetComp
+    ) -> str:
+        lazy = isinstance(node, ast.GeneratorExp)
+        name = self.fresh("gen" if lazy else "comp")
         targets: set[str] = set()
         bindings: list[_Binding] = []
         for gen in node.generators:
@@ -752,10 +859,17 @@ class Compiler:
         first_iter = self.expr(node.generators[0].iter)
         ints = infer_ints(bindings, set(), self.frame.ints - targets)
         self.frames.append(_Frame(ints))
+        enter = ["_m.d += 1", f"if _m.d > {gas.MAX_CALL_DEPTH}: _deep()"]
         body: list[str] = [
             f"def {name}(_it):",
-            "    _res = [] " if isinstance(node, ast.ListComp) else "    _res = {}",
+            f"    {enter[0]}"
+            if lazy
+            else "    _res = [] "
+            if isinstance(node, (ast.ListComp, ast.SetComp))
+            else "    _res = {}",
         ]
+        if lazy:
+            body.append(f"    {enter[1]}")
         ind = "    "
         for index, gen in enumerate(node.generators):
             iterable = "_it" if index == 0 else self.expr(gen.iter)
@@ -764,22 +878,33 @@ class Compiler:
             cost = node_cost(gen.target) + 1 + sum(node_cost(c) for c in gen.ifs)
             if index == len(node.generators) - 1:
                 cost += (
-                    node_cost(node.elt)
-                    if isinstance(node, ast.ListComp)
-                    else (node_cost(node.key) + node_cost(node.value))
+                    node_cost(node.key) + node_cost(node.value)
+                    if isinstance(node, ast.DictComp)
+                    else node_cost(node.elt)
                 )
             body += self.tick(cost, ind)
             for cond in gen.ifs:
                 body.append(f"{ind}if not {self.expr(cond)}: continue")
-        if isinstance(node, ast.ListComp):
+        if isinstance(node, ast.GeneratorExp):
+            # a running generator counts as a frame of the call depth (see iterators.py)
+            body.append(f"{ind}_y = {self.expr(node.elt)}")
+            body.append(f"{ind}_m.d -= 1")
+            body.append(f"{ind}yield _y")
+            body += [ind + line for line in enter]
+        elif isinstance(node, (ast.ListComp, ast.SetComp)):  # a set is built from the list
             body.append(f"{ind}_res.append({self.expr(node.elt)})")
             body.append(f"{ind}if _len(_res) > {gas.MAX_ITEMS}: _toolong()")
         else:
             body.append(f"{ind}_si(_res, {self.expr(node.key)}, {self.expr(node.value)})")
-        body.append("    return _res")
+        if isinstance(node, ast.SetComp):
+            body.append("    return _mkset_list(_res)")
+        else:
+            body.append("    _m.d -= 1" if lazy else "    return _res")
         inner = self.frames.pop()
         lines = body[:2] + ["    " + h for h in inner.hoisted] + body[2:]
-        self.frame.hoisted.extend(lines)
+        self.frame.hoisted.extend(tagged(lines, self.where))
+        if lazy:  # CPython takes iter() of the first iterable when the expression is evaluated
+            return f"{name}(_iter({first_iter}))"
         return f"{name}({first_iter})"
 
     def e_ListComp(self, node: ast.ListComp) -> str:
@@ -787,6 +912,15 @@ class Compiler:
 
     def e_DictComp(self, node: ast.DictComp) -> str:
         return self.comprehension(node)
+
+    def e_GeneratorExp(self, node: ast.GeneratorExp) -> str:
+        return self.comprehension(node)
+
+    def e_SetComp(self, node: ast.SetComp) -> str:
+        return self.comprehension(node)
+
+    def e_Set(self, node: ast.Set) -> str:
+        return "_mkset((" + "".join(self.expr(e) + ", " for e in node.elts) + "))"
 
 
 def compile_module(module: CheckedModule) -> str:

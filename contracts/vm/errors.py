@@ -18,6 +18,7 @@ class Problem:
     line: int
     col: int
     message: str
+    hint: str = ""  # what to write instead, for the common refusals
 
     def __str__(self) -> str:
         return f"{self.line}:{self.col}: {self.message}"
@@ -52,6 +53,13 @@ class LimitExceeded(VMError):
     error_type = "LimitExceeded"
 
 
+class CallDepthExceeded(VMError):
+    """More than MAX_CALL_DEPTH contract frames (calls, running generators): CPython would
+    raise RecursionError, so the receipt says RecursionError."""
+
+    error_type = "RecursionError"
+
+
 class RequireFailed(VMError):
     error_type = "RequireFailed"
 
@@ -82,3 +90,32 @@ class InvalidValue(VMError):
     """A value crossing the VM boundary (args, result, storage, event) is not plain JSON."""
 
     error_type = "InvalidValue"
+
+
+# Builtin exception classes a contract may ``raise`` (only as ``raise Name`` or
+# ``raise Name(message)``); no exception object is ever reachable from contract code.
+RAISABLE = frozenset(
+    "Exception ValueError TypeError KeyError IndexError LookupError ArithmeticError "
+    "ZeroDivisionError OverflowError RuntimeError NotImplementedError AssertionError "
+    "RecursionError".split()
+)
+
+
+class ContractRaised(VMError):
+    """``raise ValueError("...")`` in contract code: the receipt carries the class and message."""
+
+    def __init__(self, class_name: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = class_name
+
+
+def worded(cls: type[Exception], message: str) -> Exception:
+    """A CPython exception class carrying a message in the VM's own words.
+
+    Receipts must read the same on every node and every Python version, so messages CPython
+    composes itself are replaced by fixed texts; the ones the VM composes from plain data (type
+    names, sizes, keys) are marked here and reported as they are.
+    """
+    exc = cls(message)
+    exc.vm_worded = True  # type: ignore[attr-defined]
+    return exc

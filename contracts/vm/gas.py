@@ -55,6 +55,7 @@ GAS_WALK_ITEM = 1  # each element of a container visited by such a walk
 GAS_SCAN_ITEM = 1  # each element compared by `in`/index/count against a scalar
 SCAN_CHARS_PER_GAS = 16  # characters scanned by a string search or comparison
 BIGINT_BITS_PER_GAS = 64  # int arithmetic above 62 bits: gas per 64-bit limb (per pair for *)
+GAS_ITER_STEP = 4  # each step of a lazy iterator (enumerate, zip per input, reversed, generator)
 
 SMALL_INT = 2**62  # ints strictly inside (-SMALL_INT, SMALL_INT) are never size-checked
 
@@ -65,6 +66,10 @@ class Meter:
     __slots__ = ("cdepth", "d", "g", "limit", "mem")
 
     def __init__(self, gas: int) -> None:
+        self.reset(gas)
+
+    def reset(self, gas: int) -> None:
+        """Start a new transaction with this meter (helpers bound to it are reused)."""
         self.limit = gas
         self.g = gas  # remaining; generated code decrements it directly
         self.d = 0  # contract function frames

@@ -9,18 +9,20 @@ so the host never recurses deeply and never spends unmetered time.
 from __future__ import annotations
 
 import json
-from string import Formatter
+from types import GeneratorType
 from typing import Any
 
 from contracts.vm import gas
-from contracts.vm.checker import check_format_spec
-from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported
+from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported, worded
+from contracts.vm.formats import check_format_spec, parse_format
 from contracts.vm.gas import Meter
+from contracts.vm.sets import SET_TYPES
 
 DictKeys: type = type({}.keys())
 DictValues: type = type({}.values())
 DictItems: type = type({}.items())
-CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems)
+LAZY_NAMES = frozenset({"enumerate", "zip", "reversed"})
+CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems, *SET_TYPES)
 SCALARS = (int, str, bool, type(None), range)
 _json_decode = json.JSONDecoder().decode
 _json_encode = json.JSONEncoder(
@@ -29,7 +31,27 @@ _json_encode = json.JSONEncoder(
 
 
 def type_name(value: Any) -> str:
-    return type(value).__name__
+    """The name CPython gives the value's type (lazy iterators by their builtin's name)."""
+    t = type(value)
+    if t is GeneratorType:
+        name: str = value.gi_code.co_name
+        return name if name in LAZY_NAMES else "generator"
+    return t.__name__
+
+
+MAX_SHOWN_CHARS = 60  # characters of a value quoted in an error message
+
+
+def short_text(value: Any) -> str:
+    """A short, deterministic rendering of a value quoted in an error message (a missing key,
+    a bad literal): scalars by repr, cut at MAX_SHOWN_CHARS; anything else by its type."""
+    t = type(value)
+    if t is str:
+        shown = value[:MAX_SHOWN_CHARS]
+        return repr(shown) + ("..." if len(value) > MAX_SHOWN_CHARS else "")
+    if t is bool or value is None or (t is int and value.bit_length() <= 200):
+        return repr(value)
+    return f"a {type_name(value)}"
 
 
 def walk(meter: Meter, value: Any) -> int:
@@ -42,7 +64,7 @@ def walk(meter: Meter, value: Any) -> int:
     and OutOfGas as soon as the walk has cost more than the remaining gas.
     """
     t = type(value)
-    if t is int or t is bool or value is None or t is range:
+    if t is int or t is bool or value is None or t is range or t is GeneratorType:
         return 0
     if t is str:
         cost = len(value) // gas.SCAN_CHARS_PER_GAS
@@ -61,12 +83,12 @@ def walk(meter: Meter, value: Any) -> int:
             children: Any = item
         elif t is dict:
             children = [*item.keys(), *item.values()]
-        elif t is DictKeys or t is DictValues:
+        elif t is DictKeys or t is DictValues or t in SET_TYPES:
             children = list(item)
         elif t is DictItems:
             children = [part for pair in item for part in pair]
-        elif t is int or t is bool or item is None or t is range:
-            continue
+        elif t is int or t is bool or item is None or t is range or t is GeneratorType:
+            continue  # iterators compare by identity: nothing to walk
         else:
             raise InvalidValue(f"unexpected value of type {t.__name__}")
         if depth >= gas.MAX_VALUE_DEPTH:
@@ -105,7 +127,7 @@ def _to_json(value: Any, what: str, depth: int) -> Any:
                 raise InvalidValue(f"{what} is not JSON: dict keys must be str, not {type_name(k)}")
             out[k] = _to_json(v, what, depth + 1)
         return out
-    raise InvalidValue(f"{what} is not JSON: cannot convert a {t.__name__}")
+    raise InvalidValue(f"{what} is not JSON: cannot convert a {type_name(value)}")
 
 
 def encode(value: Any) -> str:
@@ -166,6 +188,9 @@ def _repr_bound(meter: Meter, value: Any) -> int:
         elif t is DictItems:
             total += 16 + 6 * len(item)
             stack.extend(part for pair in item for part in pair)
+        elif t is GeneratorType:
+            # CPython prints a memory address: never the same on two nodes
+            raise Unsupported(f"a {type_name(item)} object has no deterministic text form")
         else:
             total += 16 + 2 * len(item)
             stack.extend(item)
@@ -215,29 +240,7 @@ def format_value(meter: Meter, value: Any, conversion: str | None, spec: str) ->
         size += max((int(d) for d in digits), default=0)
         meter.alloc(size * 2)
         return format(value, spec)
-    raise TypeError(f"unsupported format string passed to {t.__name__}.__format__")
-
-
-def parse_format(template: str) -> list[tuple[str, str | None, str | None, str]]:
-    """Parse a str.format template into (literal, field, conversion, spec), refusing
-    attribute/index access and nested fields (the classic ``"{0.__class__}"`` escapes)."""
-    out: list[tuple[str, str | None, str | None, str]] = []
-    for literal, field_name, spec, conversion in Formatter().parse(template):
-        if field_name is None:
-            out.append((literal, None, None, ""))
-            continue
-        if "." in field_name or "[" in field_name:
-            raise ValueError(f"field {field_name!r}: attribute and index access are not allowed")
-        if field_name and not field_name.isdigit() and not field_name.isidentifier():
-            raise ValueError(f"field {field_name!r} is not a position or a name")
-        if field_name.startswith("_"):
-            raise ValueError(f"field {field_name!r}: names starting with '_' are not allowed")
-        if spec and ("{" in spec or "}" in spec):
-            raise ValueError("nested fields in a format spec are not allowed")
-        if conversion not in (None, "r", "s"):
-            raise ValueError(f"conversion !{conversion} is not supported")
-        out.append((literal, field_name, conversion, spec or ""))
-    return out
+    raise worded(TypeError, f"unsupported format string passed to {t.__name__}.__format__")
 
 
 def str_format(meter: Meter, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -257,23 +260,27 @@ def str_format(meter: Meter, template: str, args: tuple[Any, ...], kwargs: dict[
             continue
         if name == "":
             if manual:
-                raise ValueError(
-                    "cannot switch from manual field specification to automatic field numbering"
+                raise worded(
+                    ValueError,
+                    "cannot switch from manual field specification to automatic field numbering",
                 )
             if auto >= len(args):
-                raise IndexError(f"Replacement index {auto} out of range for positional args tuple")
+                raise worded(
+                    IndexError, f"Replacement index {auto} out of range for positional args tuple"
+                )
             value = args[auto]
             auto += 1
         elif name.isdigit():
             if auto:
-                raise ValueError(
-                    "cannot switch from automatic field numbering to manual field specification"
+                raise worded(
+                    ValueError,
+                    "cannot switch from automatic field numbering to manual field specification",
                 )
             manual = True
             index = int(name)
             if index >= len(args):
-                raise IndexError(
-                    f"Replacement index {index} out of range for positional args tuple"
+                raise worded(
+                    IndexError, f"Replacement index {index} out of range for positional args tuple"
                 )
             value = args[index]
         else:

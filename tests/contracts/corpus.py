@@ -847,6 +847,344 @@ def main():
 ]
 
 
+# Lazy iterators (issue 9): enumerate/zip/reversed see changes made while they are walked, and
+# changing a dict while iterating it raises RuntimeError, exactly as in CPython.
+LAZY_PROGRAMS: list[str] = [
+    """
+def main():
+    xs = [1, 2, 3]
+    out = []
+    for i, x in enumerate(xs):
+        if i == 0:
+            xs[1] = 20
+        out.append(x)
+    return out
+""",
+    """
+def bead_sort(sequence):
+    for k in range(len(sequence)):
+        for i, (rod_upper, rod_lower) in enumerate(zip(sequence, sequence[1:])):
+            if rod_upper > rod_lower:
+                sequence[i] -= rod_upper - rod_lower
+                sequence[i + 1] += rod_upper - rod_lower
+    return sequence
+
+def main():
+    return bead_sort([8, 2, 1]), bead_sort([5, 0, 4, 3]), bead_sort([])
+""",
+    """
+def main():
+    d = {'a': 1}
+    for k in d:
+        d[k + 'x'] = 2
+    return d
+""",
+    """
+def main():
+    d = {'a': 1, 'b': 2}
+    for i, k in enumerate(d):
+        d[k + str(i)] = i
+    return d
+""",
+    """
+def main():
+    d = {'a': 1, 'b': 2}
+    for k, v in zip(d, d.values()):
+        del d['b']
+    return d
+""",
+    """
+def main():
+    d = {'a': 1, 'b': 2}
+    for k in reversed(d):
+        d[k] = 5
+    return d
+""",
+    """
+def main():
+    xs = [1, 2, 3, 4]
+    out = []
+    for x in reversed(xs):
+        out.append(x)
+        if len(xs) > 2:
+            xs.pop()
+    return out, xs
+""",
+    """
+def main():
+    xs = [1, 2]
+    out = []
+    for i, x in enumerate(xs):
+        if i < 3:
+            xs.append(x * 10)
+        out.append((i, x))
+    return out
+""",
+    """
+def main():
+    e = enumerate('abc', 1)
+    first = [p for p in e if p[0] < 2]
+    rest = list(e)
+    z = zip([1, 2, 3], 'xy')
+    return first, rest, list(z), list(z), list(reversed(range(4)))
+""",
+    """
+def main():
+    z = zip([1, 2, 3], [4, 5, 6])
+    return 2 in z, list(z), 9 in enumerate([9])
+""",
+    """
+def main():
+    return list(zip([1, 2], [3], strict=True))
+""",
+    """
+def main():
+    return sorted(enumerate('cab'), key=lambda p: p[1]), dict(zip('ab', [1, 2])), sum(reversed([1, 2]))
+""",
+    """
+def main():
+    xs = [3, 1, 2]
+    return max(enumerate(xs), key=lambda p: p[1]), min(zip(xs, 'abc')), '-'.join(reversed('abc'))
+""",
+    """
+def main():
+    return len(enumerate([1]))
+""",
+    """
+def main():
+    return reversed(enumerate([1]))
+""",
+]
+
+# The idioms rule writers reach for (issue 9): raise, generator expressions, '_', sets (compared
+# order-free: their iteration order is insertion order, CPython's is hash order), the added str,
+# list and dict methods, and pow(a, b, m).
+IDIOM_PROGRAMS: list[str] = [
+    """
+def main():
+    raise ValueError("amount must be positive")
+""",
+    """
+def check(x):
+    if x < 0:
+        raise ValueError
+    return x
+
+def main():
+    return check(1) + check(-1)
+""",
+    """
+def main():
+    raise KeyError('household')
+""",
+    """
+def main():
+    raise NotImplementedError()
+""",
+    """
+def main():
+    raise Exception('x' * 3)
+""",
+    """
+def bead_sort(sequence: list) -> list:
+    if any(not isinstance(x, int) or x < 0 for x in sequence):
+        raise TypeError("Sequence must be list of non-negative integers")
+    for _ in range(len(sequence)):
+        for i, (rod_upper, rod_lower) in enumerate(zip(sequence, sequence[1:])):
+            if rod_upper > rod_lower:
+                sequence[i] -= rod_upper - rod_lower
+                sequence[i + 1] += rod_upper - rod_lower
+    return sequence
+
+def main():
+    return bead_sort([8, 2, 1]), bead_sort([7, 9, 4, 3, 5])
+""",
+    """
+def main():
+    return bead_sort([-1])
+
+def bead_sort(sequence):
+    if any(not isinstance(x, int) or x < 0 for x in sequence):
+        raise TypeError("Sequence must be list of non-negative integers")
+    return sequence
+""",
+    """
+def main():
+    seen = []
+    def_ok = any(seen.append(x) or x > 2 for x in range(100))
+    return def_ok, seen, all(x < 3 for x in [1, 5, 2]), sum(x * x for x in range(10))
+""",
+    """
+def main():
+    g = (x * 2 for x in range(4) if x != 2)
+    first = [v for v in g if v < 2]
+    return first, list(g), list(g), max(len(w) for w in ['a', 'abc']), sorted(c for c in 'bca')
+""",
+    """
+def main():
+    xs = [1, 2, 3]
+    g = (x for x in xs)
+    xs.append(4)
+    return list(g), tuple(x for x in 'ab'), dict((k, 1) for k in 'xy'), ''.join(c.upper() for c in 'hi')
+""",
+    """
+def main():
+    return list(x for x in 5)
+""",
+    """
+def main():
+    return sum(1 // x for x in [1, 0])
+""",
+    """
+def main():
+    n = 0
+    for _ in range(5):
+        n += 1
+    pairs = [(_, 1) for _ in 'ab']
+    a, _ = 1, 2
+    return n, pairs, a, _
+""",
+    """
+def main():
+    paid = set()
+    for hid in ['h1', 'h2', 'h1', 'h3', 'h2']:
+        if hid in paid:
+            continue
+        paid.add(hid)
+    return sorted(paid), len(paid), 'h1' in paid, 'h9' not in paid
+""",
+    """
+def main():
+    a = {1, 2, 3}
+    b = frozenset([3, 4])
+    return sorted(a | b), sorted(a & b), sorted(a - b), sorted(a ^ b), a == {3, 2, 1}, b == {3, 4}
+""",
+    """
+def main():
+    a = {1, 2}
+    return a <= {1, 2, 3}, a < {1, 2}, a >= {1}, a > {1, 2}, a.issubset([1, 2]), a.isdisjoint({5})
+""",
+    """
+def main():
+    s = {x % 4 for x in range(20)}
+    t = s.copy()
+    t.discard(0)
+    t.update([7, 8], {9})
+    s.clear()
+    return len(s), sorted(t), sorted(t.union({100})), sorted(t.intersection([7, 1, 50])), sorted(t.difference({7}))
+""",
+    """
+def main():
+    s = {1, 2}
+    alias = s
+    s |= {3}
+    s &= {2, 3, 4}
+    s ^= {4}
+    s -= {4}
+    return sorted(alias), sorted(s), bool(set()), bool({0}), len(frozenset('aab'))
+""",
+    """
+def main():
+    s = {5}
+    x = s.pop()
+    return x, len(s), sorted(set({'b': 1, 'a': 2})), sorted(set(range(3))), set() == frozenset()
+""",
+    """
+def main():
+    s = {1}
+    s.remove(2)
+""",
+    """
+def main():
+    return set().pop()
+""",
+    """
+def main():
+    return {[1], 2}
+""",
+    """
+def main():
+    return frozenset([1]).add(2)
+""",
+    """
+def main():
+    return {1} + {2}
+""",
+    """
+def main():
+    return {1} | [2]
+""",
+    """
+def main():
+    return {1}[0]
+""",
+    """
+def main():
+    s = {1, 2}
+    for x in s:
+        s.add(x + 10)
+""",
+    """
+def main():
+    return set(1)
+""",
+    """
+def main():
+    return 'ab'.zfill(5), '-3'.zfill(4), '+7'.zfill(3), 'ab'.zfill(1), '42'.zfill(0)
+""",
+    """
+def main():
+    return 'ab'.ljust(5, '*'), 'ab'.rjust(4), 'ab'.center(7, '.'), 'abc'.center(6), 'x'.ljust(-1)
+""",
+    """
+def main():
+    return 'AB1'.isupper(), 'ab1'.islower(), 'aB'.islower(), ''.isupper(), '12'.islower(), 'ÉA'.isupper()
+""",
+    """
+def main():
+    return 'ab'.ljust(5, '**')
+""",
+    """
+def main():
+    return 'ab'.center('5')
+""",
+    """
+def main():
+    a = [1, [2]]
+    b = a.copy()
+    b.append(3)
+    b[1].append(9)
+    d = {'x': [1]}
+    e = d.copy()
+    e['y'] = 2
+    return a, b, d, e
+""",
+    """
+def main():
+    return {'a': 1} | {'b': 2, 'a': 3}, 6 | 3, 6 & 3, 6 ^ 3, True | False, -8 & 255, 2 ** 70 | 1
+""",
+    """
+def main():
+    return pow(3, 200, 1000), pow(2, 10), pow(3, -1, 7), pow(-5, 3, 7), pow(10 ** 30, 10 ** 20, 97), pow(2, 0, 1)
+""",
+    """
+def main():
+    return pow(2, 3, 0)
+""",
+    """
+def main():
+    return pow(2, 1, 'a')
+""",
+    """
+def main():
+    return pow(2, -1, 4)
+""",
+    """
+def main():
+    return [1].copy(1)
+""",
+]
+
 ENTRY = "\n\ndef entry():\n    return str(main())\n"
 
 
@@ -859,6 +1197,10 @@ def all_sources() -> list[tuple[str, str]]:
         out.append((f"fail{i:03d}", f"def main():\n    return {expr}\n" + ENTRY))
     for i, program in enumerate(PROGRAMS):
         out.append((f"prog{i:03d}", program + ENTRY))
+    for i, program in enumerate(LAZY_PROGRAMS):
+        out.append((f"lazy{i:03d}", program + ENTRY))
+    for i, program in enumerate(IDIOM_PROGRAMS):
+        out.append((f"idiom{i:03d}", program + ENTRY))
     return out
 
 
@@ -884,6 +1226,7 @@ def run_vm(source: str, gas: int = 5_000_000) -> dict[str, Any]:
         "error_type": result.error["type"],
         "gas": result.gas_used,
         "message": result.error["message"],
+        "location": result.location,
     }
 
 

@@ -18,11 +18,11 @@ def problems_of(source: str) -> list[tuple[int, int, str]]:
 
 def test_all_problems_reported_in_order_with_positions() -> None:
     source = (
-        "import os\n\ndef f(x):\n    y = 1.5\n    return x / 2\n\ndef g():\n    return {1, 2}\n"
+        "import os\n\ndef f(x):\n    y = 1.5\n    return x / 2\n\ndef g():\n    return 1 << 2\n"
     )
     found = problems_of(source)
     assert [(line, col) for line, col, _ in found] == [(1, 0), (4, 8), (5, 11), (8, 11)]
-    assert "float" in found[1][2] and "'/'" in found[2][2] and "sets" in found[3][2]
+    assert "float" in found[1][2] and "'/'" in found[2][2] and "LShift" in found[3][2]
 
 
 def test_validate_raises_with_problems() -> None:
@@ -99,3 +99,34 @@ def test_raw_source_limits_checked_before_parsing() -> None:
     assert "bytes" in problems_of("#" * 40_000)[0][2]
     assert "syntax error" in problems_of("def f(:\n")[0][2]
     assert "UTF-8" in problems_of("def f():\n    return '\ud800'\n")[0][2]
+
+
+NEWER_THAN_311 = {
+    "fstring_same_quotes": "def main(x):\n    return f'{x['a']}'\n",
+    "fstring_nested_same_quotes": "def main(x):\n    return f'{f'{x}'}'\n",
+    "fstring_backslash": "def main(x):\n    return f'{\"\\n\".join(x)}'\n",
+    "fstring_comment": "def main(x):\n    return f'{x # no\n}'\n",
+    "type_parameters": "def main[T](x):\n    return x\n",
+    "type_statement": "type X = int\ndef main(x):\n    return x\n",
+}
+
+
+@pytest.mark.parametrize("source", NEWER_THAN_311.values(), ids=NEWER_THAN_311.keys())
+def test_syntax_newer_than_the_pinned_grammar_is_refused(source: str) -> None:
+    """Refused on a 3.11 and on a 3.12 host alike, so validity never depends on the version."""
+    problems = problems_of(source)
+    assert problems and problems[0][0] >= 1
+
+
+def test_receipts_do_not_carry_the_parsers_wording() -> None:
+    result, _ = run_local("def main(:\n    pass\n", "main", {}, gas=100_000)
+    assert result.error == {
+        "type": "ValidationError",
+        "message": "contract refused: syntax error (run `aidchain contract check` for details)",
+    }
+    assert result.location is None
+
+
+def test_valid_fstrings_of_311_still_pass() -> None:
+    source = 'def main(x):\n    return f\'{x!r:>5} {"a"}\' + f"""{\'b\'}"""\n'
+    assert run_local(source, "main", {"x": 1}, gas=100_000)[0].result == "    1 ab"

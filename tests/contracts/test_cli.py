@@ -68,6 +68,21 @@ def test_check_reports_every_problem_with_line_and_column(
     assert lines[0] == f"{path}:1:0: import is not allowed"
     assert any(line.startswith(f"{path}:4:11: '/' is not allowed") for line in lines)
     assert any(line.startswith(f"{path}:6:0: class is not allowed") for line in lines)
+    slash = next(i for i, line in enumerate(lines) if ":4:11: '/'" in line)
+    assert lines[slash + 1] == (
+        "    hint: floats are not allowed: amounts are integers in fen; use // and %"
+    )
+
+
+def test_check_hints_for_floats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "float.py"
+    path.write_text("def pay():\n    return 12.5\n")
+    code, out, _ = run_cli(capsys, "check", str(path))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{path}:2:11: float literals are not allowed (money is integer fen)",
+        "    hint: floats are not allowed: amounts are integers in fen (1 yuan = 100 fen)",
+    ]
 
 
 def test_check_unreadable_file_is_usage_error(

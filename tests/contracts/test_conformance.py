@@ -36,6 +36,12 @@ def test_corpus_is_large_enough() -> None:
 def test_corpus_matches_cpython(source: str) -> None:
     vm = run_vm(source)
     assert outcome(vm) == cpython(source), vm.get("message")
+    if not vm["ok"]:  # every failure says where: function, line and column in the source
+        location = vm["location"]
+        assert location is not None, vm
+        assert location["function"] and location["line"] >= 2 and location["col"] >= 0
+        assert location["trace"][0]["function"] == "entry"
+        assert location["trace"][-1] == {k: location[k] for k in ("function", "line", "col")}
 
 
 # --- random expressions ------------------------------------------------------------------------

@@ -196,6 +196,7 @@ def test_call_updates_storage_and_emits_events() -> None:
         "ok": True,
         "error": None,
         "error_type": None,
+        "error_location": None,
         "gas_used": result.gas_used,
         "events": result.events,
         "result": 8,
