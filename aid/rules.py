@@ -112,10 +112,17 @@ class ContractRules:
         self.gas_used += result.gas_used
         if not result.ok:
             error = result.error or {"type": "error", "message": "failed"}
+            where = result.location
+            at = (
+                f" (line {where['line']}, column {where['col']}, in {where['function']})"
+                if where
+                else ""
+            )
             raise RuleFailed(
-                f"program {program_id}: rule {hook} failed: {error['type']}: {error['message']}",
+                f"program {program_id}: rule {hook} failed: {error['type']}: {error['message']}{at}",
                 rule=hook,
                 program=program_id,
                 contract_error=error,
+                location=where,
             )
         return result.result

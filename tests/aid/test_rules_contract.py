@@ -105,8 +105,13 @@ def test_a_failing_rule_names_program_rule_and_message(chain: MemoryChain) -> No
     hhs = households(chain, 1)
     chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
     use_vm(chain)
-    with pytest.raises(RuleFailed, match=f"program {program}: rule entitlement failed: KeyError"):
+    with pytest.raises(
+        RuleFailed, match=f"program {program}: rule entitlement failed: KeyError"
+    ) as info:
         chain.act(HANDLER, "cycle.add", cycle=chain.last_id("cycle"), households=hhs)
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if "base_fen_typo" in text)
+    assert f"(line {line}, column" in info.value.message and "in entitlement)" in info.value.message
+    assert info.value.data["location"]["line"] == line
 
 
 def test_rules_run_out_of_the_transactions_gas(chain: MemoryChain) -> None:
