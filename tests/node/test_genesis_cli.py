@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from chain.crypto import KeyPair
-from node.cli import main
+from cli.main import main
 from node.genesis import load_genesis
 
 
