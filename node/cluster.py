@@ -162,7 +162,7 @@ def load_cluster(directory: str | Path) -> ClusterInfo:
 
 
 def node_command(config: Path) -> list[str]:
-    return [sys.executable, "-m", "node.cli", "node", "start", "--config", str(config)]
+    return [sys.executable, "-m", "cli", "node", "start", "--config", str(config)]
 
 
 async def wait_ready(urls: list[str], timeout_s: float = READY_TIMEOUT_S) -> None:

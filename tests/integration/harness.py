@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 def aidchain(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     """Run the aidchain CLI as a user would, capturing its output."""
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 def test_cluster_up_prints_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     manifest = init_cluster(tmp_path / "c", base_port=0)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "cluster", "up", "--dir", str(tmp_path / "c")],
+        [sys.executable, "-m", "cli", "cluster", "up", "--dir", str(tmp_path / "c")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,7 +8,7 @@ import pytest
 from chain import limits
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
-from node.cli import main
+from cli.main import main
 from node.cluster import init_cluster
 from node.genesis import build_genesis, load_genesis, validate_genesis
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from cli import sim as sim_cli
+from cli.main import main as cli_main
 from consensus import replica as replica_module
 from consensus.simulator import FaultMix, SimSettings, Simulation, run_seed
-from node import sim_cli
-from node.cli import main as cli_main
 
 # Seeds that failed while the simulator was being built, pinned as regressions. Before the
 # idle "probe" existed, a node restarted into an idle cluster never learned it was behind

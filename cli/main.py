@@ -18,8 +18,8 @@ from typing import Any
 from chain import limits
 from chain.crypto import KeyPair, is_pubkey_hex
 from chain.errors import AidchainError
-from contracts import cli as contract_cli
-from node import sim_cli
+from cli import contract as contract_cli
+from cli import sim as sim_cli
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 DEFAULT_RPC = os.environ.get("AIDCHAIN_RPC", "http://127.0.0.1:26600/")

@@ -108,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # --- node commands --------------------------------------------------------------------------------
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from node.cli import send_signed
+    from cli.main import send_signed
     from node.keys import load_key
 
     payload = {
@@ -121,7 +121,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    from node.cli import send_signed
+    from cli.main import send_signed
     from node.keys import load_key
 
     if not is_pubkey_hex(args.address):
@@ -137,7 +137,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 async def _query(url: str, params: dict[str, Any]) -> dict[str, Any]:
-    from node.cli import CliError
+    from cli.main import CliError
     from rpc.client import RpcClient, RpcError, RpcTransportError
 
     try:
