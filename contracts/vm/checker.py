@@ -11,12 +11,12 @@ from __future__ import annotations
 import ast
 import io
 import logging
-import re
 import tokenize
 from dataclasses import dataclass, field
 
 from contracts.vm import gas
 from contracts.vm.errors import Problem, ValidationError
+from contracts.vm.formats import check_format_spec, parse_format
 
 log = logging.getLogger(__name__)
 
@@ -64,24 +64,6 @@ _CMPOPS = (
     ast.Is,
     ast.IsNot,
 )
-
-# Format specs allowed in f-strings and str.format: fill/align, sign, #, 0, width, grouping,
-# precision and an integer/str presentation type. No nested fields, no float or locale types.
-FORMAT_SPEC = re.compile(
-    r"\A(?:[^{}]?[<>=^])?[+\- ]?#?0?(?P<width>\d+)?[,_]?(?:\.(?P<prec>\d+))?[bdoxXs]?\Z"
-)
-
-
-def check_format_spec(spec: str) -> str | None:
-    """Return a problem description for a format spec, or None when it is allowed."""
-    m = FORMAT_SPEC.match(spec)
-    if m is None:
-        return f"format spec {spec!r} is not supported (allowed: fill, align, sign, width, , _ and b d o x X s)"
-    for part in ("width", "prec"):
-        text = m.group(part)
-        if text is not None and (len(text) > 6 or int(text) > gas.MAX_FORMAT_WIDTH):
-            return f"format width/precision above {gas.MAX_FORMAT_WIDTH}"
-    return None
 
 
 @dataclass(slots=True)
@@ -753,8 +735,6 @@ class _Checker:
                 self.bad(t, f"isinstance types must be among {', '.join(sorted(TYPE_NAMES))}")
 
     def format_string(self, node: ast.AST, text: str) -> None:
-        from contracts.vm.values import parse_format  # local: values imports nothing of ours
-
         try:
             parse_format(text)
         except (ValueError, KeyError) as exc:

@@ -9,12 +9,11 @@ so the host never recurses deeply and never spends unmetered time.
 from __future__ import annotations
 
 import json
-from string import Formatter
 from typing import Any
 
 from contracts.vm import gas
-from contracts.vm.checker import check_format_spec
 from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported
+from contracts.vm.formats import check_format_spec, parse_format
 from contracts.vm.gas import Meter
 
 DictKeys: type = type({}.keys())
@@ -216,28 +215,6 @@ def format_value(meter: Meter, value: Any, conversion: str | None, spec: str) ->
         meter.alloc(size * 2)
         return format(value, spec)
     raise TypeError(f"unsupported format string passed to {t.__name__}.__format__")
-
-
-def parse_format(template: str) -> list[tuple[str, str | None, str | None, str]]:
-    """Parse a str.format template into (literal, field, conversion, spec), refusing
-    attribute/index access and nested fields (the classic ``"{0.__class__}"`` escapes)."""
-    out: list[tuple[str, str | None, str | None, str]] = []
-    for literal, field_name, spec, conversion in Formatter().parse(template):
-        if field_name is None:
-            out.append((literal, None, None, ""))
-            continue
-        if "." in field_name or "[" in field_name:
-            raise ValueError(f"field {field_name!r}: attribute and index access are not allowed")
-        if field_name and not field_name.isdigit() and not field_name.isidentifier():
-            raise ValueError(f"field {field_name!r} is not a position or a name")
-        if field_name.startswith("_"):
-            raise ValueError(f"field {field_name!r}: names starting with '_' are not allowed")
-        if spec and ("{" in spec or "}" in spec):
-            raise ValueError("nested fields in a format spec are not allowed")
-        if conversion not in (None, "r", "s"):
-            raise ValueError(f"conversion !{conversion} is not supported")
-        out.append((literal, field_name, conversion, spec or ""))
-    return out
 
 
 def str_format(meter: Meter, template: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
