@@ -1,16 +1,13 @@
 """``aidchain contract ...``: check and run contracts locally, deploy/call/query them on a node.
 
-Exit codes follow node/cli.py: 0 ok; 1 the contract was refused or the call failed; 2 bad usage
-(unreadable file, malformed JSON option); 3 the node could not be reached.
+Exit codes (mapped in cli/main.py): 0 ok; 1 the contract was refused or the call failed; 2 bad
+usage (unreadable file, malformed JSON option); 3 the node could not be reached.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +15,25 @@ from chain import limits
 from chain.crypto import is_pubkey_hex
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
+from cli.common import (
+    DEFAULT_RPC,
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    print_json,
+    rpc_call,
+    send_signed,
+)
+from contracts.runtime import run_local
+from contracts.vm.checker import check_source
+from node.keys import load_key
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-DEFAULT_RPC = os.environ.get("AIDCHAIN_RPC", "http://127.0.0.1:26600/")
 DEFAULT_SENDER = "00" * 32
 
 
-class UsageError(Exception):
-    """Bad command-line input; reported on stderr with exit code 2."""
-
-
 def _emit(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False))
+    """Contract commands print one JSON object per line, for scripts."""
+    print_json(obj, indent=None)
 
 
 def _read_source(path: str) -> str:
@@ -68,8 +72,6 @@ def _gas(value: int | None) -> int:
 
 # --- local commands -------------------------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
-    from contracts.vm.checker import check_source
-
     source = _read_source(args.file)
     module, problems = check_source(source)
     if module is None:
@@ -83,8 +85,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from contracts.runtime import run_local
-
     source = _read_source(args.file)
     call_args = _json_object(args.args, "--args")
     storage = _json_object(args.storage, "--storage")
@@ -108,9 +108,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # --- node commands --------------------------------------------------------------------------------
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from cli.main import send_signed
-    from node.keys import load_key
-
     payload = {
         "source": _read_source(args.file),
         "init": _json_object(args.init, "--init"),
@@ -121,9 +118,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    from cli.main import send_signed
-    from node.keys import load_key
-
     if not is_pubkey_hex(args.address):
         raise UsageError("ADDRESS must be a 64-hex contract address")
     payload = {
@@ -136,20 +130,6 @@ def cmd_call(args: argparse.Namespace) -> int:
     return asyncio.run(send_signed(args.rpc, key, "call", payload, wait=args.wait))
 
 
-async def _query(url: str, params: dict[str, Any]) -> dict[str, Any]:
-    from cli.main import CliError
-    from rpc.client import RpcClient, RpcError, RpcTransportError
-
-    try:
-        async with RpcClient(url) as client:
-            result = await client.call("contract_call", **params)
-    except RpcError as exc:
-        raise CliError(f"contract_call failed: {exc.message}", EXIT_FAILED) from None
-    except RpcTransportError as exc:
-        raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
-    return dict(result)
-
-
 def cmd_query(args: argparse.Namespace) -> int:
     if not is_pubkey_hex(args.address):
         raise UsageError("ADDRESS must be a 64-hex contract address")
@@ -160,22 +140,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     }
     if args.gas is not None:
         params["gas"] = _gas(args.gas)
-    receipt = asyncio.run(_query(args.rpc, params))
+    receipt = dict(asyncio.run(rpc_call(args.rpc, "contract_call", **params)))
     _emit(receipt)
     return EXIT_OK if receipt.get("ok") else EXIT_FAILED
-
-
-def _guarded(handler: Any) -> Any:
-    """Turn UsageError into exit code 2 whichever CLI (ours or node.cli) dispatches."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(handler(args))
-        except UsageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-
-    return run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -185,7 +152,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("check", help="validate a contract; print each problem with line:column")
     p.add_argument("file")
-    p.set_defaults(func=_guarded(cmd_check))
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("run", help="run one method locally (no chain) and print a JSON result")
     p.add_argument("file")
@@ -194,7 +161,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gas", type=int)
     p.add_argument("--storage", help="JSON object: the contract's storage before the call")
     p.add_argument("--sender", default=DEFAULT_SENDER, help="64-hex sender address (ctx.sender)")
-    p.set_defaults(func=_guarded(cmd_run))
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("deploy", help="send a signed deploy transaction")
     p.add_argument("file")
@@ -203,7 +170,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--key", required=True, help="key file (JSON with public_key, secret_key)")
     p.add_argument("--rpc", default=DEFAULT_RPC)
     p.add_argument("--wait", action="store_true", help="wait until committed and print the receipt")
-    p.set_defaults(func=_guarded(cmd_deploy))
+    p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("call", help="send a signed contract call transaction")
     p.add_argument("address")
@@ -213,7 +180,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--key", required=True)
     p.add_argument("--rpc", default=DEFAULT_RPC)
     p.add_argument("--wait", action="store_true")
-    p.set_defaults(func=_guarded(cmd_call))
+    p.set_defaults(func=cmd_call)
 
     p = sub.add_parser("query", help="run a method read-only on a node (JSON-RPC contract_call)")
     p.add_argument("address")
@@ -221,28 +188,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--args", help="JSON object of keyword arguments")
     p.add_argument("--gas", type=int)
     p.add_argument("--rpc", default=DEFAULT_RPC)
-    p.set_defaults(func=_guarded(cmd_query))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m contracts.cli contract ...`` (the same commands without the node CLI)."""
-    parser = argparse.ArgumentParser(prog="aidchain")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except Exception as exc:
-        from chain.errors import AidchainError
-
-        code = getattr(exc, "code", None)
-        if isinstance(code, int):
-            print(f"error: {exc}", file=sys.stderr)
-            return code
-        if isinstance(exc, AidchainError):
-            print(f"error: {exc.message}", file=sys.stderr)
-            return EXIT_USAGE if exc.reason in ("bad_config", "bad_key_file") else EXIT_FAILED
-        raise
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    p.set_defaults(func=cmd_query)

@@ -1,18 +1,17 @@
 """``aidchain sim``: run the seeded consensus simulator from the command line.
 
-Lives in node/ (not consensus/) because it reads the wall clock to report seeds per second and
-may fan seeds out over worker processes.
+The simulator itself (consensus/simulator.py) is deterministic and I/O-free; this command adds
+what it must not have: the wall clock (seeds per second) and worker processes.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
+from cli.common import EXIT_FAILED, EXIT_OK, UsageError
 from consensus.simulator import FAULT_MIXES, SimResult, run_seed
 
 MAX_SEEDS = 10_000_000  # a typo like --seeds 1e12 must fail fast, not run for a year
@@ -51,7 +50,7 @@ def _count(text: str) -> int:
     return value
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sim",
         help="run the seeded PBFT simulator (faults, Byzantine nodes, safety/liveness checks)",
@@ -91,16 +90,14 @@ def _results(
 def cmd_sim(args: argparse.Namespace) -> int:
     mixes: tuple[str, ...] = args.faults
     if not 1 <= args.jobs <= MAX_JOBS:
-        print(f"error: --jobs must be in 1..{MAX_JOBS}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--jobs must be in 1..{MAX_JOBS}")
     if args.seed is not None:
         trace = print if args.trace else None
         result = run_seed(args.seed, args.nodes, mixes, trace=trace)
         print(_line(result))
-        return 0 if result.ok else 1
+        return EXIT_OK if result.ok else EXIT_FAILED
     if args.trace:
-        print("error: --trace needs --seed N (one seed at a time)", file=sys.stderr)
-        return 2
+        raise UsageError("--trace needs --seed N (one seed at a time)")
     start = time.monotonic()
     failures: list[SimResult] = []
     runs = blocks = txs = 0
@@ -126,8 +123,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
             f"replay one with: aidchain sim --nodes {args.nodes} --faults "
             f"{','.join(mixes)} --seed {failures[0].seed} --trace"
         )
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _line(r: SimResult) -> str:

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from cli import sim as sim_cli
-from cli.main import main as cli_main
 from consensus import replica as replica_module
 from consensus.simulator import FaultMix, SimSettings, Simulation, run_seed
 
@@ -113,40 +111,3 @@ def test_liveness_failure_is_reported_when_too_many_nodes_are_down() -> None:
     sim.honest = [keep]
     result = sim.run()
     assert not result.ok and "LIVENESS" in (result.failure or "")
-
-
-def test_cli_summary_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_main(["sim", "--seeds", "3", "--faults", "clean,lossy"]) == 0
-    out = capsys.readouterr().out
-    assert "seeds run: 3" in out and "failures: 0" in out and "seeds/second" in out
-    assert cli_main(["sim", "--seed", "5", "--faults", "crash", "--trace"]) == 0
-    out = capsys.readouterr().out
-    assert "COMMIT" in out and "seed 5 [crash, n=4] ok" in out
-
-
-def test_cli_names_every_failing_seed(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    real = sim_cli.run_seed
-
-    def flaky(seed: int, nodes: int, mixes: tuple[str, ...], trace: Any = None) -> Any:
-        result = real(seed, nodes, mixes)
-        if seed in (11, 13):
-            from dataclasses import replace
-
-            return replace(result, ok=False, failure="SAFETY: injected")
-        return result
-
-    monkeypatch.setattr(sim_cli, "run_seed", flaky)
-    assert cli_main(["sim", "--seeds", "5", "--first-seed", "10", "--faults", "clean"]) == 1
-    out = capsys.readouterr().out
-    assert "failing seeds: 11 13" in out and "failures: 2" in out
-
-
-@pytest.mark.parametrize(
-    "argv", [["sim", "--nodes", "5"], ["sim", "--faults", "bogus"], ["sim", "--seeds", "0"]]
-)
-def test_cli_rejects_bad_arguments(argv: list[str]) -> None:
-    with pytest.raises(SystemExit) as err:
-        cli_main(argv)
-    assert err.value.code == 2

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.contract import main, register
+from cli.contract import register
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -190,7 +191,7 @@ def test_register_adds_all_commands() -> None:
 
 def test_module_entry_point(good: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "cli.contract", "contract", "run", str(good), "bump"],
+        [sys.executable, "-m", "cli", "contract", "run", str(good), "bump"],
         cwd=ROOT,
         capture_output=True,
         text=True,

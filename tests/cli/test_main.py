@@ -1,0 +1,99 @@
+"""``cli.main``: every command group is wired in, and errors become the documented exit codes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chain.crypto import KeyPair
+from cli.common import DEFAULT_RPC, LOCAL_RPC
+from cli.main import build_parser, main
+from node.keys import save_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cluster", "init", "--dir", "d"],
+        ["cluster", "up", "--dir", "d"],
+        ["node", "start", "--config", "c.json"],
+        ["genesis", "new", "--chain-id", "c", "--out", "g.json"],
+        ["genesis", "show", "g.json"],
+        ["keys", "new", "--out", "k.json"],
+        ["tx", "transfer", "--key", "k", "--to", "a" * 64, "--amount", "1"],
+        ["tx", "get", "h"],
+        ["status"],
+        ["account", "a" * 64],
+        ["block", "latest"],
+        ["bench", "--dir", "d"],
+        ["contract", "check", "f.py"],
+        ["sim", "--seeds", "1"],
+    ],
+)
+def test_every_command_group_is_registered(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert callable(args.func)
+
+
+def test_default_rpc_is_node0_of_a_local_cluster() -> None:
+    assert LOCAL_RPC == "http://127.0.0.1:26600/"
+    assert DEFAULT_RPC.startswith("http")
+
+
+def test_unreachable_node_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--rpc", closed_port_url()]) == 3
+    assert "cannot reach node" in capsys.readouterr().err
+
+
+def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["node", "start", "--config", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_key_file_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "me.key"
+    assert main(["keys", "new", "--out", str(key)]) == 0
+    assert main(["keys", "new", "--out", str(key)]) == 2  # refuses to overwrite
+    key.chmod(0o644)
+    argv = ["tx", "transfer", "--key", str(key), "--to", "b" * 64, "--amount", "1"]
+    assert main([*argv, "--rpc", closed_port_url()]) == 2
+    assert "chmod 600" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("to", "amount"), [("not-hex", "1"), ("b" * 64, "0"), ("b" * 64, "-5")])
+def test_bad_transfer_is_usage_error_before_any_rpc(
+    tmp_path: Path, to: str, amount: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "me.key"
+    save_key(key, KeyPair.generate())
+    argv = ["tx", "transfer", "--key", str(key), "--to", to, "--amount", amount]
+    assert main([*argv, "--rpc", closed_port_url()]) == 2  # 3 would mean it tried the node
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_module_and_help_run_as_a_user_would() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for group in ("cluster", "node", "genesis", "keys", "tx", "bench", "contract", "sim"):
+        assert group in proc.stdout
+    assert "exit codes" in proc.stdout
