@@ -19,8 +19,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "storage": frozenset({"chain"}),
     "contracts": frozenset({"chain"}),
     "rpc": frozenset({"chain"}),
-    "node": frozenset({"chain", "consensus", "storage", "contracts", "rpc"}),
-    "cli": frozenset({"chain", "consensus", "storage", "contracts", "rpc", "node"}),
+    "aid": frozenset({"chain", "contracts"}),  # the ledger calls program rules in the VM
+    "node": frozenset({"chain", "consensus", "storage", "contracts", "rpc", "aid"}),
+    "cli": frozenset({"chain", "consensus", "storage", "contracts", "rpc", "node", "aid"}),
 }
 PACKAGES = tuple(ALLOWED)
 
