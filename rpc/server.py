@@ -64,6 +64,7 @@ JSONRPC_VERSION = "2.0"
 REQUEST_MEMBERS = frozenset({"jsonrpc", "method", "params", "id"})
 MAX_ECHOED_NAME_CHARS = 64  # unknown method / member names are cut to this in messages
 READ_CHUNK_BYTES = 64 * 1024
+BATCH_YIELD_EVERY = 32  # requests of a batch handled between yields to the event loop
 WS_HEARTBEAT_S = 30.0  # ping idle WebSocket clients so dead connections are noticed
 WS_CLOSE_GRACE_S = 1.0  # a dropped WebSocket client gets this long to take its close frame
 SERVER_HEADER = "aidchain"  # the whole Server header: no software versions for a scanner
@@ -331,11 +332,12 @@ async def dispatch(api: NodeAPI, body: bytes, bounds: ReplyLimits) -> Reply | No
             )
             reply.add_error(_encoded_error(None, err))
         else:
-            for item in doc:
+            for index, item in enumerate(doc, start=1):
                 answer = await _handle_one(api, item, clean)
                 if answer is not None:
                     _add_answer(reply, answer)
-                await asyncio.sleep(0)  # a long batch must not hold the event loop
+                if index % BATCH_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a long batch must not hold the event loop
     except BaseException:
         reply.release()
         raise
@@ -416,10 +418,14 @@ async def _write_reply(request: web.Request, reply: Reply, timeout_s: float) -> 
     resp.content_type = "application/json"
     resp.content_length = reply.size
     try:
-        await asyncio.wait_for(resp.prepare(request), timeout_s)
+        # asyncio.timeout, not wait_for: wait_for starts a task per call on Python 3.11
+        async with asyncio.timeout(timeout_s):
+            await resp.prepare(request)
         for piece in reply.chunks():
-            await asyncio.wait_for(resp.write(piece), timeout_s)
-        await asyncio.wait_for(resp.write_eof(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await resp.write(piece)
+        async with asyncio.timeout(timeout_s):
+            await resp.write_eof()
     except TimeoutError:
         # DEBUG: one line per dropped connection would let a client flood the log
         log.debug(
