@@ -860,6 +860,7 @@ def methods(
 
     def s_join(sep: str, iterable: Any, /) -> str:
         items = materialize(iterable)
+        charge(gas.GAS_SCAN_ITEM * len(items))  # each item is type-checked and copied
         if all(type(i) is str for i in items):
             new_seq(sum(len(i) for i in items) + len(sep) * max(0, len(items) - 1), str)
         return sep.join(items)

@@ -13,7 +13,7 @@ from contracts.vm.checker import check_source
 from contracts.vm.errors import Problem
 
 GAS = 1_000_000
-TIME_LIMIT_S = 3.0
+TIME_LIMIT_S = 3.0  # CPU seconds of this process (time.process_time): load elsewhere cannot fail it
 VM_STOPS = {"OutOfGas", "LimitExceeded", "Unsupported"}
 
 
@@ -145,12 +145,12 @@ REFUSED: list[tuple[str, str, str]] = [
     ("source", "expected"), [(s, e) for _, s, e in REFUSED], ids=[i for i, _, _ in REFUSED]
 )
 def test_refused_at_check_time(source: str, expected: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     module, problems = check_source(source)
     assert module is None
     assert problems and all(isinstance(p, Problem) and p.line >= 1 for p in problems)
     assert any(expected in p.message for p in problems), problems
-    assert time.perf_counter() - start < TIME_LIMIT_S
+    assert time.process_time() - start < TIME_LIMIT_S
 
 
 # (id, source, acceptable error types)
@@ -361,9 +361,9 @@ STOPPED: list[tuple[str, str, set[str]]] = [
 def test_stopped_at_run_time(source: str, expected: set[str]) -> None:
     module, problems = check_source(source)
     assert module is not None, problems
-    start = time.perf_counter()
+    start = time.process_time()
     result, _ = run_local(source, "main", {}, gas=GAS)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert not result.ok
     assert result.error is not None and result.error["type"] in expected, result.error
     assert elapsed < TIME_LIMIT_S
@@ -441,9 +441,10 @@ def test_attacks_stay_bounded_at_the_maximum_gas() -> None:
     from chain.limits import MAX_CALL_GAS
 
     for ident, source, expected in STOPPED:
-        start = time.perf_counter()
+        # CPU time of this process, not wall time: other load on the machine must not fail it
+        start = time.process_time()
         result, _ = run_local(source, "main", {}, gas=MAX_CALL_GAS)
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         assert result.error is not None, ident
         assert result.error["type"] in expected | {"OutOfGas"}, (ident, result.error)
         assert elapsed < TIME_LIMIT_S, (ident, elapsed)
