@@ -156,6 +156,7 @@ class Node:
         )
         self.sync = StateSync(
             self,
+            on_fatal=lambda: self.fatal.set(),
             batch_blocks=cfg.consensus.sync_batch_blocks,
             serve_blocks_per_s=cfg.p2p.sync_serve_blocks_per_s,
         )

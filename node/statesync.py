@@ -26,6 +26,7 @@ from chain.encoding import canonical_unchecked
 from chain.errors import AidchainError, InvalidBlock
 from chain.wire import block_from_wire, block_to_wire
 from node.lograte import ratelimited
+from node.supervise import supervise_job
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class StateSync:
         self,
         host: SyncHost,
         *,
+        on_fatal: Callable[[], None],
         batch_blocks: int,
         serve_blocks_per_s: int = limits.DEFAULT_SYNC_SERVE_BLOCKS_PER_S,
         clock: Callable[[], float] = time.monotonic,
@@ -102,6 +104,7 @@ class StateSync:
         if serve_blocks_per_s < 1:
             raise ValueError("serve_blocks_per_s must be at least 1")
         self.host = host
+        self._on_fatal = on_fatal  # a sync task that dies of a bug stops the node
         self.batch_blocks = max(1, min(batch_blocks, MAX_SYNC_REQUEST_BLOCKS))
         self.serve_blocks_per_s = serve_blocks_per_s
         self._clock = clock
@@ -128,7 +131,9 @@ class StateSync:
         """Start a sync round unless one is running (FetchBlocks may be emitted repeatedly)."""
         if self.active:
             return
-        self._task = asyncio.get_running_loop().create_task(self._round(list(hints)))
+        self._task = supervise_job(
+            self._round(list(hints)), name="sync-round", on_fatal=self._on_fatal
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -254,8 +259,12 @@ class StateSync:
         if peer in self._serving:
             self.stats["serve_busy_dropped"] += 1
             return
-        task = asyncio.get_running_loop().create_task(
-            self._serve(peer, message.get("id"), start, min(count, MAX_SYNC_REQUEST_BLOCKS), encode)
+        task = supervise_job(
+            self._serve(
+                peer, message.get("id"), start, min(count, MAX_SYNC_REQUEST_BLOCKS), encode
+            ),
+            name=f"sync-serve-{peer[:8]}",
+            on_fatal=self._on_fatal,
         )
         self._serving[peer] = task
         task.add_done_callback(lambda done: self._served(peer, done))

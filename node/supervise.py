@@ -32,6 +32,30 @@ def supervise(
     return task
 
 
+def supervise_job(
+    coro: Coroutine[Any, Any, None], *, name: str, on_fatal: Callable[[], None]
+) -> asyncio.Task[None]:
+    """Start a task that may end (one sync round, one served request) but never die of a bug.
+
+    Expected failures (a peer that lies, a timeout) are handled inside the job; an exception
+    that escapes it is a bug, logged CRITICAL with ``on_fatal`` called, as for a lifetime task.
+    A normal end or a cancellation is fine.
+    """
+    task = asyncio.get_running_loop().create_task(coro, name=name)
+    task.add_done_callback(lambda done: _on_job_done(done, name, on_fatal))
+    return task
+
+
+def _on_job_done(task: asyncio.Task[None], name: str, on_fatal: Callable[[], None]) -> None:
+    if task.cancelled() or task.exception() is None:
+        return
+    exc = task.exception()
+    log.critical(
+        "task %s died: %s: %s; stopping the node", name, type(exc).__name__, exc, exc_info=exc
+    )
+    on_fatal()
+
+
 def _on_done(task: asyncio.Task[None], name: str, on_fatal: Callable[[], None]) -> None:
     if task.cancelled():
         if task in _stopping:

@@ -6,11 +6,18 @@ import asyncio
 import dataclasses
 from typing import Any
 
+import pytest
+
 from chain.block import Block, BlockHeader, CommitCertificate, commit_signing_bytes, merkle_root
 from chain.crypto import KeyPair
 from chain.tx import make_transfer
 from chain.wire import block_to_wire
 from node.statesync import StateSync, TokenBucket
+
+
+def fatal_unexpected() -> None:
+    raise AssertionError("a sync task died of a bug")
+
 
 CHAIN = "sync-test"
 VALS = [KeyPair.from_seed(bytes([i + 1]) * 32) for i in range(4)]
@@ -89,7 +96,7 @@ def honest(chain: list[tuple[Block, CommitCertificate]]) -> Any:
 
 
 async def _run(host: Host) -> None:
-    sync = StateSync(host, batch_blocks=4)
+    sync = StateSync(host, on_fatal=fatal_unexpected, batch_blocks=4)
     host.sync = sync
     sync.request(())
     assert sync._task is not None
@@ -165,7 +172,7 @@ async def _served(sync: StateSync) -> None:
 
 async def test_serve_limits_response_and_stops_at_head() -> None:
     host = ServeHost(_chain(5))
-    sync = StateSync(host, batch_blocks=4)
+    sync = StateSync(host, on_fatal=fatal_unexpected, batch_blocks=4)
     sync.serve("p", {"k": "sync_req", "id": 1, "from": 3, "count": 100})
     await _served(sync)
     assert [b["block"]["header"]["height"] for b in host.sent[0]["blocks"]] == [3, 4, 5]
@@ -176,7 +183,7 @@ async def test_serve_limits_response_and_stops_at_head() -> None:
 
 async def test_one_request_per_peer_is_served_at_a_time() -> None:
     host = ServeHost(_chain(5))
-    sync = StateSync(host, batch_blocks=4)
+    sync = StateSync(host, on_fatal=fatal_unexpected, batch_blocks=4)
     for i in range(1_000):  # a flood of tiny requests from one peer
         sync.serve("flooder", {"k": "sync_req", "id": i, "from": 1, "count": 256})
     sync.serve("honest", {"k": "sync_req", "id": 7, "from": 1, "count": 2})
@@ -189,7 +196,9 @@ async def test_one_request_per_peer_is_served_at_a_time() -> None:
 async def test_blocks_served_to_a_peer_are_paid_from_a_token_bucket() -> None:
     now = [0.0]
     host = ServeHost(_chain(40))
-    sync = StateSync(host, batch_blocks=4, serve_blocks_per_s=1, clock=lambda: now[0])
+    sync = StateSync(
+        host, on_fatal=fatal_unexpected, batch_blocks=4, serve_blocks_per_s=1, clock=lambda: now[0]
+    )
     # capacity is MAX_SYNC_REQUEST_BLOCKS tokens; drain it with a long chain's worth of asks
     sync._buckets["p"] = TokenBucket(1, 10, lambda: now[0])
     sync.serve("p", {"k": "sync_req", "id": 1, "from": 1, "count": 40})
@@ -218,7 +227,7 @@ def test_token_bucket_refills_up_to_capacity_and_refunds() -> None:
 
 async def test_stop_cancels_requests_in_service() -> None:
     host = ServeHost(_chain(3))
-    sync = StateSync(host, batch_blocks=4, clock=lambda: 0.0)
+    sync = StateSync(host, on_fatal=fatal_unexpected, batch_blocks=4, clock=lambda: 0.0)
     sync._buckets["p"] = TokenBucket(1, 1, lambda: 0.0)
     sync._buckets["p"].take(1)  # empty and never refilled: the request waits forever
     sync.serve("p", {"k": "sync_req", "id": 1, "from": 1, "count": 1})
@@ -226,3 +235,25 @@ async def test_stop_cancels_requests_in_service() -> None:
     assert sync.serving == 1
     await asyncio.wait_for(sync.stop(), 2)
     assert sync.serving == 0 and host.sent == []
+
+
+class BrokenHost(Host):
+    """A host with a bug: asking for its peers raises (nothing a peer could cause)."""
+
+    def connected_peers(self) -> list[str]:
+        raise RuntimeError("bug in the host")
+
+
+async def test_a_sync_round_that_dies_of_a_bug_stops_the_node(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    died: list[bool] = []
+    host = BrokenHost(_chain(2), {})
+    sync = StateSync(host, on_fatal=lambda: died.append(True), batch_blocks=4)
+    sync.request(())
+    assert sync._task is not None
+    with pytest.raises(RuntimeError):
+        await sync._task
+    await asyncio.sleep(0)  # done callbacks run on the next loop iteration
+    assert died == [True]
+    assert any(r.levelname == "CRITICAL" and "sync-round" in r.message for r in caplog.records)
