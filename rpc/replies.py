@@ -116,15 +116,37 @@ class Reply:
         self._size += len(encoded)
 
     def chunks(self) -> Iterator[memoryview | bytes]:
-        """The body in pieces of at most ``WRITE_CHUNK_BYTES``, without joining the answers."""
+        """The body in pieces of at most ``WRITE_CHUNK_BYTES``.
+
+        Small answers are gathered into one piece (one write per piece: a batch of 50 small
+        answers is one write, not 101); a large answer is cut into pieces without being copied
+        into a joined body.
+        """
+        pending = bytearray()
+        for part in self._framed():
+            if len(pending) + len(part) <= WRITE_CHUNK_BYTES:
+                pending += part
+                continue
+            if pending:
+                yield bytes(pending)
+                pending.clear()
+            if len(part) <= WRITE_CHUNK_BYTES:
+                pending += part
+            else:
+                yield from _pieces(part)
+        if pending:
+            yield bytes(pending)
+
+    def _framed(self) -> Iterator[bytes]:
+        """The answers with the batch's brackets and commas, in order."""
         if not self.batch:
-            yield from _pieces(self._parts[0])
+            yield self._parts[0]
             return
         yield b"["
         for i, part in enumerate(self._parts):
             if i:
                 yield b","
-            yield from _pieces(part)
+            yield part
         yield b"]"
 
     def take_body(self) -> bytes:
