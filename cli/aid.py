@@ -16,6 +16,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey
+
 from aid.errors import BadArgs
 from aid.identity import unseal
 from aid.ledger import ACTIONS
@@ -28,14 +31,13 @@ from cli.common import (
     DEFAULT_RPC,
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_UNREACHABLE,
     CliError,
     UsageError,
     print_json,
     rpc_call,
     wait_committed,
 )
-from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey
 from node.aidclient import (
     CREATES,
     Member,
@@ -111,7 +113,9 @@ def parse_readers(pairs: list[str]) -> dict[str, str]:
 
 
 # --- sending --------------------------------------------------------------------------------------
-async def _sign_next(url: str, key: KeyPair, action: str, args: dict[str, Any], gas: int) -> SignedTx:
+async def _sign_next(
+    url: str, key: KeyPair, action: str, args: dict[str, Any], gas: int
+) -> SignedTx:
     status = await rpc_call(url, "node_status")
     account = await rpc_call(url, "account_get", address=key.public_hex)
     return aid_tx(key, status["chain_id"], account["next_nonce"], action, args, gas)
@@ -127,7 +131,7 @@ async def check_action(url: str, tx: SignedTx) -> dict[str, Any]:
             raise CliError(f"refused ({exc.reason}): {exc.message}") from None
         raise CliError(f"aid_check failed: {exc.message}") from None
     except RpcTransportError as exc:
-        raise CliError(f"cannot reach node at {url}: {exc}", 3) from None
+        raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
 
 
 async def send_action(
@@ -139,8 +143,9 @@ async def send_action(
     gas: int = 0,
     wait: bool = False,
     check: bool = True,
-) -> tuple[int, dict[str, Any]]:
-    """Sign, check, send; returns the exit code and what was printed."""
+    echo: bool = True,
+) -> dict[str, Any]:
+    """Sign, check, send; returns what was (with ``echo``) printed; a failed receipt exits 1."""
     tx = await _sign_next(url, key, action, args, gas)
     if check:
         await check_action(url, tx)
@@ -148,22 +153,22 @@ async def send_action(
     out: dict[str, Any] = {"hash": tx.hash, "status": "pending"}
     if action in CREATES:
         out["id"] = tx.new_id(CREATES[action])
-    if not wait:
+    receipt: dict[str, Any] = {"ok": True}
+    if wait:
+        info = await wait_committed(url, tx.hash)
+        receipt = info.get("receipt") or {}
+        out.update(status="committed", height=info.get("height"), receipt=receipt)
+    if echo:
         print_json(out)
-        return EXIT_OK, out
-    info = await wait_committed(url, tx.hash)
-    receipt = info.get("receipt") or {}
-    out.update(status="committed", height=info.get("height"), receipt=receipt)
-    print_json(out)
     if not receipt.get("ok"):
         raise CliError(f"{action} failed ({receipt.get('error_type')}): {receipt.get('error')}")
-    return EXIT_OK, out
+    return out
 
 
 def cmd_action(args: argparse.Namespace) -> int:
     action_args = parse_action_args(args.args, args.arg)
     key = load_key(args.key)
-    code, _ = asyncio.run(
+    asyncio.run(
         send_action(
             args.rpc,
             key,
@@ -174,7 +179,7 @@ def cmd_action(args: argparse.Namespace) -> int:
             check=not args.no_check,
         )
     )
-    return code
+    return EXIT_OK
 
 
 # --- household personal data ----------------------------------------------------------------------
@@ -211,12 +216,12 @@ def build_apply_args(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_household_apply(args: argparse.Namespace) -> int:
     action_args = build_apply_args(args)
     key = load_key(args.key)
-    code, _ = asyncio.run(
+    asyncio.run(
         send_action(
             args.rpc, key, "household.apply", action_args, wait=args.wait, check=not args.no_check
         )
     )
-    return code
+    return EXIT_OK
 
 
 async def _show(args: argparse.Namespace) -> dict[str, Any]:
@@ -237,11 +242,15 @@ async def _show(args: argparse.Namespace) -> dict[str, Any]:
         if args.key is None or not args.purpose:
             raise UsageError("an auditor's view is recorded on chain: give --key and --purpose")
         view = {"household": args.id, "purpose": args.purpose}
-        await send_action(args.rpc, load_key(args.key), "household.view", view, wait=True)
+        await send_action(
+            args.rpc, load_key(args.key), "household.view", view, wait=True, echo=False
+        )
     try:
         personal = unseal(private, box)
     except CryptoError:
-        raise CliError(f"the sealed data of household {args.id} does not open with this key") from None
+        raise CliError(
+            f"the sealed data of household {args.id} does not open with this key"
+        ) from None
     return {"household": args.id, "org": org["id"], "personal": personal}
 
 

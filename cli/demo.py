@@ -30,9 +30,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         asyncio.run(wait_ready(info.rpc_urls, timeout_s=args.ready_timeout))
-        summary = asyncio.run(
-            load_demo(info, url, households=args.households, seed=args.seed)
-        )
+        summary = asyncio.run(load_demo(info, url, households=args.households, seed=args.seed))
     except TimeoutError as exc:
         raise CliError(str(exc)) from None
     except DemoError as exc:

@@ -46,7 +46,9 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
     await cluster.start_all()
     directory = str(cluster.info.root)
 
-    result = aidchain("demo", "load", "--dir", directory, "--households", str(HOUSEHOLDS), timeout=600)
+    result = aidchain(
+        "demo", "load", "--dir", directory, "--households", str(HOUSEHOLDS), timeout=600
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["households"] == HOUSEHOLDS
