@@ -18,7 +18,8 @@ from chain.encoding import canonical, is_valid_text, sha256_hex
 from chain.errors import BadSignature, EncodingError, MalformedTx, TooLarge
 
 TX_FIELDS = frozenset({"chain_id", "sender", "nonce", "type", "payload", "signature"})
-TX_TYPES = ("transfer", "deploy", "call")
+TX_TYPES = ("transfer", "deploy", "call", "aid")
+MAX_AID_ACTION_CHARS = 64  # same bound as aid.ledger.MAX_ACTION_CHARS
 
 
 def _is_int(value: object) -> bool:
@@ -72,6 +73,8 @@ def _check_payload(tx_type: str, payload: Any) -> None:
         if not isinstance(payload.get("args", {}), dict):
             raise MalformedTx("payload.args must be an object")
         _check_gas(payload)
+    elif tx_type == "aid":
+        _check_aid(payload)
     else:
         raise MalformedTx(f"unknown transaction type {tx_type!r}; expected one of {TX_TYPES}")
 
@@ -80,6 +83,31 @@ def _check_gas(payload: dict[str, Any]) -> None:
     gas = payload.get("gas", limits.DEFAULT_CALL_GAS)
     if not _is_int(gas) or not (0 < gas <= limits.MAX_CALL_GAS):
         raise MalformedTx(f"payload.gas must be an integer in 1..{limits.MAX_CALL_GAS}")
+
+
+def _check_aid(payload: dict[str, Any]) -> None:
+    """A ledger action's envelope; the action's arguments are the ledger's to check.
+
+    Whether ``action`` names a ledger action is checked when it executes (``unknown_action``):
+    ``chain`` sits below the ledger package and does not import it.
+    """
+    extra = set(payload) - {"action", "args", "gas"}
+    if extra:
+        raise MalformedTx(f"unknown aid payload fields: {sorted(extra)}")
+    action = payload.get("action")
+    if (
+        not isinstance(action, str)
+        or not 0 < len(action) <= MAX_AID_ACTION_CHARS
+        or not is_valid_text(action)
+    ):
+        raise MalformedTx(
+            f"payload.action must be a ledger action name of 1..{MAX_AID_ACTION_CHARS} characters"
+        )
+    if not isinstance(payload.get("args"), dict):
+        raise MalformedTx("payload.args must be an object")
+    gas = payload.get("gas", 0)
+    if not _is_int(gas) or not (0 <= gas <= limits.MAX_CALL_GAS):
+        raise MalformedTx(f"payload.gas must be an integer in 0..{limits.MAX_CALL_GAS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +141,13 @@ class Transaction:
         """Gas this transaction may use: its declared ``payload.gas`` for contract txs, else 0.
 
         The proposer and the block validator sum this against the genesis block gas limit, so a
-        block's execution time is bounded before it runs.
+        block's execution time is bounded before it runs. A ledger (``aid``) action declares
+        what its program's rules may burn; actions that run no rules need none (default 0).
         """
         if self.type == "transfer":
             return 0
+        if self.type == "aid":
+            return int(self.payload.get("gas", 0))
         return int(self.payload.get("gas", limits.DEFAULT_CALL_GAS))
 
     @property

@@ -35,6 +35,7 @@ from consensus.actions import (
 from consensus.config import ConsensusConfig
 from consensus.messages import decode_message, encode_message, verify_message
 from consensus.replica import Replica
+from node.aidapi import is_ledger_member
 from node.config import NodeConfig
 from node.executor import Executor
 from node.genesis import Genesis, load_genesis
@@ -96,7 +97,7 @@ class Node:
                         f"genesis says {self.chain_id!r}"
                     )
             else:
-                self.store.init_genesis(self.genesis.doc)
+                self.store.init_genesis(self.genesis.doc, self.genesis.aid_records)
             self.executor = Executor(self.store, block_gas_limit=self.genesis.block_gas_limit)
             self.mempool = Mempool(
                 self.chain_id,
@@ -423,7 +424,7 @@ class Node:
         """Whether ``address`` may submit: the chain holds state for it (a balance or a used
         nonce). Admission only (RPC and gossip); the ledger's roles extend this predicate."""
         balance, nonce = self.store.account(address)
-        return balance > 0 or nonce > 0
+        return balance > 0 or nonce > 0 or is_ledger_member(self.store, self.genesis, address)
 
     def submit(self, tx: Transaction) -> str:
         """Admit a client transaction (RPC); raises typed errors; safe to retry."""

@@ -6,7 +6,11 @@ the committed state, iterates in block order, and the state root hashes the writ
 
 Native transfers are handled here. ``deploy``/``call`` go to the contract runtime
 (``contracts.runtime``, imported lazily, injectable for tests), which gets a per-transaction
-overlay that is merged into the block overlay only when the transaction succeeds.
+overlay that is merged into the block overlay only when the transaction succeeds. ``aid`` txs
+go to the disbursement ledger (``aid.ledger.execute``) the same way; a refused action
+(``LedgerError``) leaves a failed receipt and nothing else, and any other exception from the
+ledger is a bug that stops the node. The entities the ledger touched give the block's edits of
+the read-side index (``aid.indexes``), stored in the block's batch with everything else.
 """
 
 from __future__ import annotations
@@ -17,8 +21,15 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from aid.context import Context
+from aid.errors import LedgerError
+from aid.indexes import history_key, index_delta
+from aid.ledger import Outcome
+from aid.ledger import execute as ledger_execute
+from aid.rules import ContractRules
+from aid.state import record_key
 from chain import limits
 from chain.block import Block
 from chain.encoding import canonical
@@ -26,6 +37,7 @@ from chain.errors import AidchainError, EncodingError, InvalidBlock
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage.chainstore import ChainStore
+from storage.index import NO_INDEX_CHANGES, IndexChanges
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +49,7 @@ class ExecutionResult:
     writes: dict[str, Any | None]  # state key -> new JSON value (None = delete)
     receipts: list[dict[str, Any]]  # one per tx, in block order
     state_root: str
+    index: IndexChanges = NO_INDEX_CHANGES  # the ledger's read-side index (not in the root)
 
 
 def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
@@ -67,12 +80,16 @@ class BlockState:
         self.writes[key] = None
 
 
+class StateReader(Protocol):
+    def get(self, key: str) -> Any | None: ...
+
+
 class TxState:
-    """One contract transaction's overlay over the block overlay; merged only on success."""
+    """One transaction's overlay over the block overlay (or a read view); merged only on success."""
 
     __slots__ = ("_parent", "writes")
 
-    def __init__(self, parent: BlockState) -> None:
+    def __init__(self, parent: StateReader) -> None:
         self._parent = parent
         self.writes: dict[str, Any | None] = {}
 
@@ -104,6 +121,55 @@ def _is_account(value: Any) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AidRun:
+    """An accepted ledger action: what it did and the rules gas it burned."""
+
+    outcome: Outcome
+    gas_used: int
+
+
+def run_aid(
+    state: TxState, tx: Transaction, height: int, time_ms: int, rules: ContractRules | None = None
+) -> AidRun:
+    """Run ``tx``'s ledger action on ``state``; raises LedgerError when the ledger refuses.
+
+    Its program's rules (if the action runs any) execute read-only over the same overlay, out
+    of the tx's declared gas (``rules``, made here unless the caller wants to read its gas
+    after a refusal). Shared by block execution and ``aid_check`` (a simulation).
+    """
+    payload = tx.payload
+    if rules is None:
+        rules = ContractRules(state, gas=tx.gas_limit, height=height, time_ms=time_ms)
+    ctx = Context(signer=tx.sender, height=height, time_ms=time_ms, tx_hash=tx.hash)
+    outcome = ledger_execute(state, ctx, payload["action"], payload["args"], rules)
+    return AidRun(outcome, rules.gas_used)
+
+
+def aid_receipt(run: AidRun) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "error": None,
+        "error_type": None,
+        "error_data": None,
+        "events": list(run.outcome.events),
+        "touched": list(run.outcome.touched),
+        "gas_used": run.gas_used,
+    }
+
+
+def _failed_aid_receipt(exc: LedgerError, gas_used: int) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": exc.message,
+        "error_type": exc.reason,
+        "error_data": dict(exc.data) or None,
+        "events": [],
+        "touched": [],
+        "gas_used": gas_used,  # rules that ran before the refusal still burned it
+    }
+
+
 def _failed_contract_receipt(error: str, error_type: str) -> dict[str, Any]:
     return {
         "ok": False,
@@ -115,6 +181,39 @@ def _failed_contract_receipt(error: str, error_type: str) -> dict[str, Any]:
         "result": None,
         "address": None,
     }
+
+
+class _LedgerTouches:
+    """The block's accepted ledger actions: which entities they touched, at which tx."""
+
+    __slots__ = ("history", "touched")
+
+    def __init__(self) -> None:
+        self.touched: dict[str, None] = {}  # "kind/id", first-touched order
+        self.history: list[tuple[str, Any]] = []
+
+    def add(self, height: int, index: int, tx: Transaction, receipt: dict[str, Any]) -> None:
+        if not receipt["ok"]:
+            return
+        action = tx.payload["action"]
+        for ref in receipt["touched"]:
+            self.touched[ref] = None
+            kind, ident = ref.split("/", 1)
+            key = history_key(kind, ident, height, index)
+            self.history.append((key, {"tx": tx.hash, "action": action}))
+
+    def changes(
+        self, before: Callable[[str], Any | None], after: Callable[[str], Any | None]
+    ) -> IndexChanges:
+        """Index edits: ``before`` reads the committed state, ``after`` the block's overlay."""
+        if not self.touched:
+            return NO_INDEX_CHANGES
+        deletes, puts = index_delta(
+            list(self.touched),
+            lambda kind, ident: before(record_key(kind, ident)),
+            lambda kind, ident: after(record_key(kind, ident)),
+        )
+        return IndexChanges(tuple(deletes), (*((k, None) for k in puts), *self.history))
 
 
 class Executor:
@@ -178,7 +277,8 @@ class Executor:
         chain_id = self._store.chain_id
         overlay = BlockState(self._store)
         receipts: list[dict[str, Any]] = []
-        for tx in block.txs:
+        ledger = _LedgerTouches()
+        for index, tx in enumerate(block.txs):
             if tx.chain_id != chain_id:
                 raise InvalidBlock(f"tx {tx.hash[:12]} is for chain {tx.chain_id!r}")
             acct = overlay.get(account_key(tx.sender))
@@ -189,6 +289,9 @@ class Executor:
                 )
             if tx.type == "transfer":
                 receipts.append(self._transfer(overlay, tx))
+            elif tx.type == "aid":
+                receipts.append(self._aid(overlay, block, tx))
+                ledger.add(block.height, index, tx, receipts[-1])
             else:
                 receipts.append(self._contract(overlay, block, tx))
             # every included tx bumps its sender's nonce, whatever the outcome
@@ -205,7 +308,33 @@ class Executor:
             raise InvalidBlock(
                 f"execution produced a non-canonical state value: {exc.message}"
             ) from None
-        return ExecutionResult(writes, receipts, root)
+        index_changes = ledger.changes(self._store.get_state, overlay.get)
+        return ExecutionResult(writes, receipts, root, index_changes)
+
+    @staticmethod
+    def _aid(overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:
+        """One ledger action on its own overlay: kept whole on success, dropped on refusal.
+
+        Only a LedgerError is a refusal. Anything else the ledger raises is a bug in a state
+        machine every node runs identically; it propagates, and the node stops (CRITICAL)
+        rather than commit a state nobody can explain.
+        """
+        tx_state = TxState(overlay)
+        time_ms = block.header.time
+        rules = ContractRules(tx_state, gas=tx.gas_limit, height=block.height, time_ms=time_ms)
+        try:
+            run = run_aid(tx_state, tx, block.height, time_ms, rules)
+        except LedgerError as exc:
+            receipt = _failed_aid_receipt(exc, rules.gas_used)
+            try:
+                canonical(receipt)
+            except EncodingError:  # error data that is not JSON: keep the reason and message
+                receipt["error_data"] = None
+            return receipt
+        receipt = aid_receipt(run)
+        canonical(receipt)  # stored and hashed: an action whose events are not JSON is a bug
+        overlay.writes.update(tx_state.writes)
+        return receipt
 
     @staticmethod
     def _transfer(overlay: BlockState, tx: Transaction) -> dict[str, Any]:

@@ -3,15 +3,24 @@
 ``block_gas_limit`` is a protocol parameter every validator must agree on, so it lives in the
 genesis (hashed with the rest) rather than in a node's config. A genesis written before the key
 existed has none and gets ``limits.DEFAULT_BLOCK_GAS_LIMIT``, so its hash does not change.
+
+The optional ``aid`` section sets up the disbursement ledger (areas, organisations, policy; see
+docs/ledger.md). It is validated here, at load, by the ledger's own reader
+(``aid.genesis.genesis_records``), so a bad section stops the node with a message naming the
+problem before anything is written; its records become state at height 0. A genesis without
+it has no ledger records and keeps its hash.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aid.errors import LedgerError
+from aid.genesis import genesis_records
+from aid.state import record_key
 from chain import limits
 from chain.crypto import is_pubkey_hex
 from chain.encoding import canonical, sha256_hex
@@ -21,6 +30,9 @@ from chain.errors import ConfigError
 @dataclass(frozen=True, slots=True)
 class Genesis:
     doc: dict[str, Any]
+    aid_records: dict[str, Any] = field(default_factory=dict, compare=False)
+    # accounts that administer a ledger organisation: they may submit before holding any grant
+    aid_admins: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def chain_id(self) -> str:
@@ -45,7 +57,7 @@ class Genesis:
 
 
 REQUIRED_KEYS = frozenset({"chain_id", "time", "validators", "accounts"})
-OPTIONAL_KEYS = frozenset({"block_gas_limit"})
+OPTIONAL_KEYS = frozenset({"block_gas_limit", "aid"})
 
 
 def _check_block_gas_limit(value: Any) -> None:
@@ -65,7 +77,7 @@ def validate_genesis(doc: Any) -> Genesis:
     if not isinstance(doc, dict) or not REQUIRED_KEYS <= set(doc) <= REQUIRED_KEYS | OPTIONAL_KEYS:
         raise ConfigError(
             "genesis must have exactly: chain_id, time, validators, accounts "
-            "(and optionally block_gas_limit)"
+            "(and optionally block_gas_limit, aid)"
         )
     chain_id = doc["chain_id"]
     if not isinstance(chain_id, str) or not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_CHARS:
@@ -94,7 +106,21 @@ def validate_genesis(doc: Any) -> Genesis:
         raise ConfigError("genesis total supply is unreasonably large")
     if "block_gas_limit" in doc:
         _check_block_gas_limit(doc["block_gas_limit"])
-    return Genesis(doc)
+    records = _aid_records(doc)
+    orgs = record_key("org", "")
+    admins = frozenset(
+        admin for key, org in records.items() if key.startswith(orgs) for admin in org["admins"]
+    )
+    return Genesis(doc, records, admins)
+
+
+def _aid_records(doc: dict[str, Any]) -> dict[str, Any]:
+    if "aid" not in doc:
+        return {}
+    try:
+        return genesis_records(doc["aid"])
+    except LedgerError as exc:
+        raise ConfigError(f"genesis.aid: {exc.message}") from None
 
 
 def load_genesis(path: str | Path) -> Genesis:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chain import limits
 from chain.errors import Busy, ContractError, NotFound
 from chain.tx import tx_from_dict
+from node.aidapi import AidRpc
 
 if TYPE_CHECKING:
     from node.daemon import Node
@@ -94,10 +95,11 @@ def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> Non
     )
 
 
-class NodeRpc:
+class NodeRpc(AidRpc):
     def __init__(self, node: Node) -> None:
         self.node = node
         self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)
+        self._aid_setup(node.store, node.genesis, self.queries)
 
     def close(self) -> None:
         self.queries.close()

@@ -46,3 +46,32 @@ class NodeAPI(Protocol):
     async def contract_get(self, address: str) -> dict[str, Any] | None:
         """A deployed contract's metadata, or None if there is no contract at ``address``."""
         ...
+
+    # --- the disbursement ledger (docs/ledger.md "JSON-RPC"); refusals are -32020 ----------------
+    async def aid_get(self, kind: str, id: str) -> dict[str, Any] | None:
+        """One ledger entity ``{"kind", "id", ...record}``, or None."""
+        ...
+
+    async def aid_list(
+        self, kind: str, filters: dict[str, str], cursor: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        """A page of entities by an index's filters: ``{"items", "next_cursor"}``."""
+        ...
+
+    async def aid_history(
+        self, kind: str, id: str, cursor: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        """Every transaction that changed an entity, oldest first, paged."""
+        ...
+
+    async def aid_trace(self, kind: str, id: str) -> dict[str, Any]:
+        """The chain of custody around an entity, each step with its transactions."""
+        ...
+
+    async def aid_check(self, tx: Any) -> dict[str, Any]:
+        """Simulate a signed aid tx on the latest state; nothing is admitted or kept."""
+        ...
+
+    async def aid_policy(self) -> dict[str, Any]:
+        """The ledger's policy, organisations and area count."""
+        ...

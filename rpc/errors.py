@@ -39,7 +39,14 @@ APP_ERROR_CODES: dict[str, int] = {
     "invalid_certificate": -32011,
     "busy": -32012,
     "unknown_account": -32013,
+    "ledger_refused": -32020,
 }
+
+# Reasons that name a family: every error class below the one declaring such a reason shares its
+# code and keeps its own reason in data.reason (the ledger's wrong_role, over_budget, ... are all
+# -32020 ``ledger_refused``; aid/errors.py LedgerError declares it).
+FAMILY_REASONS = frozenset({"ledger_refused"})
+LEDGER_REFUSED = APP_ERROR_CODES["ledger_refused"]
 
 TOO_LARGE = APP_ERROR_CODES["too_large"]
 
@@ -109,9 +116,21 @@ def _safe_data(reason: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"reason": reason, **out}
 
 
+def family_reason(err: AidchainError) -> str | None:
+    """The family reason declared by a class above ``err``'s, if any (see FAMILY_REASONS)."""
+    for cls in type(err).__mro__:
+        declared = cls.__dict__.get("reason")
+        if declared in FAMILY_REASONS:
+            return str(declared)
+    return None
+
+
 def error_object(err: AidchainError) -> dict[str, Any]:
     """The JSON-RPC ``error`` member for a typed error (protocol or application)."""
-    code = err.code if isinstance(err, RpcProtocolError) else code_for_reason(err.reason)
+    if isinstance(err, RpcProtocolError):
+        code = err.code
+    else:
+        code = code_for_reason(family_reason(err) or err.reason)
     return {"code": code, "message": err.message, "data": _safe_data(err.reason, err.data)}
 
 

@@ -22,6 +22,10 @@ from rpc.errors import InvalidParams
 MAX_HEIGHT = 2**63 - 1  # block heights beyond this are refused rather than passed on
 MAX_CONTRACT_METHOD_CHARS = 128  # same bound as a call transaction's payload.method
 LATEST = "latest"
+MAX_AID_TEXT_CHARS = 64  # a ledger kind, id or filter value (ids are 20-64 hex characters)
+MAX_AID_CURSOR_CHARS = 512  # a cursor is an index key: kind/field/values/id
+MAX_AID_FILTERS = 4
+MAX_AID_PAGE = 200  # = aid.reads.MAX_PAGE; the ledger refuses larger pages itself too
 
 _HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
 
@@ -79,6 +83,47 @@ def _contract_method(name: str, value: Any) -> str:
             param=name,
         )
     return value
+
+
+def _text(max_chars: int) -> Checker:
+    """A non-empty string of valid Unicode up to ``max_chars``; the ledger checks its meaning."""
+
+    def check(name: str, value: Any) -> str:
+        if (
+            not isinstance(value, str)
+            or not 0 < len(value) <= max_chars
+            or not is_valid_text(value)
+        ):
+            raise InvalidParams(
+                f"parameter '{name}' must be a non-empty string of at most {max_chars} "
+                "characters of valid Unicode",
+                param=name,
+            )
+        return value
+
+    return check
+
+
+def _filters(name: str, value: Any) -> dict[str, str]:
+    obj = _obj(name, value)
+    if len(obj) > MAX_AID_FILTERS or not all(
+        isinstance(v, str) and len(v) <= MAX_AID_TEXT_CHARS and is_valid_text(v)
+        for v in obj.values()
+    ):
+        raise InvalidParams(
+            f"parameter '{name}' must be an object of at most {MAX_AID_FILTERS} string values "
+            f"of at most {MAX_AID_TEXT_CHARS} characters",
+            param=name,
+        )
+    return {_text(MAX_AID_TEXT_CHARS)(f"{name}.{shown_name(k)}", k): v for k, v in obj.items()}
+
+
+def _page_limit(name: str, value: Any) -> int:
+    if not _is_int(value) or not 0 < value <= MAX_AID_PAGE:
+        raise InvalidParams(
+            f"parameter '{name}' must be an integer in 1..{MAX_AID_PAGE}", param=name
+        )
+    return int(value)
 
 
 def _gas(name: str, value: Any) -> int:
@@ -150,7 +195,40 @@ async def _contract_get(api: NodeAPI, p: dict[str, Any]) -> Any:
     return await api.contract_get(p["address"])
 
 
+async def _aid_get(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_get(p["kind"], p["id"])
+
+
+async def _aid_list(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_list(p["kind"], p["filters"], p["cursor"], p["limit"])
+
+
+async def _aid_history(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_history(p["kind"], p["id"], p["cursor"], p["limit"])
+
+
+async def _aid_trace(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_trace(p["kind"], p["id"])
+
+
+async def _aid_check(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_check(p["tx"])
+
+
+async def _aid_policy(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_policy()
+
+
 HEX64 = "hex64"
+
+
+def _aid_id() -> Param:
+    return Param("id", "string", _text(MAX_AID_TEXT_CHARS))
+
+
+def _aid_cursor() -> Param:
+    return _optional("cursor", "string", _text(MAX_AID_CURSOR_CHARS), lambda: None)
+
 
 METHODS: dict[str, Method] = {
     m.name: m
@@ -198,6 +276,47 @@ METHODS: dict[str, Method] = {
             _contract_get,
             "A deployed contract's metadata, or null.",
         ),
+        Method(
+            "aid_get",
+            (Param("kind", "string", _text(MAX_AID_TEXT_CHARS)), _aid_id()),
+            _aid_get,
+            "One ledger entity (household, fund, program, cycle, ...), or null.",
+        ),
+        Method(
+            "aid_list",
+            (
+                Param("kind", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("filters", "object", _filters, dict),
+                _aid_cursor(),
+                _optional("limit", "integer", _page_limit, lambda: None),
+            ),
+            _aid_list,
+            "A page of ledger entities by filters (area, status, program, period, ...).",
+        ),
+        Method(
+            "aid_history",
+            (
+                Param("kind", "string", _text(MAX_AID_TEXT_CHARS)),
+                _aid_id(),
+                _aid_cursor(),
+                _optional("limit", "integer", _page_limit, lambda: None),
+            ),
+            _aid_history,
+            "Every transaction that changed a ledger entity, with height and hash.",
+        ),
+        Method(
+            "aid_trace",
+            (Param("kind", "string", _text(MAX_AID_TEXT_CHARS)), _aid_id()),
+            _aid_trace,
+            "The chain of custody around a ledger entity, from fund document to bank outcome.",
+        ),
+        Method(
+            "aid_check",
+            (Param("tx", "object", _obj),),
+            _aid_check,
+            "Simulate a signed aid transaction on the latest state without admitting it.",
+        ),
+        Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
     )
 }
 

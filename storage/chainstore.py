@@ -1,7 +1,8 @@
 """ChainStore: the node's one LevelDB, behind the few operations the daemon needs.
 
 Everything a committed block changes -- the block, its commit certificate, the state writes, the
-receipts, the tx index and the new head -- goes into ONE synced write batch, so after a crash at
+receipts, the tx index, the ledger's read-side index and the new head -- goes into ONE synced
+write batch, so after a crash at
 any instant the store is exactly at the last fully committed block. The head is cached in memory
 and only replaced after its batch is on disk.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,8 +25,8 @@ from chain.encoding import canonical, canonical_unchecked, sha256_hex
 from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
-from storage import blocks, state
-from storage.db import META_GENESIS, META_HEAD, Database, is_u64
+from storage import blocks, index, state
+from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key
 from storage.errors import ChainStoreError
 from storage.journal import Journal
 
@@ -46,6 +48,9 @@ class BlockResult(Protocol):
 
     @property
     def state_root(self) -> str: ...
+
+    @property
+    def index(self) -> index.IndexChanges: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,37 @@ def check_genesis(genesis: Any) -> None:
         raise ChainStoreError(f"genesis is not canonical JSON: {exc.message}") from None
 
 
+class StoreView:
+    """A read-only view of state and the ledger's index at one block (a LevelDB snapshot).
+
+    It has the ``get``/``set``/``delete`` of a state overlay (writes refused), so the ledger's
+    reads and a simulated transaction run on it unchanged, and ``scan`` for ``aid.reads``.
+    """
+
+    __slots__ = ("_snap",)
+
+    def __init__(self, snap: Any) -> None:
+        self._snap = snap
+
+    def get(self, key: str) -> Any | None:
+        raw = self._snap.get(state_key(key))
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ChainStoreError(f"corrupt state value at {key!r}: {exc}") from None
+
+    def set(self, key: str, value: Any) -> None:
+        raise ChainStoreError("a store view is read-only")
+
+    def delete(self, key: str) -> None:
+        raise ChainStoreError("a store view is read-only")
+
+    def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
+        return index.scan(self._snap, prefix, after, limit)
+
+
 class ChainStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -160,7 +196,12 @@ class ChainStore:
     def is_initialised(self) -> bool:
         return self._head is not None
 
-    def init_genesis(self, genesis: dict[str, Any]) -> None:
+    def init_genesis(
+        self, genesis: dict[str, Any], records: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write height 0: the accounts, plus ``records`` -- the state the node derives from
+        sections of the genesis it validated itself (the ledger's areas, organisations, policy).
+        """
         check_genesis(genesis)
         encoded = canonical(genesis)
         with self._lock:
@@ -173,6 +214,11 @@ class ChainStore:
             batch = self._db.batch()
             for address, balance in genesis["accounts"].items():
                 state.put_writes(batch, {account_key(address): {"balance": balance, "nonce": 0}})
+            if records:
+                clash = sorted(set(records) & {account_key(a) for a in genesis["accounts"]})
+                if clash:
+                    raise ChainStoreError(f"genesis records overwrite accounts: {clash[:3]}")
+                state.put_writes(batch, records)
             blocks.put_block(batch, Block(header, ()), None, [])
             batch.put(META_GENESIS, encoded)
             head = Head(0, header.hash, header.state_root, header.time)
@@ -254,6 +300,16 @@ class ChainStore:
     def get_state(self, key: str) -> Any | None:
         return state.read_state(self._db, key)
 
+    @contextmanager
+    def read_view(self) -> Iterator[StoreView]:
+        """State and ledger index as of one committed block, however many commit meanwhile."""
+        with self._lock:
+            snap = self._db.snapshot()
+        try:
+            yield StoreView(snap)
+        finally:
+            snap.close()
+
     def account(self, address: str) -> tuple[int, int]:
         if not isinstance(address, str):
             raise ChainStoreError("account addresses must be strings")
@@ -285,6 +341,7 @@ class ChainStore:
             batch = self._db.batch()
             blocks.put_block(batch, block, certificate, result.receipts)
             state.put_writes(batch, result.writes)
+            index.put_changes(batch, result.index)
             new_head = Head(block.height, block_hash, result.state_root, block.header.time)
             batch.put(META_HEAD, new_head.encode())
             batch.write()

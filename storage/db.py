@@ -30,6 +30,9 @@ P_CERT = b"c"  # c<u64 height>      -> canonical certificate JSON
 P_TX = b"t"  # t<32-byte tx hash>   -> canonical {"height", "index", "tx", "receipt"}
 P_STATE = b"s"  # s<utf-8 state key> -> canonical JSON value
 P_JOURNAL = b"j"  # j<u64 seq>      -> canonical journal record
+P_INDEX = (
+    b"x"  # x<utf-8 index key> -> canonical JSON (the ledger's read-side index, storage/index.py)
+)
 
 META_HEAD = P_META + b"head"
 META_GENESIS = P_META + b"genesis"
@@ -190,6 +193,10 @@ class Database:
             for key in it:
                 return bytes(key[len(prefix) :])
         return None
+
+    def snapshot(self) -> plyvel.Snapshot:
+        """A consistent read view: every later batch stays invisible to it (close it after use)."""
+        return self.raw.snapshot()
 
     def close(self) -> None:
         if self._db is not None:

@@ -132,3 +132,44 @@ def test_commit_certificate_verification() -> None:
         CommitCertificate(
             1, block.hash, 0, (*sigs[:2], (outsider.public_hex, outsider.sign(msg)))
         ).verify("test", ids)
+
+
+# --- the ledger's transaction type ----------------------------------------------------------------
+def aid_tx(payload: object) -> dict[str, object]:
+    tx = sign_tx(ALICE, "c", 0, "aid", {"action": "fund.receive", "args": {}})
+    return {**tx.to_dict(), "payload": payload}
+
+
+def test_aid_tx_gas_is_its_declared_gas_defaulting_to_none() -> None:
+    plain = sign_tx(ALICE, "c", 0, "aid", {"action": "cycle.approve", "args": {"cycle": "x"}})
+    assert plain.gas_limit == 0
+    ruled = sign_tx(ALICE, "c", 1, "aid", {"action": "cycle.add", "args": {}, "gas": 2_000_000})
+    assert ruled.gas_limit == 2_000_000
+    assert tx_verified_from_dict(ruled.to_dict()) == ruled
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"args": {}}, "payload.action"),
+        ({"action": "", "args": {}}, "payload.action"),
+        ({"action": "x" * 65, "args": {}}, "payload.action"),
+        ({"action": 5, "args": {}}, "payload.action"),
+        ({"action": "a\ud800", "args": {}}, "payload.action"),
+        ({"action": "fund.receive"}, "payload.args"),
+        ({"action": "fund.receive", "args": []}, "payload.args"),
+        ({"action": "fund.receive", "args": {}, "gas": -1}, "payload.gas"),
+        ({"action": "fund.receive", "args": {}, "gas": 10_000_001}, "payload.gas"),
+        ({"action": "fund.receive", "args": {}, "gas": True}, "payload.gas"),
+        ({"action": "fund.receive", "args": {}, "memo": "x"}, "unknown aid payload fields"),
+        ([], "payload must be an object"),
+    ],
+)
+def test_malformed_aid_payloads_are_refused(payload: object, error: str) -> None:
+    with pytest.raises(MalformedTx, match=error):
+        tx_from_dict(aid_tx(payload))
+
+
+def test_an_aid_action_of_64_characters_and_zero_gas_is_accepted() -> None:
+    tx = tx_from_dict(aid_tx({"action": "a" * 64, "args": {}, "gas": 0}))
+    assert tx.gas_limit == 0

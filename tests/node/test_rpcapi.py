@@ -53,7 +53,9 @@ class FakeStore:
 
 def make_rpc(**rpc: int) -> tuple[NodeRpc, str]:
     store = FakeStore()
-    node = SimpleNamespace(store=store, cfg=SimpleNamespace(name="t", rpc=RpcConfig(**rpc)))
+    node = SimpleNamespace(
+        store=store, cfg=SimpleNamespace(name="t", rpc=RpcConfig(**rpc)), genesis=None
+    )
     return NodeRpc(node), store.address  # type: ignore[arg-type]
 
 

@@ -91,6 +91,34 @@ class FakeNode:
         self._enter("contract_get", address)
         return None
 
+    async def aid_get(self, kind: str, id: str) -> dict[str, Any] | None:
+        self._enter("aid_get", kind, id)
+        return None
+
+    async def aid_list(
+        self, kind: str, filters: dict[str, str], cursor: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        self._enter("aid_list", kind, filters, cursor, limit)
+        return {"items": [], "next_cursor": None}
+
+    async def aid_history(
+        self, kind: str, id: str, cursor: str | None, limit: int | None
+    ) -> dict[str, Any]:
+        self._enter("aid_history", kind, id, cursor, limit)
+        return {"items": [], "next_cursor": None}
+
+    async def aid_trace(self, kind: str, id: str) -> dict[str, Any]:
+        self._enter("aid_trace", kind, id)
+        return {"root": f"{kind}/{id}", "nodes": [], "links": [], "truncated": False}
+
+    async def aid_check(self, tx: Any) -> dict[str, Any]:
+        self._enter("aid_check", tx)
+        return {"ok": True, "events": [], "touched": [], "gas_used": 0}
+
+    async def aid_policy(self) -> dict[str, Any]:
+        self._enter("aid_policy")
+        return {"policy": None, "orgs": [], "area_count": 0}
+
 
 def transfer(
     key: KeyPair, nonce: int = 0, chain_id: str = CHAIN_ID, amount: int = 5

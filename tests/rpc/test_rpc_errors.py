@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from aid import errors as AE
+from aid.errors import LedgerError
 from chain import errors as CE
 from chain.crypto import KeyPair
 from rpc import errors as E
@@ -26,6 +28,7 @@ EXPECTED = {
     "invalid_certificate": (CE.InvalidCertificate, -32011),
     "busy": (CE.Busy, -32012),
     "unknown_account": (CE.UnknownAccount, -32013),
+    "ledger_refused": (LedgerError, -32020),
 }
 
 
@@ -56,6 +59,31 @@ def test_reasons_without_a_code_fall_back_to_server_error(cls: type[CE.AidchainE
     obj = E.error_object(cls("x"))
     assert obj["code"] == E.SERVER_ERROR
     assert obj["data"] == {"reason": cls.reason}
+
+
+@pytest.mark.parametrize(
+    "cls", [AE.WrongRole, AE.OverBudget, AE.RuleFailed, AE.BadArgs, AE.AlreadyPaid, LedgerError]
+)
+async def test_every_ledger_refusal_is_one_code_with_its_own_reason(
+    cls: type[LedgerError],
+) -> None:
+    node = FakeNode()
+    node.fail_with = cls("the clerk's message", check="x")
+    body = json.dumps({"jsonrpc": "2.0", "method": "aid_policy", "id": 1}).encode()
+    resp = await answer(node, body, max_batch=10)
+    assert resp["error"] == {
+        "code": -32020,
+        "message": "the clerk's message",
+        "data": {"reason": cls.reason, "check": "x"},
+    }
+
+
+def test_a_family_is_inherited_not_matched_by_name() -> None:
+    class Stray(CE.AidchainError):
+        reason = "wrong_role"  # a ledger reason, but not a LedgerError
+
+    assert E.error_object(Stray("x"))["code"] == E.SERVER_ERROR
+    assert E.family_reason(AE.WrongArea("x")) == "ledger_refused"
 
 
 def test_reason_cannot_be_overridden_by_data_and_non_json_data_is_dropped() -> None:

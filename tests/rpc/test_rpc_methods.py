@@ -32,6 +32,12 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "node_status",
         "contract_call",
         "contract_get",
+        "aid_get",
+        "aid_list",
+        "aid_history",
+        "aid_trace",
+        "aid_check",
+        "aid_policy",
     }
     assert [p.name for p in METHODS["contract_call"].params] == [
         "contract",
@@ -109,3 +115,40 @@ def test_binding_either_succeeds_with_schema_keys_or_raises_invalid_params(
 @given(st.text(min_size=64, max_size=64, alphabet="0123456789abcdefABCDEF"))
 def test_any_hex64_is_accepted_and_lowercased(value: str) -> None:
     assert bind_params(METHODS["tx_get"], [value]) == {"hash": value.lower()}
+
+
+def test_aid_reads_bind_kind_id_filters_cursor_and_limit() -> None:
+    m = METHODS["aid_list"]
+    assert bind_params(m, {"kind": "household"}) == {
+        "kind": "household",
+        "filters": {},
+        "cursor": None,
+        "limit": None,
+    }
+    bound = bind_params(m, ["household", {"area": "530102000000"}, "household/area/5", 200])
+    assert bound["filters"] == {"area": "530102000000"} and bound["limit"] == 200
+    assert bind_params(METHODS["aid_get"], ["fund", "ab" * 10]) == {"kind": "fund", "id": "ab" * 10}
+    assert bind_params(METHODS["aid_policy"], []) == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "param"),
+    [
+        ("aid_get", {"kind": "", "id": "x"}, "kind"),
+        ("aid_get", {"kind": "fund", "id": "x" * 65}, "id"),
+        ("aid_get", {"kind": "fund", "id": 5}, "id"),
+        ("aid_list", {"kind": "household", "filters": {"area": 5}}, "filters"),
+        ("aid_list", {"kind": "household", "filters": [1]}, "filters"),
+        ("aid_list", {"kind": "household", "filters": {str(i): "a" for i in range(5)}}, "filters"),
+        ("aid_list", {"kind": "household", "limit": 201}, "limit"),
+        ("aid_list", {"kind": "household", "limit": 0}, "limit"),
+        ("aid_history", {"kind": "fund", "id": "x", "cursor": "c" * 513}, "cursor"),
+        ("aid_check", {"tx": "not an object"}, "tx"),
+    ],
+)
+def test_aid_params_are_refused_naming_the_parameter(
+    method: str, params: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(InvalidParams) as info:
+        bind_params(METHODS[method], params)
+    assert info.value.data["param"] == param

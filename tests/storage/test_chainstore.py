@@ -17,6 +17,7 @@ from storage.blocks import tx_bytes
 from storage.chainstore import ChainStore
 from storage.db import P_STATE, Database
 from storage.errors import ChainStoreError
+from storage.index import MAX_SCAN, NO_INDEX_CHANGES, IndexChanges
 
 CHAIN = "test-chain"
 ALICE = KeyPair.from_seed(b"a" * 32)
@@ -40,6 +41,7 @@ class Result:
     writes: dict[str, Any] = field(default_factory=dict)
     receipts: list[dict[str, Any]] = field(default_factory=list)
     state_root: str = "ab" * 32
+    index: IndexChanges = NO_INDEX_CHANGES
 
 
 def next_block(store: ChainStore, txs: tuple[Transaction, ...] = (), **header: Any) -> Block:
@@ -289,3 +291,72 @@ def test_bad_state_keys_are_refused_with_a_clear_error(store: ChainStore, key: A
 def test_bad_prune_heights_are_refused(store: ChainStore, height: Any) -> None:
     with pytest.raises(ChainStoreError, match="journal_prune"):
         store.journal_prune(height)
+
+
+# --- the ledger's read-side index and genesis records ----------------------------------------------
+def test_genesis_records_are_written_into_state(tmp_path: Path) -> None:
+    s = ChainStore.open(tmp_path / "db")
+    try:
+        s.init_genesis(make_genesis(), {"aid/policy/current": {"q": 3}, "aid/area/1": {"n": "A"}})
+        assert s.get_state("aid/policy/current") == {"q": 3}
+        assert s.get_state("aid/area/1") == {"n": "A"}
+        assert s.get_state(account_key(ALICE.public_hex)) == {"balance": 1_000, "nonce": 0}
+    finally:
+        s.close()
+
+
+def test_genesis_records_may_not_overwrite_an_account(tmp_path: Path) -> None:
+    s = ChainStore.open(tmp_path / "db")
+    try:
+        with pytest.raises(ChainStoreError, match="overwrite accounts"):
+            s.init_genesis(make_genesis(), {account_key(ALICE.public_hex): {"balance": 9}})
+        assert not s.is_initialised()
+    finally:
+        s.close()
+
+
+def index_block(store: ChainStore, changes: IndexChanges, writes: dict[str, Any]) -> None:
+    block = next_block(store)
+    store.commit_block(block, cert_for(block), Result(writes, [], "11" * 32, changes))
+
+
+def test_index_changes_commit_with_the_block_and_scan_by_prefix(store: ChainStore) -> None:
+    keys = [f"household/area/5301020010{v:02d}/h{v}" for v in range(1, 6)]
+    index_block(store, IndexChanges((), tuple((k, None) for k in keys)), {"aid/x": 1})
+    index_block(store, IndexChanges((keys[0],), (("history/household/h2/1", {"tx": "t"}),)), {})
+    with store.read_view() as view:
+        assert [k for k, _ in view.scan("household/area/", None, 10)] == keys[1:]
+        page = view.scan("household/area/530102", None, 2)
+        assert [k for k, _ in page] == keys[1:3]
+        rest = view.scan("household/area/530102", page[-1][0], 10)
+        assert [k for k, _ in rest] == keys[3:]
+        assert view.scan("household/area/", "a", 10)[0][0] == keys[1]  # before the prefix
+        assert view.scan("household/area/", "zzz", 10) == []  # past it
+        assert view.scan("history/", None, 10) == [("history/household/h2/1", {"tx": "t"})]
+        assert view.get("aid/x") == 1
+        with pytest.raises(ChainStoreError, match="read-only"):
+            view.set("aid/x", 2)
+        with pytest.raises(ChainStoreError, match="limit"):
+            view.scan("", None, MAX_SCAN + 1)
+
+
+def test_a_read_view_sees_one_block_while_the_next_commits(store: ChainStore) -> None:
+    index_block(store, IndexChanges((), (("k/a", None),)), {"aid/n": 1})
+    with store.read_view() as view:
+        index_block(store, IndexChanges(("k/a",), (("k/b", None),)), {"aid/n": 2})
+        assert view.get("aid/n") == 1 and [k for k, _ in view.scan("k/", None, 5)] == ["k/a"]
+    with store.read_view() as view:
+        assert view.get("aid/n") == 2 and [k for k, _ in view.scan("k/", None, 5)] == ["k/b"]
+
+
+def test_the_index_survives_a_reopen_with_the_state(tmp_path: Path) -> None:
+    s = ChainStore.open(tmp_path / "db")
+    s.init_genesis(make_genesis())
+    index_block(s, IndexChanges((), (("k/a", None),)), {"aid/n": 1})
+    s.close()
+    s = ChainStore.open(tmp_path / "db")
+    try:
+        with s.read_view() as view:
+            assert view.get("aid/n") == 1 and view.scan("k/", None, 5) == [("k/a", None)]
+    finally:
+        s.close()

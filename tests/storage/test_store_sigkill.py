@@ -25,12 +25,14 @@ WRITER = textwrap.dedent(
     from chain.statekeys import account_key
     from chain.tx import make_transfer
     from storage.chainstore import ChainStore
+    from storage.index import IndexChanges
 
     @dataclass(frozen=True)
     class Result:
         writes: dict
         receipts: list
         state_root: str
+        index: IndexChanges
 
     alice = KeyPair.from_seed(b"a" * 32)
     store = ChainStore.open(sys.argv[1])
@@ -45,8 +47,10 @@ WRITER = textwrap.dedent(
         writes = {"n/counter": h, f"n/{h}": h,
                   account_key(alice.public_hex): {"balance": 10**9 - 50 * h, "nonce": 50 * h}}
         receipts = [{"ok": True, "error": None, "events": []}] * len(txs)
+        # the read-side index follows the state: one "at" key for the current counter
+        index = IndexChanges((f"n/at/{h - 1:06d}",), ((f"n/at/{h:06d}", None), (f"n/h/{h:06d}", h)))
         store.commit_block(block, CommitCertificate(h, block.hash, 0, ()),
-                           Result(writes, receipts, f"{h:064x}"))
+                           Result(writes, receipts, f"{h:064x}", index))
         print(h, flush=True)
     """
 )
@@ -82,6 +86,9 @@ def test_sigkill_mid_commit_loses_no_committed_block(tmp_path: Path) -> None:
         assert store.state_root == f"{h:064x}"
         assert store.get_state(f"n/{h + 1}") is None  # nothing of a half-written next block
         assert store.get_header(h + 1) is None
+        with store.read_view() as view:  # the index is exactly as current as the state
+            assert view.scan("n/at/", None, 10) == [(f"n/at/{h:06d}", None)]
+            assert [v for _, v in view.scan("n/h/", None, 1_000)] == list(range(1, h + 1))
         alice = store.get_genesis()["validators"][0]["id"]  # type: ignore[index]
         assert store.get_state(account_key(alice)) == {"balance": 10**9 - 50 * h, "nonce": 50 * h}
         for height in range(1, h + 1):
