@@ -17,8 +17,8 @@ from typing import Any
 from aid.context import Context
 from aid.identity import REGISTRY_KEY_BYTES, account_commitment, person_commitment, seal
 from chain.crypto import KeyPair
-from chain.encoding import canonical, sha256_hex
 from chain.errors import ConfigError
+from chain.tx import Transaction, sign_tx
 
 # kind of the entity an action creates (its id is Context.new_id(kind) of the tx hash)
 CREATES = {
@@ -55,16 +55,12 @@ def aid_payload(action: str, args: dict[str, Any], gas: int = 0) -> dict[str, An
 def aid_tx(
     key: KeyPair, chain_id: str, nonce: int, action: str, args: dict[str, Any], gas: int = 0
 ) -> SignedTx:
-    """Sign an ``aid`` transaction (the same body bytes and hash as ``chain.tx.sign_tx``)."""
-    body = {
-        "chain_id": chain_id,
-        "sender": key.public_hex,
-        "nonce": nonce,
-        "type": "aid",
-        "payload": aid_payload(action, args, gas),
-    }
-    data = canonical(body)
-    return SignedTx({**body, "signature": key.sign(data)}, sha256_hex(data))
+    """Sign an ``aid`` transaction; its envelope is checked as a node would (MalformedTx)."""
+    return signed(sign_tx(key, chain_id, nonce, "aid", aid_payload(action, args, gas)))
+
+
+def signed(tx: Transaction) -> SignedTx:
+    return SignedTx(tx.to_dict(), tx.hash)
 
 
 def read_registry_key(path: str | Path) -> bytes:

@@ -26,10 +26,18 @@ from typing import Any
 from aid.demo_county import COUNTY_CODE, DemoCounty, DemoHousehold, demo_county
 from aid.identity import account_commitment, seal
 from chain.crypto import KeyPair
-from chain.encoding import canonical, sha256_hex
 from chain.errors import AidchainError
+from chain.tx import sign_tx
 from contracts.runtime import contract_address
-from node.aidclient import Member, SignedTx, aid_tx, household_args, read_registry_key, readers_of
+from node.aidclient import (
+    Member,
+    SignedTx,
+    aid_tx,
+    household_args,
+    read_registry_key,
+    readers_of,
+    signed,
+)
 from node.cluster import ClusterInfo
 from node.keys import load_key, save_key
 from rpc.client import RpcClient, RpcError
@@ -39,7 +47,9 @@ POLL_BATCH = 200  # tx_get calls per batch while waiting for a phase
 POLL_S = 0.2
 PHASE_TIMEOUT_S = 300.0
 ADD_CHUNK = 500  # households per cycle.add (aid.cycles.MAX_BATCH_HOUSEHOLDS)
-ADD_GAS_PER_HOUSEHOLD = 6_000  # rules gas per household added (about 4,150 measured, docs/ledger.md)
+ADD_GAS_PER_HOUSEHOLD = (
+    6_000  # rules gas per household added (about 4,150 measured, docs/ledger.md)
+)
 ADD_GAS_BASE = 200_000
 DEPLOY_GAS = 2_000_000
 REPORT_CHUNK = 500  # payment outcomes per payment.report
@@ -165,20 +175,9 @@ class DemoLoader:
     def deploy(self, who: str, source: str, init: dict[str, Any]) -> str:
         """A ``deploy`` transaction of a rules contract; returns the contract's address."""
         signer = self.signers[who]
-        body = {
-            "chain_id": self.chain_id,
-            "sender": signer.key.public_hex,
-            "nonce": signer.nonce,
-            "type": "deploy",
-            "payload": {"source": source, "init": init, "gas": DEPLOY_GAS},
-        }
-        data = canonical(body)
-        self.pending.append(
-            (
-                f"{who} deploy",
-                SignedTx({**body, "signature": signer.key.sign(data)}, sha256_hex(data)),
-            )
-        )
+        payload = {"source": source, "init": init, "gas": DEPLOY_GAS}
+        tx = sign_tx(signer.key, self.chain_id, signer.nonce, "deploy", payload)
+        self.pending.append((f"{who} deploy", signed(tx)))
         address = contract_address(signer.key.public_hex, signer.nonce)
         signer.nonce += 1
         return address
@@ -189,11 +188,11 @@ class DemoLoader:
         started = time.monotonic()
         await self._send([t for _, t in txs])
         receipts = await self._wait([t.hash for _, t in txs])
-        for (label, signed), info in zip(txs, receipts, strict=True):
+        for (label, sent), info in zip(txs, receipts, strict=True):
             receipt = info.get("receipt") or {}
             if not receipt.get("ok"):
                 raise DemoError(
-                    f"phase {name!r}: {label} ({signed.hash[:12]}) was refused: "
+                    f"phase {name!r}: {label} ({sent.hash[:12]}) was refused: "
                     f"{receipt.get('error_type')}: {receipt.get('error')}"
                 )
         self.summary.transactions += len(txs)
