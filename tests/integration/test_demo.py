@@ -84,6 +84,31 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
     assert paid.returncode == 0, paid.stderr
     assert len(json.loads(paid.stdout)["items"]) == min(200, summary["paid"])
 
+    # a clerk's CLI on the loaded county: decrypt as the office, as the auditor (recorded first)
+    household = (await cluster.call(1, "aid_list", kind="household", filters={}, limit=1))["items"][
+        0
+    ]
+    aid_dir = cluster.info.root / "aid"
+    show = ["aid", "household", "show", household["id"], "--rpc", cluster.url(1)]
+    office = aidchain(*show, "--enc-key", str(aid_dir / "office.enc.key"))
+    assert office.returncode == 0, office.stderr
+    names = {p.name for hh in demo_county(households=HOUSEHOLDS).households for p in hh.members}
+    members = json.loads(office.stdout)["personal"]["members"]
+    assert members and all(m["name"] in names for m in members)
+    audit = aidchain(
+        *show, "--enc-key", str(aid_dir / "audit.enc.key"),
+        "--key", str(aid_dir / "demo" / "auditor.key"), "--purpose", "integration test audit",
+    )  # fmt: skip
+    assert audit.returncode == 0, audit.stderr
+    history = await cluster.call(1, "aid_history", kind="household", id=household["id"])
+    assert "household.view" in [item["action"] for item in history["items"]]
+    refused = aidchain(
+        "aid", "cycle.create", "--key", str(aid_dir / "demo" / "reviewer.key"),
+        "--arg", f"program={programs[0]['id']}", "--arg", "period=2026-05", "--rpc", cluster.url(0),
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "wrong_role" in refused.stderr and "handler" in refused.stderr
+
     # a second load is refused clearly and changes nothing
     again = aidchain("demo", "load", "--dir", directory, "--households", "5")
     assert again.returncode == 1
@@ -94,7 +119,8 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
     secrets = plaintexts()
     for i in range(cluster.n):
         files = leveldb_files(cluster.data_dir(i))
-        assert files
+        # the scan reads what the node stored: the household ids it wrote are found in plain
+        assert any(household["id"].encode() in p.read_bytes() for p in files)
         for path in files:
             data = path.read_bytes()
             leaked = [s for s in secrets if s in data]
