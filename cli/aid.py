@@ -21,6 +21,7 @@ from nacl.public import PrivateKey
 
 from aid.errors import BadArgs
 from aid.identity import unseal
+from aid.indexes import INDEXED_KINDS
 from aid.ledger import ACTIONS
 from aid.reads import LIST_SPECS, MAX_PAGE
 from chain import limits
@@ -54,7 +55,7 @@ from rpc.client import RpcClient, RpcError, RpcTransportError
 
 LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
 LIST_FILTERS = ("area", "status", "program", "period", "household", "cycle", "year", "source")
-KINDS = tuple(sorted({*LIST_SPECS, "grants", "org", "area", "policy"}))
+KINDS = tuple(sorted(INDEXED_KINDS))  # what aid_get, aid_history and aid_trace read
 
 
 # --- arguments ------------------------------------------------------------------------------------
