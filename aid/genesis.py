@@ -64,7 +64,7 @@ def _org(item: Any, areas: dict[str, str]) -> dict[str, Any]:
     ident = _text(item["id"], "organisation id")
     if item["kind"] not in ORG_KINDS:
         raise BadArgs(f"organisation {ident}: kind must be one of {', '.join(ORG_KINDS)}")
-    if item["area"] not in areas:
+    if not isinstance(item["area"], str) or item["area"] not in areas:
         raise BadArgs(f"organisation {ident}: area {item['area']!r} is not in aid.areas")
     admins = item["admins"]
     if (

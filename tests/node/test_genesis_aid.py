@@ -40,6 +40,7 @@ def test_a_genesis_without_aid_has_no_records_and_keeps_its_hash() -> None:
         (lambda a: a["orgs"][0].update(kind="church"), "genesis.aid: organisation fin: kind"),
         (lambda a: a["areas"].append({"code": "12", "name": "x"}), "genesis.aid: area code"),
         (lambda a: a["orgs"][1].update(admins=[]), "genesis.aid: organisation office: admins"),
+        (lambda a: a["orgs"][2].update(area=["x"]), "genesis.aid: organisation bank: area"),
     ],
 )
 def test_a_bad_aid_section_is_a_config_error_naming_the_problem(mutate: Any, message: str) -> None:
