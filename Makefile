@@ -6,6 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 CLUSTER_DIR ?= .cluster
 NODES ?= 4
+DEMO_HOUSEHOLDS ?= 3000
 
 .PHONY: run test lint typecheck check sim bench clean
 
@@ -21,8 +22,17 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(STAMP_RUN)
 
+# A new cluster gets the demo county: `demo load` waits for the nodes, then loads in the
+# background while `cluster up` supervises them (progress in $(CLUSTER_DIR)/demo-load.log).
 run: $(STAMP_RUN)
-	@test -f $(CLUSTER_DIR)/cluster.json || $(BIN)/aidchain cluster init --dir $(CLUSTER_DIR) --nodes $(NODES)
+	@if test -f $(CLUSTER_DIR)/cluster.json; then \
+		echo "using the existing cluster in $(CLUSTER_DIR)"; \
+	else \
+		$(BIN)/aidchain cluster init --dir $(CLUSTER_DIR) --nodes $(NODES) && \
+		echo "loading the demo county in the background: $(CLUSTER_DIR)/demo-load.log" && \
+		($(BIN)/aidchain demo load --dir $(CLUSTER_DIR) --households $(DEMO_HOUSEHOLDS) \
+			> $(CLUSTER_DIR)/demo-load.log 2>&1 &) ; \
+	fi
 	$(BIN)/aidchain cluster up --dir $(CLUSTER_DIR)
 
 test: $(STAMP_TEST)

@@ -6,7 +6,10 @@ import argparse
 from pathlib import Path
 
 from cli.common import EXIT_OK
-from node.cluster import DEFAULT_BASE_PORT, init_cluster, up
+from node.cluster import DEFAULT_BASE_PORT, LOCAL_AID_POLICY, init_cluster, up
+
+# `cluster init` option -> aid.policy key (seconds of block time)
+POLICY_OPTIONS = ("notice_period_s", "stage_deadline_s", "proposal_ttl_s", "idle_fund_age_s")
 
 
 def cmd_cluster_init(args: argparse.Namespace) -> int:
@@ -16,11 +19,13 @@ def cmd_cluster_init(args: argparse.Namespace) -> int:
         base_port=args.base_port,
         accounts=args.accounts,
         force=args.force,
+        aid_policy={key: getattr(args, key) for key in POLICY_OPTIONS},
     )
     print(f"initialised cluster {manifest['chain_id']} in {args.dir}:")
     for node in manifest["nodes"]:
         print(f"  {node['name']}  {node['rpc_url']}  {node['config']}")
     print(f"  {len(manifest['accounts'])} funded accounts in {args.dir}/accounts/")
+    print(f"  ledger registry key and organisation encryption keys in {args.dir}/aid/ (0600)")
     return EXIT_OK
 
 
@@ -43,6 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--accounts", type=int, default=10)
     p.add_argument("--force", action="store_true", help="overwrite an existing directory")
+    for key in POLICY_OPTIONS:
+        p.add_argument(
+            "--" + key.replace("_", "-"),
+            dest=key,
+            type=int,
+            default=LOCAL_AID_POLICY[key],
+            help=f"ledger policy {key}, seconds of block time (default %(default)s; "
+            "a real network uses days)",
+        )
     p.set_defaults(func=cmd_cluster_init)
     p = cluster.add_parser("up", help="start every node as its own process and supervise them")
     p.add_argument("--dir", required=True, type=Path)

@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nacl.public import PrivateKey
+
+from aid import demo_county
+from aid.identity import REGISTRY_KEY_BYTES
 from chain import limits
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
@@ -33,6 +37,27 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_PORT = 26600
 DEFAULT_BALANCE = 10**13  # fen per funded test account
 READY_TIMEOUT_S = 60.0
+
+# The ledger's policy on a local cluster, in seconds of block time, so a demo's whole history
+# (public notices, approval stages) plays out in a minute or two. A real network uses days
+# (aid.policy.Policy's defaults); `cluster init --notice-period-s ...` overrides these.
+LOCAL_AID_POLICY = {
+    "governance_quorum": 3,
+    "notice_period_s": 20,
+    "stage_deadline_s": 600,
+    "proposal_ttl_s": 600,
+    "idle_fund_age_s": 3_600,
+}
+# The organisations of a local cluster: (id, kind, name). The first four run the validators.
+AID_ORGS = (
+    ("fin", "finance", "青山县财政局 (fictional finance bureau)"),
+    ("office", "poverty_office", "青山县乡村振兴局 (fictional poverty-alleviation office)"),
+    ("bank", "bank", "青山农商银行 (fictional agent bank)"),
+    ("audit", "auditor", "青山县审计局 (fictional audit office)"),
+    ("civil", "civil_affairs", "青山县民政局 (fictional civil affairs bureau)"),
+    ("village", "village_committee", "青山县村委会联合会 (fictional village committees)"),
+)
+VALIDATOR_AGENCIES = tuple(org_id for org_id, _, _ in AID_ORGS[:4])
 
 
 def free_ports(count: int) -> list[int]:
@@ -68,8 +93,14 @@ def init_cluster(
     chain_id: str | None = None,
     consensus: dict[str, Any] | None = None,
     block_gas_limit: int = limits.DEFAULT_BLOCK_GAS_LIMIT,
+    aid_policy: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Write a local cluster into ``directory``; ``base_port=0`` picks free ports now."""
+    """Write a local cluster into ``directory``; ``base_port=0`` picks free ports now.
+
+    The genesis also carries the ledger's ``aid`` section (the demo county's areas, the six
+    organisations with funded accounts as admins, ``aid_policy`` over ``LOCAL_AID_POLICY``),
+    and ``aid/`` holds the registry key and each organisation's encryption key (0600).
+    """
     root = Path(directory)
     if nodes < 4:
         raise ConfigError("a cluster needs at least 4 nodes (n = 3f+1 with f >= 1)")
@@ -83,14 +114,19 @@ def init_cluster(
         free_ports(2 * nodes) if base_port == 0 else list(range(base_port, base_port + 2 * nodes))
     )
     keys = [KeyPair.generate() for _ in range(nodes)]
-    acct_keys = [KeyPair.generate() for _ in range(accounts)]
+    # every organisation's admin is a funded account: at least one account per organisation
+    acct_keys = [KeyPair.generate() for _ in range(max(accounts, len(AID_ORGS)))]
+    aid_section, aid_files = _write_aid_keys(root, acct_keys, aid_policy or {})
     chain_id = chain_id or f"aidchain-local-{os.urandom(4).hex()}"
     genesis = {
         "chain_id": chain_id,
         "time": int(time.time() * 1000),
-        "validators": [{"id": k.public_hex, "name": f"node{i}"} for i, k in enumerate(keys)],
+        "validators": [
+            {"id": k.public_hex, "name": _validator_name(i)} for i, k in enumerate(keys)
+        ],
         "accounts": {k.public_hex: DEFAULT_BALANCE for k in acct_keys},
         "block_gas_limit": block_gas_limit,
+        "aid": aid_section,
     }
     _write_private(root / "genesis.json", json.dumps(genesis, indent=2) + "\n")
     node_entries = []
@@ -132,9 +168,58 @@ def init_cluster(
         rel = f"accounts/acct{j}.key"
         save_key(root / rel, key)
         account_paths.append(rel)
-    manifest = {"chain_id": chain_id, "nodes": node_entries, "accounts": account_paths}
+    manifest = {
+        "chain_id": chain_id,
+        "nodes": node_entries,
+        "accounts": account_paths,
+        "aid": {**aid_files, "admins": {org: account_paths[i] for i, org in enumerate(_org_ids())}},
+    }
     _write_private(root / "cluster.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _org_ids() -> list[str]:
+    return [org_id for org_id, _, _ in AID_ORGS]
+
+
+def _validator_name(i: int) -> str:
+    """node0..3 run for the four validator agencies; more nodes are plain ``node<i>``."""
+    return f"node{i}-{VALIDATOR_AGENCIES[i]}" if i < len(VALIDATOR_AGENCIES) else f"node{i}"
+
+
+def _write_aid_keys(
+    root: Path, acct_keys: list[KeyPair], policy: dict[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Generate the registry key and one X25519 pair per organisation into ``root/aid``.
+
+    Returns the genesis ``aid`` section (public keys only) and the paths for ``cluster.json``.
+    The private files are 0600 in a 0700 directory, like node keys: whoever reads them reads
+    every household's personal data.
+    """
+    make_private_dir(root / "aid")
+    _write_private(root / "aid" / "registry.key", os.urandom(REGISTRY_KEY_BYTES).hex() + "\n")
+    orgs, enc_keys = [], {}
+    for i, (org_id, kind, name) in enumerate(AID_ORGS):
+        private = PrivateKey.generate()
+        rel = f"aid/{org_id}.enc.key"
+        _write_private(root / rel, bytes(private).hex() + "\n")
+        enc_keys[org_id] = rel
+        orgs.append(
+            {
+                "id": org_id,
+                "kind": kind,
+                "name": name,
+                "area": demo_county.COUNTY_CODE,
+                "admins": [acct_keys[i].public_hex],
+                "enc_key": bytes(private.public_key).hex(),
+            }
+        )
+    section = {
+        "policy": {**LOCAL_AID_POLICY, **policy},
+        "areas": demo_county.demo_county(households=0).areas,
+        "orgs": orgs,
+    }
+    return section, {"registry_key": "aid/registry.key", "enc_keys": enc_keys}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +233,17 @@ class ClusterInfo:
 
     def account_keys(self) -> list[KeyPair]:
         return [load_key(self.root / p) for p in self.manifest["accounts"]]
+
+    def aid_paths(self) -> dict[str, Any]:
+        """The ledger key files of ``cluster.json`` (absolute paths); a ConfigError if absent."""
+        aid = self.manifest.get("aid")
+        if not isinstance(aid, dict):
+            raise ConfigError(f"{self.root} has no ledger keys; re-run `aidchain cluster init`")
+        return {
+            "registry_key": self.root / aid["registry_key"],
+            "enc_keys": {org: self.root / p for org, p in aid["enc_keys"].items()},
+            "admins": {org: self.root / p for org, p in aid["admins"].items()},
+        }
 
 
 def load_cluster(directory: str | Path) -> ClusterInfo:

@@ -23,8 +23,9 @@ from node.statesync import sync_item
 def test_cluster_init_layout(tmp_path: Path) -> None:
     root = tmp_path / "c"
     manifest = init_cluster(root, nodes=4, base_port=0, accounts=3)
-    assert set(manifest) == {"chain_id", "nodes", "accounts"}
-    assert len(manifest["nodes"]) == 4 and len(manifest["accounts"]) == 3
+    assert set(manifest) == {"chain_id", "nodes", "accounts", "aid"}
+    # at least one funded account per ledger organisation (its admin): 6 > the 3 asked for
+    assert len(manifest["nodes"]) == 4 and len(manifest["accounts"]) == 6
     genesis = load_genesis(root / "genesis.json")
     assert genesis.chain_id == manifest["chain_id"]
     ports = set()

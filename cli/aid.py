@@ -1,0 +1,380 @@
+"""``aidchain aid ...``: the ledger for a clerk: signed actions, household data, reads.
+
+Every action is signed here with the sender's next nonce and first simulated by the node
+(``aid_check``), so a refusal comes back at once with the reason a clerk can act on (exit 1),
+before anything enters the mempool. Household registration takes personal data on the command
+line and turns it into commitments and sealed boxes in this process (node/aidclient.py): the
+plain text is never sent. Exit codes as everywhere (cli/main.py): 0 ok, 1 refused or failed,
+2 bad usage or key file, 3 node unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey
+
+from aid.errors import BadArgs
+from aid.identity import unseal
+from aid.indexes import INDEXED_KINDS
+from aid.ledger import ACTIONS
+from aid.reads import LIST_SPECS, MAX_PAGE
+from chain import limits
+from chain.crypto import KeyPair
+from chain.encoding import loads_strict
+from chain.errors import EncodingError
+from cli.common import (
+    DEFAULT_RPC,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    CliError,
+    UsageError,
+    print_json,
+    rpc_call,
+    wait_committed,
+)
+from node.aidclient import (
+    CREATES,
+    Member,
+    SignedTx,
+    aid_tx,
+    household_args,
+    read_enc_key,
+    read_registry_key,
+    readers_of,
+)
+from node.cluster import load_cluster
+from node.keys import load_key
+from rpc.client import RpcClient, RpcError, RpcTransportError
+
+LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
+LIST_FILTERS = ("area", "status", "program", "period", "household", "cycle", "year", "source")
+KINDS = tuple(sorted(INDEXED_KINDS))  # what aid_get, aid_history and aid_trace read
+
+
+# --- arguments ------------------------------------------------------------------------------------
+def parse_action_args(args_json: str | None, pairs: list[str] | None) -> dict[str, Any]:
+    """The action's arguments: ``--args JSON`` overlaid by each ``--arg name=value``.
+
+    A value that parses as JSON (numbers, true/false, lists, objects, quoted strings) is taken
+    as that; anything else is a plain string, so ``--arg stage=village`` needs no quoting.
+    """
+    out: dict[str, Any] = {}
+    if args_json is not None:
+        try:
+            value = loads_strict(args_json)
+        except EncodingError as exc:
+            raise UsageError(f"--args: {exc.message}") from None
+        if not isinstance(value, dict):
+            raise UsageError("--args must be a JSON object")
+        out.update(value)
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--arg {pair!r} must be NAME=VALUE")
+        try:
+            out[name] = loads_strict(text)
+        except EncodingError:
+            out[name] = text
+    return out
+
+
+def check_gas(gas: int) -> int:
+    if not 0 <= gas <= limits.MAX_CALL_GAS:
+        raise UsageError(f"--gas must be in 0..{limits.MAX_CALL_GAS}")
+    return gas
+
+
+def parse_member(text: str) -> Member:
+    """``"name,id_number,phone"``; the ID number is checked by household_args, not echoed."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(parts):
+        raise UsageError('--member must be "name,id_number,phone"')
+    return Member(*parts)
+
+
+def parse_readers(pairs: list[str]) -> dict[str, str]:
+    readers = {}
+    for pair in pairs:
+        org, sep, pub = pair.partition("=")
+        try:
+            ok = bool(sep and org) and len(bytes.fromhex(pub)) == 32
+        except ValueError:
+            ok = False
+        if not ok:
+            raise UsageError(f"--readers {pair!r} must be ORG=<64-hex X25519 public key>")
+        readers[org] = pub.lower()
+    return readers
+
+
+# --- sending --------------------------------------------------------------------------------------
+async def _sign_next(
+    url: str, key: KeyPair, action: str, args: dict[str, Any], gas: int
+) -> SignedTx:
+    status = await rpc_call(url, "node_status")
+    account = await rpc_call(url, "account_get", address=key.public_hex)
+    return aid_tx(key, status["chain_id"], account["next_nonce"], action, args, gas)
+
+
+async def check_action(url: str, tx: SignedTx) -> dict[str, Any]:
+    """``aid_check``: a refusal exits 1 with the ledger's reason and message."""
+    try:
+        async with RpcClient(url) as client:
+            return dict(await client.call("aid_check", tx=tx.tx))
+    except RpcError as exc:
+        if exc.code == LEDGER_REFUSED:
+            raise CliError(f"refused ({exc.reason}): {exc.message}") from None
+        raise CliError(f"aid_check failed: {exc.message}") from None
+    except RpcTransportError as exc:
+        raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
+
+
+async def send_action(
+    url: str,
+    key: KeyPair,
+    action: str,
+    args: dict[str, Any],
+    *,
+    gas: int = 0,
+    wait: bool = False,
+    check: bool = True,
+    echo: bool = True,
+) -> dict[str, Any]:
+    """Sign, check, send; returns what was (with ``echo``) printed; a failed receipt exits 1."""
+    tx = await _sign_next(url, key, action, args, gas)
+    if check:
+        await check_action(url, tx)
+    await rpc_call(url, "tx_send", tx=tx.tx)
+    out: dict[str, Any] = {"hash": tx.hash, "status": "pending"}
+    if action in CREATES:
+        out["id"] = tx.new_id(CREATES[action])
+    receipt: dict[str, Any] = {"ok": True}
+    if wait:
+        info = await wait_committed(url, tx.hash)
+        receipt = info.get("receipt") or {}
+        out.update(status="committed", height=info.get("height"), receipt=receipt)
+    if echo:
+        print_json(out)
+    if not receipt.get("ok"):
+        raise CliError(f"{action} failed ({receipt.get('error_type')}): {receipt.get('error')}")
+    return out
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    action_args = parse_action_args(args.args, args.arg)
+    key = load_key(args.key)
+    asyncio.run(
+        send_action(
+            args.rpc,
+            key,
+            args.action,
+            action_args,
+            gas=check_gas(args.gas),
+            wait=args.wait,
+            check=not args.no_check,
+        )
+    )
+    return EXIT_OK
+
+
+# --- household personal data ----------------------------------------------------------------------
+def _cluster_keys(directory: Path) -> tuple[bytes, dict[str, str]]:
+    info = load_cluster(directory)
+    paths = info.aid_paths()
+    genesis = json.loads((info.root / "genesis.json").read_text(encoding="utf-8"))
+    return read_registry_key(paths["registry_key"]), readers_of(genesis["aid"]["orgs"])
+
+
+def build_apply_args(args: argparse.Namespace) -> dict[str, Any]:
+    """household.apply arguments from the command line; a bad ID number exits 2, unechoed."""
+    if args.cluster is not None:
+        registry_key, readers = _cluster_keys(args.cluster)
+    elif args.registry_key is not None and args.readers:
+        registry_key, readers = read_registry_key(args.registry_key), parse_readers(args.readers)
+    else:
+        raise UsageError("give --cluster DIR, or --registry-key FILE and --readers ORG=KEY ...")
+    members = [parse_member(m) for m in args.member]
+    try:
+        return household_args(
+            registry_key,
+            readers,
+            village=args.village,
+            members=members,
+            bank_account=args.bank_account,
+            cause=args.cause,
+            income_per_head_yuan=args.income,
+        )
+    except BadArgs as exc:
+        raise UsageError(exc.message) from None
+
+
+def cmd_household_apply(args: argparse.Namespace) -> int:
+    action_args = build_apply_args(args)
+    key = load_key(args.key)
+    asyncio.run(
+        send_action(
+            args.rpc, key, "household.apply", action_args, wait=args.wait, check=not args.no_check
+        )
+    )
+    return EXIT_OK
+
+
+async def _show(args: argparse.Namespace) -> dict[str, Any]:
+    private = read_enc_key(args.enc_key)
+    public = bytes(PrivateKey(bytes.fromhex(private)).public_key).hex()
+    policy = await rpc_call(args.rpc, "aid_policy")
+    org = next((o for o in policy["orgs"] if o["enc_key"] == public), None)
+    if org is None:
+        raise UsageError(f"{args.enc_key} is not the encryption key of any organisation")
+    household = await rpc_call(args.rpc, "aid_get", kind="household", id=args.id)
+    if household is None:
+        raise CliError(f"no household {args.id}")
+    box = household.get("sealed", {}).get(org["id"])
+    if box is None:
+        raise CliError(f"household {args.id}'s data is not sealed to organisation {org['id']}")
+    if org["kind"] == "auditor":
+        # an auditor's read is on the record before the data is opened
+        if args.key is None or not args.purpose:
+            raise UsageError("an auditor's view is recorded on chain: give --key and --purpose")
+        view = {"household": args.id, "purpose": args.purpose}
+        await send_action(
+            args.rpc, load_key(args.key), "household.view", view, wait=True, echo=False
+        )
+    try:
+        personal = unseal(private, box)
+    except CryptoError:
+        raise CliError(
+            f"the sealed data of household {args.id} does not open with this key"
+        ) from None
+    return {"household": args.id, "org": org["id"], "personal": personal}
+
+
+def cmd_household_show(args: argparse.Namespace) -> int:
+    print_json(asyncio.run(_show(args)))
+    return EXIT_OK
+
+
+# --- reads ----------------------------------------------------------------------------------------
+def list_params(args: argparse.Namespace) -> dict[str, Any]:
+    filters = {f: getattr(args, f) for f in LIST_FILTERS if getattr(args, f) is not None}
+    params: dict[str, Any] = {"kind": args.kind, "filters": filters}
+    if args.cursor is not None:
+        params["cursor"] = args.cursor
+    if args.limit is not None:
+        if not 1 <= args.limit <= MAX_PAGE:
+            raise UsageError(f"--limit must be in 1..{MAX_PAGE}")
+        params["limit"] = args.limit
+    return params
+
+
+def _read(args: argparse.Namespace, method: str, params: dict[str, Any]) -> int:
+    result = asyncio.run(rpc_call(args.rpc, method, **params))
+    print_json(result)
+    return EXIT_OK if result is not None else EXIT_FAILED
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    return _read(args, "aid_get", {"kind": args.kind, "id": args.id})
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    return _read(args, "aid_list", list_params(args))
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    params: dict[str, Any] = {"kind": args.kind, "id": args.id}
+    if args.cursor is not None:
+        params["cursor"] = args.cursor
+    return _read(args, "aid_history", params)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    return _read(args, "aid_trace", {"kind": args.kind, "id": args.id})
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    return _read(args, "aid_policy", {})
+
+
+# --- parser ---------------------------------------------------------------------------------------
+def _send_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key", required=True, help="the signer's key file")
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.add_argument("--wait", action="store_true", help="wait for the block and print the receipt")
+    p.add_argument(
+        "--no-check", action="store_true", help="skip the aid_check simulation before sending"
+    )
+
+
+def _register_household(sub: Any) -> None:
+    group = sub.add_parser("household", help="register or read a household's personal data")
+    hsub = group.add_subparsers(dest="hsub", required=True)
+    p = hsub.add_parser("apply", help="household.apply from personal data (sealed client side)")
+    _send_options(p)
+    p.add_argument("--cluster", type=Path, help="take the registry key and readers from here")
+    p.add_argument("--registry-key", type=Path)
+    p.add_argument("--readers", nargs="+", metavar="ORG=PUBKEY")
+    p.add_argument("--village", required=True, help="12-digit village code")
+    p.add_argument("--member", action="append", required=True, help='"name,id_number,phone"')
+    p.add_argument("--bank-account", required=True)
+    p.add_argument("--cause", required=True, help="illness, disability, schooling, ...")
+    p.add_argument("--income", type=int, required=True, help="income per head, yuan per year")
+    p.set_defaults(func=cmd_household_apply)
+    p = hsub.add_parser("show", help="decrypt a household's data for your organisation")
+    p.add_argument("id")
+    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
+    p.add_argument("--key", help="an auditor's account key: the view is recorded first")
+    p.add_argument("--purpose", help="why an auditor reads it (recorded on chain)")
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=cmd_household_show)
+
+
+def _register_reads(sub: Any) -> None:
+    p = sub.add_parser("get", help="one ledger entity")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("id")
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=cmd_get)
+    p = sub.add_parser("list", help="a page of entities, filtered")
+    p.add_argument("kind", choices=sorted(LIST_SPECS))
+    for name in LIST_FILTERS:
+        p.add_argument("--" + name)
+    p.add_argument("--cursor")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=cmd_list)
+    for name, func, text in (
+        ("history", cmd_history, "every transaction that changed an entity"),
+        ("trace", cmd_trace, "the chain of custody from fund document to bank outcome"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("kind", choices=KINDS)
+        p.add_argument("id")
+        p.add_argument("--rpc", default=DEFAULT_RPC)
+        if name == "history":
+            p.add_argument("--cursor")
+        p.set_defaults(func=func)
+    p = sub.add_parser("policy", help="the ledger policy and organisations")
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=cmd_policy)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sub = subparsers.add_parser(
+        "aid", help="the disbursement ledger: actions, households, reads"
+    ).add_subparsers(dest="sub", required=True)
+    for action in ACTIONS:
+        p = sub.add_parser(action, help=f"sign and send the {action} ledger action")
+        _send_options(p)
+        p.add_argument("--args", help="the action's arguments as a JSON object")
+        p.add_argument("--arg", action="append", metavar="NAME=VALUE", help="one argument")
+        p.add_argument("--gas", type=int, default=0, help="gas for rules hooks (cycle.add, ...)")
+        p.set_defaults(func=cmd_action, action=action)
+    _register_household(sub)
+    _register_reads(sub)

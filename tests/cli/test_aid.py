@@ -1,0 +1,308 @@
+"""``aidchain aid``: argument handling, transaction building, the check-before-send flow, privacy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from aid.context import Context
+from aid.identity import gb11643_check_digit, person_commitment, unseal
+from aid.ledger import ACTIONS
+from chain.crypto import KeyPair, verify
+from chain.encoding import canonical, sha256_hex
+from cli import aid as cli_aid
+from cli.common import CliError, UsageError
+from cli.main import build_parser, main
+from node.aidclient import READER_KINDS, aid_tx
+from node.cluster import init_cluster
+from node.keys import save_key
+from tests.cli.test_main import closed_port_url
+
+VILLAGE = "530102001001"
+GOOD_ID = "53010219800101101" + gb11643_check_digit("53010219800101101")
+SECOND_ID = "53010220100304102" + gb11643_check_digit("53010220100304102")
+BAD_ID = GOOD_ID[:17] + ("0" if GOOD_ID[17] != "0" else "1")  # a mistyped check digit
+
+
+# --- arguments ------------------------------------------------------------------------------------
+def test_args_json_overlaid_by_name_value_pairs() -> None:
+    out = cli_aid.parse_action_args(
+        '{"cycle": "c1", "decision": "reject"}',
+        ["decision=approve", 'households=["a","b"]', "count=3", "reason=not done yet"],
+    )
+    assert out == {
+        "cycle": "c1",
+        "decision": "approve",
+        "households": ["a", "b"],
+        "count": 3,
+        "reason": "not done yet",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args_json", "pairs", "match"),
+    [
+        ("[1]", [], "JSON object"),
+        ("{bad", [], "--args"),
+        (None, ["novalue"], "NAME=VALUE"),
+        (None, ["=x"], "NAME=VALUE"),
+    ],
+)
+def test_malformed_action_args_are_usage_errors(
+    args_json: str | None, pairs: list[str], match: str
+) -> None:
+    with pytest.raises(UsageError, match=match):
+        cli_aid.parse_action_args(args_json, pairs)
+
+
+def test_every_ledger_action_is_a_command() -> None:
+    parser = build_parser()
+    for action in ACTIONS:
+        args = parser.parse_args(["aid", action, "--key", "k", "--arg", "x=1", "--gas", "5"])
+        assert args.action == action
+        assert args.func is cli_aid.cmd_action
+        assert args.gas == 5
+
+
+def test_gas_bounds() -> None:
+    assert cli_aid.check_gas(0) == 0
+    with pytest.raises(UsageError):
+        cli_aid.check_gas(-1)
+    with pytest.raises(UsageError):
+        cli_aid.check_gas(10**12)
+
+
+def test_list_params_from_flags() -> None:
+    args = build_parser().parse_args(
+        ["aid", "list", "household", "--status", "registered", "--area", VILLAGE, "--limit", "20"]
+    )
+    assert cli_aid.list_params(args) == {
+        "kind": "household",
+        "filters": {"status": "registered", "area": VILLAGE},
+        "limit": 20,
+    }
+    args = build_parser().parse_args(["aid", "list", "cycle", "--limit", "999"])
+    with pytest.raises(UsageError, match="--limit"):
+        cli_aid.list_params(args)
+
+
+def test_member_and_reader_parsing() -> None:
+    assert cli_aid.parse_member("王伟, 1234,139").name == "王伟"
+    with pytest.raises(UsageError, match="name,id_number,phone"):
+        cli_aid.parse_member("王伟,1234")
+    assert cli_aid.parse_readers(["office=" + "AB" * 32]) == {"office": "ab" * 32}
+    with pytest.raises(UsageError, match="ORG="):
+        cli_aid.parse_readers(["office=zz"])
+
+
+# --- transaction building -------------------------------------------------------------------------
+def test_aid_tx_is_signed_hashed_and_predicts_the_new_id() -> None:
+    key = KeyPair.generate()
+    signed = aid_tx(key, "chain-x", 7, "cycle.add", {"cycle": "c", "households": ["h"]}, 2_000)
+    body = {k: v for k, v in signed.tx.items() if k != "signature"}
+    assert body == {
+        "chain_id": "chain-x",
+        "sender": key.public_hex,
+        "nonce": 7,
+        "type": "aid",
+        "payload": {
+            "action": "cycle.add",
+            "args": {"cycle": "c", "households": ["h"]},
+            "gas": 2_000,
+        },
+    }
+    assert signed.hash == sha256_hex(canonical(body))
+    assert verify(key.public_hex, canonical(body), signed.tx["signature"])
+    assert signed.new_id("household") == Context("", 0, 0, signed.hash).new_id("household")
+    assert "gas" not in aid_tx(key, "chain-x", 0, "fund.receive", {}).tx["payload"]
+
+
+# --- households: privacy --------------------------------------------------------------------------
+@pytest.fixture
+def cluster(tmp_path: Path) -> Path:
+    init_cluster(tmp_path / "c", base_port=0, accounts=1)
+    return tmp_path / "c"
+
+
+def apply_argv(cluster: Path, id_number: str, rpc: str) -> list[str]:
+    return [
+        "aid", "household", "apply", "--key", str(cluster / "accounts" / "acct0.key"),
+        "--rpc", rpc, "--cluster", str(cluster), "--village", VILLAGE,
+        "--member", f"张秀英,{id_number},13812345678", "--member", f"李强,{SECOND_ID},13987654321",
+        "--bank-account", "6228480012345678", "--cause", "illness", "--income", "3100",
+    ]  # fmt: skip
+
+
+def test_household_args_carry_no_plain_personal_data(cluster: Path) -> None:
+    good_second = SECOND_ID
+    args = build_parser().parse_args(apply_argv(cluster, GOOD_ID, "http://x/"))
+    built = cli_aid.build_apply_args(args)
+    text = json.dumps(built, ensure_ascii=False)
+    for secret in ("张秀英", "李强", GOOD_ID, good_second, "13812345678", "6228480012345678"):
+        assert secret not in text
+    registry_key = bytes.fromhex((cluster / "aid" / "registry.key").read_text().strip())
+    assert person_commitment(registry_key, GOOD_ID) in built["members"]
+    genesis = json.loads((cluster / "genesis.json").read_text())
+    readers = {o["id"] for o in genesis["aid"]["orgs"] if o["kind"] in READER_KINDS}
+    assert set(built["sealed"]) == readers and "fin" not in readers
+    private = (cluster / "aid" / "audit.enc.key").read_text().strip()
+    opened = unseal(private, built["sealed"]["audit"])
+    assert opened["members"][0] == {"name": "张秀英", "id_number": GOOD_ID, "phone": "13812345678"}
+    assert opened["bank_account"] == "6228480012345678"
+
+
+def test_a_bad_id_number_exits_2_before_sending_and_is_not_echoed(
+    cluster: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # nothing listens at the RPC URL: had anything been sent, the exit code would be 3
+    assert main(apply_argv(cluster, BAD_ID, closed_port_url())) == 2
+    err = capsys.readouterr().err
+    assert "check digit" in err
+    assert BAD_ID not in err and BAD_ID[:17] not in err
+
+
+def test_apply_needs_keys_from_somewhere(cluster: Path) -> None:
+    argv = apply_argv(cluster, GOOD_ID, "http://x/")
+    i = argv.index("--cluster")
+    del argv[i : i + 2]
+    with pytest.raises(UsageError, match="--registry-key"):
+        cli_aid.build_apply_args(build_parser().parse_args(argv))
+
+
+# --- the check-before-send flow against a fake node -----------------------------------------------
+class FakeNode:
+    """A JSON-RPC endpoint answering the calls the CLI makes; records every method called."""
+
+    def __init__(self, refuse: bool, cluster: Path) -> None:
+        self.refuse = refuse
+        self.calls: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        genesis = json.loads((cluster / "genesis.json").read_text())
+        self.orgs = genesis["aid"]["orgs"]
+        self.household: dict[str, Any] | None = None
+
+    def answer(self, req: dict[str, Any]) -> dict[str, Any]:
+        method, params = req["method"], req.get("params") or {}
+        self.calls.append(method)
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": req["id"]}
+        if method == "node_status":
+            reply["result"] = {"chain_id": "fake-chain"}
+        elif method == "account_get":
+            reply["result"] = {"next_nonce": 4, "balance": 0}
+        elif method == "aid_check" and self.refuse:
+            reply["error"] = {
+                "code": -32020,
+                "message": "account 1234… does not hold the handler role",
+                "data": {"reason": "wrong_role", "role": "handler"},
+            }
+        elif method == "aid_check":
+            reply["result"] = {"ok": True, "events": [], "touched": [], "gas_used": 0}
+        elif method == "tx_send":
+            self.sent.append(params["tx"])
+            reply["result"] = {"hash": "h"}
+        elif method == "tx_get":
+            reply["result"] = {"status": "committed", "height": 9, "receipt": {"ok": True}}
+        elif method == "aid_policy":
+            reply["result"] = {"orgs": self.orgs}
+        elif method == "aid_get":
+            reply["result"] = self.household
+        else:
+            reply["error"] = {"code": -32601, "message": "no such method"}
+        return reply
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if isinstance(body, list):
+            return web.json_response([self.answer(r) for r in body])
+        return web.json_response(self.answer(body))
+
+
+async def serve(node: FakeNode) -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_post("/", node.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_refused_action_exits_1_with_the_reason_and_is_not_sent(cluster: Path) -> None:
+    node = FakeNode(refuse=True, cluster=cluster)
+    async for url in serve(node):
+        with pytest.raises(CliError, match=r"refused \(wrong_role\): .*handler role") as info:
+            await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
+    assert info.value.code == 1
+    assert "tx_send" not in node.calls
+
+
+async def test_an_accepted_action_is_sent_with_the_next_nonce_and_its_new_id(
+    cluster: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = FakeNode(refuse=False, cluster=cluster)
+    key = KeyPair.generate()
+    async for url in serve(node):
+        out = await cli_aid.send_action(url, key, "fund.receive", {"doc_no": "d"}, wait=True)
+    assert node.calls == ["node_status", "account_get", "aid_check", "tx_send", "tx_get"]
+    tx = node.sent[0]
+    assert (tx["nonce"], tx["type"], tx["chain_id"]) == (4, "aid", "fake-chain")
+    expected = aid_tx(key, "fake-chain", 4, "fund.receive", {"doc_no": "d"})
+    assert out["id"] == expected.new_id("fund") and out["hash"] == expected.hash
+    assert json.loads(capsys.readouterr().out)["status"] == "committed"
+
+
+async def test_no_check_skips_the_simulation(cluster: Path) -> None:
+    node = FakeNode(refuse=True, cluster=cluster)
+    async for url in serve(node):
+        await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {}, check=False)
+    assert "aid_check" not in node.calls and node.calls[-1] == "tx_send"
+
+
+async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
+    cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = apply_argv(cluster, GOOD_ID, "http://x/")
+    built = cli_aid.build_apply_args(build_parser().parse_args(argv))
+    node = FakeNode(refuse=False, cluster=cluster)
+    node.household = {"kind": "household", "id": "hh1", "sealed": built["sealed"]}
+    auditor = KeyPair.generate()
+    save_key(tmp_path / "auditor.key", auditor)
+    async for url in serve(node):
+        show = ["aid", "household", "show", "hh1", "--rpc", url]
+        office = build_parser().parse_args(
+            [*show, "--enc-key", str(cluster / "aid/office.enc.key")]
+        )
+        result = await cli_aid._show(office)
+        assert result["personal"]["members"][0]["name"] == "张秀英"
+        assert "tx_send" not in node.calls
+        audit = build_parser().parse_args([*show, "--enc-key", str(cluster / "aid/audit.enc.key")])
+        with pytest.raises(UsageError, match="--purpose"):
+            await cli_aid._show(audit)
+        audit.key, audit.purpose = str(tmp_path / "auditor.key"), "annual audit 2026"
+        result = await cli_aid._show(audit)
+        assert result["personal"]["bank_account"] == "6228480012345678"
+        view = node.sent[-1]["payload"]
+        assert view == {
+            "action": "household.view",
+            "args": {"household": "hh1", "purpose": "annual audit 2026"},
+        }
+        fin = build_parser().parse_args([*show, "--enc-key", str(cluster / "aid/fin.enc.key")])
+        with pytest.raises(CliError, match="not sealed to organisation fin"):
+            await cli_aid._show(fin)
+    capsys.readouterr()
+
+
+def test_cmd_action_reads_the_key_file(tmp_path: Path) -> None:
+    args = argparse.Namespace(args=None, arg=["x=1"], key=str(tmp_path / "missing.key"))
+    with pytest.raises(Exception, match=r"missing\.key"):
+        cli_aid.cmd_action(args)
