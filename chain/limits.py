@@ -68,3 +68,12 @@ DEFAULT_SYNC_SERVE_BLOCKS_PER_S = 512  # blocks served to one peer per second (t
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)
 DEFAULT_BATCH_DELAY_MS = 20  # primary waits this long to fill a block before proposing
 DEFAULT_SYNC_BATCH_BLOCKS = 64  # blocks per state-transfer response
+# consensus timers and windows (consensus/config.py ConsensusConfig, node/config.py [consensus])
+DEFAULT_VIEW_CHANGE_TIMEOUT_MS = 2_000  # base; doubles per consecutive failed view
+DEFAULT_MAX_VIEW_CHANGE_TIMEOUT_MS = 60_000
+DEFAULT_REQUEST_TIMEOUT_MS = 3_000  # an offered transaction not committed by then: view change
+DEFAULT_RETRANSMIT_MS = 500
+DEFAULT_MAX_TICK_STEP_MS = 1_000  # one tick advances the timers at most this far (a long pause)
+DEFAULT_CHECKPOINT_INTERVAL = 16
+DEFAULT_WATERMARK_WINDOW = 64
+DEFAULT_MAX_BUFFERED_MESSAGES = 10_000  # consensus messages held for open or future slots

@@ -22,17 +22,16 @@ class ConsensusConfig:
     validators: tuple[str, ...]  # public keys hex; order defines primaries
     block_max_txs: int = limits.DEFAULT_BLOCK_TXS
     block_max_bytes: int = limits.MAX_BLOCK_BYTES
-    batch_delay_ms: int = (
-        limits.DEFAULT_BATCH_DELAY_MS
-    )  # primary waits at most this to fill a block
-    view_change_timeout_ms: int = 2000  # base; doubles per consecutive failed view
-    max_view_change_timeout_ms: int = 60_000
-    request_timeout_ms: int = 3000
-    retransmit_ms: int = 500
-    checkpoint_interval: int = 16
-    watermark_window: int = 64
+    batch_delay_ms: int = limits.DEFAULT_BATCH_DELAY_MS  # primary waits this to fill a block
+    view_change_timeout_ms: int = limits.DEFAULT_VIEW_CHANGE_TIMEOUT_MS
+    max_view_change_timeout_ms: int = limits.DEFAULT_MAX_VIEW_CHANGE_TIMEOUT_MS
+    request_timeout_ms: int = limits.DEFAULT_REQUEST_TIMEOUT_MS
+    retransmit_ms: int = limits.DEFAULT_RETRANSMIT_MS
+    checkpoint_interval: int = limits.DEFAULT_CHECKPOINT_INTERVAL
+    watermark_window: int = limits.DEFAULT_WATERMARK_WINDOW
     max_clock_drift_ms: int = limits.MAX_CLOCK_DRIFT_MS
-    max_buffered_messages: int = 10_000
+    max_buffered_messages: int = limits.DEFAULT_MAX_BUFFERED_MESSAGES
+    max_tick_step_ms: int = limits.DEFAULT_MAX_TICK_STEP_MS
 
     def __post_init__(self) -> None:
         n = len(self.validators)
@@ -60,6 +59,7 @@ class ConsensusConfig:
             "watermark_window": self.watermark_window,
             "max_clock_drift_ms": self.max_clock_drift_ms,
             "max_buffered_messages": self.max_buffered_messages,
+            "max_tick_step_ms": self.max_tick_step_ms,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or value <= 0:

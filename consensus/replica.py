@@ -19,9 +19,13 @@ Liveness comes from retransmission, view changes with doubling timeouts, a reque
 offered transaction (a censoring primary is replaced), and asking for state transfer whenever
 peers prove they are ahead.
 
-Inputs are not wrapped in a catch-all: the runtime hands the replica only decoded, verified
-messages, so an exception from an input is a bug here, and the runtime stops the node on it
-(``node/supervise.py``) rather than run on with a replica in an unknown state.
+Two kinds of failure are kept apart. Bad input from outside (a forged, stale, out-of-window or
+conflicting message) is refused and counted in ``stats``, never raised. A broken internal
+invariant -- the replica about to sign a second vote for a slot, resend an unjournaled message,
+commit or adopt a block without a certificate or one that does not chain -- raises
+``InvariantViolation`` (``consensus/invariants.py``) with the invariant and the state that broke
+it. Inputs are not wrapped in a catch-all: the runtime stops the node on any exception from an
+input (``node/supervise.py``) rather than run on with a replica in an unknown state.
 """
 
 from __future__ import annotations
@@ -30,12 +34,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from chain import limits
 from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction
-from chain.wire import block_from_wire, block_to_wire, upgrade_legacy_block
+from chain.validity import block_body_problem
 from consensus.actions import (
     Action,
     Broadcast,
@@ -46,6 +49,15 @@ from consensus.actions import (
     Send,
 )
 from consensus.config import ConsensusConfig
+from consensus.invariants import (
+    APPLIED_IN_ORDER,
+    CHECKPOINT_NOT_ABOVE_COMMITTED,
+    COMMIT_NEEDS_CERTIFICATE,
+    JOURNALED_BEFORE_SENT,
+    ONE_VOTE_PER_SLOT,
+    PARENT_HASH_CHAINS,
+    invariant,
+)
 from consensus.messages import (
     Checkpoint,
     Commit,
@@ -56,19 +68,24 @@ from consensus.messages import (
     PrePrepare,
     ViewChange,
     certificate_is_valid,
-    decode_message,
-    encode_message,
     make_checkpoint,
     make_commit,
     make_new_view,
     make_pre_prepare,
     make_prepare,
     make_view_change,
-    parse_prepared,
     strip_block,
     verify_message,
 )
 from consensus.quorum import ADDED, COMMIT, DUPLICATE, EQUIVOCATION, PREPARE, VoteBook
+from consensus.records import (
+    JournalRecord,
+    NewViewAccepted,
+    RecordError,
+    ViewRecord,
+    VoteRecord,
+    record_from_dict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +115,6 @@ def choose_prepared(view_changes: Sequence[ViewChange]) -> tuple[int, PreparedCe
     return top, best
 
 
-def _upgrade_legacy_msg(obj: Any) -> Any:
-    """A journaled message from before blocks carried transactions as strings, upgraded."""
-    if not isinstance(obj, dict):
-        return obj
-    if obj.get("type") in ("pre_prepare", "view_change"):
-        return {**obj, "block": upgrade_legacy_block(obj.get("block"))}
-    if obj.get("type") == "new_view" and isinstance(obj.get("pre_prepare"), dict):
-        return {**obj, "pre_prepare": _upgrade_legacy_msg(obj["pre_prepare"])}
-    return obj
-
-
 class Replica:
     """A sans-I/O PBFT replica; see the module docstring for the rules it keeps."""
 
@@ -136,23 +142,41 @@ class Replica:
             raise ConfigError("this node's key is not in the validator set")
         self._quorum = config.quorum
         self._f = config.f
-        self._now = mono_ms  # monotonic: every timer
-        self._wall = wall_ms  # wall clock: block times only (see on_tick)
         self._stats: dict[str, int] = {}
-        # position of the executed chain
-        self._height = last_height
-        self._last_hash = last_block_hash
-        self._state_root = last_state_root
-        self._last_time = last_block_time
+        self._init_chain_position(
+            last_height, last_block_hash, last_state_root, last_block_time, last_certificate
+        )
+        self._init_views()
+        self._init_open_slot()
+        self._init_offer()
+        self._init_checkpoints()
+        self._init_catch_up()
+        self._init_timers(mono_ms, wall_ms)
+        self._restore(journal)
+
+    def _init_chain_position(
+        self,
+        height: int,
+        block_hash: str,
+        state_root: str,
+        block_time: int,
+        certificate: CommitCertificate | None,
+    ) -> None:
+        """Where the executed chain ends (the runtime's store is the source of truth)."""
+        self._height = height
+        self._last_hash = block_hash
+        self._state_root = state_root
+        self._last_time = block_time
         self._last_cert: CommitCertificate | None = None
         if (
-            last_certificate is not None
-            and last_certificate.height == last_height
-            and last_certificate.block_hash == last_block_hash
+            certificate is not None
+            and certificate.height == height
+            and certificate.block_hash == block_hash
         ):
-            self._last_cert = last_certificate
+            self._last_cert = certificate
         self._last_commit_msg: Commit | None = None
-        # views
+
+    def _init_views(self) -> None:
         self._view = 0
         self._in_vc = False
         self._vc_deadline: int | None = None
@@ -163,8 +187,11 @@ class Replica:
         self._nv_hash: str | None = None  # ... must carry this block (None: any valid block)
         self._nv_msg: NewView | None = None  # proof of the current view, sent or accepted
         self._nv_sent: dict[int, NewView] = {}
-        # the open slot (and buffered future heights)
-        budget = max(64, config.max_buffered_messages // config.n)
+        self._restored_nv: dict[int, tuple[int, str | None]] = {}
+
+    def _init_open_slot(self) -> None:
+        """The open slot (last_height + 1), buffered future heights and our own votes."""
+        budget = max(64, self._cfg.max_buffered_messages // self._cfg.n)
         self._book = VoteBook(budget)
         self._pps: dict[tuple[int, int], PrePrepare] = {}
         self._blocks: dict[str, Block] = {}
@@ -172,20 +199,27 @@ class Replica:
         self._rejected: set[tuple[int, int, str]] = set()
         self._my_votes: dict[tuple[str, int, int], str] = {}
         self._my_msgs: dict[tuple[str, int, int], Message] = {}
+        # signatures of our messages whose record was persisted (see _journal, _resend)
+        self._journaled: dict[str, int] = {}
         self._prepared: PreparedCert | None = None
         self._commit_pending: int | None = None
         self._pending_cert: CommitCertificate | None = None
-        # requests offered by the mempool
+        self._cert_cache: set[tuple[int, str, int, tuple[tuple[str, str], ...]]] = set()
+
+    def _init_offer(self) -> None:
+        """Requests offered by the mempool."""
         self._offer: list[Transaction] = []
         self._offer_seen: dict[str, int] = {}
         self._offer_oldest: int | None = None
         self._offer_stale = False  # our own proposal from this offer was invalid
-        # checkpoints
-        interval = config.checkpoint_interval
-        self._stable = last_height - last_height % interval
+
+    def _init_checkpoints(self) -> None:
+        interval = self._cfg.checkpoint_interval
+        self._stable = self._height - self._height % interval
         self._cp_votes: dict[int, dict[str, tuple[str, str]]] = {}
         self._my_checkpoint: Checkpoint | None = None
-        # catching up
+
+    def _init_catch_up(self) -> None:
         self._peer_heights: dict[str, int] = {}
         self._peer_views: dict[str, int] = {}
         self._proven_height = 0  # highest height proven committed by a certificate we checked
@@ -193,17 +227,19 @@ class Replica:
         self._missing_block_voters: tuple[str, ...] = ()
         self._behind_since: int | None = None
         self._next_fetch = 0
-        # timers
+
+    def _init_timers(self, mono_ms: int, wall_ms: int) -> None:
+        """``_now`` is logical time: it follows ``mono_ms`` but one tick moves it a bounded step."""
+        self._now = mono_ms
+        self._mono = mono_ms  # the last monotonic reading, to measure the next tick's step
+        self._wall = wall_ms  # wall clock: block times only (see on_tick)
         self._progress_ms = mono_ms
         self._applied_ms = mono_ms
-        self._retransmit_at = mono_ms + config.retransmit_ms
+        self._retransmit_at = mono_ms + self._cfg.retransmit_ms
         self._answered: dict[str, int] = {}
         self._probe_at = mono_ms
         self._probes_sent = 0
         self._probe_height = -1
-        self._cert_cache: set[tuple[int, str, int, tuple[tuple[str, str], ...]]] = set()
-        self._restored_nv: dict[int, tuple[int, str | None]] = {}
-        self._restore(journal)
 
     # --- read-only views ----------------------------------------------------------------------
 
@@ -250,7 +286,8 @@ class Replica:
         """Time passes: ``mono_ms`` drives every timer, ``wall_ms`` only block times.
 
         ``mono_ms`` is a monotonic clock (any origin, never jumps), so a wall-clock step cannot
-        fire every timer at once or freeze them. ``wall_ms`` (ms since the Unix epoch) is what
+        fire every timer at once or freeze them; one tick moves the timers by at most
+        ``max_tick_step_ms``, so a long pause of the process does not either. ``wall_ms`` (ms since the Unix epoch) is what
         a block we propose is stamped with and what a proposed block's time is checked against
         (at most ``max_clock_drift_ms`` ahead); it may jump, block times stay increasing anyway.
         """
@@ -301,10 +338,77 @@ class Replica:
         above = sum(1 for v in self._peer_views.values() if v > self._view)
         return above >= self._f + 1
 
-    def _persist_send(self, msg: Message, height: int, **extra: Any) -> list[Action]:
-        record: dict[str, Any] = {"kind": "msg", "height": height, "msg": encode_message(msg)}
-        record.update(extra)
-        return [Persist(record), Broadcast(msg)]
+    def _journal(self, record: JournalRecord) -> Persist:
+        """The Persist action for ``record``; a message in it counts as journaled from now on."""
+        if isinstance(record, VoteRecord):
+            self._mark_journaled(record.msg, record.height)
+        return Persist(record.to_dict())
+
+    def _mark_journaled(self, msg: Message, height: int) -> None:
+        self._journaled[msg.signature] = height
+        if isinstance(msg, NewView) and msg.pre_prepare is not None:
+            self._journaled[msg.pre_prepare.signature] = height
+
+    def _persist_send(
+        self,
+        msg: Message,
+        height: int,
+        prepared: PreparedCert | None = None,
+        block: Block | None = None,
+    ) -> list[Action]:
+        return [self._journal(VoteRecord(height, msg, prepared, block)), Broadcast(msg)]
+
+    def _resend(self, msg: Message, to: str | None = None) -> Action:
+        """Send one of our messages again: only what was journaled may leave (rule 1)."""
+        invariant(
+            msg.signature in self._journaled,
+            JOURNALED_BEFORE_SENT,
+            message=type(msg).__name__,
+            signature=msg.signature[:16],
+            view=self._view,
+            height=self._height,
+        )
+        return Broadcast(msg) if to is None else Send(to, msg)
+
+    def _forget_journaled(self) -> None:
+        """Keep the journaled-signature set bounded: heights we may still resend, plus the
+        checkpoint and VIEW-CHANGE we retransmit whatever their height."""
+        keep = {m.signature for m in (self._my_checkpoint, self._my_vc) if m is not None}
+        self._journaled = {
+            sig: h for sig, h in self._journaled.items() if h >= self._height or sig in keep
+        }
+
+    def _record_vote(self, kind: str, view: int, height: int, block_hash: str) -> None:
+        """We sign ``block_hash`` for (kind, view, height): never a different one (rule 1)."""
+        mine = self._my_votes.get((kind, view, height))
+        invariant(
+            mine is None or mine == block_hash,
+            ONE_VOTE_PER_SLOT,
+            kind=kind,
+            view=view,
+            height=height,
+            voted=mine,
+            again=block_hash,
+        )
+        self._my_votes[(kind, view, height)] = block_hash
+
+    def _hold_pre_prepare(self, pp: PrePrepare) -> None:
+        """Keep a proposal for its slot: the one place that books a PRE-PREPARE, ours or not.
+
+        Its signature is the primary's PREPARE vote; adding a vote the book holds is a no-op.
+        """
+        v, h = pp.view, pp.height
+        ours = pp.sender == self._me
+        if ours:
+            self._record_vote(PREPARE, v, h, pp.block_hash)
+        if h <= self._height:
+            return
+        self._pps[(v, h)] = pp
+        self._blocks[pp.block_hash] = pp.block
+        self._book.add(PREPARE, v, h, pp.block_hash, pp.sender, pp.signature)
+        if ours:
+            self._accepted.add((v, h, pp.block_hash))
+            self._my_msgs[("pre_prepare", v, h)] = pp
 
     def _cert_ok(self, cert: CommitCertificate) -> bool:
         key = (cert.height, cert.block_hash, cert.view, cert.signatures)
@@ -395,8 +499,7 @@ class Replica:
         if result not in (ADDED, DUPLICATE):
             self._count("buffer_full")
             return []
-        self._pps[(pp.view, h)] = pp
-        self._blocks[pp.block_hash] = pp.block
+        self._hold_pre_prepare(pp)
         return self._advance()
 
     def _on_vote(self, vote: Prepare | Commit) -> list[Action]:
@@ -450,18 +553,13 @@ class Replica:
                 return "block differs from the one the new view must re-propose"
         elif hdr.view != pp.view:
             return "re-proposed block without a new-view that chose it"
-        if not block.txs:
-            return "empty block"
-        if len(block.txs) > limits.MAX_BLOCK_TXS:
-            return "too many transactions"
-        if sum(tx.size for tx in block.txs) > limits.MAX_BLOCK_BYTES:
-            return "block too large"
-        if len({tx.hash for tx in block.txs}) != len(block.txs):
-            return "duplicate transaction in block"
-        if not block.check_tx_root():
-            return "tx_root mismatch"
-        if any(tx.chain_id != self._cfg.chain_id for tx in block.txs):
-            return "transaction for another chain"
+        return self._block_problem(block)
+
+    def _block_problem(self, block: Block) -> str | None:
+        """The body rules every node decides from the block alone, then the state-dependent ones."""
+        problem = block_body_problem(block, self._cfg.chain_id)
+        if problem is not None:
+            return problem
         return self._validator.validate_block_txs(block)
 
     def _advance(self) -> list[Action]:
@@ -486,10 +584,25 @@ class Replica:
             if block is None or block.header.height != h:
                 missing = tuple(voters)
                 continue
-            if block.header.prev_hash != self._last_hash:
-                self._count("committed_block_does_not_chain")
-                continue
+            # 2f+1 validators committed it, so at least f+1 honest ones checked that it chains
+            # onto the block they executed at h-1 -- which is ours unless our chain is wrong
+            invariant(
+                block.header.prev_hash == self._last_hash,
+                PARENT_HASH_CHAINS,
+                height=h,
+                block=block_hash,
+                prev_hash=block.header.prev_hash,
+                our_last_hash=self._last_hash,
+            )
             sigs = tuple(sorted(voters.items()))[: self._quorum]
+            invariant(
+                len(sigs) >= self._quorum and all(v in self._vset for v, _s in sigs),
+                COMMIT_NEEDS_CERTIFICATE,
+                height=h,
+                block=block_hash,
+                signatures=len(sigs),
+                quorum=self._quorum,
+            )
             cert = CommitCertificate(h, block_hash, view, sigs)
             self._commit_pending = h
             self._pending_cert = cert
@@ -525,7 +638,7 @@ class Replica:
                     return []
                 if mine is None:
                     prep = make_prepare(self._key, self._cfg.chain_id, v, h, pp.block_hash)
-                    self._my_votes[(PREPARE, v, h)] = pp.block_hash
+                    self._record_vote(PREPARE, v, h, pp.block_hash)
                     self._my_msgs[(PREPARE, v, h)] = prep
                     self._book.add(PREPARE, v, h, pp.block_hash, self._me, prep.signature)
                     acts.extend(self._persist_send(prep, h))
@@ -535,20 +648,31 @@ class Replica:
         if len(voters) < self._quorum:
             return acts
         prepared = PreparedCert(v, h, pp.block_hash, tuple(sorted(voters.items()))[: self._quorum])
-        if self._prepared is None or self._prepared.height != h or self._prepared.view < v:
-            self._prepared = prepared
+        self._set_prepared(prepared)
         commit = make_commit(self._key, self._cfg.chain_id, v, h, pp.block_hash)
-        self._my_votes[(COMMIT, v, h)] = pp.block_hash
+        self._record_vote(COMMIT, v, h, pp.block_hash)
         self._my_msgs[(COMMIT, v, h)] = commit
         self._book.add(COMMIT, v, h, pp.block_hash, self._me, commit.signature)
         # the block body is journaled with the prepared certificate so that, after a crash, a
         # VIEW-CHANGE can still hand the block to the next primary for re-proposal
-        acts.extend(
-            self._persist_send(
-                commit, h, prepared=prepared.to_dict(), block=block_to_wire(pp.block)
-            )
-        )
+        acts.extend(self._persist_send(commit, h, prepared, pp.block))
         return acts
+
+    def _set_prepared(self, prepared: PreparedCert) -> None:
+        """Remember the highest-view prepared certificate for the open slot."""
+        old = self._prepared
+        if old is not None and (old.view, old.height) == (prepared.view, prepared.height):
+            invariant(
+                old.block_hash == prepared.block_hash,
+                ONE_VOTE_PER_SLOT,
+                kind="prepared",
+                view=prepared.view,
+                height=prepared.height,
+                prepared=old.block_hash,
+                again=prepared.block_hash,
+            )
+        if old is None or old.height != prepared.height or old.view < prepared.view:
+            self._prepared = prepared
 
     def _try_propose(self) -> list[Action]:
         if not self._active() or not self._is_primary() or self._offer_stale or not self._offer:
@@ -591,19 +715,14 @@ class Replica:
             view=v,
         )
         block = Block(header, tuple(txs))
-        reason = self._validator.validate_block_txs(block)
+        reason = self._block_problem(block)
         if reason is not None:
             log.info("not proposing: own block invalid (%s)", reason)
             self._count("own_block_invalid")
             self._offer_stale = True
             return []
         pp = make_pre_prepare(self._key, self._cfg.chain_id, v, block)
-        self._my_votes[(PREPARE, v, h)] = pp.block_hash
-        self._my_msgs[("pre_prepare", v, h)] = pp
-        self._pps[(v, h)] = pp
-        self._blocks[pp.block_hash] = block
-        self._accepted.add((v, h, pp.block_hash))
-        self._book.add(PREPARE, v, h, pp.block_hash, self._me, pp.signature)
+        self._hold_pre_prepare(pp)
         self._count("proposed")
         return self._persist_send(pp, h)
 
@@ -619,11 +738,11 @@ class Replica:
         acts: list[Action] = []
         if (PREPARE, view, h) not in self._my_votes:
             prep = make_prepare(self._key, self._cfg.chain_id, view, h, block_hash)
-            self._my_votes[(PREPARE, view, h)] = block_hash
+            self._record_vote(PREPARE, view, h, block_hash)
             acts.extend(self._persist_send(prep, h))
         if (COMMIT, view, h) not in self._my_votes:
             commit = make_commit(self._key, self._cfg.chain_id, view, h, block_hash)
-            self._my_votes[(COMMIT, view, h)] = block_hash
+            self._record_vote(COMMIT, view, h, block_hash)
             self._last_commit_msg = commit
             acts.extend(self._persist_send(commit, h))
         return acts
@@ -652,12 +771,10 @@ class Replica:
             msg = make_commit(
                 self._key, self._cfg.chain_id, cert.view, self._height, self._last_hash
             )
-            self._my_votes[(COMMIT, cert.view, self._height)] = self._last_hash
+            self._record_vote(COMMIT, cert.view, self._height, self._last_hash)
             self._last_commit_msg = msg
-            acts.append(
-                Persist({"kind": "msg", "height": self._height, "msg": encode_message(msg)})
-            )
-        acts.append(Send(peer, msg))
+            acts.append(self._journal(VoteRecord(self._height, msg)))
+        acts.append(self._resend(msg, peer))
         return acts
 
     def _show_view_if_old(self, peer: str, view: int) -> list[Action]:
@@ -684,21 +801,8 @@ class Replica:
         if h <= self._height:
             self._count("stale_apply")
             return []
-        if h != self._height + 1:
-            self._count("apply_out_of_order")
-            log.error("block %d applied while at height %d", h, self._height)
-            return []
+        cert = self._check_applied(block, certificate)
         block_hash = block.hash
-        if block.header.prev_hash != self._last_hash:
-            self._count("apply_does_not_chain")
-            log.error("applied block %d does not chain onto %s", h, self._last_hash[:12])
-        cert = certificate
-        if cert is None and self._pending_cert is not None and self._pending_cert.height == h:
-            cert = self._pending_cert
-        if cert is not None and (cert.height != h or cert.block_hash != block_hash):
-            cert = None
-        if cert is None:
-            self._count("applied_without_certificate")
         self._height = h
         self._last_hash = block_hash
         self._state_root = state_root
@@ -730,6 +834,7 @@ class Replica:
             self._offer_oldest = min(self._offer_seen.values()) if self._offer_seen else None
         if self._active():
             self._vc_failures = 0
+        self._forget_journaled()
         self._behind_since = None
         self._applied_ms = self._now
         self._mark_progress()
@@ -740,15 +845,58 @@ class Replica:
         acts.extend(self._advance())
         return acts
 
+    def _check_applied(
+        self, block: Block, certificate: CommitCertificate | None
+    ) -> CommitCertificate:
+        """The runtime stored ``block``: it must be the next one, chain, and have a certificate.
+
+        The runtime executes only blocks the replica committed or state transfer proved, so a
+        gap, a block that does not chain onto ours, or one without its certificate means the
+        store and the replica disagree: stop rather than adopt it.
+        """
+        h, block_hash = block.header.height, block.hash
+        invariant(h == self._height + 1, APPLIED_IN_ORDER, applied=h, height=self._height)
+        invariant(
+            block.header.prev_hash == self._last_hash,
+            PARENT_HASH_CHAINS,
+            height=h,
+            block=block_hash,
+            prev_hash=block.header.prev_hash,
+            our_last_hash=self._last_hash,
+        )
+        cert = certificate
+        if cert is None and self._pending_cert is not None and self._pending_cert.height == h:
+            cert = self._pending_cert
+        invariant(
+            cert is not None and cert.height == h and cert.block_hash == block_hash,
+            COMMIT_NEEDS_CERTIFICATE,
+            height=h,
+            block=block_hash,
+            certificate=None if cert is None else (cert.height, cert.block_hash),
+        )
+        assert cert is not None  # for the type checker: the invariant above holds
+        return cert
+
     # --- checkpoints --------------------------------------------------------------------------
 
     def _emit_checkpoint(self, block_hash: str, state_root: str) -> list[Action]:
         h = self._height
         cp = make_checkpoint(self._key, self._cfg.chain_id, h, block_hash, state_root)
-        self._my_checkpoint = cp
+        self._set_my_checkpoint(cp)
         acts = self._persist_send(cp, h)
         acts.extend(self._add_checkpoint_vote(cp))
         return acts
+
+    def _set_my_checkpoint(self, cp: Checkpoint) -> None:
+        """We sign checkpoints only of blocks we executed."""
+        invariant(
+            cp.height <= self._height,
+            CHECKPOINT_NOT_ABOVE_COMMITTED,
+            checkpoint=cp.height,
+            height=self._height,
+        )
+        if self._my_checkpoint is None or cp.height > self._my_checkpoint.height:
+            self._my_checkpoint = cp
 
     def _on_checkpoint(self, cp: Checkpoint) -> list[Action]:
         """A checkpoint vote, or (at any height) a status probe from a peer that may be behind."""
@@ -774,7 +922,7 @@ class Replica:
             self._key, self._cfg.chain_id, self._height, self._last_hash, self._state_root
         )
         if self._probe_height == self._height:
-            return [Broadcast(cp)]  # the identical message is journaled already
+            return [self._resend(cp)]  # the identical message is journaled already
         self._probe_height = self._height
         return self._persist_send(cp, self._height)
 
@@ -803,9 +951,7 @@ class Replica:
                 self._proven_peers = tuple(s for s in signers if s != self._me)
             return self._maybe_fetch(force=True)
         below = min(height, self._height) + 1
-        acts.append(
-            Persist({"kind": "view", "height": below, "view": self._view, "in_vc": self._in_vc})
-        )
+        acts.append(self._journal(ViewRecord(below, self._view, self._in_vc)))
         acts.append(PruneJournal(below))
         return acts
 
@@ -870,8 +1016,7 @@ class Replica:
             return []
         self._my_vc = vc
         self._vcs[self._me] = vc
-        record = {"kind": "msg", "height": self._height + 1, "msg": encode_message(strip_block(vc))}
-        return [Persist(record), Broadcast(vc)]
+        return [self._journal(VoteRecord(self._height + 1, strip_block(vc))), Broadcast(vc)]
 
     def _build_view_change(self) -> ViewChange | None:
         if self._height > 0 and self._last_cert is None:
@@ -967,7 +1112,6 @@ class Replica:
                 self._count("new_view_missing_block")
                 return []
             pp = make_pre_prepare(self._key, self._cfg.chain_id, self._view, block)
-            self._my_votes[(PREPARE, self._view, top + 1)] = pp.block_hash
         nv = make_new_view(self._key, self._cfg.chain_id, self._view, chosen_vcs, pp)
         self._nv_sent[self._view] = nv
         acts: list[Action] = self._persist_send(nv, top + 1)
@@ -1005,16 +1149,8 @@ class Replica:
             self._count("invalid_new_view")
             return []
         top, chosen = checked
-        acts: list[Action] = [
-            Persist(
-                {
-                    "kind": "nv_accept",
-                    "height": top + 1,
-                    "view": nv.view,
-                    "block_hash": chosen.block_hash if chosen else None,
-                }
-            )
-        ]
+        accepted = NewViewAccepted(top + 1, nv.view, chosen.block_hash if chosen else None)
+        acts: list[Action] = [self._journal(accepted)]
         acts.extend(self._enter_view(nv, top, chosen))
         return acts
 
@@ -1036,13 +1172,7 @@ class Replica:
         acts: list[Action] = []
         pp = nv.pre_prepare
         if pp is not None:
-            self._pps[(nv.view, pp.height)] = pp
-            if pp.height > self._height:
-                self._blocks[pp.block_hash] = pp.block
-                self._book.add(PREPARE, nv.view, pp.height, pp.block_hash, pp.sender, pp.signature)
-            if pp.sender == self._me:
-                self._accepted.add((nv.view, pp.height, pp.block_hash))
-                self._my_msgs[("pre_prepare", nv.view, pp.height)] = pp
+            self._hold_pre_prepare(pp)
             if pp.height == self._height and pp.block_hash == self._last_hash:
                 acts.extend(self._help_votes(nv.view))
         if top > self._height and top > self._proven_height:
@@ -1055,9 +1185,21 @@ class Replica:
 
     # --- time ---------------------------------------------------------------------------------
 
+    def _advance_clock(self, mono_ms: int) -> None:
+        """Logical time follows the monotonic clock, at most ``max_tick_step_ms`` per tick.
+
+        After a long pause of the process (a stopped VM, a swap storm, a huge block) every
+        deadline has passed at once; taking the pause in bounded steps lets the messages that
+        queued up meanwhile be handled between ticks before the timers fire one by one.
+        """
+        step = mono_ms - self._mono
+        if step <= 0:
+            return
+        self._mono = mono_ms
+        self._now += min(step, self._cfg.max_tick_step_ms)
+
     def _on_tick(self, mono_ms: int, wall_ms: int) -> list[Action]:
-        if mono_ms > self._now:
-            self._now = mono_ms
+        self._advance_clock(mono_ms)
         self._wall = wall_ms
         acts: list[Action] = []
         if self._in_vc:
@@ -1090,20 +1232,20 @@ class Replica:
         acts: list[Action] = []
         if self._in_vc:
             if self._my_vc is not None and self._my_vc.view == self._view:
-                acts.append(Broadcast(self._my_vc))
+                acts.append(self._resend(self._my_vc))
             elif self._my_vc is None or self._my_vc.view != self._view:
                 acts.extend(self._issue_view_change())
         else:
             h = self._height + 1
             for (_kind, v, hh), msg in self._my_msgs.items():
                 if v == self._view and hh == h:
-                    acts.append(Broadcast(msg))
+                    acts.append(self._resend(msg))
         wants_news = bool(self._offer) or self._behind_in_views()
         if not acts and wants_news and self._last_commit_msg is not None:
-            acts.append(Broadcast(self._last_commit_msg))  # heartbeat: peers ahead will answer
+            acts.append(self._resend(self._last_commit_msg))  # heartbeat: peers ahead answer
         cp = self._my_checkpoint
         if cp is not None and cp.height > self._stable:
-            acts.append(Broadcast(cp))
+            acts.append(self._resend(cp))
         if acts:
             self._count("retransmits")
         return acts
@@ -1111,16 +1253,22 @@ class Replica:
     # --- restart ------------------------------------------------------------------------------
 
     def _restore(self, journal: Sequence[dict[str, Any]]) -> None:
-        """Rebuild our own votes and view from the journal so we never contradict them."""
+        """Rebuild our own votes and view from the journal so we never contradict them.
+
+        A record that cannot be read is skipped and counted (``bad_journal_record``); a record
+        that reads but contradicts another one (two different votes for one slot, a checkpoint
+        above the executed chain) breaks an invariant and stops the node.
+        """
         best_view = 0
         active_at_best = True  # view 0 needs no NEW-VIEW
-        for record in journal:
+        for raw in journal:
             try:
-                view, in_vc = self._restore_one(record)
-            except Exception as exc:  # a damaged record must not stop the node
-                log.warning("skipping unreadable journal record: %s", exc)
+                record = record_from_dict(raw)
+            except RecordError as exc:
+                log.warning("skipping unreadable journal record: %s", exc.message)
                 self._count("bad_journal_record")
                 continue
+            view, in_vc = self._restore_record(record)
             if view is None:
                 continue
             if view > best_view:
@@ -1135,82 +1283,66 @@ class Replica:
         if self._in_vc:
             vc = self._build_view_change()
             if vc is not None:
-                self._my_vc = vc
                 self._vcs[self._me] = vc
+                # retransmitted as it is only if this exact VIEW-CHANGE is journaled; otherwise
+                # the first retransmission journals and sends a fresh one
+                self._my_vc = vc if vc.signature in self._journaled else None
+        self._forget_journaled()
 
-    def _restore_one(self, record: dict[str, Any]) -> tuple[int | None, bool]:
-        kind = record.get("kind")
-        if kind == "view":
-            return int(record["view"]), bool(record.get("in_vc", False))
-        if kind == "nv_accept":
-            view = int(record["view"])
-            bh = record.get("block_hash")
-            self._restored_nv[view] = (int(record["height"]), bh if isinstance(bh, str) else None)
-            return view, False
-        if kind != "msg":
-            self._count("bad_journal_record")
-            return None, False
-        msg = decode_message(_upgrade_legacy_msg(record["msg"]))
-        if msg.sender != self._me:
-            self._count("bad_journal_record")
-            return None, False
-        if isinstance(msg, PrePrepare):
-            v, h = msg.view, msg.height
-            self._my_votes[(PREPARE, v, h)] = msg.block_hash
-            if h > self._height:
-                self._pps[(v, h)] = msg
-                self._blocks[msg.block_hash] = msg.block
-                self._accepted.add((v, h, msg.block_hash))
-                self._my_msgs[("pre_prepare", v, h)] = msg
-                self._book.add(PREPARE, v, h, msg.block_hash, self._me, msg.signature)
-            return v, False
-        if isinstance(msg, Prepare):
-            v, h = msg.view, msg.height
-            self._my_votes[(PREPARE, v, h)] = msg.block_hash
-            if h > self._height:
-                self._my_msgs[(PREPARE, v, h)] = msg
-                self._book.add(PREPARE, v, h, msg.block_hash, self._me, msg.signature)
-            return v, False
-        if isinstance(msg, Commit):
-            v, h = msg.view, msg.height
-            self._my_votes[(COMMIT, v, h)] = msg.block_hash
-            if h > self._height:
-                self._my_msgs[(COMMIT, v, h)] = msg
-                self._book.add(COMMIT, v, h, msg.block_hash, self._me, msg.signature)
-            if h == self._height and msg.block_hash == self._last_hash:
-                self._last_commit_msg = msg
-            prepared = parse_prepared(record.get("prepared"))
-            if prepared is not None and prepared.height == self._height + 1:
-                if self._prepared is None or prepared.view > self._prepared.view:
-                    self._prepared = prepared
-                raw = record.get("block")
-                if raw is not None and prepared.block_hash not in self._blocks:
-                    block = block_from_wire(upgrade_legacy_block(raw))
-                    if block.hash == prepared.block_hash:
-                        self._blocks[block.hash] = block
-            return v, False
-        if isinstance(msg, Checkpoint):
-            if self._my_checkpoint is None or msg.height > self._my_checkpoint.height:
-                self._my_checkpoint = msg
-            return None, False
-        if isinstance(msg, ViewChange):
-            return msg.view, True
-        if isinstance(msg, NewView):
-            self._nv_sent[msg.view] = msg
-            top, chosen = choose_prepared(msg.view_changes)
-            if self._nv_msg is None or msg.view > self._nv_msg.view:
-                self._nv_msg = msg
-            self._restored_nv[msg.view] = (top + 1, chosen.block_hash if chosen else None)
-            pp = msg.pre_prepare
-            if pp is not None:
-                self._my_votes[(PREPARE, msg.view, pp.height)] = pp.block_hash
-                if pp.height > self._height:
-                    self._pps[(msg.view, pp.height)] = pp
-                    self._blocks[pp.block_hash] = pp.block
-                    self._accepted.add((msg.view, pp.height, pp.block_hash))
-                    self._my_msgs[("pre_prepare", msg.view, pp.height)] = pp
-                    self._book.add(
-                        PREPARE, msg.view, pp.height, pp.block_hash, self._me, pp.signature
-                    )
-            return msg.view, False
+    def _restore_record(self, record: JournalRecord) -> tuple[int | None, bool]:
+        """Apply one record; returns (the view it proves we were in, whether changing it)."""
+        match record:
+            case ViewRecord(view=view, in_vc=in_vc):
+                return view, in_vc
+            case NewViewAccepted(height=height, view=view, block_hash=block_hash):
+                self._restored_nv[view] = (height, block_hash)
+                return view, False
+            case VoteRecord():
+                if record.msg.sender != self._me:
+                    self._count("bad_journal_record")
+                    return None, False
+                self._mark_journaled(record.msg, record.height)
+                return self._restore_vote(record)
+
+    def _restore_vote(self, record: VoteRecord) -> tuple[int | None, bool]:
+        msg = record.msg
+        match msg:
+            case PrePrepare():
+                self._hold_pre_prepare(msg)
+                return msg.view, False
+            case Prepare() | Commit():
+                kind = PREPARE if isinstance(msg, Prepare) else COMMIT
+                v, h = msg.view, msg.height
+                self._record_vote(kind, v, h, msg.block_hash)
+                if h > self._height:
+                    self._my_msgs[(kind, v, h)] = msg
+                    self._book.add(kind, v, h, msg.block_hash, self._me, msg.signature)
+                if isinstance(msg, Commit):
+                    self._restore_commit(msg, record)
+                return v, False
+            case Checkpoint():
+                self._set_my_checkpoint(msg)
+                return None, False
+            case ViewChange():
+                return msg.view, True
+            case NewView():
+                self._nv_sent[msg.view] = msg
+                top, chosen = choose_prepared(msg.view_changes)
+                if self._nv_msg is None or msg.view > self._nv_msg.view:
+                    self._nv_msg = msg
+                self._restored_nv[msg.view] = (top + 1, chosen.block_hash if chosen else None)
+                if msg.pre_prepare is not None:
+                    self._hold_pre_prepare(msg.pre_prepare)
+                return msg.view, False
         return None, False
+
+    def _restore_commit(self, msg: Commit, record: VoteRecord) -> None:
+        if msg.height == self._height and msg.block_hash == self._last_hash:
+            self._last_commit_msg = msg
+        prepared = record.prepared
+        if prepared is None or prepared.height != self._height + 1:
+            return
+        if self._prepared is None or prepared.view > self._prepared.view:
+            self._prepared = prepared
+        if record.block is not None:
+            self._blocks.setdefault(record.block.hash, record.block)

@@ -51,12 +51,12 @@ class P2PConfig:
 class ConsensusTuning:
     block_max_txs: int = limits.DEFAULT_BLOCK_TXS
     batch_delay_ms: int = limits.DEFAULT_BATCH_DELAY_MS
-    view_change_timeout_ms: int = 2000
-    max_view_change_timeout_ms: int = 60_000
-    request_timeout_ms: int = 3000
-    retransmit_ms: int = 500
-    checkpoint_interval: int = 16
-    watermark_window: int = 64
+    view_change_timeout_ms: int = limits.DEFAULT_VIEW_CHANGE_TIMEOUT_MS
+    max_view_change_timeout_ms: int = limits.DEFAULT_MAX_VIEW_CHANGE_TIMEOUT_MS
+    request_timeout_ms: int = limits.DEFAULT_REQUEST_TIMEOUT_MS
+    retransmit_ms: int = limits.DEFAULT_RETRANSMIT_MS
+    checkpoint_interval: int = limits.DEFAULT_CHECKPOINT_INTERVAL
+    watermark_window: int = limits.DEFAULT_WATERMARK_WINDOW
     tick_ms: int = 20
     sync_batch_blocks: int = limits.DEFAULT_SYNC_BATCH_BLOCKS
 

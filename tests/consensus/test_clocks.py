@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from consensus.actions import Broadcast
 from consensus.messages import PrePrepare, ViewChange, make_pre_prepare
 from consensus.replica import Replica
@@ -85,3 +87,29 @@ def test_a_backup_checks_block_time_against_its_wall_clock_not_its_monotonic_one
     assert backup.stats.get("invalid_block") == 1
     acts = backup.on_tick(MONO0 + 10, WALL0 + 1_500)  # the wall clock catches up
     assert [a for a in acts if isinstance(a, Broadcast)], "the block is prepared once in range"
+
+
+def test_a_long_pause_of_the_process_fires_no_timer_at_once() -> None:
+    """After a pause (a stopped VM, a huge block) the timers resume, they do not all expire."""
+    cfg = replace(CFG, request_timeout_ms=3_000, max_tick_step_ms=500)
+    backup = Replica(
+        cfg,
+        KS[1],
+        NonceValidator(),
+        last_height=0,
+        last_block_hash=GENESIS_HASH,
+        last_state_root=GENESIS_ROOT,
+        last_block_time=WALL0 - 1_000,
+        mono_ms=MONO0,
+        wall_ms=WALL0,
+    )
+    backup.on_request(client_txs(1))  # the request timer starts now
+    resumed = MONO0 + HOUR  # the process was paused for an hour
+    assert not broadcasts(backup.on_tick(resumed, WALL0 + HOUR), ViewChange)
+    fired_at = None
+    for t in range(resumed + 100, resumed + 5_000, 100):
+        if broadcasts(backup.on_tick(t, WALL0 + HOUR + t - resumed), ViewChange):
+            fired_at = t - resumed
+            break
+    # the pause counted as one bounded step (500 ms); the rest of the timeout runs in real time
+    assert fired_at == 2_500 and backup.view == 1

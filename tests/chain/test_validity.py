@@ -1,0 +1,61 @@
+"""The block body rules decided from the block alone (chain/validity.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pytest
+
+from chain import limits
+from chain.block import Block, BlockHeader, merkle_root
+from chain.crypto import KeyPair
+from chain.tx import Transaction, make_transfer
+from chain.validity import block_body_problem
+
+CHAIN = "validity-chain"
+A = KeyPair.from_seed(hashlib.sha256(b"validity-a").digest())
+TO = "ee" * 32
+
+
+def pays(count: int, chain: str = CHAIN) -> list[Transaction]:
+    return [make_transfer(A, chain, nonce, TO, 1 + nonce) for nonce in range(count)]
+
+
+def block_of(txs: list[Transaction]) -> Block:
+    header = BlockHeader(1, "ab" * 32, merkle_root([t.hash for t in txs]), "cd" * 32, 1, TO, 0)
+    return Block(header, tuple(txs))
+
+
+def test_a_well_formed_block_passes() -> None:
+    assert block_body_problem(block_of(pays(3)), CHAIN) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "txs", "reason"),
+    [
+        ("empty", [], "empty block"),
+        ("other chain", pays(1, "other"), "for chain 'other'"),
+        ("duplicate", pays(1) * 2, "appears twice"),
+    ],
+)
+def test_body_rules(name: str, txs: list[Transaction], reason: str) -> None:
+    got = block_body_problem(block_of(txs), CHAIN)
+    assert got is not None and reason in got, (name, got)
+
+
+def test_tx_root_must_match_the_transactions() -> None:
+    block = block_of(pays(2))
+    wrong = Block(replace(block.header, tx_root="00" * 32), block.txs)
+    assert block_body_problem(wrong, CHAIN) == "tx_root mismatch"
+
+
+def test_block_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    txs = pays(3)
+    monkeypatch.setattr(limits, "MAX_BLOCK_TXS", 2)
+    assert "more than 2" in (block_body_problem(block_of(txs), CHAIN) or "")
+    monkeypatch.setattr(limits, "MAX_BLOCK_TXS", 10)
+    monkeypatch.setattr(limits, "MAX_BLOCK_BYTES", sum(t.size for t in txs) - 1)
+    assert "bytes" in (block_body_problem(block_of(txs), CHAIN) or "")
+    monkeypatch.setattr(limits, "MAX_BLOCK_BYTES", sum(t.size for t in txs))
+    assert block_body_problem(block_of(txs), CHAIN) is None
