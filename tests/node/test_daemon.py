@@ -175,3 +175,35 @@ def test_a_consensus_message_travels_in_its_envelope(node: Node) -> None:
     prep: Message = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
     envelope = consensus_envelope(prep)
     assert envelope["k"] == "c" and envelope["m"]["type"] == "prepare"
+
+
+def test_the_byzantine_launcher_changes_only_what_the_node_sends(tmp_path: Path) -> None:
+    """tests/byzantine_node.py builds the production Node and wraps its transport port."""
+    from consensus.byzantine import Equivocator
+    from tests.byzantine_node import byzantine_node
+
+    init_cluster(tmp_path / "c", base_port=0)
+    node = byzantine_node("equivocate")(load_config(tmp_path / "c" / "node0" / "config.toml"))
+    try:
+        liar = node.runner.transport
+        assert isinstance(liar, Equivocator) and isinstance(liar.inner, PeerTransport)
+        sent: list[tuple[str, str]] = []
+
+        class Wire:
+            def send(self, peer: str, message: dict[str, Any]) -> bool:
+                sent.append((peer, message["m"]["block_hash"]))
+                return True
+
+        liar.inner = PeerTransport(Wire())  # type: ignore[arg-type]
+        prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
+        liar.broadcast(prep)
+        peers = [v for v in node.validators if v != node.key.public_hex]
+        assert [p for p, _ in sent] == peers
+        hashes = [h for _, h in sent]
+        assert hashes[0] == "ab" * 32  # the first half hears the truth...
+        assert hashes[1] == hashes[2] != "ab" * 32  # ...the rest one conflicting vote
+    finally:
+        node._io.shutdown(wait=True)
+        node._exec.shutdown(wait=True)
+        node.rpc_api.close()
+        node.store.close()
