@@ -1,11 +1,12 @@
 """Seeded simulation of n real replicas over a hostile virtual network and clock.
 
 Everything random comes from one SplitMix64 seeded by the seed number, and time is virtual, so
-a failing seed replays exactly. The simulator plays the runtime for every node: it performs the
-replica's actions in order (journal first), stores committed blocks with their certificates,
-executes them with a trivial deterministic app (nonces, and state_root = sha256(prev + hash)),
-state-transfers blocks from peers (verifying every certificate, skipping peers that lie), keeps
-a mempool with gossip, and offers ready transactions to its replica.
+a failing seed replays exactly. Every node's actions are carried out by the daemon's own runner
+(``consensus.runner.Runner``) against in-memory ports the simulator plays: a journal list, the
+virtual network, a store that executes committed blocks with a trivial deterministic app (nonces,
+and state_root = sha256(prev + hash)), and state transfer from peers (verifying every
+certificate, skipping peers that lie). It also keeps a mempool with gossip and offers ready
+transactions to the replica. A crash is injected between two port calls of the runner.
 
 After every step it checks safety (no two honest nodes commit different blocks at one height),
 validity (only submitted transactions, each once) and, once the network heals, liveness (every
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,15 +26,8 @@ from chain.block import Block, BlockHeader, CommitCertificate
 from chain.crypto import KeyPair
 from chain.errors import AidchainError
 from chain.tx import Transaction, make_transfer
-from consensus.actions import (
-    Action,
-    Broadcast,
-    CommitBlock,
-    FetchBlocks,
-    Persist,
-    PruneJournal,
-    Send,
-)
+from consensus.actions import Action
+from consensus.byzantine import Equivocator, conflicting
 from consensus.config import ConsensusConfig
 from consensus.messages import (
     Commit,
@@ -54,6 +48,7 @@ from consensus.messages import (
 )
 from consensus.prng import SplitMix64
 from consensus.replica import Replica, choose_prepared
+from consensus.runner import Runner, Transport, run_now
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +209,8 @@ class SimNode:
     peers: frozenset[str] | None = None  # twins: the validators this instance can talk to
     replay: list[dict[str, Any]] = field(default_factory=list)
     seen_vcs: dict[int, dict[str, ViewChange]] = field(default_factory=dict)
+    seen_blocks: dict[str, Block] = field(default_factory=dict)  # equivocate: bodies it saw
+    runner: Runner | None = None
 
     @property
     def pub(self) -> str:
@@ -290,6 +287,7 @@ class Simulation:
         self.by_pub: dict[str, list[SimNode]] = {}
         for node in self.nodes:
             self.by_pub.setdefault(node.pub, []).append(node)
+            node.runner = self._build_runner(node)
             self._build_replica(node)
         self.honest = [n for n in self.nodes if n.byzantine is None]
         # clients
@@ -365,44 +363,53 @@ class Simulation:
             if pub != src.pub:
                 self.send(src, pub, kind, payload)
 
-    # --- runtime: performing actions -------------------------------------------------------------
+    # --- runtime: the shared runner and the ports the simulator plays ---------------------------
+
+    def _build_runner(self, node: SimNode) -> Runner:
+        transport: Transport = SimTransport(self, node)
+        if node.byzantine == "equivocate":
+            transport = Equivocator(
+                transport,
+                self.cfg.validators,
+                node.pub,
+                twin=lambda msg: self.equivocal(node, msg),
+                lie_to=lambda _peer: self.byz_rng.chance(500),
+            )
+        return Runner(
+            SimJournal(self, node), transport, SimBlocks(self, node), SimFetch(self, node)
+        )
 
     def perform(self, node: SimNode, actions: list[Action]) -> None:
-        for act in actions:
-            if not node.up:
-                return
-            if node.crash_after is not None:
-                if node.crash_after == 0:
-                    self.crash(node)
-                    return
-                node.crash_after -= 1
-            if isinstance(act, Persist):
-                node.journal.append(act.record)
-            elif isinstance(act, Broadcast):
-                self.outbound(node, None, act.msg)
-            elif isinstance(act, Send):
-                self.outbound(node, act.to, act.msg)
-            elif isinstance(act, CommitBlock):
-                self.apply_block(node, act.block, act.certificate, from_sync=False)
-            elif isinstance(act, FetchBlocks):
-                self.request_sync(node, act)
-            elif isinstance(act, PruneJournal):
-                node.journal = [r for r in node.journal if r["height"] >= act.below_height]
+        """Carry out ``actions`` with the node's runner; a crash injected mid-way stops it."""
+        if not node.up or node.runner is None:
+            return
+        try:
+            run_now(node.runner.perform(actions))
+        except Crashed:
+            self.crash(node)
 
-    def outbound(self, node: SimNode, to: str | None, msg: Message) -> None:
+    def gate(self, node: SimNode) -> None:
+        """Called by every port before it acts: a planned crash happens here, between actions."""
+        if node.crash_after is not None:
+            if node.crash_after == 0:
+                raise Crashed
+            node.crash_after -= 1
+
+    def outbound(self, node: SimNode, to: str, msg: Message) -> None:
         mode = node.byzantine
         if mode == "withhold" and not isinstance(msg, PrePrepare) and hasattr(msg, "block_hash"):
             return  # withholds prepares, commits and checkpoints
         if mode is None:
             self.check_no_equivocation(node, msg)
-        targets = [to] if to is not None else [p for p in self.cfg.validators if p != node.pub]
-        for pub in targets:
-            out = msg
-            if mode == "equivocate" and self.byz_rng.chance(500):
-                out = self.equivocal(node, msg)
-            if self.trace_fn is not None:
-                self.trace(f"{node.label} -> {self.label_of(pub)} {describe(out)}")
-            self.send(node, pub, "msg", encode_message(out))
+        if mode == "equivocate" and isinstance(msg, PrePrepare):
+            self.remember_block(node, msg.block)
+        if self.trace_fn is not None:
+            self.trace(f"{node.label} -> {self.label_of(to)} {describe(msg)}")
+        self.send(node, to, "msg", encode_message(msg))
+
+    def remember_block(self, node: SimNode, block: Block) -> None:
+        if len(node.seen_blocks) < REPLAY_MEMORY:
+            node.seen_blocks[block.hash] = block
 
     def check_no_equivocation(self, node: SimNode, msg: Message) -> None:
         """An honest node never signs two different votes for one (kind, view, height).
@@ -426,20 +433,11 @@ class Simulation:
                 f"view {key[2]} height {key[3]}"
             )
 
-    def equivocal(self, node: SimNode, msg: Message) -> Message:
-        """A conflicting but validly signed version of ``msg``."""
+    def equivocal(self, node: SimNode, msg: Message) -> Message | None:
+        """A conflicting but validly signed version of ``msg`` (the shared equivocator's twin)."""
         if isinstance(msg, NewView):
             return self.sly_new_view(node, msg)
-        if isinstance(msg, PrePrepare):
-            hdr = msg.block.header
-            alt = Block(replace(hdr, time=hdr.time + 1 + self.byz_rng.below(5)), msg.block.txs)
-            return make_pre_prepare(node.key, SIM_CHAIN_ID, msg.view, alt)
-        fake = self.byz_rng.bytes32().hex()
-        if isinstance(msg, Prepare):
-            return make_prepare(node.key, SIM_CHAIN_ID, msg.view, msg.height, fake)
-        if isinstance(msg, Commit):
-            return make_commit(node.key, SIM_CHAIN_ID, msg.view, msg.height, fake)
-        return msg
+        return conflicting(msg, node.key, SIM_CHAIN_ID, self.byz_rng.bytes32)
 
     def sly_new_view(self, node: SimNode, nv: NewView) -> Message:
         """A Byzantine new primary picks the 2f+1 view changes that hide the most, or lies.
@@ -447,7 +445,6 @@ class Simulation:
         Any 2f+1 valid view changes must still preserve committed blocks; a NEW-VIEW whose
         re-proposal does not follow from its view changes must be refused by every backup.
         """
-        assert node.replica is not None
         seen = {vc.sender: vc for vc in nv.view_changes}
         seen.update(node.seen_vcs.get(nv.view, {}))
         pool = list(seen.values())
@@ -466,7 +463,7 @@ class Simulation:
             )
             pp = make_pre_prepare(node.key, SIM_CHAIN_ID, nv.view, fresh)
         elif chosen is not None:
-            body = node.replica._blocks.get(chosen.block_hash) or next(
+            body = node.seen_blocks.get(chosen.block_hash) or next(
                 (vc.block for vc in pool if vc.block and vc.block.hash == chosen.block_hash), None
             )
             if body is None:
@@ -478,26 +475,33 @@ class Simulation:
     def label_of(self, pub: str) -> str:
         return self.by_pub[pub][0].label
 
-    def apply_block(
-        self, node: SimNode, block: Block, cert: CommitCertificate, from_sync: bool
-    ) -> bool:
+    def chain_error(self, node: SimNode, block: Block, cert: CommitCertificate) -> str | None:
+        """Why ``block`` with ``cert`` cannot be the node's next block, or None if it can."""
         if block.height != node.height + 1:
-            if not from_sync:
-                self.fail(f"{node.label}: CommitBlock for height {block.height} at {node.height}")
-            return False
+            return f"block for height {block.height} at {node.height}"
         prev = node.store[-1][0].hash if node.store else GENESIS_HASH
         if block.header.prev_hash != prev or cert.block_hash != block.hash:
-            if not from_sync:
-                self.fail(f"{node.label}: committed block {block.height} does not chain")
-            return False
+            return f"block {block.height} does not chain"
         if cert.height != block.height:
-            return False
+            return f"certificate for height {cert.height} on block {block.height}"
         try:
             cert.verify(SIM_CHAIN_ID, list(self.cfg.validators))
         except AidchainError as exc:
-            if not from_sync:
-                self.fail(f"{node.label}: replica produced a bad certificate: {exc}")
-            return False
+            return f"bad certificate: {exc}"
+        return None
+
+    def apply_block(
+        self, node: SimNode, block: Block, cert: CommitCertificate, from_sync: bool
+    ) -> list[Action]:
+        """The block applier port: every block reaching it must be the next one, validly signed.
+
+        Synced blocks were checked by ``receive_sync`` (as state sync checks them in the daemon),
+        so a bad one here came from the replica itself: a failed seed.
+        """
+        self.gate(node)
+        error = self.chain_error(node, block, cert)
+        if error is not None:
+            self.fail(f"{node.label}: replica committed a bad block: {error}")
         node.store.append((block, cert))
         node.root = next_root(node.root, block.hash)
         for tx in block.txs:
@@ -520,8 +524,7 @@ class Simulation:
             + (" [sync]" if from_sync else "")
         )
         assert node.replica is not None
-        self.perform(node, node.replica.on_block_applied(block, node.root, cert))
-        return True
+        return node.replica.on_block_applied(block, node.root, cert)
 
     def check_commit(self, node: SimNode, block: Block) -> None:
         known = self.chain.get(block.height)
@@ -545,17 +548,18 @@ class Simulation:
 
     # --- state transfer -----------------------------------------------------------------------
 
-    def request_sync(self, node: SimNode, act: FetchBlocks) -> None:
-        if self.now < node.sync_busy_until or not act.peers:
+    def request_sync(self, node: SimNode, from_height: int, peers: tuple[str, ...]) -> None:
+        self.gate(node)
+        if self.now < node.sync_busy_until or not peers:
             return
-        start = node.sync_attempts % len(act.peers)  # rotate: a silent peer cannot stall us
+        start = node.sync_attempts % len(peers)  # rotate: a silent peer cannot stall us
         node.sync_attempts += 1
-        for peer in act.peers[start:] + act.peers[:start]:
+        for peer in peers[start:] + peers[:start]:
             if node.bad_peers.get(peer, -1) > self.now or peer == node.pub:
                 continue
             node.sync_busy_until = self.now + 4 * self.cfg.retransmit_ms
-            self.trace(f"{node.label} FETCH from h{act.from_height} <- {self.label_of(peer)}")
-            self.send(node, peer, "sync_req", act.from_height)
+            self.trace(f"{node.label} FETCH from h{from_height} <- {self.label_of(peer)}")
+            self.send(node, peer, "sync_req", from_height)
             return
 
     def serve_sync(self, node: SimNode, src: SimNode, from_height: int) -> None:
@@ -576,12 +580,22 @@ class Simulation:
         for block, cert in blocks:
             if block.height <= node.height:
                 continue
-            if not node.up:
+            if not node.up or node.runner is None:
                 return
-            if not self.apply_block(node, block, cert, from_sync=True):
+            if self.chain_error(node, block, cert) is not None:
                 node.bad_peers[peer] = self.now + 10 * self.cfg.retransmit_ms
                 self.trace(f"{node.label} rejects bad sync data from {self.label_of(peer)}")
                 return
+            blocks_port = node.runner.blocks
+            assert isinstance(blocks_port, SimBlocks)
+            blocks_port.from_sync = True
+            try:
+                run_now(node.runner.apply_synced(block, cert))
+            except Crashed:
+                self.crash(node)
+                return
+            finally:
+                blocks_port.from_sync = False
 
     # --- mempool and clients ------------------------------------------------------------------
 
@@ -741,14 +755,25 @@ class Simulation:
                 return
             if dst.byzantine == "replay" and len(dst.replay) < REPLAY_MEMORY:
                 dst.replay.append(payload)
-            if dst.byzantine == "equivocate" and isinstance(msg, ViewChange):
-                views = dst.seen_vcs.setdefault(msg.view, {})
-                if len(dst.seen_vcs) <= REPLAY_MEMORY:
-                    views[msg.sender] = msg
+            if dst.byzantine == "equivocate":
+                self.remember(dst, msg)
             assert dst.replica is not None
             self.perform(dst, dst.replica.on_message(msg))
         if dst.up and dst.offer_dirty:
             self.offer(dst)
+
+    def remember(self, node: SimNode, msg: Message) -> None:
+        """What an equivocating node keeps to build sly NEW-VIEWs: view changes, block bodies."""
+        if isinstance(msg, ViewChange):
+            views = node.seen_vcs.setdefault(msg.view, {})
+            if len(node.seen_vcs) <= REPLAY_MEMORY:
+                views[msg.sender] = msg
+            if msg.block is not None:
+                self.remember_block(node, msg.block)
+        elif isinstance(msg, PrePrepare):
+            self.remember_block(node, msg.block)
+        elif isinstance(msg, NewView) and msg.pre_prepare is not None:
+            self.remember_block(node, msg.pre_prepare.block)
 
     def all_done(self) -> bool:
         if len(self.submitted) < self.settings.clients * self.settings.txs_per_client:
@@ -907,3 +932,60 @@ def run_seed(
     """Run one seed; the fault mix is chosen by the seed from ``mixes``."""
     mix = mixes[seed % len(mixes)]
     return Simulation(seed, nodes, mix, settings, trace).run()
+
+
+class Crashed(Exception):
+    """A planned crash, raised by a port between two of the runner's actions."""
+
+
+class SimJournal:
+    """The journal port: a list that survives the node's crashes (it is the node's disk)."""
+
+    def __init__(self, sim: Simulation, node: SimNode) -> None:
+        self.sim, self.node = sim, node
+
+    async def append(self, records: Sequence[Any]) -> None:
+        self.sim.gate(self.node)
+        self.node.journal.extend(records)
+
+    async def prune(self, below_height: int) -> None:
+        self.sim.gate(self.node)
+        self.node.journal = [r for r in self.node.journal if r["height"] >= below_height]
+
+
+class SimTransport:
+    """The transport port: the virtual network, with the simulator's honesty checks."""
+
+    def __init__(self, sim: Simulation, node: SimNode) -> None:
+        self.sim, self.node = sim, node
+
+    def broadcast(self, msg: Message) -> None:
+        self.sim.gate(self.node)
+        for pub in self.sim.cfg.validators:
+            if pub != self.node.pub:
+                self.sim.outbound(self.node, pub, msg)
+
+    def send(self, to: str, msg: Message) -> None:
+        self.sim.gate(self.node)
+        self.sim.outbound(self.node, to, msg)
+
+
+class SimBlocks:
+    """The block applier port: the node's store and trivial app."""
+
+    def __init__(self, sim: Simulation, node: SimNode) -> None:
+        self.sim, self.node = sim, node
+        self.from_sync = False  # set while state sync applies a block (for the trace and faults)
+
+    async def apply_block(self, block: Block, cert: CommitCertificate) -> list[Action]:
+        return self.sim.apply_block(self.node, block, cert, self.from_sync)
+
+
+class SimFetch:
+    """The state transfer port: asks a peer over the virtual network."""
+
+    def __init__(self, sim: Simulation, node: SimNode) -> None:
+        self.sim, self.node = sim, node
+
+    def fetch(self, from_height: int, peers: tuple[str, ...]) -> None:
+        self.sim.request_sync(self.node, from_height, peers)

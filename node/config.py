@@ -101,15 +101,11 @@ class NodeConfig:
     data_dir: Path
     genesis: Path
     log_level: str = "INFO"
-    test_mode: str = ""  # "" in production; "byzantine-equivocate" / "byzantine-garbage" in tests
     rpc: RpcConfig = field(default_factory=RpcConfig)
     p2p: P2PConfig = field(default_factory=P2PConfig)
     consensus: ConsensusTuning = field(default_factory=ConsensusTuning)
     mempool: MempoolConfig = field(default_factory=MempoolConfig)
     peers: tuple[Peer, ...] = ()
-
-
-TEST_MODES = ("", "byzantine-equivocate", "byzantine-garbage")
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -151,7 +147,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
     node = raw.get("node")
     if not isinstance(node, dict):
         raise ConfigError("missing [node] section")
-    unknown = set(node) - {"name", "key_file", "data_dir", "genesis", "log_level", "test_mode"}
+    unknown = set(node) - {"name", "key_file", "data_dir", "genesis", "log_level"}
     if unknown:
         raise ConfigError(f"unknown key(s) in [node]: {', '.join(sorted(unknown))}")
     base = path.parent
@@ -162,9 +158,6 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
             raise ConfigError(f"[node] {key} must be a path string")
         return (base / value).resolve()
 
-    test_mode = node.get("test_mode", "")
-    if test_mode not in TEST_MODES:
-        raise ConfigError(f"[node] test_mode must be one of {TEST_MODES}")
     log_level = str(node.get("log_level", "INFO")).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("[node] log_level must be DEBUG, INFO, WARNING or ERROR")
@@ -185,7 +178,6 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         data_dir=rel("data_dir", "data"),
         genesis=rel("genesis"),
         log_level=log_level,
-        test_mode=test_mode,
         rpc=_section(RpcConfig, raw.get("rpc"), "rpc"),
         p2p=_section(P2PConfig, raw.get("p2p"), "p2p"),
         consensus=_section(ConsensusTuning, raw.get("consensus"), "consensus"),

@@ -1,9 +1,9 @@
 """The node runtime: wires config, keys, storage, mempool, peers, RPC and the PBFT replica.
 
-The replica is a pure state machine; this module is the only place where its actions meet the
-world. Actions are carried out strictly in order, and consecutive ``Persist`` actions are written
-as one synced LevelDB batch *before* any send that follows them, so a restarted node never
-contradicts a vote it already sent.
+The replica is a pure state machine; its actions are carried out by the shared runner
+(``consensus.runner``, the same one every simulator seed drives) against the real ports in
+``node.ports``: the LevelDB journal, the peer network and state sync, with this node as the block
+applier. Every replica input runs on one consensus worker, in arrival order.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,32 +20,25 @@ from typing import Any
 from aiohttp import web
 
 from chain.block import Block, CommitCertificate
-from chain.errors import AidchainError, BadNonce, ConfigError, EncodingError, TooLarge
+from chain.errors import AidchainError, BadNonce, ConfigError
 from chain.tx import Transaction
 from chain.wire import known_tx_from_wire, tx_to_wire
-from consensus.actions import (
-    Broadcast,
-    CommitBlock,
-    FetchBlocks,
-    Persist,
-    PruneJournal,
-    Send,
-)
+from consensus.actions import Action
 from consensus.config import ConsensusConfig
-from consensus.messages import decode_message, encode_message, verify_message
+from consensus.messages import decode_message, verify_message
 from consensus.replica import Replica
+from consensus.runner import Runner
 from node.aidapi import is_ledger_member
 from node.config import NodeConfig
 from node.executor import Executor
 from node.genesis import Genesis, load_genesis
 from node.keys import load_key
-from node.lograte import ratelimited
 from node.mempool import Mempool
 from node.peers import PeerNetwork
+from node.ports import PeerTransport, StoreJournal, SyncFetcher
 from node.rpcapi import NodeRpc
 from node.statesync import StateSync
 from node.supervise import stop_supervised, supervise
-from node.testmodes import Misbehaviour
 from rpc.server import create_rpc_app
 from storage.chainstore import ChainStore
 from storage.db import PRIVATE_UMASK, make_private_dir
@@ -57,11 +49,6 @@ MAX_CONSENSUS_INBOX = 4_096  # replica inputs waiting for the consensus worker; 
 GOSSIP_ENVELOPE_BYTES = 64  # '{"k":"txs","txs":[...]}' around a gossip chunk, with room to spare
 
 Job = Callable[[], Awaitable[None]]
-
-
-def consensus_envelope(msg: Any) -> dict[str, Any]:
-    """The peer-wire form of a consensus message (kind "c")."""
-    return {"k": "c", "m": encode_message(msg)}
 
 
 def mono_ms() -> int:
@@ -79,6 +66,20 @@ class Node:
 
     def __init__(self, cfg: NodeConfig) -> None:
         self.cfg = cfg
+        self.log = log
+        self._load_identity()
+        self.store = self._open_store()
+        try:
+            self._build_core()
+        except BaseException:
+            self.store.close()
+            raise
+        self._build_network()
+        self._build_runtime()
+
+    def _load_identity(self) -> None:
+        """Key and genesis: who this node is and which chain it belongs to."""
+        cfg = self.cfg
         self.key = load_key(cfg.key_file)
         self.genesis: Genesis = load_genesis(cfg.genesis)
         self.chain_id = self.genesis.chain_id
@@ -87,64 +88,75 @@ class Node:
             raise ConfigError(
                 f"this node's key {self.key.public_hex[:12]}… is not a validator in {cfg.genesis}"
             )
-        make_private_dir(cfg.data_dir)
-        self.store = ChainStore.open(cfg.data_dir / "chain.db")
+
+    def _open_store(self) -> ChainStore:
+        """The chain store, initialised from genesis on first start, refused if another chain's."""
+        data_dir = self.cfg.data_dir
+        make_private_dir(data_dir)
+        store = ChainStore.open(data_dir / "chain.db")
         try:
-            if self.store.is_initialised():
-                if self.store.chain_id != self.chain_id:
-                    raise ConfigError(
-                        f"data dir {cfg.data_dir} belongs to chain {self.store.chain_id!r}, "
-                        f"genesis says {self.chain_id!r}"
-                    )
-            else:
-                self.store.init_genesis(self.genesis.doc, self.genesis.aid_records)
-            self.executor = Executor(self.store, block_gas_limit=self.genesis.block_gas_limit)
-            self.mempool = Mempool(
-                self.chain_id,
-                lambda addr: self.store.account(addr)[1],
-                known=self.is_known_account,
-                max_txs=cfg.mempool.max_txs,
-                max_bytes=cfg.mempool.max_bytes,
-                max_per_sender=cfg.mempool.max_per_sender,
-                nonce_window=cfg.mempool.nonce_window,
-                gap_ttl_ms=cfg.mempool.gap_ttl_ms,
-            )
-            t = cfg.consensus
-            self.consensus_config = ConsensusConfig(
-                chain_id=self.chain_id,
-                validators=self.validators,
-                block_max_txs=t.block_max_txs,
-                batch_delay_ms=t.batch_delay_ms,
-                view_change_timeout_ms=t.view_change_timeout_ms,
-                max_view_change_timeout_ms=t.max_view_change_timeout_ms,
-                request_timeout_ms=t.request_timeout_ms,
-                retransmit_ms=t.retransmit_ms,
-                checkpoint_interval=t.checkpoint_interval,
-                watermark_window=t.watermark_window,
-            )
-            self.replica = Replica(
-                self.consensus_config,
-                self.key,
-                self,
-                last_height=self.store.height,
-                last_block_hash=self.store.head_hash,
-                last_state_root=self.store.state_root,
-                last_block_time=self.store.head_time,
-                journal=self.store.journal_load(),
-                mono_ms=mono_ms(),
-                wall_ms=wall_ms(),
-                last_certificate=self.store.get_certificate(self.store.height),
-            )
+            if not store.is_initialised():
+                store.init_genesis(self.genesis.doc, self.genesis.aid_records)
+            elif store.chain_id != self.chain_id:
+                raise ConfigError(
+                    f"data dir {data_dir} belongs to chain {store.chain_id!r}, "
+                    f"genesis says {self.chain_id!r}"
+                )
         except BaseException:
-            self.store.close()
+            store.close()
             raise
-        peer_urls = {p.id: p.url for p in cfg.peers}
+        return store
+
+    def _build_core(self) -> None:
+        """Executor, mempool and the replica, restored from the store and its vote journal."""
+        cfg, store = self.cfg, self.store
+        self.executor = Executor(store, block_gas_limit=self.genesis.block_gas_limit)
+        self.mempool = Mempool(
+            self.chain_id,
+            lambda addr: store.account(addr)[1],
+            known=self.is_known_account,
+            max_txs=cfg.mempool.max_txs,
+            max_bytes=cfg.mempool.max_bytes,
+            max_per_sender=cfg.mempool.max_per_sender,
+            nonce_window=cfg.mempool.nonce_window,
+            gap_ttl_ms=cfg.mempool.gap_ttl_ms,
+        )
+        t = cfg.consensus
+        self.consensus_config = ConsensusConfig(
+            chain_id=self.chain_id,
+            validators=self.validators,
+            block_max_txs=t.block_max_txs,
+            batch_delay_ms=t.batch_delay_ms,
+            view_change_timeout_ms=t.view_change_timeout_ms,
+            max_view_change_timeout_ms=t.max_view_change_timeout_ms,
+            request_timeout_ms=t.request_timeout_ms,
+            retransmit_ms=t.retransmit_ms,
+            checkpoint_interval=t.checkpoint_interval,
+            watermark_window=t.watermark_window,
+        )
+        self.replica = Replica(
+            self.consensus_config,
+            self.key,
+            self,
+            last_height=store.height,
+            last_block_hash=store.head_hash,
+            last_state_root=store.state_root,
+            last_block_time=store.head_time,
+            journal=store.journal_load(),
+            mono_ms=mono_ms(),
+            wall_ms=wall_ms(),
+            last_certificate=store.get_certificate(store.height),
+        )
+
+    def _build_network(self) -> None:
+        """Peers, state sync and the RPC methods (the RPC server itself starts in ``start``)."""
+        cfg = self.cfg
         self.peers = PeerNetwork(
             key=self.key,
             chain_id=self.chain_id,
             host=cfg.p2p.host,
             port=cfg.p2p.port,
-            peers=peer_urls,
+            peers={p.id: p.url for p in cfg.peers},
             handler=self._on_peer_message,
             max_message_bytes=cfg.p2p.max_message_bytes,
             send_queue_len=cfg.p2p.send_queue,
@@ -161,20 +173,23 @@ class Node:
             batch_blocks=cfg.consensus.sync_batch_blocks,
             serve_blocks_per_s=cfg.p2p.sync_serve_blocks_per_s,
         )
-        self.misbehaviour = Misbehaviour.create(cfg.test_mode, self)
         self.rpc_api = NodeRpc(self)
+
+    def _build_runtime(self) -> None:
+        """The consensus worker's queue, its threads, and the runner with this node's ports."""
+        name = self.cfg.name
         self._gossip: list[tuple[str, int]] = []  # (wire form, bound of its encoded bytes)
         self._offer_dirty = True
-        self._runner: web.AppRunner | None = None
+        self._web: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         # Every replica input runs on one worker, in arrival order; synced LevelDB writes run on
         # one I/O thread so the event loop keeps serving RPC and peers during an fsync.
         self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-io")
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-io")
         # Blocks execute on their own thread (the worker awaits it), so a block's contract calls
         # -- up to the genesis block gas limit -- never stall RPC or peer heartbeats.
-        self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{cfg.name}-exec")
+        self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-exec")
         self._tick_queued = False
         self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         self.stats = {
@@ -183,7 +198,12 @@ class Node:
             "bad_gossip_txs": 0,
             "blocks_committed": 0,
         }
-        self.log = log
+        self.runner = Runner(
+            journal=StoreJournal(self.store, self._io),
+            transport=PeerTransport(self.peers),
+            blocks=self,
+            sync=SyncFetcher(self.sync, lambda: self.store.height),
+        )
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -197,9 +217,9 @@ class Node:
             reply_budget_bytes=self.cfg.rpc.reply_budget_bytes,
             send_timeout_ms=self.cfg.rpc.send_timeout_ms,
         )
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.cfg.rpc.host, self.cfg.rpc.port)
+        self._web = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._web.setup()
+        site = web.TCPSite(self._web, self.cfg.rpc.host, self.cfg.rpc.port)
         await site.start()
         await self.peers.start()
         self._worker = supervise(
@@ -220,9 +240,9 @@ class Node:
 
     async def stop(self) -> None:
         """Stop accepting, finish the current write (writes are synchronous), close LevelDB."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._web is not None:
+            await self._web.cleanup()
+            self._web = None
         for task in (self._ticker, self._worker):
             await stop_supervised(task)
         self._ticker = self._worker = None
@@ -265,7 +285,7 @@ class Node:
     def validate_block_txs(self, block: Block) -> str | None:
         return self.executor.validate_block_txs(block, self.mempool.verified)
 
-    def _fresh_offer(self) -> list[Any]:
+    def _fresh_offer(self) -> list[Action]:
         """Offer the mempool's current proposable batch to the replica."""
         self._offer_dirty = False
         batch = self.mempool.ready(
@@ -279,61 +299,15 @@ class Node:
         await self.perform(self._fresh_offer())
 
     # --- carrying out actions -------------------------------------------------------------------
+    async def perform(self, actions: Iterable[Action]) -> None:
+        """Carry out replica actions in order; only the consensus worker calls this."""
+        await self.runner.perform(actions)
+
     async def _io_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
-    async def perform(self, actions: Iterable[Any]) -> None:
-        """Carry out replica actions in order; only the consensus worker calls this."""
-        queue = deque(actions)
-        persist: list[dict[str, Any]] = []
-        while queue:
-            action = queue.popleft()
-            if isinstance(action, Persist):
-                persist.append(action.record)
-                continue
-            if persist:
-                await self._io_call(self.store.journal_append, persist)
-                persist = []
-            if isinstance(action, Broadcast):
-                self.misbehaviour.broadcast(action.msg)
-            elif isinstance(action, Send):
-                self.send_consensus(action.to, action.msg)
-            elif isinstance(action, CommitBlock):
-                queue.extend(await self._apply_block(action.block, action.certificate))
-            elif isinstance(action, FetchBlocks):
-                if action.from_height > self.store.height:
-                    self.sync.request(action.peers)
-            elif isinstance(action, PruneJournal):
-                await self._io_call(self.store.journal_prune, action.below_height)
-            else:
-                self.log.error("unknown consensus action %r", action)
-        if persist:
-            await self._io_call(self.store.journal_append, persist)
-
-    def broadcast_consensus(self, msg: Any) -> None:
-        try:
-            self.peers.broadcast(consensus_envelope(msg))
-        except (EncodingError, TooLarge) as exc:
-            self._unsendable(msg, exc)
-
-    def send_consensus(self, to: str, msg: Any) -> None:
-        try:
-            self.peers.send(to, consensus_envelope(msg))
-        except (EncodingError, TooLarge) as exc:
-            self._unsendable(msg, exc)
-
-    def _unsendable(self, msg: Any, exc: AidchainError) -> None:
-        """One rate-limited line, not a traceback per retransmission: the replica retries."""
-        ratelimited.log(
-            self.log,
-            logging.ERROR,
-            "unsendable_consensus",
-            "cannot send %s: %s",
-            type(msg).__name__,
-            exc.message,
-        )
-
-    async def _apply_block(self, block: Block, cert: CommitCertificate) -> list[Any]:
+    # --- BlockApplier (the runner's port) -------------------------------------------------------
+    async def apply_block(self, block: Block, cert: CommitCertificate) -> list[Action]:
         """Execute and store a committed block in one synced batch; tell the replica."""
         if block.height <= self.store.height:
             return []
@@ -398,7 +372,7 @@ class Node:
 
         async def job() -> None:
             try:
-                await self.perform(await self._apply_block(block, certificate))
+                await self.runner.apply_synced(block, certificate)
             except BaseException as exc:
                 done.set_exception(exc)
                 raise
@@ -539,10 +513,18 @@ def setup_logging(cfg: NodeConfig) -> NodeLogContext:
     return context
 
 
-async def run_node(cfg: NodeConfig, log_context: NodeLogContext | None = None) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code."""
+async def run_node(
+    cfg: NodeConfig,
+    log_context: NodeLogContext | None = None,
+    make_node: Callable[[NodeConfig], Node] = Node,
+) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code.
+
+    ``make_node`` builds the node on the running loop; a caller that needs its ports wired
+    differently (a test launcher wrapping the transport) passes its own.
+    """
     os.umask(PRIVATE_UMASK)  # LevelDB creates files (0644 & ~umask) for as long as it runs
-    node = Node(cfg)
+    node = make_node(cfg)
     if log_context is not None:
         log_context.source = node
     stop = asyncio.Event()

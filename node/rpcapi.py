@@ -1,5 +1,7 @@
 """The node's implementation of the JSON-RPC method set (rpc.api.NodeAPI).
 
+It reads the running node through ``RpcHost``, an interface the daemon's ``Node`` satisfies, so
+this module never imports the daemon (which builds it) and can be tested against a stand-in.
 Only reads and admission live here; every rule is in the mempool, executor or contracts.
 Read-only contract calls are the one method that can burn CPU on a client's say-so, so they run
 on their own threads (never on the event loop that serves RPC and peer heartbeats), with their
@@ -12,21 +14,74 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from chain import limits
+from chain.crypto import KeyPair
 from chain.errors import Busy, ContractError, NotFound
-from chain.tx import tx_from_dict
+from chain.tx import Transaction, tx_from_dict
 from node.aidapi import AidRpc
+from node.config import NodeConfig
+from node.genesis import Genesis
+from node.mempool import Mempool
+from storage.chainstore import ChainStore
 
-if TYPE_CHECKING:
-    from node.daemon import Node
+
+class Counted(Protocol):
+    @property
+    def stats(self) -> dict[str, int]: ...
+
+
+class ConsensusState(Counted, Protocol):
+    @property
+    def view(self) -> int: ...
+    @property
+    def primary(self) -> str: ...
+
+
+class PeerState(Counted, Protocol):
+    def connected(self) -> list[str]: ...
+
+
+class SyncState(Counted, Protocol):
+    @property
+    def active(self) -> bool: ...
+
+
+class RpcHost(Protocol):
+    """What the RPC methods read from the running node; ``node.daemon.Node`` implements it."""
+
+    @property
+    def cfg(self) -> NodeConfig: ...
+    @property
+    def key(self) -> KeyPair: ...
+    @property
+    def chain_id(self) -> str: ...
+    @property
+    def validators(self) -> tuple[str, ...]: ...
+    @property
+    def store(self) -> ChainStore: ...
+    @property
+    def genesis(self) -> Genesis: ...
+    @property
+    def mempool(self) -> Mempool: ...
+    @property
+    def replica(self) -> ConsensusState: ...
+    @property
+    def peers(self) -> PeerState: ...
+    @property
+    def sync(self) -> SyncState: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    def submit(self, tx: Transaction) -> str:
+        """Admit a client transaction; raises typed errors; safe to retry."""
+        ...
 
 
 class ReadOnlyState:
     """Committed world state for read-only contract queries; writes are refused."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: RpcHost) -> None:
         self._store = node.store
 
     def get(self, key: str) -> Any | None:
@@ -96,7 +151,7 @@ def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> Non
 
 
 class NodeRpc(AidRpc):
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: RpcHost) -> None:
         self.node = node
         self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)
         self._aid_setup(node.store, node.genesis, self.queries)

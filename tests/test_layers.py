@@ -27,12 +27,7 @@ PACKAGES = tuple(ALLOWED)
 
 # Module imports that still close a cycle, each with the part of issue 8 that removes it. Delete
 # an entry when its import goes; the test fails on an entry whose import no longer exists.
-KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # NodeRpc is typed against Node; issue 8 part 1 gives rpcapi an interface instead.
-    ("node.rpcapi", "node.daemon"): "issue 8 part 1",
-    # Misbehaviour wraps the Node; issue 8 part 2 moves Byzantine modes out of node/.
-    ("node.testmodes", "node.daemon"): "issue 8 part 2",
-}
+KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

@@ -39,7 +39,7 @@ from consensus.messages import (
     make_pre_prepare,
     make_view_change,
 )
-from node.daemon import consensus_envelope
+from node.ports import consensus_envelope
 from tests.consensus.helpers import CHAIN, Cluster
 from tests.consensus.limit_txs import (
     MAX_ARGS_LEVELS,

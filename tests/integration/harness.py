@@ -17,6 +17,7 @@ from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
 from node.cluster import init_cluster, load_cluster, node_command, wait_ready
 from rpc.client import RpcClient, RpcError
+from tests.byzantine_node import command as byzantine_command
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,6 +54,7 @@ class LocalCluster:
         )
         self.info = load_cluster(root / "cluster")
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.byzantine: dict[int, str] = {}  # node -> mode it is started in (tests.byzantine_node)
         self.accounts: list[KeyPair] = self.info.account_keys()
 
     @property
@@ -84,11 +86,21 @@ class LocalCluster:
         text = text.replace("[node]\n", f'[node]\n{key} = "{value}"\n', 1)
         path.write_text(text)
 
+    def make_byzantine(self, i: int, mode: str) -> None:
+        """Start node ``i`` through the test-only launcher, lying in ``mode``, from now on."""
+        self.byzantine[i] = mode
+
     def start(self, i: int) -> None:
         log = open(self.config_path(i).parent / "node.log", "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        mode = self.byzantine.get(i)
+        cmd = (
+            node_command(self.config_path(i))
+            if mode is None
+            else byzantine_command(self.config_path(i), mode)
+        )
         self.procs[i] = subprocess.Popen(
-            node_command(self.config_path(i)),
+            cmd,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=REPO,

@@ -11,7 +11,13 @@ import time
 
 import pytest
 
-from tests.integration.harness import LocalCluster, sign_batch, submit_all, wait_committed
+from tests.integration.harness import (
+    LocalCluster,
+    aidchain,
+    sign_batch,
+    submit_all,
+    wait_committed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -125,11 +131,11 @@ async def test_repeated_sigkill_restart_never_equivocates(cluster: LocalCluster)
     await _same_chain(cluster, list(range(cluster.n)))
 
 
-@pytest.mark.parametrize("mode", ["byzantine-equivocate", "byzantine-garbage"])
+@pytest.mark.parametrize("mode", ["equivocate", "garbage"])
 async def test_byzantine_validator_cannot_stop_or_split_the_others(new_cluster, mode: str) -> None:  # type: ignore[no-untyped-def]
     cluster: LocalCluster = new_cluster()
     liar = 0  # validator 0 is the primary of view 0: the worst place for a liar
-    cluster.set_node_option(liar, "test_mode", mode)
+    cluster.make_byzantine(liar, mode)
     await cluster.start_all()
     honest = [1, 2, 3]
     keys = cluster.accounts
@@ -143,7 +149,17 @@ async def test_byzantine_validator_cannot_stop_or_split_the_others(new_cluster, 
     await _same_chain(cluster, honest)
     # the honest nodes saw the lies and counted them instead of acting on them
     stats = [(await cluster.status(i))["stats"] for i in honest]
-    if mode == "byzantine-garbage":
+    if mode == "garbage":
         assert all(
             s["node"]["bad_consensus_messages"] + s["node"]["bad_peer_messages"] > 0 for s in stats
         )
+
+
+def test_a_node_with_test_mode_in_its_config_refuses_to_start(new_cluster) -> None:  # type: ignore[no-untyped-def]
+    """Byzantine modes are not a production setting: the key is unknown, the node says which."""
+    cluster: LocalCluster = new_cluster()
+    cluster.set_node_option(0, "test_mode", "byzantine-equivocate")
+    done = aidchain("node", "start", "--config", str(cluster.config_path(0)), timeout=60)
+    assert done.returncode == 2
+    assert "unknown key(s) in [node]: test_mode" in done.stderr
+    assert not cluster.data_dir(0).exists()  # refused before anything was created

@@ -14,9 +14,9 @@ from chain.tx import sign_tx
 from consensus.messages import make_pre_prepare
 from node.cluster import init_cluster, load_cluster
 from node.config import load_config
-from node.daemon import consensus_envelope
 from node.genesis import load_genesis, validate_genesis
 from node.keys import load_key
+from node.ports import consensus_envelope
 from node.statesync import sync_item
 
 
@@ -74,7 +74,11 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[node]\ngenesis='g.json'\n[mempool]\nmax_txs=-1\n", "negative"),
         ("[node]\ngenesis='g.json'\n[extra]\n", "unknown section"),
         ("[rpc]\nport=1\n", "missing \\[node\\]"),
-        ("[node]\ngenesis='g.json'\ntest_mode='evil'\n", "test_mode"),
+        # Byzantine modes live in tests/byzantine_node.py, never in a production config
+        (
+            "[node]\ngenesis='g.json'\ntest_mode='byzantine-equivocate'\n",
+            "unknown key\\(s\\) in \\[node\\]: test_mode",
+        ),
         ("[node]\ngenesis='g.json'\n[consensus]\nblock_max_txs=999999\n", "block_max_txs"),
         ("[node]\ngenesis='g.json'\n[p2p]\nmax_message_bytes=4194304\n", "max_message_bytes"),
         ("[node\n", "invalid TOML"),

@@ -1,4 +1,8 @@
-"""The runtime carries out replica actions in order: a vote is journaled before it is sent."""
+"""The daemon's ports under the shared runner: a vote is journaled in LevelDB before it is sent.
+
+The runner's ordering rules are tested with in-memory ports in tests/consensus/test_runner.py;
+these tests check the daemon wires the real journal, transport and block applier into it.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,18 @@ import pytest
 
 from chain.errors import EncodingError, TooLarge
 from consensus.actions import Broadcast, Persist, Send
-from consensus.messages import make_commit, make_prepare
-from node import daemon as daemon_mod
+from consensus.messages import Message, make_commit, make_prepare
+from node import ports as ports_mod
 from node.cluster import init_cluster
 from node.config import load_config
 from node.daemon import Node
 from node.lograte import RateLimitedLog
+from node.ports import PeerTransport, consensus_envelope
 
 
 class Recorder:
+    """A peer network that records what the transport hands it."""
+
     def __init__(self, log: list[Any]) -> None:
         self.log = log
 
@@ -29,6 +36,10 @@ class Recorder:
     def send(self, peer: str, message: dict[str, Any]) -> bool:
         self.log.append(("send", message["m"]["type"]))
         return True
+
+
+def record_sends(node: Node, log: list[Any]) -> None:
+    node.runner.transport = PeerTransport(Recorder(log))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -42,7 +53,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
 
 async def test_persist_happens_before_the_sends_that_follow_it(node: Node) -> None:
     log: list[Any] = []
-    node.peers = Recorder(log)  # type: ignore[assignment]
+    record_sends(node, log)
     append = node.store.journal_append
 
     def journal(records: Any) -> None:
@@ -75,7 +86,7 @@ async def test_persist_happens_before_the_sends_that_follow_it(node: Node) -> No
 
 async def test_a_failed_journal_write_sends_nothing(node: Node) -> None:
     log: list[Any] = []
-    node.peers = Recorder(log)  # type: ignore[assignment]
+    record_sends(node, log)
 
     def broken(records: Any) -> None:
         raise OSError("disk full")
@@ -100,10 +111,10 @@ async def test_a_committed_block_that_cannot_be_applied_stops_the_node(node: Nod
 
     node.store.commit_block = failing_commit  # type: ignore[method-assign]
     fatal = node.fatal  # what run_node waits on; ticks in between must not replace it
-    node.peers = Recorder([])  # type: ignore[assignment]
+    record_sends(node, [])
     await node._tick()
     with pytest.raises(OSError):
-        await node._apply_block(block, CommitCertificate(1, block.hash, 0, ()))
+        await node.apply_block(block, CommitCertificate(1, block.hash, 0, ()))
     assert fatal.is_set()
     assert node.store.height == 0
 
@@ -130,7 +141,7 @@ async def test_an_unsendable_consensus_message_is_a_rate_limited_line_not_a_trac
     node: Node, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A stalled cluster retransmitting an unencodable message must not log a traceback each time."""
-    monkeypatch.setattr(daemon_mod, "ratelimited", RateLimitedLog(limit=3, window_s=60))
+    monkeypatch.setattr(ports_mod, "ratelimited", RateLimitedLog(limit=3, window_s=60))
 
     class Refusing:
         def broadcast(self, message: dict[str, Any]) -> int:
@@ -139,10 +150,60 @@ async def test_an_unsendable_consensus_message_is_a_rate_limited_line_not_a_trac
         def send(self, peer: str, message: dict[str, Any]) -> bool:
             raise TooLarge("peer message too large", size=2, limit=1)
 
-    node.peers = Refusing()  # type: ignore[assignment]
+    node.runner.transport = PeerTransport(Refusing())  # type: ignore[arg-type]
     prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
     await node.perform([Broadcast(prep), Send(node.validators[1], prep)] * 50)  # does not raise
-    lines = [r for r in caplog.records if r.name == "node.daemon"]
+    lines = [r for r in caplog.records if r.name == "node.ports"]
     assert len(lines) == 3
     assert all(r.exc_info is None for r in lines)
     assert "cannot send Prepare: value nested too deeply" in lines[0].getMessage()
+
+
+def test_the_daemon_wires_its_real_ports_into_the_shared_runner(node: Node) -> None:
+    from consensus.runner import Runner
+    from node.ports import StoreJournal, SyncFetcher
+
+    runner = node.runner
+    assert isinstance(runner, Runner)
+    assert isinstance(runner.journal, StoreJournal) and runner.journal.store is node.store
+    assert isinstance(runner.transport, PeerTransport) and runner.transport.peers is node.peers
+    assert runner.blocks is node
+    assert isinstance(runner.sync, SyncFetcher) and runner.sync.sync is node.sync
+
+
+def test_a_consensus_message_travels_in_its_envelope(node: Node) -> None:
+    prep: Message = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
+    envelope = consensus_envelope(prep)
+    assert envelope["k"] == "c" and envelope["m"]["type"] == "prepare"
+
+
+def test_the_byzantine_launcher_changes_only_what_the_node_sends(tmp_path: Path) -> None:
+    """tests/byzantine_node.py builds the production Node and wraps its transport port."""
+    from consensus.byzantine import Equivocator
+    from tests.byzantine_node import byzantine_node
+
+    init_cluster(tmp_path / "c", base_port=0)
+    node = byzantine_node("equivocate")(load_config(tmp_path / "c" / "node0" / "config.toml"))
+    try:
+        liar = node.runner.transport
+        assert isinstance(liar, Equivocator) and isinstance(liar.inner, PeerTransport)
+        sent: list[tuple[str, str]] = []
+
+        class Wire:
+            def send(self, peer: str, message: dict[str, Any]) -> bool:
+                sent.append((peer, message["m"]["block_hash"]))
+                return True
+
+        liar.inner = PeerTransport(Wire())  # type: ignore[arg-type]
+        prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
+        liar.broadcast(prep)
+        peers = [v for v in node.validators if v != node.key.public_hex]
+        assert [p for p, _ in sent] == peers
+        hashes = [h for _, h in sent]
+        assert hashes[0] == "ab" * 32  # the first half hears the truth...
+        assert hashes[1] == hashes[2] != "ab" * 32  # ...the rest one conflicting vote
+    finally:
+        node._io.shutdown(wait=True)
+        node._exec.shutdown(wait=True)
+        node.rpc_api.close()
+        node.store.close()

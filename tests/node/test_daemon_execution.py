@@ -72,7 +72,7 @@ async def test_a_committed_block_executes_on_the_execution_thread(node: Node) ->
 
     node.executor.execute = recording  # type: ignore[method-assign]
     await node._tick()
-    await node._apply_block(block, CommitCertificate(1, block.hash, 0, ()))
+    await node.apply_block(block, CommitCertificate(1, block.hash, 0, ()))
     assert node.store.height == 1
     assert threads == [f"{node.cfg.name}-exec_0"]
 
@@ -98,5 +98,5 @@ async def test_the_replica_drops_the_block_then_learns_the_time_then_gets_the_of
     replica.on_block_applied = track("applied", applied)  # type: ignore[method-assign]
     replica.on_tick = track("tick", ticked)  # type: ignore[method-assign]
     replica.on_request = track("offer", requested)  # type: ignore[method-assign]
-    await node._apply_block(block, CommitCertificate(1, block.hash, 0, ()))
+    await node.apply_block(block, CommitCertificate(1, block.hash, 0, ()))
     assert calls == ["applied", "tick", "offer"]
