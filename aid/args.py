@@ -88,6 +88,11 @@ class Args:
             raise self._bad(name, "true or false")
         return value
 
+    def decision(self) -> tuple[str, str]:
+        """``decision`` (approve/reject) and ``reason``, which a rejection must give."""
+        decision = self.choice("decision", ("approve", "reject"))
+        return decision, self.text("reason", required=decision == "reject")
+
     def has(self, name: str) -> bool:
         return name in self._args
 

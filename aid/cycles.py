@@ -360,8 +360,7 @@ def cycle_submit(act: Action) -> None:
 def cycle_approve(act: Action) -> None:
     a = act.args
     ident = a.text("cycle")
-    decision = a.choice("decision", ("approve", "reject"))
-    reason = a.text("reason", required=decision == "reject")
+    decision, reason = a.decision()
     a.done()
     records = act.records
     cycle = records.need("cycle", ident, "cycle")

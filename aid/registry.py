@@ -260,10 +260,17 @@ def household_reject(act: Action) -> None:
     grant = require_role(
         act.records, act.ctx.signer, role[household["status"]], household["village"]
     )
-    household["status"] = "rejected"
+    _close(act, ident, household, "rejected", reason, grant)
+
+
+def _close(
+    act: Action, ident: str, household: dict[str, Any], status: str, reason: str, grant: list[str]
+) -> None:
+    """End a household's life in the registry (rejected or removed), with the reason."""
+    household["status"] = status
     household["reason"] = reason
-    _review(act, household, "rejected", grant)
-    _save(act, ident, household, "household_rejected", reason=reason)
+    _review(act, household, status, grant)
+    _save(act, ident, household, f"household_{status}", reason=reason)
 
 
 def household_lift(act: Action) -> None:
@@ -302,10 +309,7 @@ def household_remove(act: Action) -> None:
     if household["status"] not in ("registered", "monitored", "lifted"):
         raise WrongState(f"household {ident} is {household['status']}; cannot be removed")
     grant = require_role(act.records, act.ctx.signer, "approver", household["village"])
-    household["status"] = "removed"
-    household["reason"] = reason
-    _review(act, household, "removed", grant)
-    _save(act, ident, household, "household_removed", reason=reason)
+    _close(act, ident, household, "removed", reason, grant)
 
 
 def household_label(act: Action) -> None:
@@ -422,8 +426,7 @@ def _county(village: str) -> str:
 def household_change_review(act: Action) -> None:
     a = act.args
     change_id = a.text("change")
-    decision = a.choice("decision", ("approve", "reject"))
-    reason = a.text("reason", required=decision == "reject")
+    decision, reason = a.decision()
     a.done()
     records = act.records
     change = records.need("change", change_id, "change request")
