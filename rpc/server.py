@@ -30,6 +30,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,8 @@ JSONRPC_VERSION = "2.0"
 REQUEST_MEMBERS = frozenset({"jsonrpc", "method", "params", "id"})
 MAX_ECHOED_NAME_CHARS = 64  # unknown method / member names are cut to this in messages
 READ_CHUNK_BYTES = 64 * 1024
-BATCH_YIELD_EVERY = 32  # requests of a batch handled between yields to the event loop
+BATCH_YIELD_AFTER_S = 0.002  # a batch yields to the event loop after this much work: fair to
+# other clients when answers are heavy, no per-request loop round trip when they are cheap
 WS_HEARTBEAT_S = 30.0  # ping idle WebSocket clients so dead connections are noticed
 WS_CLOSE_GRACE_S = 1.0  # a dropped WebSocket client gets this long to take its close frame
 SERVER_HEADER = "aidchain"  # the whole Server header: no software versions for a scanner
@@ -332,12 +334,14 @@ async def dispatch(api: NodeAPI, body: bytes, bounds: ReplyLimits) -> Reply | No
             )
             reply.add_error(_encoded_error(None, err))
         else:
-            for index, item in enumerate(doc, start=1):
+            last_yield = time.monotonic()
+            for item in doc:
                 answer = await _handle_one(api, item, clean)
                 if answer is not None:
                     _add_answer(reply, answer)
-                if index % BATCH_YIELD_EVERY == 0:
+                if time.monotonic() - last_yield >= BATCH_YIELD_AFTER_S:
                     await asyncio.sleep(0)  # a long batch must not hold the event loop
+                    last_yield = time.monotonic()
     except BaseException:
         reply.release()
         raise
