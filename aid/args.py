@@ -70,9 +70,13 @@ class Args:
         return self.integer(name, low=1, high=limits.MAX_AMOUNT - 1)
 
     def account(self, name: str) -> str:
+        return self.hex64(name, "an account: 64 lowercase hex characters")
+
+    def hex64(self, name: str, must: str) -> str:
+        """64 lowercase hex characters: an account, a contract or an HMAC commitment."""
         value = self._get(name, True)
         if not is_pubkey_hex(value):
-            raise self._bad(name, "an account: 64 lowercase hex characters")
+            raise self._bad(name, must)
         return str(value)
 
     def area(self, name: str) -> str:

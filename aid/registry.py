@@ -32,6 +32,7 @@ from aid.errors import (
 from aid.policy import current_policy
 from aid.roles import require_org, require_role
 from aid.state import Records
+from chain.crypto import is_pubkey_hex
 
 MAX_MEMBERS = 32
 MAX_SEALED_HEX = 8_192  # one organisation's sealed box of a household's personal data, in hex
@@ -51,23 +52,17 @@ CAUSES = (
     "other",
 )
 LABELS = ("dibao", "wubao", "tekun", "disabled")  # 低保, 五保, 特困, 残疾: civil affairs confirms
+COMMITMENT = "a 64-hex HMAC-SHA256 commitment"
 OPEN_STATES = ("applied", "notice", "township_reviewed")
 ACTIVE_STATES = (*OPEN_STATES, "registered", "monitored", "lifting", "lifted")
 PAYABLE_STATES = ("registered", "monitored")
-
-
-def _hex64(a: Args, name: str) -> str:
-    value = a.text(name, max_chars=64)
-    if len(value) != 64 or value.strip("0123456789abcdef"):
-        raise BadArgs(f"{name} must be a 64-hex HMAC-SHA256 commitment", argument=name)
-    return value
 
 
 def _members(a: Args) -> list[str]:
     raw = a.list_of("members", max_items=MAX_MEMBERS)
     members: list[str] = []
     for i, item in enumerate(raw):
-        if not isinstance(item, str) or len(item) != 64 or item.strip("0123456789abcdef"):
+        if not is_pubkey_hex(item):  # the same 64-hex shape as an account
             raise BadArgs(f"members[{i}] must be a 64-hex ID commitment, never an ID number")
         members.append(item)
     if not members or len(set(members)) != len(members):
@@ -139,7 +134,7 @@ def household_apply(act: Action) -> None:
     a = act.args
     village = a.area("village")
     members = _members(a)
-    account = _hex64(a, "account_commitment") if a.has("account_commitment") else None
+    account = a.hex64("account_commitment", COMMITMENT) if a.has("account_commitment") else None
     attrs = _attributes(a)
     sealed = _sealed(a, act.records)
     a.done()
@@ -372,7 +367,7 @@ def household_change(act: Action) -> None:
     household = act.records.need("household", ident, "household")
     fields: dict[str, Any] = {}
     if a.has("account_commitment"):
-        fields["account_commitment"] = _hex64(a, "account_commitment")
+        fields["account_commitment"] = a.hex64("account_commitment", COMMITMENT)
     if a.has("sealed"):
         fields["sealed"] = _sealed(a, act.records)
     if a.has("village"):

@@ -67,6 +67,7 @@ class Node:
     def __init__(self, cfg: NodeConfig) -> None:
         self.cfg = cfg
         self.log = log
+        self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         self._load_identity()
         self.store = self._open_store()
         try:
@@ -169,7 +170,7 @@ class Node:
         )
         self.sync = StateSync(
             self,
-            on_fatal=lambda: self.fatal.set(),
+            on_fatal=self.fatal.set,
             batch_blocks=cfg.consensus.sync_batch_blocks,
             serve_blocks_per_s=cfg.p2p.sync_serve_blocks_per_s,
         )
@@ -191,7 +192,6 @@ class Node:
         # -- up to the genesis block gas limit -- never stall RPC or peer heartbeats.
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-exec")
         self._tick_queued = False
-        self.fatal = asyncio.Event()  # set when the node must stop (exit code 1)
         self.stats = {
             "bad_peer_messages": 0,
             "bad_consensus_messages": 0,
