@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from chain.checks import is_uint
 from chain.crypto import is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical, sha256_hex
 from chain.errors import InvalidBlock, InvalidCertificate, MalformedTx
@@ -82,7 +83,7 @@ class Block:
 
 
 def _int(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not is_uint(value):
         raise InvalidBlock(f"header.{name} must be a non-negative integer")
     return value
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-_HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
-_HEX128 = re.compile(r"\A[0-9a-f]{128}\Z")
+from chain.checks import is_hex64, is_hex128
 
 
 def is_pubkey_hex(value: object) -> bool:
-    return isinstance(value, str) and _HEX64.match(value) is not None
+    return is_hex64(value)
 
 
 def is_signature_hex(value: object) -> bool:
-    return isinstance(value, str) and _HEX128.match(value) is not None
+    return is_hex128(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,7 @@ class KeyPair:
 
     @classmethod
     def from_seed_hex(cls, seed_hex: str) -> KeyPair:
-        if not isinstance(seed_hex, str) or not _HEX64.match(seed_hex):
+        if not is_hex64(seed_hex):
             raise ValueError("secret key must be 64 lowercase hex characters")
         return cls.from_seed(bytes.fromhex(seed_hex))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chain import limits
+from chain.checks import is_int
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical, is_valid_text, sha256_hex
 from chain.errors import BadSignature, EncodingError, MalformedTx, TooLarge
@@ -22,14 +23,10 @@ TX_TYPES = ("transfer", "deploy", "call", "aid")
 MAX_AID_ACTION_CHARS = 64  # same bound as aid.ledger.MAX_ACTION_CHARS
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_amount(value: object, what: str = "amount") -> int:
-    if not _is_int(value) or not (0 < value < limits.MAX_AMOUNT):  # type: ignore[operator]
+    if not is_int(value) or not (0 < value < limits.MAX_AMOUNT):
         raise MalformedTx(f"{what} must be an integer with 0 < {what} < 2**53 (fen)")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _check_payload(tx_type: str, payload: Any) -> None:
@@ -81,7 +78,7 @@ def _check_payload(tx_type: str, payload: Any) -> None:
 
 def _check_gas(payload: dict[str, Any]) -> None:
     gas = payload.get("gas", limits.DEFAULT_CALL_GAS)
-    if not _is_int(gas) or not (0 < gas <= limits.MAX_CALL_GAS):
+    if not is_int(gas) or not (0 < gas <= limits.MAX_CALL_GAS):
         raise MalformedTx(f"payload.gas must be an integer in 1..{limits.MAX_CALL_GAS}")
 
 
@@ -106,7 +103,7 @@ def _check_aid(payload: dict[str, Any]) -> None:
     if not isinstance(payload.get("args"), dict):
         raise MalformedTx("payload.args must be an object")
     gas = payload.get("gas", 0)
-    if not _is_int(gas) or not (0 <= gas <= limits.MAX_CALL_GAS):
+    if not is_int(gas) or not (0 <= gas <= limits.MAX_CALL_GAS):
         raise MalformedTx(f"payload.gas must be an integer in 0..{limits.MAX_CALL_GAS}")
 
 
@@ -178,7 +175,7 @@ def tx_from_dict(obj: Any) -> Transaction:
         raise MalformedTx("chain_id must be a non-empty string")
     if not is_pubkey_hex(sender):
         raise MalformedTx("sender must be a 64-hex ed25519 public key")
-    if not _is_int(nonce) or not 0 <= nonce <= limits.MAX_NONCE:
+    if not is_int(nonce) or not 0 <= nonce <= limits.MAX_NONCE:
         raise MalformedTx("nonce must be a non-negative integer")
     if not isinstance(obj["type"], str):
         raise MalformedTx("type must be a string")

@@ -27,6 +27,7 @@ from chain.block import (
     certificate_from_dict,
     commit_signing_bytes,
 )
+from chain.checks import is_uint
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical
 from chain.errors import AidchainError, InvalidCertificate
@@ -369,7 +370,7 @@ def _fields(obj: Any, names: frozenset[str], what: str) -> dict[str, Any]:
 
 
 def _uint(value: Any, name: str, maximum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+    if not is_uint(value, maximum):
         raise MessageError(f"{name} must be an integer in 0..{maximum}")
     return value
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain.block import Block
+from chain.checks import is_uint
 from chain.errors import AidchainError
 from chain.wire import block_from_wire, block_to_wire, upgrade_legacy_block
 from consensus.messages import (
@@ -112,7 +113,7 @@ def record_from_dict(obj: Any) -> JournalRecord:
 
 
 def _uint(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not is_uint(value):
         raise RecordError(f"journal record {name} must be a non-negative integer")
     return value
 

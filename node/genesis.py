@@ -22,6 +22,7 @@ from aid.errors import LedgerError
 from aid.genesis import genesis_records
 from aid.state import record_key
 from chain import limits
+from chain.checks import is_uint
 from chain.crypto import is_pubkey_hex
 from chain.encoding import canonical, sha256_hex
 from chain.errors import ConfigError
@@ -99,7 +100,7 @@ def validate_genesis(doc: Any) -> Genesis:
         raise ConfigError("genesis.accounts must map address -> balance")
     total = 0
     for addr, bal in accounts.items():
-        if not is_pubkey_hex(addr) or not isinstance(bal, int) or isinstance(bal, bool) or bal < 0:
+        if not is_pubkey_hex(addr) or not is_uint(bal):
             raise ConfigError(f"bad genesis account {addr!r}")
         total += bal
     if total >= limits.MAX_AMOUNT * 1024:

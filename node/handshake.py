@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chain import limits
+from chain.checks import is_int
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical, loads_strict
 from chain.errors import AidchainError, EncodingError
@@ -155,7 +156,7 @@ _WELCOME_FIELDS = frozenset({"type", "node_id", "signature"})
 def parse_hello(data: bytes | str) -> Hello:
     obj = _parse_object(data, "hello", _HELLO_FIELDS)
     version = obj["version"]
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not is_int(version):
         raise HandshakeError("malformed", "hello.version must be an integer")
     if not _is_chain_id(obj["chain_id"]):
         raise HandshakeError("malformed", "hello.chain_id must be a short non-empty string")

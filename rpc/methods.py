@@ -8,12 +8,12 @@ message naming the parameter.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chain import limits
+from chain.checks import is_hex64_any_case, is_int
 from chain.encoding import canonical, is_valid_text, shown_name
 from chain.errors import EncodingError
 from rpc.api import NodeAPI
@@ -27,17 +27,12 @@ MAX_AID_CURSOR_CHARS = 512  # a cursor is an index key: kind/field/values/id
 MAX_AID_FILTERS = 4
 MAX_AID_PAGE = 200  # = aid.reads.MAX_PAGE; the ledger refuses larger pages itself too
 
-_HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
 
 Checker = Callable[[str, Any], Any]
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _hex64(name: str, value: Any) -> str:
-    if not isinstance(value, str) or _HEX64.match(value) is None:
+    if not is_hex64_any_case(value):
         raise InvalidParams(f"parameter '{name}' must be a 64-character hex string", param=name)
     return value.lower()
 
@@ -63,7 +58,7 @@ def _json_obj(name: str, value: Any) -> dict[str, Any]:
 def _height(name: str, value: Any) -> int | str:
     if value == LATEST and isinstance(value, str):
         return LATEST
-    if not _is_int(value) or not 0 <= value <= MAX_HEIGHT:
+    if not is_int(value) or not 0 <= value <= MAX_HEIGHT:
         raise InvalidParams(
             f"parameter '{name}' must be an integer in 0..{MAX_HEIGHT} or \"latest\"", param=name
         )
@@ -119,7 +114,7 @@ def _filters(name: str, value: Any) -> dict[str, str]:
 
 
 def _page_limit(name: str, value: Any) -> int:
-    if not _is_int(value) or not 0 < value <= MAX_AID_PAGE:
+    if not is_int(value) or not 0 < value <= MAX_AID_PAGE:
         raise InvalidParams(
             f"parameter '{name}' must be an integer in 1..{MAX_AID_PAGE}", param=name
         )
@@ -127,7 +122,7 @@ def _page_limit(name: str, value: Any) -> int:
 
 
 def _gas(name: str, value: Any) -> int:
-    if not _is_int(value) or not 0 < value <= limits.MAX_CALL_GAS:
+    if not is_int(value) or not 0 < value <= limits.MAX_CALL_GAS:
         raise InvalidParams(
             f"parameter '{name}' must be an integer in 1..{limits.MAX_CALL_GAS}", param=name
         )

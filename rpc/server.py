@@ -37,6 +37,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from chain import limits
+from chain.checks import is_int
 from chain.encoding import (
     MAX_INT_DIGITS,
     TOO_MANY_DIGITS,
@@ -157,11 +158,7 @@ def _find_non_canonical(value: Any) -> str | None:
 
 
 def _valid_id(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, str) and is_valid_text(value))
-        or (isinstance(value, int) and not isinstance(value, bool))
-    )
+    return value is None or (isinstance(value, str) and is_valid_text(value)) or is_int(value)
 
 
 def _error(req_id: Any, err: AidchainError) -> dict[str, Any]:

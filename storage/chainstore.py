@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from chain import limits
 from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
+from chain.checks import is_uint
 from chain.crypto import is_pubkey_hex
 from chain.encoding import canonical, canonical_unchecked, sha256_hex
 from chain.errors import EncodingError
@@ -97,7 +98,7 @@ def check_genesis(genesis: Any) -> None:
             f"genesis chain_id must be a string of 1..{limits.MAX_CHAIN_ID_CHARS} chars"
         )
     gtime = genesis["time"]
-    if not isinstance(gtime, int) or isinstance(gtime, bool) or gtime < 0:
+    if not is_uint(gtime):
         raise ChainStoreError("genesis time must be a non-negative integer (ms)")
     validators = genesis["validators"]
     if not isinstance(validators, list) or not 0 < len(validators) <= MAX_GENESIS_VALIDATORS:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import plyvel
 
+from chain.checks import is_uint
 from storage.errors import ChainStoreError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ U64_MAX = 2**64 - 1
 
 
 def is_u64(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MAX
+    return is_uint(value, U64_MAX)
 
 
 def u64(value: int) -> bytes:

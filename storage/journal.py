@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from chain.checks import is_int
 from chain.encoding import canonical_unchecked
 from storage.db import P_JOURNAL, Database, height_key, read_u64
 from storage.errors import ChainStoreError
@@ -110,6 +111,6 @@ class Journal:
 
 def _index_entry(record: dict[str, Any]) -> tuple[int | None, str]:
     height = record.get("height")
-    if isinstance(height, int) and not isinstance(height, bool):
+    if is_int(height):
         return height, ""
     return None, json.dumps(record.get("type"), sort_keys=True, default=str)
