@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_PORT = 26600
 DEFAULT_BALANCE = 10**13  # fen per funded test account
 READY_TIMEOUT_S = 60.0
+READY_POLL_S = 0.2  # between node_status probes while waiting for a cluster to come up
+SUPERVISE_POLL_S = 0.5  # how often `cluster up` looks for exited nodes
+MAX_RESTARTS_PER_NODE = 5  # `cluster up --restart` gives up on a node that keeps dying
+STOP_GRACE_S = 10.0  # SIGTERM, then this long for a clean shutdown, then SIGKILL
 
 # The ledger's policy on a local cluster, in seconds of block time, so a demo's whole history
 # (public notices, approval stages) plays out in a minute or two. A real network uses days
@@ -101,15 +105,9 @@ def init_cluster(
     organisations with funded accounts as admins, ``aid_policy`` over ``LOCAL_AID_POLICY``),
     and ``aid/`` holds the registry key and each organisation's encryption key (0600).
     """
-    root = Path(directory)
     if nodes < 4:
         raise ConfigError("a cluster needs at least 4 nodes (n = 3f+1 with f >= 1)")
-    if root.exists() and any(root.iterdir()):
-        if not force:
-            raise ConfigError(f"{root} exists and is not empty; use --force to overwrite it")
-        shutil.rmtree(root)
-    make_private_dir(root)
-    make_private_dir(root / "accounts")
+    root = _fresh_root(Path(directory), force)
     ports = (
         free_ports(2 * nodes) if base_port == 0 else list(range(base_port, base_port + 2 * nodes))
     )
@@ -118,7 +116,39 @@ def init_cluster(
     acct_keys = [KeyPair.generate() for _ in range(max(accounts, len(AID_ORGS)))]
     aid_section, aid_files = _write_aid_keys(root, acct_keys, aid_policy or {})
     chain_id = chain_id or f"aidchain-local-{os.urandom(4).hex()}"
-    genesis = {
+    genesis = _genesis(chain_id, keys, acct_keys, block_gas_limit, aid_section)
+    _write_private(root / "genesis.json", json.dumps(genesis, indent=2) + "\n")
+    node_entries = [_write_node(root, i, keys, ports, consensus or {}) for i in range(len(keys))]
+    account_paths = _write_accounts(root, acct_keys)
+    manifest = {
+        "chain_id": chain_id,
+        "nodes": node_entries,
+        "accounts": account_paths,
+        "aid": {**aid_files, "admins": {org: account_paths[i] for i, org in enumerate(_org_ids())}},
+    }
+    _write_private(root / "cluster.json", json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _fresh_root(root: Path, force: bool) -> Path:
+    """An empty private cluster directory; an existing non-empty one only with ``force``."""
+    if root.exists() and any(root.iterdir()):
+        if not force:
+            raise ConfigError(f"{root} exists and is not empty; use --force to overwrite it")
+        shutil.rmtree(root)
+    make_private_dir(root)
+    make_private_dir(root / "accounts")
+    return root
+
+
+def _genesis(
+    chain_id: str,
+    keys: list[KeyPair],
+    acct_keys: list[KeyPair],
+    block_gas_limit: int,
+    aid_section: dict[str, Any],
+) -> dict[str, Any]:
+    return {
         "chain_id": chain_id,
         "time": int(time.time() * 1000),
         "validators": [
@@ -128,54 +158,52 @@ def init_cluster(
         "block_gas_limit": block_gas_limit,
         "aid": aid_section,
     }
-    _write_private(root / "genesis.json", json.dumps(genesis, indent=2) + "\n")
-    node_entries = []
-    for i, key in enumerate(keys):
-        rpc_port, p2p_port = ports[2 * i], ports[2 * i + 1]
-        folder = root / f"node{i}"
-        folder.mkdir(mode=PRIVATE_DIR_MODE)
-        save_key(folder / "node.key", key)
-        peers = [
-            {"id": other.public_hex, "url": f"ws://127.0.0.1:{ports[2 * j + 1]}/p2p"}
-            for j, other in enumerate(keys)
-            if j != i
-        ]
-        sections: dict[str, dict[str, Any]] = {
-            "node": {
-                "name": f"node{i}",
-                "key_file": "node.key",
-                "data_dir": "data",
-                "genesis": "../genesis.json",
-                "log_level": "INFO",
-            },
-            "rpc": {"host": "127.0.0.1", "port": rpc_port},
-            "p2p": {"host": "127.0.0.1", "port": p2p_port},
-        }
-        if consensus:
-            sections["consensus"] = dict(consensus)
-        _write_private(folder / "config.toml", render_config(sections, peers))
-        node_entries.append(
-            {
-                "id": key.public_hex,
-                "name": f"node{i}",
-                "rpc_url": f"http://127.0.0.1:{rpc_port}/",
-                "p2p_url": f"ws://127.0.0.1:{p2p_port}/p2p",
-                "config": f"node{i}/config.toml",
-            }
-        )
-    account_paths = []
+
+
+def _write_node(
+    root: Path, i: int, keys: list[KeyPair], ports: list[int], consensus: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``node<i>/`` (key and config, every other validator as a peer); its manifest entry."""
+    rpc_port, p2p_port = ports[2 * i], ports[2 * i + 1]
+    folder = root / f"node{i}"
+    folder.mkdir(mode=PRIVATE_DIR_MODE)
+    save_key(folder / "node.key", keys[i])
+    peers = [
+        {"id": other.public_hex, "url": f"ws://127.0.0.1:{ports[2 * j + 1]}/p2p"}
+        for j, other in enumerate(keys)
+        if j != i
+    ]
+    sections: dict[str, dict[str, Any]] = {
+        "node": {
+            "name": f"node{i}",
+            "key_file": "node.key",
+            "data_dir": "data",
+            "genesis": "../genesis.json",
+            "log_level": "INFO",
+        },
+        "rpc": {"host": "127.0.0.1", "port": rpc_port},
+        "p2p": {"host": "127.0.0.1", "port": p2p_port},
+    }
+    if consensus:
+        sections["consensus"] = dict(consensus)
+    _write_private(folder / "config.toml", render_config(sections, peers))
+    return {
+        "id": keys[i].public_hex,
+        "name": f"node{i}",
+        "rpc_url": f"http://127.0.0.1:{rpc_port}/",
+        "p2p_url": f"ws://127.0.0.1:{p2p_port}/p2p",
+        "config": f"node{i}/config.toml",
+    }
+
+
+def _write_accounts(root: Path, acct_keys: list[KeyPair]) -> list[str]:
+    """Save each funded test account's key; their paths relative to ``root``."""
+    paths = []
     for j, key in enumerate(acct_keys):
         rel = f"accounts/acct{j}.key"
         save_key(root / rel, key)
-        account_paths.append(rel)
-    manifest = {
-        "chain_id": chain_id,
-        "nodes": node_entries,
-        "accounts": account_paths,
-        "aid": {**aid_files, "admins": {org: account_paths[i] for i, org in enumerate(_org_ids())}},
-    }
-    _write_private(root / "cluster.json", json.dumps(manifest, indent=2) + "\n")
-    return manifest
+        paths.append(rel)
+    return paths
 
 
 def _org_ids() -> list[str]:
@@ -279,45 +307,78 @@ async def wait_ready(urls: list[str], timeout_s: float = READY_TIMEOUT_S) -> Non
         if pending:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nodes not ready after {timeout_s:.0f}s: {', '.join(pending)}")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(READY_POLL_S)
+
+
+class _Supervisor:
+    """The node processes of one ``cluster up``: start, restart on failure, stop them all."""
+
+    def __init__(self, info: ClusterInfo, restart: bool) -> None:
+        self.info = info
+        self.restart = restart
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.logs: dict[int, Any] = {}
+        self.failures: dict[int, int] = {}
+
+    def start(self, i: int) -> None:
+        cfg = (self.info.root / self.info.manifest["nodes"][i]["config"]).resolve()
+        fd = os.open(
+            cfg.parent / "node.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE
+        )
+        self.logs[i] = os.fdopen(fd, "ab")
+        self.procs[i] = subprocess.Popen(
+            node_command(cfg),
+            stdout=self.logs[i],
+            stderr=subprocess.STDOUT,
+            cwd=cfg.parent,
+            start_new_session=True,
+        )
+
+    def check_exits(self) -> None:
+        """Notice nodes that exited: restart them (up to a bound) or let them go."""
+        for i, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            name = self.info.manifest["nodes"][i]["name"]
+            print(f"{name} exited with code {code}", file=sys.stderr, flush=True)
+            if self.restart and self.failures.get(i, 0) < MAX_RESTARTS_PER_NODE:
+                self.failures[i] = self.failures.get(i, 0) + 1
+                self.logs[i].close()
+                self.start(i)
+                print(f"{name} restarted", file=sys.stderr, flush=True)
+            else:
+                del self.procs[i]
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for f in self.logs.values():
+            f.close()
+
+
+def _announce(info: ClusterInfo, count: int, out: Any) -> None:
+    print(f"aidchain cluster {info.manifest['chain_id']} is up ({count} nodes):", file=out)
+    for entry in info.manifest["nodes"]:
+        log_path = info.root / entry["name"] / "node.log"
+        print(f"  {entry['name']}  {entry['rpc_url']}  (log: {log_path})", file=out)
+    print("Press Ctrl-C to stop.", file=out, flush=True)
 
 
 def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
     """Start every node of the cluster, print their RPC URLs, supervise; return an exit code."""
     info = load_cluster(directory)
     out = out or sys.stdout
-    procs: dict[int, subprocess.Popen[bytes]] = {}
-    logs: dict[int, Any] = {}
+    nodes = _Supervisor(info, restart)
     stopping = False
-
-    def start(i: int) -> None:
-        entry = info.manifest["nodes"][i]
-        cfg = (info.root / entry["config"]).resolve()
-        fd = os.open(
-            cfg.parent / "node.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE
-        )
-        logs[i] = os.fdopen(fd, "ab")
-        procs[i] = subprocess.Popen(
-            node_command(cfg),
-            stdout=logs[i],
-            stderr=subprocess.STDOUT,
-            cwd=cfg.parent,
-            start_new_session=True,
-        )
-
-    def stop_all() -> None:
-        for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for p in procs.values():
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for f in logs.values():
-            f.close()
 
     def on_signal(signum: int, frame: Any) -> None:
         nonlocal stopping
@@ -327,41 +388,24 @@ def up(directory: str | Path, *, restart: bool = False, out: Any = None) -> int:
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
         for i in range(len(info.manifest["nodes"])):
-            start(i)
+            nodes.start(i)
         try:
             asyncio.run(wait_ready(info.rpc_urls))
         except TimeoutError as exc:
             print(f"error: {exc}; see node*/node.log under {info.root}", file=sys.stderr)
             return 1
-        print(f"aidchain cluster {info.manifest['chain_id']} is up ({len(procs)} nodes):", file=out)
-        for entry in info.manifest["nodes"]:
-            print(
-                f"  {entry['name']}  {entry['rpc_url']}  (log: {info.root / entry['name'] / 'node.log'})",
-                file=out,
-            )
-        print("Press Ctrl-C to stop.", file=out, flush=True)
-        failures: dict[int, int] = {}
+        _announce(info, len(nodes.procs), out)
         while not stopping:
-            time.sleep(0.5)
-            for i, p in list(procs.items()):
-                code = p.poll()
-                if code is None or stopping:
-                    continue
-                name = info.manifest["nodes"][i]["name"]
-                print(f"{name} exited with code {code}", file=sys.stderr, flush=True)
-                if restart and failures.get(i, 0) < 5:
-                    failures[i] = failures.get(i, 0) + 1
-                    logs[i].close()
-                    start(i)
-                    print(f"{name} restarted", file=sys.stderr, flush=True)
-                else:
-                    del procs[i]
-            if not procs:
+            time.sleep(SUPERVISE_POLL_S)
+            if stopping:
+                break
+            nodes.check_exits()
+            if not nodes.procs:
                 print("all nodes have exited", file=sys.stderr)
                 return 1
         print("stopping cluster ...", file=out, flush=True)
         return 0
     finally:
-        stop_all()
+        nodes.stop_all()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
