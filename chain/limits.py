@@ -73,6 +73,7 @@ DEFAULT_VIEW_CHANGE_TIMEOUT_MS = 2_000  # base; doubles per consecutive failed v
 DEFAULT_MAX_VIEW_CHANGE_TIMEOUT_MS = 60_000
 DEFAULT_REQUEST_TIMEOUT_MS = 3_000  # an offered transaction not committed by then: view change
 DEFAULT_RETRANSMIT_MS = 500
+DEFAULT_TICK_MS = 20  # the daemon feeds the replica a tick this often
 DEFAULT_MAX_TICK_STEP_MS = 1_000  # one tick advances the timers at most this far (a long pause)
 DEFAULT_CHECKPOINT_INTERVAL = 16
 DEFAULT_WATERMARK_WINDOW = 64

@@ -57,7 +57,8 @@ class ConsensusTuning:
     retransmit_ms: int = limits.DEFAULT_RETRANSMIT_MS
     checkpoint_interval: int = limits.DEFAULT_CHECKPOINT_INTERVAL
     watermark_window: int = limits.DEFAULT_WATERMARK_WINDOW
-    tick_ms: int = 20
+    tick_ms: int = limits.DEFAULT_TICK_MS
+    max_tick_step_ms: int = limits.DEFAULT_MAX_TICK_STEP_MS
     sync_batch_blocks: int = limits.DEFAULT_SYNC_BATCH_BLOCKS
 
 
@@ -188,6 +189,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         raise ConfigError(f"[consensus] block_max_txs must be in 1..{limits.MAX_BLOCK_TXS}")
     if cfg.consensus.tick_ms < 1:
         raise ConfigError("[consensus] tick_ms must be >= 1")
+    if cfg.consensus.max_tick_step_ms < cfg.consensus.tick_ms:
+        # a tick that may advance the timers by less than one tick interval makes time crawl
+        raise ConfigError("[consensus] max_tick_step_ms must be >= tick_ms")
     check_mempool(cfg.mempool)
     _check_rpc(cfg.rpc)
     _check_queries(cfg.rpc)

@@ -134,6 +134,7 @@ class Node:
             retransmit_ms=t.retransmit_ms,
             checkpoint_interval=t.checkpoint_interval,
             watermark_window=t.watermark_window,
+            max_tick_step_ms=t.max_tick_step_ms,
         )
         self.replica = Replica(
             self.consensus_config,

@@ -80,6 +80,10 @@ def _write(tmp_path: Path, text: str) -> Path:
             "unknown key\\(s\\) in \\[node\\]: test_mode",
         ),
         ("[node]\ngenesis='g.json'\n[consensus]\nblock_max_txs=999999\n", "block_max_txs"),
+        (
+            "[node]\ngenesis='g.json'\n[consensus]\ntick_ms=50\nmax_tick_step_ms=10\n",
+            "max_tick_step_ms must be >= tick_ms",
+        ),
         ("[node]\ngenesis='g.json'\n[p2p]\nmax_message_bytes=4194304\n", "max_message_bytes"),
         ("[node\n", "invalid TOML"),
         ("[node]\ngenesis='g.json'\n[[peers]]\nid='x'\nurl='ws://a'\n", "peers"),
@@ -181,3 +185,18 @@ def test_a_full_block_fits_one_peer_message_as_pre_prepare_and_as_sync_response(
     assert len(response) <= limits.MAX_SYNC_RESPONSE_BYTES + limits.SYNC_ENVELOPE_BYTES
     as_strings = canonical([canonical(t.to_dict()).decode() for t in txs])  # bytes-in-string form
     assert len(as_strings) <= limits.MAX_BLOCK_WIRE_BYTES
+
+
+def test_max_tick_step_reaches_the_replica(tmp_path: Path) -> None:
+    """The operator's [consensus] max_tick_step_ms is the one the replica's clock uses."""
+    from node.daemon import Node
+
+    init_cluster(tmp_path / "c", base_port=0)
+    cfg_path = tmp_path / "c" / "node0" / "config.toml"
+    cfg_path.write_text(cfg_path.read_text() + "\n[consensus]\nmax_tick_step_ms = 250\n")
+    node = Node(load_config(cfg_path))
+    try:
+        assert node.consensus_config.max_tick_step_ms == 250
+    finally:
+        node._io.shutdown(wait=True)
+        node.store.close()
