@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from chain import limits
 from chain.checks import is_uint
 from chain.crypto import is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical, sha256_hex
@@ -199,7 +200,7 @@ def certificate_from_dict(obj: Any) -> CommitCertificate:
             or not is_pubkey_hex(block_hash)
         ):
             raise InvalidCertificate("malformed certificate")
-        if len(pairs) > 1024:
+        if len(pairs) > limits.MAX_VALIDATORS:
             raise InvalidCertificate("too many signatures")
     except (KeyError, TypeError) as exc:
         raise InvalidCertificate(f"malformed certificate: {exc}") from None

@@ -45,6 +45,7 @@ class KeyPair:
         return self._signing.sign(message).signature.hex()
 
 
+VERIFY_KEY_CACHE_SIZE = 10_000  # parsed public keys kept; validators and busy senders stay hot
 _verify_keys: dict[str, VerifyKey] = {}
 
 
@@ -58,7 +59,7 @@ def verify(public_hex: str, message: bytes, signature_hex: str) -> bool:
             vk = VerifyKey(bytes.fromhex(public_hex))
         except Exception:
             return False
-        if len(_verify_keys) < 10_000:
+        if len(_verify_keys) < VERIFY_KEY_CACHE_SIZE:
             _verify_keys[public_hex] = vk
     try:
         vk.verify(message, bytes.fromhex(signature_hex))

@@ -20,7 +20,10 @@ from chain.errors import BadSignature, EncodingError, MalformedTx, TooLarge
 
 TX_FIELDS = frozenset({"chain_id", "sender", "nonce", "type", "payload", "signature"})
 TX_TYPES = ("transfer", "deploy", "call", "aid")
-MAX_AID_ACTION_CHARS = 64  # same bound as aid.ledger.MAX_ACTION_CHARS
+MAX_AID_ACTION_CHARS = limits.MAX_AID_ACTION_CHARS
+# what signing adds to the canonical body for size limits: `,"signature":"<128 hex>"` is 143
+# bytes, rounded up; every node counts sizes with this same figure (block and mempool limits)
+_SIGNATURE_FIELD_BYTES = 150
 
 
 def check_amount(value: object, what: str = "amount") -> int:
@@ -65,7 +68,7 @@ def _check_payload(tx_type: str, payload: Any) -> None:
         if not is_pubkey_hex(payload.get("contract")):
             raise MalformedTx("payload.contract must be a 64-hex address")
         method = payload.get("method")
-        if not isinstance(method, str) or not method or len(method) > 128:
+        if not isinstance(method, str) or not method or len(method) > limits.MAX_METHOD_CHARS:
             raise MalformedTx("payload.method must be a non-empty string")
         if not isinstance(payload.get("args", {}), dict):
             raise MalformedTx("payload.args must be an object")
@@ -149,7 +152,7 @@ class Transaction:
 
     @property
     def size(self) -> int:
-        return len(self.body_bytes) + 150  # body plus the signature field, near enough for limits
+        return len(self.body_bytes) + _SIGNATURE_FIELD_BYTES
 
 
 def body_of(obj: dict[str, Any]) -> dict[str, Any]:

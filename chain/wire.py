@@ -75,7 +75,7 @@ def known_tx_from_wire(value: Any, known: Mapping[str, Transaction] | None) -> T
         at = value.rfind('"signature":"')
         if at >= 0:
             start = at + len('"signature":"')
-            found = known.get(value[start : start + 128])
+            found = known.get(value[start : start + limits.SIGNATURE_HEX_CHARS])
             if found is not None and tx_to_wire(found) == value:
                 return found
     return tx_from_wire(value)

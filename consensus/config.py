@@ -13,7 +13,7 @@ from chain.crypto import is_pubkey_hex
 from chain.errors import ConfigError
 
 MIN_VALIDATORS = 4  # n = 3f+1 with f >= 1
-MAX_VALIDATORS = 256  # bounds every per-sender table and every certificate
+MAX_VALIDATORS = limits.MAX_VALIDATORS
 
 
 @dataclass(frozen=True, slots=True)

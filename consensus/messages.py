@@ -21,6 +21,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chain import limits
 from chain.block import (
     Block,
     CommitCertificate,
@@ -36,7 +37,7 @@ from chain.wire import block_from_wire, block_to_wire
 
 MAX_VIEW = 2**53 - 1  # views and heights are plain JSON-safe integers
 MAX_HEIGHT = 2**53 - 1
-MAX_SIGNATURES = 256  # per certificate; equals consensus.config.MAX_VALIDATORS
+MAX_SIGNATURES = limits.MAX_VALIDATORS  # per certificate: one per validator at most
 MAX_VIEW_CHANGES = 256  # in one NEW-VIEW
 
 

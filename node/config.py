@@ -236,8 +236,9 @@ def _check_p2p(p2p: P2PConfig) -> None:
             raise ConfigError(f"[p2p] {key} must be >= max_message_bytes (one message must fit)")
     if p2p.send_queue < 1:
         raise ConfigError("[p2p] send_queue must be >= 1")
-    if not 100 <= p2p.handshake_timeout_ms <= 60_000:
-        raise ConfigError("[p2p] handshake_timeout_ms must be in 100..60000")
+    low, high = limits.MIN_PEER_HANDSHAKE_TIMEOUT_MS, limits.MAX_PEER_HANDSHAKE_TIMEOUT_MS
+    if not low <= p2p.handshake_timeout_ms <= high:
+        raise ConfigError(f"[p2p] handshake_timeout_ms must be in {low}..{high}")
     if not 1 <= p2p.max_pending_per_address <= p2p.max_pending_handshakes:
         raise ConfigError("[p2p] need 1 <= max_pending_per_address <= max_pending_handshakes")
     if p2p.send_timeout_ms < 1_000:

@@ -20,7 +20,7 @@ from rpc.api import NodeAPI
 from rpc.errors import InvalidParams
 
 MAX_HEIGHT = 2**63 - 1  # block heights beyond this are refused rather than passed on
-MAX_CONTRACT_METHOD_CHARS = 128  # same bound as a call transaction's payload.method
+MAX_CONTRACT_METHOD_CHARS = limits.MAX_METHOD_CHARS  # what a call transaction may name
 LATEST = "latest"
 MAX_AID_TEXT_CHARS = 64  # a ledger kind, id or filter value (ids are 20-64 hex characters)
 MAX_AID_CURSOR_CHARS = 512  # a cursor is an index key: kind/field/values/id
