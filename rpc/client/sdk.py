@@ -59,7 +59,11 @@ def endpoints(url: str) -> tuple[str, str]:
 
 
 class Client:
-    """``async with Client("http://127.0.0.1:26657/") as client: await client.status()``."""
+    """``async with Client("http://127.0.0.1:26657/") as client: await client.status()``.
+
+    Calls go over HTTP, or over the WebSocket when ``websocket=True`` or the URL names it
+    (``ws://…`` or a path ending in ``/ws``).
+    """
 
     def __init__(
         self,
@@ -71,9 +75,9 @@ class Client:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.http_url, self.ws_url = endpoints(url)
-        self.websocket_calls = (
-            urlsplit(url).scheme in ("ws", "wss") if websocket is None else websocket
-        )
+        parts = urlsplit(url)
+        named_ws = parts.scheme in ("ws", "wss") or parts.path.endswith("/ws")
+        self.websocket_calls = named_ws if websocket is None else websocket
         self.retry = retry
         self._timeout = timeout
         self._session = session

@@ -90,6 +90,9 @@ class WsRpc:
                 heartbeat=self._timeout,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
+            if self._owns_session:
+                await self._session.close()
+                self._session = None
             raise RpcTransportError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
         self.close_reason = None
         self._reader = asyncio.create_task(self._read(self._ws), name=f"ws-reader {self.url}")
