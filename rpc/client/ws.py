@@ -83,12 +83,10 @@ class WsRpc:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:
-            self._ws = await self._session.ws_connect(
-                self.url,
-                max_msg_size=MAX_RESPONSE_BYTES,
-                timeout=aiohttp.ClientWSTimeout(ws_close=self._timeout),
-                heartbeat=self._timeout,
-            )
+            async with asyncio.timeout(self._timeout):
+                self._ws = await self._session.ws_connect(
+                    self.url, max_msg_size=MAX_RESPONSE_BYTES, heartbeat=self._timeout
+                )
         except (TimeoutError, aiohttp.ClientError) as exc:
             if self._owns_session:
                 await self._session.close()

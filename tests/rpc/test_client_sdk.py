@@ -283,3 +283,33 @@ def test_endpoints_from_either_url() -> None:
     assert Client("ws://h:1/ws").websocket_calls and not Client("http://h:1/").websocket_calls
     with pytest.raises(ValueError):
         endpoints("ftp://h/")
+
+
+class ProofNode(Client):
+    """A client whose node answers tx_proof with a fixed document (the server part is #12.3)."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        super().__init__("http://127.0.0.1:9/")
+        self.doc = doc
+        self.asked: list[tuple[str, dict[str, Any]]] = []
+
+    async def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append((method, kwargs))
+        return self.doc
+
+
+async def test_tx_proof_returns_the_nodes_document() -> None:
+    client = ProofNode({"tx": {"nonce": 1}, "receipt": {"ok": True}})
+    assert await client.tx_proof("ab" * 32) == client.doc
+    assert client.asked == [("tx_proof", {"hash": "ab" * 32})]
+
+
+async def test_tx_proof_verify_with_is_chain_proofs_verdict() -> None:
+    proof = pytest.importorskip("chain.proof")
+    client = ProofNode({"tx": {"nonce": 1}})  # not a proof: the verifier must say what is wrong
+    genesis: dict[str, Any] = {"validators": []}
+    with pytest.raises(proof.ProofError) as mine:
+        await client.tx_proof("ab" * 32, verify_with=genesis)
+    with pytest.raises(proof.ProofError) as theirs:
+        proof.verify_proof(client.doc, genesis)
+    assert mine.value.reason == theirs.value.reason
