@@ -8,7 +8,19 @@ message naming the parameter.
 The same table is the published API: ``rpc.discover`` renders it as an OpenRPC document
 (rpc/openrpc.py). Each checker carries the JSON Schema of what it accepts (``Check``), and each
 registration names its result schema and the error reasons it may answer, so adding a method
-means adding its schemas in the same block (tests/rpc/test_openrpc.py fails otherwise).
+means adding its schemas in the same block (tests/rpc/test_openrpc.py fails otherwise)::
+
+    Method(
+        "tx_proof",
+        (Param("hash", HEX64, _hex64),),
+        _tx_proof,
+        "A committed transaction's proof: tx, receipt, audit paths, header, certificate.",
+        result=oa.obj({"tx": oa.TX, "receipt": oa.OBJECT, ...}),
+        errors=("unknown_tx", "not_yet_provable"),  # reasons with a code in rpc/errors.py
+    ),
+
+A checker decorated with ``@checks(schema)`` publishes that schema (and the tests hold the two
+to the same verdicts); a plain function publishes its declared type's (``TYPE_SCHEMAS``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rpc import errors as E
 from rpc import openrpc
 from rpc.errors import InvalidParams
-from rpc.methods import METHODS, Method, Param, bind_params, discover_document
+from rpc.methods import METHODS, Check, Method, Param, bind_params, discover_document
 from tests.rpc.fakes import FakeNode, answer
 from tests.rpc.openrpc_meta import meta_validator, schema_validator
 
@@ -144,6 +144,10 @@ def test_param_schema_agrees_with_its_checker(method: str, param: Param, value: 
     assert schema is not None
     valid = schema_validator(schema).is_valid(value)
     accepted = _accepts(param, value)
+    if not isinstance(param.check, Check):
+        # a schema from the declared type only: looser than the checker, never stricter
+        assert valid or not accepted, f"{method}.{param.name}: the schema refuses {value!r}"
+        return
     # strings here are valid Unicode (hypothesis draws no lone surrogates), the one thing a
     # schema cannot say; on everything else the published schema and the checker must agree
     assert valid == accepted, (
