@@ -52,7 +52,8 @@ class Subscription:
         self.filter = dict(filter or {})
         self.from_height = from_height
         self.id: str | None = None
-        self.resumes = 0  # how many times it subscribed again after a dropped socket
+        self.resumes = 0  # failed-in-a-row count; reset by each notification
+        self.resumed = 0  # how many times it subscribed again after losing its socket
         self._connector = connector
         self._max_resumes = max_resumes
         self._ws: WsRpc | None = None
@@ -158,6 +159,7 @@ class Subscription:
                         pass
             try:
                 await self._subscribe(self._resume_height())
+                self.resumed += 1
                 return
             except RpcTransportError as exc:
                 reason = str(exc)

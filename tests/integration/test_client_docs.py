@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,8 @@ async def prepared(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[di
     setup = add_aid_genesis(cluster)
     try:
         await cluster.start_all()
-        yield await prepare(cluster, setup)
+        names = await prepare(cluster, setup)
+        yield {**names, "_cluster": cluster}
     except BaseException:
         for i in range(cluster.n):
             print(f"--- node{i} log tail ---\n{cluster.log_tail(i)}")
@@ -257,6 +259,33 @@ async def _run_or_skip(kind: str, prepared: dict[str, Any], method: str) -> None
 
 async def test_the_subscription_examples_run(prepared: dict[str, Any]) -> None:
     await _run_or_skip("subscriptions", prepared, "subscribe")
+
+
+async def test_a_subscription_resumes_across_a_node_restart(prepared: dict[str, Any]) -> None:
+    """The node under a subscription restarts: the client resumes with no gap, no duplicate."""
+    cluster: LocalCluster = prepared["_cluster"]
+    async with Client(cluster.url(1)) as client, Client(cluster.url(0)) as sender:
+        head = (await client.status())["height"]
+        start = max(head - 3, 1)
+        try:
+            sub = await client.blocks(from_height=start).start()
+        except MethodNotFoundError:
+            pytest.skip("the node does not serve subscribe yet (issue 12)")
+        payer = sender.account(Signer(cluster.accounts[9]))
+        heights: list[int] = []
+        async with asyncio.timeout(90):
+            async for block in sub:
+                heights.append(block["height"])
+                if len(heights) == 1:
+                    cluster.kill(1, signal.SIGTERM)
+                    await cluster.restart(1)
+                    await (await payer.transfer(Signer.generate().address, 1)).wait()
+                    await (await payer.transfer(Signer.generate().address, 1)).wait()
+                if block["height"] >= head + 2:
+                    break
+        await sub.unsubscribe()
+    assert heights == list(range(start, heights[-1] + 1))
+    assert sub.resumed >= 1
 
 
 async def test_the_proof_examples_run(prepared: dict[str, Any]) -> None:
