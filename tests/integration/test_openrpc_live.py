@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from rpc.client import Client, RpcError, Signer
-from tests.integration.aid_genesis import COUNTY, add_aid_genesis
+from tests.integration.aid_genesis import COUNTY, VILLAGE, add_aid_genesis
 from tests.integration.harness import LocalCluster
 from tests.rpc.openrpc_meta import meta_validator, schema_validator
 
@@ -93,6 +93,10 @@ async def populate(cluster: LocalCluster, client: Client, admins: dict[str, Any]
         "filters": {"area": COUNTY},
         "limit": 10,
         "topic": "blocks",
+        "area": COUNTY,  # public_* reads (oversight-public)
+        "village": VILLAGE,
+        "period": "2026-11",
+        "year": 2026,
         ("contract_get", "address"): contract,
         ("tx_send", "tx"): fresh.to_dict(),
         ("aid_check", "tx"): issue.to_dict(),
