@@ -25,6 +25,7 @@ from rpc.client.errors import (
     MethodNotFoundError,
     ReceiptTimeout,
     RpcTransportError,
+    SubscriptionDropped,
     TxFailed,
 )
 from rpc.client.http import DEFAULT_TIMEOUT_S, RpcClient
@@ -187,14 +188,14 @@ class Client:
                 if done is None:
                     done = await self._receipt_by_polling(tx_hash)
         except TimeoutError:
-            last = await self.get_tx(tx_hash)
-            status = None if last is None else last["status"]
-            raise ReceiptTimeout(tx_hash, timeout, status) from None
+            raise ReceiptTimeout(tx_hash, timeout, await self._last_status(tx_hash)) from None
         if check and not done.ok:
             raise TxFailed(tx_hash, done.receipt)
         return done
 
     async def _receipt_by_subscription(self, tx_hash: str) -> Committed | None:
+        """The receipt from the ``tx`` subscription; None to poll instead (a node without
+        subscriptions, or a subscription that could not be resumed)."""
         try:
             async with self.subscribe("tx", {"hash": tx_hash}) as sub:
                 async for notice in sub:
@@ -202,16 +203,27 @@ class Client:
                         return Committed(
                             tx_hash, int(notice["height"]), notice.get("index"), notice["receipt"]
                         )
-        except MethodNotFoundError:
-            return None  # a node without subscriptions: poll
+        except (MethodNotFoundError, SubscriptionDropped):
+            return None
         return None
 
     async def _receipt_by_polling(self, tx_hash: str) -> Committed:
+        """Poll ``tx_get`` over HTTP; a node that does not answer for a moment is asked again."""
         while True:
-            found = await self.get_tx(tx_hash)
+            try:
+                found = await self.http.call("tx_get", hash=tx_hash)
+            except RpcTransportError:
+                found = None
             if found is not None and found["status"] == "committed":
                 return Committed(tx_hash, found["height"], found["index"], found["receipt"])
             await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def _last_status(self, tx_hash: str) -> str | None:
+        try:
+            last = await self.http.call("tx_get", hash=tx_hash)
+        except RpcTransportError:
+            return None
+        return None if last is None else str(last["status"])
 
     # --- ledger reads -------------------------------------------------------------------------------
 
