@@ -4,6 +4,23 @@ Parameters arrive by position (array) or by name (object). ``bind_params`` check
 and types against the table and returns clean keyword values, so the node never sees a wrong
 type, an upper-case hex string or a missing optional. Every refusal is ``InvalidParams`` with a
 message naming the parameter.
+
+The same table is the published API: ``rpc.discover`` renders it as an OpenRPC document
+(rpc/openrpc.py). Each checker carries the JSON Schema of what it accepts (``Check``), and each
+registration names its result schema and the error reasons it may answer, so adding a method
+means adding its schemas in the same block (tests/rpc/test_openrpc.py fails otherwise)::
+
+    Method(
+        "tx_proof",
+        (Param("hash", HEX64, _hex64),),
+        _tx_proof,
+        "A committed transaction's proof: tx, receipt, audit paths, header, certificate.",
+        result=oa.obj({"tx": oa.TX, "receipt": oa.OBJECT, ...}),
+        errors=("unknown_tx", "not_yet_provable"),  # reasons with a code in rpc/errors.py
+    ),
+
+A checker decorated with ``@checks(schema)`` publishes that schema (and the tests hold the two
+to the same verdicts); a plain function publishes its declared type's (``TYPE_SCHEMAS``).
 """
 
 from __future__ import annotations
@@ -16,6 +33,7 @@ from chain import limits
 from chain.checks import is_hex64_any_case, is_int
 from chain.encoding import canonical, is_valid_text, shown_name
 from chain.errors import EncodingError
+from rpc import openrpc as oa
 from rpc.api import NodeAPI
 from rpc.errors import InvalidParams
 
@@ -31,18 +49,42 @@ MAX_AID_PAGE = 200  # = aid.reads.MAX_PAGE; the ledger refuses larger pages itse
 Checker = Callable[[str, Any], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A parameter checker with the JSON Schema of the values it accepts (for rpc.discover)."""
+
+    fn: Checker
+    schema: oa.Schema
+
+    def __call__(self, name: str, value: Any) -> Any:
+        return self.fn(name, value)
+
+
+def checks(schema: oa.Schema) -> Callable[[Checker], Check]:
+    """Decorate a checker with its schema: ``@checks(oa.HEX64) @checks(oa.HEX64)
+    def _hex64(name, value): ...``."""
+
+    def wrap(fn: Checker) -> Check:
+        return Check(fn, schema)
+
+    return wrap
+
+
+@checks(oa.HEX64)
 def _hex64(name: str, value: Any) -> str:
     if not is_hex64_any_case(value):
         raise InvalidParams(f"parameter '{name}' must be a 64-character hex string", param=name)
     return value.lower()
 
 
+@checks(oa.OBJECT)
 def _obj(name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidParams(f"parameter '{name}' must be an object", param=name)
     return value
 
 
+@checks(oa.OBJECT)
 def _json_obj(name: str, value: Any) -> dict[str, Any]:
     """An object that has canonical bytes (no lone surrogates, not nested too deeply)."""
     obj = _obj(name, value)
@@ -55,6 +97,7 @@ def _json_obj(name: str, value: Any) -> dict[str, Any]:
     return obj
 
 
+@checks(oa.one_of(oa.integer(0, MAX_HEIGHT), {"const": LATEST}))
 def _height(name: str, value: Any) -> int | str:
     if value == LATEST and isinstance(value, str):
         return LATEST
@@ -65,6 +108,7 @@ def _height(name: str, value: Any) -> int | str:
     return int(value)
 
 
+@checks(oa.text(MAX_CONTRACT_METHOD_CHARS))
 def _contract_method(name: str, value: Any) -> str:
     if (
         not isinstance(value, str)
@@ -80,7 +124,7 @@ def _contract_method(name: str, value: Any) -> str:
     return value
 
 
-def _text(max_chars: int) -> Checker:
+def _text(max_chars: int) -> Check:
     """A non-empty string of valid Unicode up to ``max_chars``; the ledger checks its meaning."""
 
     def check(name: str, value: Any) -> str:
@@ -96,9 +140,17 @@ def _text(max_chars: int) -> Checker:
             )
         return value
 
-    return check
+    return Check(check, oa.text(max_chars))
 
 
+@checks(
+    {
+        "type": "object",
+        "maxProperties": MAX_AID_FILTERS,
+        "propertyNames": oa.text(MAX_AID_TEXT_CHARS),
+        "additionalProperties": oa.text(MAX_AID_TEXT_CHARS, min_chars=0),
+    }
+)
 def _filters(name: str, value: Any) -> dict[str, str]:
     obj = _obj(name, value)
     if len(obj) > MAX_AID_FILTERS or not all(
@@ -113,6 +165,7 @@ def _filters(name: str, value: Any) -> dict[str, str]:
     return {_text(MAX_AID_TEXT_CHARS)(f"{name}.{shown_name(k)}", k): v for k, v in obj.items()}
 
 
+@checks(oa.integer(1, MAX_AID_PAGE))
 def _page_limit(name: str, value: Any) -> int:
     if not is_int(value) or not 0 < value <= MAX_AID_PAGE:
         raise InvalidParams(
@@ -121,12 +174,23 @@ def _page_limit(name: str, value: Any) -> int:
     return int(value)
 
 
+@checks(oa.integer(1, limits.MAX_CALL_GAS))
 def _gas(name: str, value: Any) -> int:
     if not is_int(value) or not 0 < value <= limits.MAX_CALL_GAS:
         raise InvalidParams(
             f"parameter '{name}' must be an integer in 1..{limits.MAX_CALL_GAS}", param=name
         )
     return int(value)
+
+
+# the schema of a declared parameter type, for a checker that does not carry its own
+TYPE_SCHEMAS: dict[str, oa.Schema] = {
+    "hex64": oa.HEX64,
+    "string": oa.STRING,
+    "integer": {"type": "integer"},
+    "object": oa.OBJECT,
+    "boolean": oa.BOOLEAN,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +206,31 @@ class Param:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "required": self.required}
 
+    def schema(self) -> oa.Schema | None:
+        """What the checker accepts (its own schema, else its declared type's); None if unknown."""
+        if isinstance(self.check, Check):
+            return self.check.schema
+        return TYPE_SCHEMAS.get(self.type)
+
+    def openrpc(self) -> oa.Schema:
+        return oa.content(self.name, self.schema() or oa.ANY, required=self.required)
+
 
 @dataclass(frozen=True, slots=True)
 class Method:
+    """One JSON-RPC method: its params, the NodeAPI call, and what rpc.discover publishes.
+
+    ``result`` is the JSON Schema of a successful answer and ``errors`` the application reasons
+    (rpc/errors.py) it may answer besides the ones every method may (openrpc.COMMON_ERRORS).
+    Every registration states its ``result`` (tests/rpc/test_openrpc.py checks it).
+    """
+
     name: str
     params: tuple[Param, ...]
     invoke: Callable[[NodeAPI, dict[str, Any]], Awaitable[Any]]
     summary: str
+    result: oa.Schema | None = None
+    errors: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -156,6 +238,15 @@ class Method:
             "summary": self.summary,
             "params": [p.describe() for p in self.params],
         }
+
+    def openrpc(self) -> oa.Schema:
+        return oa.method_object(
+            self.name,
+            self.summary,
+            [p.openrpc() for p in self.params],
+            oa.ANY if self.result is None else self.result,
+            self.errors,
+        )
 
 
 def _optional(name: str, type_: str, check: Checker, default: Callable[[], Any]) -> Param:
@@ -225,34 +316,154 @@ def _aid_cursor() -> Param:
     return _optional("cursor", "string", _text(MAX_AID_CURSOR_CHARS), lambda: None)
 
 
+def discover_document() -> oa.Schema:
+    """The OpenRPC document of the whole table (what ``rpc.discover`` answers)."""
+    return oa.document(m.openrpc() for m in METHODS.values())
+
+
+async def _rpc_discover(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return discover_document()
+
+
+# --- result schemas shared by several methods ----------------------------------------------------
+
+RECEIPT = oa.obj(
+    {
+        "ok": oa.BOOLEAN,
+        "error": oa.nullable(oa.STRING),
+        "error_type": oa.nullable(oa.STRING),
+        "events": oa.array(oa.OBJECT),
+        "gas_used": oa.NATURAL,
+        "touched": oa.array(oa.STRING),
+    },
+    required=("ok", "error", "events"),
+)
+ENTITY = oa.obj({"kind": oa.STRING, "id": oa.STRING})  # plus the record's own fields
+HISTORY_STEP = oa.obj(
+    {"height": oa.NATURAL, "tx_index": oa.NATURAL, "tx": oa.HEX64, "action": oa.STRING}
+)
+
+
+def _page(item: oa.Schema) -> oa.Schema:
+    return oa.obj({"items": oa.array(item, MAX_AID_PAGE), "next_cursor": oa.nullable(oa.STRING)})
+
+
+# the reasons an aid_* read may answer (a ledger refusal, a query slot, a reply over the cap)
+AID_READ_ERRORS = ("ledger_refused",)
+TX_ADMISSION_ERRORS = (
+    "malformed_tx",
+    "bad_signature",
+    "bad_nonce",
+    "wrong_chain",
+    "mempool_full",
+    "unknown_account",
+    "malformed_json",
+)
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
+        Method(
+            "rpc.discover",
+            (),
+            _rpc_discover,
+            "This API as an OpenRPC 1.x document, generated from the method table.",
+            result=oa.obj(
+                {"openrpc": oa.STRING, "info": oa.OBJECT, "methods": oa.array(oa.OBJECT)}
+            ),
+        ),
         Method(
             "tx_send",
             (Param("tx", "object", _obj),),
             _tx_send,
             "Validate a signed transaction and add it to the mempool; returns {hash}.",
+            result=oa.obj({"hash": oa.HEX64}),
+            errors=TX_ADMISSION_ERRORS,
         ),
         Method(
             "tx_get",
             (Param("hash", HEX64, _hex64),),
             _tx_get,
             "A transaction's status, position and receipt, or null if unknown.",
+            result=oa.nullable(
+                oa.obj(
+                    {
+                        "hash": oa.HEX64,
+                        "status": oa.enum("pending", "committed"),
+                        "height": oa.nullable(oa.NATURAL),
+                        "index": oa.nullable(oa.NATURAL),
+                        "tx": oa.TX,
+                        "receipt": oa.nullable(RECEIPT),
+                    }
+                )
+            ),
         ),
         Method(
             "block_get",
             (Param("height", 'integer >= 0 or "latest"', _height),),
             _block_get,
             "A block with its header, tx hashes and commit certificate, or null.",
+            result=oa.nullable(
+                oa.obj(
+                    {
+                        "height": oa.NATURAL,
+                        "hash": oa.HEX64,
+                        "header": oa.obj(
+                            {
+                                "height": oa.NATURAL,
+                                "prev_hash": oa.HEX64,
+                                "tx_root": oa.HEX64,
+                                "state_root": oa.HEX64,
+                                "time": oa.NATURAL,
+                                "proposer": oa.STRING,
+                                "view": oa.NATURAL,
+                            }
+                        ),
+                        "txs": oa.array(oa.HEX64),
+                        "commit": oa.array(oa.obj({"validator": oa.HEX64, "signature": oa.HEX128})),
+                        "commit_view": oa.nullable(oa.NATURAL),
+                    }
+                )
+            ),
         ),
         Method(
             "account_get",
             (Param("address", HEX64, _hex64),),
             _account_get,
             "An account's balance and next nonce.",
+            result=oa.obj(
+                {
+                    "address": oa.HEX64,
+                    "balance": oa.NATURAL,
+                    "nonce": oa.NATURAL,
+                    "next_nonce": oa.NATURAL,
+                }
+            ),
         ),
-        Method("node_status", (), _node_status, "This node's height, view, primary and peers."),
+        Method(
+            "node_status",
+            (),
+            _node_status,
+            "This node's height, view, primary and peers.",
+            result=oa.obj(
+                {
+                    "node_id": oa.HEX64,
+                    "name": oa.STRING,
+                    "chain_id": oa.STRING,
+                    "height": oa.NATURAL,
+                    "head_hash": oa.HEX64,
+                    "state_root": oa.HEX64,
+                    "view": oa.NATURAL,
+                    "primary": oa.STRING,
+                    "validators": oa.array(oa.STRING),
+                    "peers_connected": oa.NATURAL,
+                    "mempool_size": oa.NATURAL,
+                    "syncing": oa.BOOLEAN,
+                    "stats": oa.OBJECT,
+                }
+            ),
+        ),
         Method(
             "contract_call",
             (
@@ -264,18 +475,30 @@ METHODS: dict[str, Method] = {
             ),
             _contract_call,
             "Run a contract method read-only against the latest state.",
+            result=oa.obj(
+                {
+                    "ok": {"const": True},
+                    "result": oa.ANY,
+                    "gas_used": oa.NATURAL,
+                    "events": oa.array(oa.OBJECT),
+                }
+            ),
+            errors=("not_found", "contract_error", "malformed_json"),
         ),
         Method(
             "contract_get",
             (Param("address", HEX64, _hex64),),
             _contract_get,
             "A deployed contract's metadata, or null.",
+            result=oa.nullable(oa.OBJECT),
         ),
         Method(
             "aid_get",
             (Param("kind", "string", _text(MAX_AID_TEXT_CHARS)), _aid_id()),
             _aid_get,
             "One ledger entity (household, fund, program, cycle, ...), or null.",
+            result=oa.nullable(ENTITY),
+            errors=AID_READ_ERRORS,
         ),
         Method(
             "aid_list",
@@ -287,6 +510,8 @@ METHODS: dict[str, Method] = {
             ),
             _aid_list,
             "A page of ledger entities by filters (area, status, program, period, ...).",
+            result=_page(ENTITY),
+            errors=AID_READ_ERRORS,
         ),
         Method(
             "aid_history",
@@ -298,20 +523,71 @@ METHODS: dict[str, Method] = {
             ),
             _aid_history,
             "Every transaction that changed a ledger entity, with height and hash.",
+            result=_page(HISTORY_STEP),
+            errors=AID_READ_ERRORS,
         ),
         Method(
             "aid_trace",
             (Param("kind", "string", _text(MAX_AID_TEXT_CHARS)), _aid_id()),
             _aid_trace,
             "The chain of custody around a ledger entity, from fund document to bank outcome.",
+            result=oa.obj(
+                {
+                    "root": oa.STRING,
+                    "nodes": oa.array(
+                        oa.obj(
+                            {
+                                "kind": oa.STRING,
+                                "id": oa.STRING,
+                                "record": oa.OBJECT,
+                                "history": oa.array(HISTORY_STEP),
+                            }
+                        )
+                    ),
+                    "links": oa.array(oa.array(oa.STRING)),
+                    "truncated": oa.BOOLEAN,
+                }
+            ),
+            errors=AID_READ_ERRORS,
         ),
         Method(
             "aid_check",
             (Param("tx", "object", _obj),),
             _aid_check,
             "Simulate a signed aid transaction on the latest state without admitting it.",
+            result=oa.obj(
+                {
+                    "ok": {"const": True},
+                    "events": oa.array(oa.OBJECT),
+                    "touched": oa.array(oa.STRING),
+                    "gas_used": oa.NATURAL,
+                }
+            ),
+            errors=("ledger_refused", "malformed_tx", "wrong_chain", "bad_signature"),
         ),
-        Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
+        Method(
+            "aid_policy",
+            (),
+            _aid_policy,
+            "The ledger's policy, organisations and areas.",
+            result=oa.obj(
+                {
+                    "policy": oa.nullable(oa.OBJECT),
+                    "orgs": oa.array(
+                        oa.obj(
+                            {
+                                "id": oa.STRING,
+                                "kind": oa.STRING,
+                                "name": oa.STRING,
+                                "area": oa.STRING,
+                                "enc_key": oa.STRING,
+                            }
+                        )
+                    ),
+                    "area_count": oa.NATURAL,
+                }
+            ),
+        ),
     )
 }
 

@@ -209,7 +209,7 @@ async def test_explicit_null_id_is_a_request_not_a_notification() -> None:
 
 
 async def test_unknown_method() -> None:
-    resp = await run(FakeNode(), req("rpc.discover"))
+    resp = await run(FakeNode(), req("rpc.no_such_method"))
     err = error_of(resp)
     assert err["code"] == E.METHOD_NOT_FOUND and err["data"]["reason"] == "method_not_found"
     long = await run(FakeNode(), req("x" * 10_000))

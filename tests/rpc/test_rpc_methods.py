@@ -25,6 +25,7 @@ json_values = st.recursive(
 
 def test_table_lists_exactly_the_issue_methods() -> None:
     assert set(METHODS) == {
+        "rpc.discover",
         "tx_send",
         "tx_get",
         "block_get",

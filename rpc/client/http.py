@@ -1,4 +1,4 @@
-"""An asyncio JSON-RPC 2.0 client for an aidchain node (used by the CLI, bench and tests).
+"""JSON-RPC 2.0 over HTTP POST: the plain call/batch client (CLI, bench, tests, and the SDK).
 
 JSON-RPC errors come back as ``RpcError`` (code, message, data, reason); failures to talk to the
 server at all (connection refused, timeout, a reply that is not JSON-RPC) as
@@ -15,41 +15,10 @@ from typing import Any
 
 import aiohttp
 
+from rpc.client.errors import RpcError, RpcTransportError
+
 DEFAULT_TIMEOUT_S = 30.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a reply larger than this is refused, not buffered
-
-
-class RpcError(Exception):
-    """An error object returned by the server."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(f"{message} (code {code})")
-        self.code = code
-        self.message = message
-        self.data = data
-
-    @property
-    def reason(self) -> str | None:
-        """The stable ``data.reason`` string, if the server sent one."""
-        if isinstance(self.data, dict):
-            reason = self.data.get("reason")
-            if isinstance(reason, str):
-                return reason
-        return None
-
-    @classmethod
-    def from_object(cls, error: Any) -> RpcError:
-        if (
-            not isinstance(error, dict)
-            or not isinstance(error.get("code"), int)
-            or not isinstance(error.get("message"), str)
-        ):
-            raise RpcTransportError(f"malformed error object in response: {error!r:.200}")
-        return cls(error["code"], error["message"], error.get("data"))
-
-
-class RpcTransportError(Exception):
-    """The server could not be reached or did not answer with a valid JSON-RPC response."""
 
 
 class RpcClient:
@@ -136,7 +105,7 @@ class RpcClient:
         response = await self._post(request)
         if isinstance(response, dict) and "error" in response and response.get("id") is None:
             raise RpcError.from_object(response["error"])  # refused as a whole (e.g. too large)
-        return _unwrap(_check_response(response, req_id))
+        return unwrap(check_response(response, req_id))
 
     async def batch(
         self, calls: Sequence[tuple[str, dict[str, Any] | list[Any]]]
@@ -167,14 +136,15 @@ class RpcClient:
             item = by_id.get(req_id)
             if item is None:
                 raise RpcTransportError(f"batch response has no answer for request id {req_id}")
-            checked = _check_response(item, req_id)
+            checked = check_response(item, req_id)
             out.append(
                 RpcError.from_object(checked["error"]) if "error" in checked else checked["result"]
             )
         return out
 
 
-def _check_response(response: Any, req_id: int) -> dict[str, Any]:
+def check_response(response: Any, req_id: int) -> dict[str, Any]:
+    """``response`` if it is a JSON-RPC 2.0 answer to ``req_id``, else RpcTransportError."""
     if (
         not isinstance(response, dict)
         or response.get("jsonrpc") != "2.0"
@@ -185,7 +155,7 @@ def _check_response(response: Any, req_id: int) -> dict[str, Any]:
     return response
 
 
-def _unwrap(response: dict[str, Any]) -> Any:
+def unwrap(response: dict[str, Any]) -> Any:
     if "error" in response:
         raise RpcError.from_object(response["error"])
     return response["result"]
