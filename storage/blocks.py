@@ -24,6 +24,7 @@ from chain.block import (
     CommitCertificate,
     certificate_from_dict,
     header_from_dict,
+    tx_bytes,
 )
 from chain.encoding import canonical_unchecked
 from chain.errors import AidchainError
@@ -32,19 +33,6 @@ from storage.db import P_BLOCK_TXS, P_CERT, P_HEADER, Batch, Database, height_ke
 from storage.errors import ChainStoreError
 
 HASH_BYTES = 32
-
-
-def tx_bytes(tx: Transaction) -> bytes:
-    """Canonical bytes of the signed tx, spliced from ``body_bytes`` instead of re-encoding.
-
-    The body's keys are sorted and ``"signature"`` sorts between ``"sender"`` and ``"type"``,
-    the body's last key, so the signature goes just before the ``"type"`` member.
-    """
-    tail = b',"type":"' + tx.type.encode() + b'"}'
-    body = tx.body_bytes
-    if body.endswith(tail):
-        return b"".join((body[: -len(tail)], b',"signature":"', tx.signature.encode(), b'"', tail))
-    return canonical_unchecked(tx.to_dict())
 
 
 def put_header(batch: Batch, header: BlockHeader) -> None:
