@@ -317,6 +317,13 @@ METHODS: dict[str, Method] = {
             "Simulate a signed aid transaction on the latest state without admitting it.",
         ),
         Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
+        # --- proofs (docs/proofs.md) ---
+        Method(
+            "tx_proof",
+            (Param("hash", HEX64, _hex64),),
+            lambda api, p: api.tx_proof(p["hash"]),
+            "A committed transaction's proof: tx, receipt, audit paths, headers, certificate.",
+        ),
     )
 }
 

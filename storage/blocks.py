@@ -111,17 +111,28 @@ def decode_tx(record: dict[str, Any]) -> Transaction:
 
 
 def read_block(db: Database, height: int) -> Block | None:
+    found = read_block_and_receipts(db, height)
+    return None if found is None else found[0]
+
+
+def read_block_and_receipts(db: Database, height: int) -> tuple[Block, list[dict[str, Any]]] | None:
+    """The block at ``height`` and its receipts in block order (one read per transaction)."""
     header = read_header(db, height)
     if header is None:
         return None
     hashes = read_tx_hashes(db, height) or []
     txs = []
+    receipts = []
     for tx_hash in hashes:
         record = read_tx_record(db, tx_hash)
         if record is None:
             raise ChainStoreError(f"block {height} lists a transaction that is not stored")
         txs.append(decode_tx(record))
-    return Block(header, tuple(txs))
+        receipt = record.get("receipt")
+        if not isinstance(receipt, dict):
+            raise ChainStoreError(f"corrupt receipt of transaction {tx_hash[:12]}")
+        receipts.append(receipt)
+    return Block(header, tuple(txs)), receipts
 
 
 def read_certificate(db: Database, height: int) -> CommitCertificate | None:

@@ -285,6 +285,12 @@ class ChainStore:
             return None
         return blocks.read_block(self._db, height)
 
+    def get_block_and_receipts(self, height: int) -> tuple[Block, list[dict[str, Any]]] | None:
+        """The block at ``height`` with its receipts in block order (for tx_proof)."""
+        if not is_u64(height):
+            return None
+        return blocks.read_block_and_receipts(self._db, height)
+
     def get_block_tx_hashes(self, height: int) -> list[str] | None:
         """The block's tx hashes without decoding its transactions (for block_get)."""
         if not is_u64(height):
