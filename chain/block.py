@@ -34,7 +34,7 @@ def tx_bytes(tx: Transaction) -> bytes:
     Spliced from ``body_bytes`` rather than encoded again: canonical keys are sorted and
     ``"signature"`` sorts between ``"sender"`` and ``"type"``, the body's last key.
     """
-    tail = b',"type":' + canonical_unchecked(tx.type) + b"}"
+    tail = b',"type":"' + tx.type.encode() + b'"}'  # one of TX_TYPES: plain ASCII, no escapes
     body = tx.body_bytes
     assert body.endswith(tail), "transaction body is not canonical"
     return b"".join((body[: -len(tail)], b',"signature":"', tx.signature.encode(), b'"', tail))
@@ -53,16 +53,28 @@ def receipt_bytes(tx_hash: str, receipt: dict[str, Any]) -> bytes:
     """A ``receipts_root`` leaf's data: ``canonical({"receipt": receipt, "tx": tx_hash})``.
 
     The transaction's hash is inside the leaf, so a receipt proves whose result it is by itself,
-    not only by sharing a position with the transaction. Checked canonical encoding: a verifier
-    feeds receipts from untrusted documents through here and must refuse floats.
+    not only by sharing a position with the transaction. Checked encoding: a verifier feeds
+    receipts from untrusted documents through here and must refuse floats.
     """
-    return canonical({"receipt": receipt, "tx": tx_hash})
+    return _receipt_leaf_data(tx_hash, canonical(receipt))
+
+
+def _receipt_leaf_data(tx_hash: str, encoded_receipt: bytes) -> bytes:
+    # the canonical object spliced: "receipt" sorts before "tx", a hex hash needs no escaping
+    return b"".join((b'{"receipt":', encoded_receipt, b',"tx":"', tx_hash.encode(), b'"}'))
 
 
 def receipts_root(txs: Sequence[Transaction], receipts: Sequence[dict[str, Any]]) -> str:
-    """The RFC 6962 root over one block's receipts, in block order (hex)."""
+    """The RFC 6962 root over one block's receipts, in block order (hex).
+
+    For the executor's own receipts, which it already made canonical (unchecked encoding: this
+    runs for every committed block).
+    """
     assert len(txs) == len(receipts), "one receipt per transaction"
-    leaves = [leaf_hash(receipt_bytes(tx.hash, r)) for tx, r in zip(txs, receipts, strict=True)]
+    leaves = [
+        leaf_hash(_receipt_leaf_data(tx.hash, canonical_unchecked(r)))
+        for tx, r in zip(txs, receipts, strict=True)
+    ]
     return root_of_hashes(leaves).hex()
 
 

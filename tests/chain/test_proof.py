@@ -17,10 +17,13 @@ from chain.block import (
     BlockHeader,
     CommitCertificate,
     commit_signing_bytes,
+    receipt_bytes,
     receipts_root,
     tx_root,
 )
 from chain.crypto import KeyPair
+from chain.encoding import canonical
+from chain.merkle import leaf_hash
 from chain.proof import ProofError, VerifiedProof, build_proof, verify_proof
 from chain.tx import Transaction, make_transfer, sign_tx
 
@@ -248,3 +251,17 @@ def test_malformed_documents_are_refused_not_crashed_on(change: Any) -> None:
     with pytest.raises(ProofError) as info:
         verify_proof([doc], GENESIS)
     assert info.value.reason == "malformed"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    receipt=st.dictionaries(
+        st.text(max_size=6),
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        max_size=5,
+    )
+)
+def test_the_spliced_receipt_leaf_is_the_canonical_object(receipt: dict[str, Any]) -> None:
+    tx = txs_of(0)[0]
+    assert receipt_bytes(tx.hash, receipt) == canonical({"receipt": receipt, "tx": tx.hash})
+    assert receipts_root([tx], [receipt]) == leaf_hash(receipt_bytes(tx.hash, receipt)).hex()
