@@ -181,6 +181,12 @@ class ChainStore:
         if raw_head is not None:
             try:
                 h = json.loads(raw_head)
+                if isinstance(h, dict) and "receipts_root" not in h:
+                    raise ChainStoreError(
+                        f"{db.path} was written by an aidchain whose block headers had no "
+                        "receipts_root (before RFC 6962 roots); its blocks cannot be read: "
+                        "start this node on an empty data dir and let it state-sync"
+                    )
                 self._head = Head(
                     int(h["height"]), h["hash"], h["state_root"], h["receipts_root"], int(h["time"])
                 )

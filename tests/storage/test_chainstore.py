@@ -15,7 +15,7 @@ from chain.statekeys import account_key
 from chain.tx import Transaction, make_transfer, sign_tx
 from storage.blocks import tx_bytes
 from storage.chainstore import ChainStore
-from storage.db import P_STATE, Database
+from storage.db import META_HEAD, P_STATE, Database
 from storage.errors import ChainStoreError
 from storage.index import MAX_SCAN, NO_INDEX_CHANGES, IndexChanges
 
@@ -365,3 +365,14 @@ def test_the_index_survives_a_reopen_with_the_state(tmp_path: Path) -> None:
             assert view.get("aid/n") == 1 and view.scan("k/", None, 5) == [("k/a", None)]
     finally:
         s.close()
+
+
+def test_a_store_from_before_receipts_roots_is_refused_clearly(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old")
+    batch = db.batch()
+    old_head = {"hash": "ab" * 32, "height": 3, "state_root": "cd" * 32, "time": 5}
+    batch.put(META_HEAD, canonical(old_head))
+    batch.write()
+    db.close()
+    with pytest.raises(ChainStoreError, match="no receipts_root"):
+        ChainStore.open(tmp_path / "old")
