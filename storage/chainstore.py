@@ -184,8 +184,8 @@ class ChainStore:
                 if isinstance(h, dict) and "receipts_root" not in h:
                     raise ChainStoreError(
                         f"{db.path} was written by an aidchain whose block headers had no "
-                        "receipts_root (before RFC 6962 roots); its blocks cannot be read: "
-                        "start this node on an empty data dir and let it state-sync"
+                        "receipts_root (before RFC 6962 roots), and such a chain cannot be "
+                        "continued: start on an empty data dir (docs/operations.md, Upgrades)"
                     )
                 self._head = Head(
                     int(h["height"]), h["hash"], h["state_root"], h["receipts_root"], int(h["time"])
