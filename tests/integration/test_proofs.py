@@ -19,8 +19,10 @@ import pytest
 
 from chain.block import EMPTY_ROOT
 from chain.crypto import KeyPair
+from chain.proof import ProofError, verify_proof
 from chain.tx import Transaction, make_transfer, sign_tx
 from rpc.client import RpcError
+from tests.chain.test_proof import flipped, get_at, leaves, set_at
 from tests.integration.aid_genesis import COUNTY, add_aid_genesis
 from tests.integration.harness import LocalCluster, aidchain, submit_all, wait_committed
 
@@ -97,6 +99,18 @@ async def test_proofs_verify_offline_and_fail_when_tampered(
     saved = json.loads(cli.stdout)
     assert saved == await proof_of(cluster, 1, transfer.hash)
 
+    # every field of the node's proof, flipped one at a time, fails the verifier
+    genesis_doc = json.loads(genesis.read_text(encoding="utf-8"))
+    assert verify_proof(saved, genesis_doc).tx_hash == transfer.hash
+    fields = list(leaves(saved))
+    assert len(fields) > 45
+    for path in fields:
+        doc = copy.deepcopy(saved)
+        set_at(doc, path, flipped(get_at(doc, path)))
+        with pytest.raises(ProofError):
+            verify_proof(doc, genesis_doc)
+
+    # ... and through the CLI, each with the check that did not match
     tampered = [
         (("receipt", "ok"), False, "receipt_path"),
         (("tx", "payload", "amount"), 1235, "tx_hash"),
