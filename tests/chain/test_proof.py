@@ -22,7 +22,8 @@ from chain.block import (
     tx_root,
 )
 from chain.crypto import KeyPair
-from chain.encoding import canonical
+from chain.encoding import canonical, loads_strict
+from chain.errors import EncodingError
 from chain.merkle import leaf_hash
 from chain.proof import ProofError, VerifiedProof, build_proof, verify_proof
 from chain.tx import Transaction, make_transfer, sign_tx
@@ -265,3 +266,22 @@ def test_the_spliced_receipt_leaf_is_the_canonical_object(receipt: dict[str, Any
     tx = txs_of(0)[0]
     assert receipt_bytes(tx.hash, receipt) == canonical({"receipt": receipt, "tx": tx.hash})
     assert receipts_root([tx], [receipt]) == leaf_hash(receipt_bytes(tx.hash, receipt)).hex()
+
+
+PROOF_TEXT = canonical(PROOF)
+
+
+@settings(max_examples=400, deadline=None)
+@given(at=st.integers(0, len(PROOF_TEXT) - 1), byte=st.integers(0, 255))
+def test_changing_any_byte_of_the_saved_proof_fails(at: int, byte: int) -> None:
+    """The file as saved: one byte anywhere, to anything else, and the proof is refused (as
+    unreadable JSON, or by the verifier with a reason)."""
+    if PROOF_TEXT[at] == byte:
+        byte ^= 0x01
+    text = PROOF_TEXT[:at] + bytes([byte]) + PROOF_TEXT[at + 1 :]
+    try:
+        doc = loads_strict(text)
+    except EncodingError:
+        return
+    with pytest.raises(ProofError):
+        verify_proof(doc, GENESIS)
