@@ -87,3 +87,16 @@ class KeyFileError(AidchainError):
 
 class ConfigError(AidchainError):
     reason = "bad_config"
+
+
+class UnknownTx(AidchainError):
+    """No committed or pending transaction has this hash (``tx_proof``)."""
+
+    reason = "unknown_tx"
+
+
+class NotYetProvable(AidchainError):
+    """The transaction is pending, or committed but no certified header anchors its receipt yet
+    (the next block is not committed): ask again after the next block."""
+
+    reason = "not_yet_provable"

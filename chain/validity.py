@@ -5,7 +5,8 @@ chain id, so every node decides them alike from the block alone; the rules that 
 committed state (nonces, signatures not yet verified, the genesis block gas limit) sit behind the
 replica's ``BlockValidator`` port (``node/executor.py`` ``validate_block_txs``). No rule is
 checked in both layers. Header rules that need the replica's position (height, parent hash,
-state root, time, proposer) stay in ``consensus/replica.py``.
+state and receipts roots, time, proposer, and whether an empty block may anchor the previous
+block's receipts) stay in ``consensus/replica.py``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from chain.block import Block
 def block_body_problem(block: Block, chain_id: str) -> str | None:
     """Why ``block``'s transactions can never be committed on ``chain_id``, or None."""
     txs = block.txs
-    if not txs:
-        return "empty block"
     if len(txs) > limits.MAX_BLOCK_TXS:
         return f"block has {len(txs)} transactions, more than {limits.MAX_BLOCK_TXS}"
     total = sum(tx.size for tx in txs)
@@ -32,5 +31,5 @@ def block_body_problem(block: Block, chain_id: str) -> str | None:
             return f"tx {index} ({tx.hash[:12]}) appears twice in the block"
         seen.add(tx.hash)
     if not block.check_tx_root():
-        return "tx_root mismatch"
+        return "tx_root or tx_count mismatch"
     return None

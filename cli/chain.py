@@ -10,6 +10,7 @@ from typing import Any
 from chain.crypto import is_pubkey_hex
 from chain.errors import AidchainError
 from chain.tx import check_amount
+from cli import proof
 from cli.common import (
     DEFAULT_RPC,
     EXIT_FAILED,
@@ -80,6 +81,7 @@ def _register_tx(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("hash")
     p.add_argument("--rpc", default=DEFAULT_RPC)
     p.set_defaults(func=cmd_tx_get)
+    proof.register_tx(tx)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction
@@ -127,6 +127,7 @@ class Replica:
         last_height: int,
         last_block_hash: str,
         last_state_root: str,
+        last_receipts_root: str,
         last_block_time: int,
         journal: Sequence[dict[str, Any]] = (),
         mono_ms: int = 0,
@@ -144,7 +145,12 @@ class Replica:
         self._f = config.f
         self._stats: dict[str, int] = {}
         self._init_chain_position(
-            last_height, last_block_hash, last_state_root, last_block_time, last_certificate
+            last_height,
+            last_block_hash,
+            last_state_root,
+            last_receipts_root,
+            last_block_time,
+            last_certificate,
         )
         self._init_views()
         self._init_open_slot()
@@ -159,6 +165,7 @@ class Replica:
         height: int,
         block_hash: str,
         state_root: str,
+        receipts_root: str,
         block_time: int,
         certificate: CommitCertificate | None,
     ) -> None:
@@ -166,6 +173,8 @@ class Replica:
         self._height = height
         self._last_hash = block_hash
         self._state_root = state_root
+        # the last executed block's receipts, which the next header anchors (EMPTY_ROOT: none)
+        self._receipts_root = receipts_root
         self._last_time = block_time
         self._last_cert: CommitCertificate | None = None
         if (
@@ -306,15 +315,21 @@ class Replica:
         return self._advance()
 
     def on_block_applied(
-        self, block: Block, state_root: str, certificate: CommitCertificate | None = None
+        self,
+        block: Block,
+        state_root: str,
+        certificate: CommitCertificate | None = None,
+        *,
+        receipts_root: str,
     ) -> list[Action]:
-        """Block ``block.height`` was executed and stored; ``state_root`` is the state after it.
+        """Block ``block.height`` was executed and stored; ``state_root`` is the state after it
+        and ``receipts_root`` the root of its receipts (``chain.block.receipts_root``).
 
         Call it in height order for every stored block, whether it came from our CommitBlock
         or from state transfer; pass the block's certificate for state-transferred blocks so
         this replica can prove its height in a VIEW-CHANGE.
         """
-        return self._on_block_applied(block, state_root, certificate)
+        return self._on_block_applied(block, state_root, receipts_root, certificate)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -540,6 +555,10 @@ class Replica:
             return "wrong prev_hash"
         if hdr.state_root != self._state_root:
             return "wrong state_root"
+        if hdr.receipts_root != self._receipts_root:
+            return "wrong receipts_root"
+        if not block.txs and not self._anchor_due():
+            return "empty block, and no receipts of the previous block to anchor"
         if hdr.time <= self._last_time:
             return "time not after the previous block"
         if hdr.time > self._wall + self._cfg.max_clock_drift_ms:
@@ -674,8 +693,21 @@ class Replica:
         if old is None or old.height != prepared.height or old.view < prepared.view:
             self._prepared = prepared
 
+    def _anchor_due(self) -> bool:
+        """The last executed block had receipts that no header commits to yet.
+
+        Its receipts root goes into the NEXT header, and a transaction's proof needs that header
+        certified, so when no transaction is waiting the primary proposes one empty block to
+        anchor them (CometBFT does the same for its app hash when empty blocks are off). The
+        empty block has no receipts of its own, so an idle chain stops after it.
+        """
+        return self._receipts_root != EMPTY_ROOT
+
     def _try_propose(self) -> list[Action]:
-        if not self._active() or not self._is_primary() or self._offer_stale or not self._offer:
+        if not self._active() or not self._is_primary() or self._offer_stale:
+            return []
+        anchor = not self._offer and self._anchor_due()
+        if not self._offer and not anchor:
             return []
         h, v = self._height + 1, self._view
         if (PREPARE, v, h) in self._my_votes or (v, h) in self._pps:
@@ -688,9 +720,8 @@ class Replica:
             self._count("proposal_blocked_by_watermark")
             return []
         full = len(self._offer) >= self._cfg.block_max_txs
-        waited = self._offer_oldest is not None and (
-            self._now - self._offer_oldest >= self._cfg.batch_delay_ms
-        )
+        since = self._applied_ms if anchor else self._offer_oldest
+        waited = since is not None and self._now - since >= self._cfg.batch_delay_ms
         if not (full or waited):
             return []
         txs: list[Transaction] = []
@@ -702,14 +733,16 @@ class Replica:
                 continue
             txs.append(tx)
             size += tx.size
-        if not txs:
+        if not txs and not anchor:
             self._offer_stale = True
             return []
         header = BlockHeader(
             height=h,
             prev_hash=self._last_hash,
-            tx_root=merkle_root([tx.hash for tx in txs]),
+            tx_root=tx_root(txs),
+            tx_count=len(txs),
             state_root=self._state_root,
+            receipts_root=self._receipts_root,
             time=max(self._wall, self._last_time + 1),
             proposer=self._me,
             view=v,
@@ -795,7 +828,11 @@ class Replica:
     # --- execution ----------------------------------------------------------------------------
 
     def _on_block_applied(
-        self, block: Block, state_root: str, certificate: CommitCertificate | None
+        self,
+        block: Block,
+        state_root: str,
+        receipts_root: str,
+        certificate: CommitCertificate | None,
     ) -> list[Action]:
         h = block.header.height
         if h <= self._height:
@@ -806,6 +843,7 @@ class Replica:
         self._height = h
         self._last_hash = block_hash
         self._state_root = state_root
+        self._receipts_root = receipts_root
         self._last_time = block.header.time
         self._last_cert = cert
         self._commit_pending = None

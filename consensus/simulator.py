@@ -4,7 +4,7 @@ Everything random comes from one SplitMix64 seeded by the seed number, and time 
 a failing seed replays exactly. Every node's actions are carried out by the daemon's own runner
 (``consensus.runner.Runner``) against in-memory ports the simulator plays: a journal list, the
 virtual network, a store that executes committed blocks with a trivial deterministic app (nonces,
-and state_root = sha256(prev + hash)), and state transfer from peers (verifying every
+state_root = sha256(prev + hash), one ``{"ok": true}`` receipt per transaction), and state transfer from peers (verifying every
 certificate, skipping peers that lie). It also keeps a mempool with gossip and offers ready
 transactions to the replica. A crash is injected between two port calls of the runner.
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chain.block import Block, BlockHeader, CommitCertificate
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, receipts_root
 from chain.crypto import KeyPair
 from chain.errors import AidchainError
 from chain.tx import Transaction, make_transfer
@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 SIM_CHAIN_ID = "aidchain-sim"
 GENESIS_HASH = "00" * 32
 GENESIS_ROOT = "11" * 32
+SIM_RECEIPT: dict[str, Any] = {"ok": True}  # every simulated transaction's receipt
 SYNC_BATCH = 64  # blocks per state-transfer response
 REPLAY_MEMORY = 256  # messages a replaying Byzantine node remembers
 MAX_EVENTS = 2_000_000  # hard stop for one seed: a runaway run is a failure, not a hang
@@ -197,6 +198,7 @@ class SimNode:
     journal: list[dict[str, Any]] = field(default_factory=list)
     store: list[tuple[Block, CommitCertificate]] = field(default_factory=list)
     root: str = GENESIS_ROOT
+    receipts_root: str = EMPTY_ROOT  # of the last stored block
     nonces: dict[str, int] = field(default_factory=dict)
     mempool: dict[str, tuple[int, Transaction]] = field(default_factory=dict)
     verified: set[str] = field(default_factory=set)
@@ -322,6 +324,7 @@ class Simulation:
             last_height=node.height,
             last_block_hash=last[0].hash if last else GENESIS_HASH,
             last_state_root=node.root,
+            last_receipts_root=node.receipts_root,
             last_block_time=last[0].header.time if last else 0,
             journal=list(node.journal),
             mono_ms=self.mono(node),
@@ -504,6 +507,7 @@ class Simulation:
             self.fail(f"{node.label}: replica committed a bad block: {error}")
         node.store.append((block, cert))
         node.root = next_root(node.root, block.hash)
+        node.receipts_root = receipts_root(block.txs, [SIM_RECEIPT] * len(block.txs))
         for tx in block.txs:
             node.nonces[tx.sender] = tx.nonce + 1
             node.mempool.pop(tx.hash, None)
@@ -524,7 +528,9 @@ class Simulation:
             + (" [sync]" if from_sync else "")
         )
         assert node.replica is not None
-        return node.replica.on_block_applied(block, node.root, cert)
+        return node.replica.on_block_applied(
+            block, node.root, cert, receipts_root=node.receipts_root
+        )
 
     def check_commit(self, node: SimNode, block: Block) -> None:
         known = self.chain.get(block.height)
@@ -724,7 +730,7 @@ class Simulation:
             msg = encode_message(make_prepare(node.key, SIM_CHAIN_ID, 0, 1, "ef" * 32))
             msg["sender"] = other
             return msg
-        hdr = BlockHeader(1, GENESIS_HASH, "00" * 32, GENESIS_ROOT, 1, node.pub, 0)
+        hdr = BlockHeader(1, GENESIS_HASH, "00" * 32, 1, GENESIS_ROOT, EMPTY_ROOT, 1, node.pub, 0)
         return {
             "type": "pre_prepare",
             "view": 0,

@@ -143,6 +143,7 @@ class Node:
             last_height=store.height,
             last_block_hash=store.head_hash,
             last_state_root=store.state_root,
+            last_receipts_root=store.receipts_root,
             last_block_time=store.head_time,
             journal=store.journal_load(),
             mono_ms=mono_ms(),
@@ -350,7 +351,9 @@ class Node:
         # (execution may have taken most of a second, during which it had no tick), and only
         # then gets the fresh batch: stamped with the replica's stale clock, the new offer would
         # count this block's execution against the next block's request timeout.
-        applied = self.replica.on_block_applied(block, result.state_root, cert)
+        applied = self.replica.on_block_applied(
+            block, result.state_root, cert, receipts_root=result.receipts_root
+        )
         ticked = self.replica.on_tick(mono_ms(), wall_ms())
         return [*applied, *ticked, *self._fresh_offer()]
 
@@ -366,6 +369,10 @@ class Node:
     @property
     def state_root(self) -> str:
         return self.store.state_root
+
+    @property
+    def receipts_root(self) -> str:
+        return self.store.receipts_root
 
     async def apply_synced_block(self, block: Block, certificate: CommitCertificate) -> None:
         """Apply a verified block from state sync on the consensus worker, in order."""

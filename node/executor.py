@@ -31,7 +31,7 @@ from aid.ledger import execute as ledger_execute
 from aid.rules import ContractRules
 from aid.state import record_key
 from chain import limits
-from chain.block import Block
+from chain.block import Block, receipts_root
 from chain.encoding import canonical
 from chain.errors import AidchainError, EncodingError, InvalidBlock
 from chain.statekeys import account_key
@@ -49,6 +49,7 @@ class ExecutionResult:
     writes: dict[str, Any | None]  # state key -> new JSON value (None = delete)
     receipts: list[dict[str, Any]]  # one per tx, in block order
     state_root: str
+    receipts_root: str  # chain.block.receipts_root of ``receipts``; the next header carries it
     index: IndexChanges = NO_INDEX_CHANGES  # the ledger's read-side index (not in the root)
 
 
@@ -299,7 +300,8 @@ class Executor:
                 f"execution produced a non-canonical state value: {exc.message}"
             ) from None
         index_changes = ledger.changes(self._store.get_state, overlay.get)
-        return ExecutionResult(writes, receipts, root, index_changes)
+        results_root = receipts_root(block.txs, receipts)
+        return ExecutionResult(writes, receipts, root, results_root, index_changes)
 
     @staticmethod
     def _aid(overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:

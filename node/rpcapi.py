@@ -18,7 +18,8 @@ from typing import Any, Protocol, TypeVar
 
 from chain import limits
 from chain.crypto import KeyPair
-from chain.errors import Busy, ContractError, NotFound
+from chain.errors import Busy, ContractError, NotFound, NotYetProvable, UnknownTx
+from chain.proof import build_proof
 from chain.tx import Transaction, tx_from_dict
 from node.aidapi import AidRpc
 from node.config import NodeConfig
@@ -186,6 +187,39 @@ class NodeRpc(AidRpc):
                 "receipt": None,
             }
         return None
+
+    async def tx_proof(self, hash: str) -> dict[str, Any]:
+        """The proof document of a committed transaction (chain/proof.py, docs/proofs.md).
+
+        Built on a worker thread: it reads and hashes the whole block (up to MAX_BLOCK_TXS
+        transactions and receipts), which must not stall the event loop.
+        """
+        node = self.node
+        if node.store.get_tx(hash) is None:
+            if node.mempool.get(hash) is not None:
+                raise NotYetProvable(
+                    "the transaction is pending: it is not in a block yet", status="pending"
+                )
+            raise UnknownTx(f"no committed or pending transaction {hash}")
+        return await asyncio.to_thread(self._tx_proof, hash)
+
+    def _tx_proof(self, hash: str) -> dict[str, Any]:
+        store = self.node.store
+        found = store.get_tx(hash)
+        assert found is not None  # committed transactions are never removed
+        _tx, height, index = found
+        next_header, cert = store.get_header(height + 1), store.get_certificate(height + 1)
+        if next_header is None or cert is None:
+            raise NotYetProvable(
+                f"committed at height {height}, but its receipt is anchored by block "
+                f"{height + 1}, which is not committed yet; ask again after the next block",
+                status="committed",
+                height=height,
+            )
+        loaded = store.get_block_and_receipts(height)
+        assert loaded is not None, f"block {height} of a committed transaction is missing"
+        block, receipts = loaded
+        return build_proof(self.node.chain_id, block, receipts, index, next_header, cert)
 
     async def block_get(self, height: int | str) -> dict[str, Any] | None:
         store = self.node.store

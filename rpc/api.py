@@ -20,6 +20,11 @@ class NodeAPI(Protocol):
         """A transaction's status and receipt, or None if unknown."""
         ...
 
+    async def tx_proof(self, hash: str) -> dict[str, Any]:
+        """A committed transaction's proof document (docs/proofs.md); raises UnknownTx, or
+        NotYetProvable while it is pending or its receipt's anchoring block is not committed."""
+        ...
+
     async def block_get(self, height: int | str) -> dict[str, Any] | None:
         """The block at ``height`` (an int >= 0, or "latest"), or None if there is none yet."""
         ...

@@ -40,6 +40,8 @@ APP_ERROR_CODES: dict[str, int] = {
     "busy": -32012,
     "unknown_account": -32013,
     "ledger_refused": -32020,
+    "unknown_tx": -32030,
+    "not_yet_provable": -32031,
 }
 
 # Reasons that name a family: every error class below the one declaring such a reason shares its

@@ -588,6 +588,30 @@ METHODS: dict[str, Method] = {
                 }
             ),
         ),
+        # --- proofs (docs/proofs.md) ---
+        Method(
+            "tx_proof",
+            (Param("hash", HEX64, _hex64),),
+            lambda api, p: api.tx_proof(p["hash"]),
+            "A committed transaction's proof: tx, receipt, audit paths, headers, certificate.",
+            result=oa.obj(
+                {
+                    "version": oa.NATURAL,
+                    "chain_id": oa.STRING,
+                    "tx_hash": oa.HEX64,
+                    "height": oa.NATURAL,
+                    "index": oa.NATURAL,
+                    "tx": oa.OBJECT,
+                    "receipt": oa.OBJECT,
+                    "tx_path": oa.array(oa.HEX64),
+                    "receipt_path": oa.array(oa.HEX64),
+                    "header": oa.OBJECT,
+                    "next_header": oa.OBJECT,
+                    "certificate": oa.OBJECT,
+                }
+            ),
+            errors=("unknown_tx", "not_yet_provable"),
+        ),
     )
 }
 

@@ -24,6 +24,7 @@ from chain.block import (
     CommitCertificate,
     certificate_from_dict,
     header_from_dict,
+    tx_bytes,
 )
 from chain.encoding import canonical_unchecked
 from chain.errors import AidchainError
@@ -32,19 +33,6 @@ from storage.db import P_BLOCK_TXS, P_CERT, P_HEADER, Batch, Database, height_ke
 from storage.errors import ChainStoreError
 
 HASH_BYTES = 32
-
-
-def tx_bytes(tx: Transaction) -> bytes:
-    """Canonical bytes of the signed tx, spliced from ``body_bytes`` instead of re-encoding.
-
-    The body's keys are sorted and ``"signature"`` sorts between ``"sender"`` and ``"type"``,
-    the body's last key, so the signature goes just before the ``"type"`` member.
-    """
-    tail = b',"type":"' + tx.type.encode() + b'"}'
-    body = tx.body_bytes
-    if body.endswith(tail):
-        return b"".join((body[: -len(tail)], b',"signature":"', tx.signature.encode(), b'"', tail))
-    return canonical_unchecked(tx.to_dict())
 
 
 def put_header(batch: Batch, header: BlockHeader) -> None:
@@ -123,17 +111,28 @@ def decode_tx(record: dict[str, Any]) -> Transaction:
 
 
 def read_block(db: Database, height: int) -> Block | None:
+    found = read_block_and_receipts(db, height)
+    return None if found is None else found[0]
+
+
+def read_block_and_receipts(db: Database, height: int) -> tuple[Block, list[dict[str, Any]]] | None:
+    """The block at ``height`` and its receipts in block order (one read per transaction)."""
     header = read_header(db, height)
     if header is None:
         return None
     hashes = read_tx_hashes(db, height) or []
     txs = []
+    receipts = []
     for tx_hash in hashes:
         record = read_tx_record(db, tx_hash)
         if record is None:
             raise ChainStoreError(f"block {height} lists a transaction that is not stored")
         txs.append(decode_tx(record))
-    return Block(header, tuple(txs))
+        receipt = record.get("receipt")
+        if not isinstance(receipt, dict):
+            raise ChainStoreError(f"corrupt receipt of transaction {tx_hash[:12]}")
+        receipts.append(receipt)
+    return Block(header, tuple(txs)), receipts
 
 
 def read_certificate(db: Database, height: int) -> CommitCertificate | None:

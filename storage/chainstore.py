@@ -51,6 +51,9 @@ class BlockResult(Protocol):
     def state_root(self) -> str: ...
 
     @property
+    def receipts_root(self) -> str: ...
+
+    @property
     def index(self) -> index.IndexChanges: ...
 
 
@@ -59,6 +62,7 @@ class Head:
     height: int
     hash: str
     state_root: str
+    receipts_root: str  # of the head block's receipts: the next header must carry it
     time: int
 
     def encode(self) -> bytes:
@@ -67,18 +71,21 @@ class Head:
                 "height": self.height,
                 "hash": self.hash,
                 "state_root": self.state_root,
+                "receipts_root": self.receipts_root,
                 "time": self.time,
             }
         )
 
 
 def genesis_header(genesis: dict[str, Any]) -> BlockHeader:
-    """The height-0 header; its state_root is sha256(canonical(genesis))."""
+    """The height-0 header; its state_root is sha256(canonical(genesis)), it has no txs."""
     return BlockHeader(
         height=0,
         prev_hash=ZERO_HASH,
         tx_root=EMPTY_ROOT,
+        tx_count=0,
         state_root=sha256_hex(canonical(genesis)),
+        receipts_root=EMPTY_ROOT,
         time=genesis["time"],
         proposer=ZERO_HASH,
         view=0,
@@ -175,7 +182,15 @@ class ChainStore:
         if raw_head is not None:
             try:
                 h = json.loads(raw_head)
-                self._head = Head(int(h["height"]), h["hash"], h["state_root"], int(h["time"]))
+                if isinstance(h, dict) and "receipts_root" not in h:
+                    raise ChainStoreError(
+                        f"{db.path} was written by an aidchain whose block headers had no "
+                        "receipts_root (before RFC 6962 roots), and such a chain cannot be "
+                        "continued: start on an empty data dir (docs/operations.md, Upgrades)"
+                    )
+                self._head = Head(
+                    int(h["height"]), h["hash"], h["state_root"], h["receipts_root"], int(h["time"])
+                )
                 self._chain_id = str(json.loads(raw_genesis or b"null")["chain_id"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise ChainStoreError(
@@ -222,7 +237,7 @@ class ChainStore:
                 state.put_writes(batch, records)
             blocks.put_block(batch, Block(header, ()), None, [])
             batch.put(META_GENESIS, encoded)
-            head = Head(0, header.hash, header.state_root, header.time)
+            head = Head(0, header.hash, header.state_root, EMPTY_ROOT, header.time)
             batch.put(META_HEAD, head.encode())
             batch.write()
             self._head = head
@@ -252,6 +267,11 @@ class ChainStore:
         return self._require_head().state_root
 
     @property
+    def receipts_root(self) -> str:
+        """The root of the head block's receipts (EMPTY_ROOT for genesis or an empty block)."""
+        return self._require_head().receipts_root
+
+    @property
     def head_time(self) -> int:
         return self._require_head().time
 
@@ -271,6 +291,12 @@ class ChainStore:
         if not is_u64(height):
             return None
         return blocks.read_block(self._db, height)
+
+    def get_block_and_receipts(self, height: int) -> tuple[Block, list[dict[str, Any]]] | None:
+        """The block at ``height`` with its receipts in block order (for tx_proof)."""
+        if not is_u64(height):
+            return None
+        return blocks.read_block_and_receipts(self._db, height)
 
     def get_block_tx_hashes(self, height: int) -> list[str] | None:
         """The block's tx hashes without decoding its transactions (for block_get)."""
@@ -343,7 +369,9 @@ class ChainStore:
             blocks.put_block(batch, block, certificate, result.receipts)
             state.put_writes(batch, result.writes)
             index.put_changes(batch, result.index)
-            new_head = Head(block.height, block_hash, result.state_root, block.header.time)
+            new_head = Head(
+                block.height, block_hash, result.state_root, result.receipts_root, block.header.time
+            )
             batch.put(META_HEAD, new_head.encode())
             batch.write()
             self._head = new_head

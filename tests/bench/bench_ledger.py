@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chain import limits
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
 from node.executor import Executor
@@ -77,8 +77,10 @@ def main() -> None:
             header = BlockHeader(
                 store.height + 1,
                 store.head_hash,
-                merkle_root([t.hash for t in batch]),
+                tx_root(batch),
+                len(batch),
                 store.state_root,
+                EMPTY_ROOT,
                 store.head_time + 1,
                 validator.public_hex,
                 0,

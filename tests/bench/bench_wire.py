@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chain.block import Block, BlockHeader, block_from_dict, header_from_dict, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, block_from_dict, header_from_dict, tx_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical, loads_strict
 from chain.tx import Transaction, make_transfer, tx_from_dict
@@ -63,7 +63,7 @@ def main() -> None:
     known = {tx.signature: tx for tx in txs}
     primary = KeyPair.generate()
     header = BlockHeader(
-        1, "ab" * 32, merkle_root([t.hash for t in txs]), "cd" * 32, 1, primary.public_hex, 0
+        1, "ab" * 32, tx_root(txs), len(txs), "cd" * 32, EMPTY_ROOT, 1, primary.public_hex, 0
     )
     pp = make_pre_prepare(primary, CHAIN, 0, Block(header, tuple(txs)))
 

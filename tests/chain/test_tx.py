@@ -3,13 +3,15 @@ from __future__ import annotations
 import pytest
 
 from chain.block import (
+    EMPTY_ROOT,
     Block,
     BlockHeader,
     CommitCertificate,
     block_from_dict,
     certificate_from_dict,
     commit_signing_bytes,
-    merkle_root,
+    tx_bytes,
+    tx_root,
 )
 from chain.crypto import KeyPair, verify
 from chain.encoding import canonical, sha256_hex
@@ -86,18 +88,19 @@ def test_oversized_call_args_refused() -> None:
         )
 
 
-def test_merkle_root() -> None:
-    assert merkle_root([]) == "0" * 64
-    h = sha256_hex(b"a")
-    assert merkle_root([h]) == h
-    assert merkle_root([h, h]) != merkle_root([h])
-    assert merkle_root([h, sha256_hex(b"b")]) != merkle_root([sha256_hex(b"b"), h])
+def test_tx_root_is_the_rfc6962_root_over_the_signed_transactions() -> None:
+    assert tx_root([]) == EMPTY_ROOT == sha256_hex(b"")
+    a, b = (make_transfer(ALICE, "test", n, BOB.public_hex, 1) for n in range(2))
+    assert tx_root([a]) == sha256_hex(b"\x00" + canonical(a.to_dict()))
+    assert tx_bytes(a) == canonical(a.to_dict())  # the signature is inside the leaf
+    assert tx_root([a, b]) != tx_root([b, a])
+    assert tx_root([a, a]) != tx_root([a])
 
 
 def _block() -> Block:
     txs = tuple(make_transfer(ALICE, "test", n, BOB.public_hex, 1) for n in range(3))
     header = BlockHeader(
-        1, "a" * 64, merkle_root([t.hash for t in txs]), "b" * 64, 1000, ALICE.public_hex, 0
+        1, "a" * 64, tx_root(txs), len(txs), "b" * 64, EMPTY_ROOT, 1000, ALICE.public_hex, 0
     )
     return Block(header, txs)
 

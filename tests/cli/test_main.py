@@ -36,6 +36,8 @@ def closed_port_url() -> str:
         ["keys", "new", "--out", "k.json"],
         ["tx", "transfer", "--key", "k", "--to", "a" * 64, "--amount", "1"],
         ["tx", "get", "h"],
+        ["tx", "prove", "h"],
+        ["verify", "p.json", "--genesis", "g.json"],
         ["status"],
         ["account", "a" * 64],
         ["block", "latest"],

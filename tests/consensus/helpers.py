@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chain.block import Block, CommitCertificate
+from chain.block import EMPTY_ROOT, Block, CommitCertificate, receipts_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical, loads_strict
 from chain.tx import Transaction, make_transfer
@@ -71,6 +71,17 @@ def next_root(root: str, block_hash: str) -> str:
     return hashlib.sha256((root + block_hash).encode()).hexdigest()
 
 
+def receipts_of(block: Block) -> str:
+    """The receipts root of a test block: one ``{"ok": true}`` receipt per transaction."""
+    return receipts_root(block.txs, [{"ok": True}] * len(block.txs))
+
+
+def no_receipts(block: Block) -> str:
+    """An app whose blocks leave no receipts: no empty anchoring blocks, one block per batch
+    (what most table tests count on; the anchoring tests and the simulator use receipts)."""
+    return EMPTY_ROOT
+
+
 @dataclass
 class Node:
     key: KeyPair
@@ -87,7 +98,10 @@ class Node:
 class Cluster:
     """Synchronous FIFO delivery; ``drop`` decides which (sender, receiver, msg) get lost."""
 
-    def __init__(self, n: int = 4, **kw: Any) -> None:
+    def __init__(
+        self, n: int = 4, receipts: Callable[[Block], str] = no_receipts, **kw: Any
+    ) -> None:
+        self.receipts = receipts
         self.keys = keys(n)
         self.cfg = config(self.keys, **kw)
         self.now = 1_000
@@ -112,12 +126,16 @@ class Cluster:
                 node.blocks.append((block, cert))
                 node.validator.apply(block)
                 node.root = next_root(node.root, block.hash)
-                self.perform(pub, node.replica.on_block_applied(block, node.root, cert))
+                applied = node.replica.on_block_applied(
+                    block, node.root, cert, receipts_root=self.receipts(block)
+                )
+                self.perform(pub, applied)
             return
 
     def _make(self, key: KeyPair, journal: list[dict[str, Any]], node: Node | None = None) -> Node:
         validator = NonceValidator()
         height, last_hash, root, time, cert = 0, GENESIS_HASH, GENESIS_ROOT, 0, None
+        receipts = EMPTY_ROOT
         if node is not None:
             for block, _c in node.blocks:
                 validator.apply(block)
@@ -129,6 +147,7 @@ class Cluster:
                     node.root,
                     block.header.time,
                 )
+                receipts = self.receipts(block)
         replica = Replica(
             self.cfg,
             key,
@@ -136,6 +155,7 @@ class Cluster:
             last_height=height,
             last_block_hash=last_hash,
             last_state_root=root,
+            last_receipts_root=receipts,
             last_block_time=time,
             journal=journal,
             mono_ms=self.now + MONO_OFFSET_MS,
@@ -171,7 +191,10 @@ class Cluster:
                 node.blocks.append((act.block, act.certificate))
                 node.validator.apply(act.block)
                 node.root = next_root(node.root, act.block.hash)
-                self.perform(pub, node.replica.on_block_applied(act.block, node.root))
+                applied = node.replica.on_block_applied(
+                    act.block, node.root, receipts_root=self.receipts(act.block)
+                )
+                self.perform(pub, applied)
             elif isinstance(act, FetchBlocks):
                 node.fetches.append(act)
                 if self.serve_fetch:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chain import limits
-from chain.block import Block, BlockHeader, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, tx_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical, loads_strict
 from chain.errors import EncodingError, MalformedTx
@@ -111,8 +111,10 @@ def block_with(txs: list[Transaction]) -> Block:
     header = BlockHeader(
         1,
         template.header.prev_hash,
-        merkle_root([t.hash for t in txs]),
+        tx_root(txs),
+        len(txs),
         template.header.state_root,
+        EMPTY_ROOT,
         template.header.time,
         template.header.proposer,
         0,

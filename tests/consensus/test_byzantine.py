@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chain.block import EMPTY_ROOT
 from consensus.actions import CommitBlock
 from consensus.messages import (
     Commit,
@@ -68,6 +69,7 @@ def test_a_flooding_validator_cannot_crowd_out_honest_votes() -> None:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=0,
         mono_ms=10_000,
         wall_ms=10_000,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from chain.block import EMPTY_ROOT
 from consensus.actions import Broadcast
 from consensus.messages import PrePrepare, ViewChange, make_pre_prepare
 from consensus.replica import Replica
@@ -32,6 +33,7 @@ def replica(index: int) -> Replica:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=WALL0 - 1_000,
         mono_ms=MONO0,
         wall_ms=WALL0,
@@ -99,6 +101,7 @@ def test_a_long_pause_of_the_process_fires_no_timer_at_once() -> None:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=WALL0 - 1_000,
         mono_ms=MONO0,
         wall_ms=WALL0,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chain.block import Block, CommitCertificate
+from chain.block import EMPTY_ROOT, Block, CommitCertificate
 from consensus.actions import CommitBlock, Persist
 from consensus.invariants import (
     APPLIED_IN_ORDER,
@@ -58,6 +58,7 @@ def replica(index: int = 1, journal: list[dict[str, Any]] | None = None) -> Repl
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=0,
         journal=journal or [],
         mono_ms=10_000,
@@ -148,7 +149,12 @@ def test_an_applied_block_that_does_not_chain_stops_the_replica() -> None:
     cert = committed(r, block)
     stray = good_block(prev_hash=OTHER_HASH)
     with broken(PARENT_HASH_CHAINS) as info:
-        r.on_block_applied(stray, "11" * 32, CommitCertificate(1, stray.hash, 0, cert.signatures))
+        r.on_block_applied(
+            stray,
+            "11" * 32,
+            CommitCertificate(1, stray.hash, 0, cert.signatures),
+            receipts_root=EMPTY_ROOT,
+        )
     assert info.value.state["prev_hash"] == OTHER_HASH
     assert r.height == 0  # nothing was adopted
 
@@ -166,27 +172,27 @@ def test_a_committed_block_that_does_not_chain_onto_ours_stops_the_replica() -> 
 def test_a_block_applied_without_its_certificate_stops_the_replica() -> None:
     r = replica(1)
     with broken(COMMIT_NEEDS_CERTIFICATE):
-        r.on_block_applied(good_block(), "11" * 32)
+        r.on_block_applied(good_block(), "11" * 32, receipts_root=EMPTY_ROOT)
     r2 = replica(2)
     block = good_block()
     committed(r2, block)
     wrong = CommitCertificate(1, OTHER_HASH, 0, ())
     with broken(COMMIT_NEEDS_CERTIFICATE):
-        r2.on_block_applied(block, "11" * 32, wrong)
+        r2.on_block_applied(block, "11" * 32, wrong, receipts_root=EMPTY_ROOT)
 
 
 def test_the_pending_certificate_covers_a_block_the_replica_committed() -> None:
     r = replica(1)
     block = good_block()
     committed(r, block)
-    r.on_block_applied(block, "11" * 32)
+    r.on_block_applied(block, "11" * 32, receipts_root=EMPTY_ROOT)
     assert r.height == 1
 
 
 def test_a_gap_in_applied_heights_stops_the_replica() -> None:
     r = replica(1)
     with broken(APPLIED_IN_ORDER) as info:
-        r.on_block_applied(good_block(height=3), "11" * 32)
+        r.on_block_applied(good_block(height=3), "11" * 32, receipts_root=EMPTY_ROOT)
     assert info.value.state == {"applied": 3, "height": 0}
 
 

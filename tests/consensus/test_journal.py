@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chain.block import EMPTY_ROOT
 from chain.encoding import loads_strict
 from consensus.actions import Broadcast, Persist
 from consensus.messages import (
@@ -40,6 +41,7 @@ def replica(index: int, journal: list[dict[str, Any]]) -> Replica:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=0,
         journal=journal,
         mono_ms=10_000,

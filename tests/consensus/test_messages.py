@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.encoding import canonical, loads_strict
 from chain.wire import block_to_wire
 from consensus.messages import (
@@ -38,8 +38,10 @@ def block(height: int = 1, view: int = 0, ntx: int = 2) -> Block:
     header = BlockHeader(
         height,
         GENESIS_HASH,
-        merkle_root([t.hash for t in txs]),
+        tx_root(txs),
+        len(txs),
         GENESIS_ROOT,
+        EMPTY_ROOT,
         1000,
         VALS[view % 4],
         view,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chain.block import Block, BlockHeader, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, tx_root
 from consensus.actions import Broadcast, CommitBlock, Persist
 from consensus.messages import (
     Commit,
@@ -26,6 +26,7 @@ from tests.consensus.helpers import (
     client_txs,
     config,
     keys,
+    receipts_of,
 )
 
 KS = keys(4)
@@ -41,6 +42,7 @@ def backup(index: int = 1, now: int = 10_000) -> tuple[Replica, NonceValidator]:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=0,
         mono_ms=now,
         wall_ms=now,
@@ -53,8 +55,10 @@ def good_block(**changes: Any) -> Block:
     fields: dict[str, Any] = dict(
         height=1,
         prev_hash=GENESIS_HASH,
-        tx_root=merkle_root([t.hash for t in txs]),
+        tx_root=tx_root(txs),
+        tx_count=len(txs),
         state_root=GENESIS_ROOT,
+        receipts_root=EMPTY_ROOT,
         time=9_000,
         proposer=KS[0].public_hex,
         view=0,
@@ -135,7 +139,7 @@ def test_commit_needs_two_f_plus_one_and_yields_verifiable_certificate() -> None
         for a in r.on_message(make_commit(KS[3], CHAIN, 0, 1, pp.block_hash))
         if isinstance(a, CommitBlock)
     ]
-    r.on_block_applied(commits[0].block, "11" * 32)
+    r.on_block_applied(commits[0].block, "11" * 32, receipts_root=receipts_of(commits[0].block))
     assert r.height == 1
     assert not [
         a
@@ -155,6 +159,8 @@ BAD_BLOCKS = [
     ("duplicate tx", dict(txs=client_txs(1) * 2)),
     ("bad nonce", dict(txs=client_txs(3)[1:])),
     ("tx root mismatch", dict(tx_root="00" * 32)),
+    ("tx count mismatch", dict(tx_count=4)),
+    ("wrong receipts_root", dict(receipts_root="00" * 32)),
 ]
 
 
@@ -243,6 +249,7 @@ def test_buffered_future_height_messages_are_bounded() -> None:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=0,
     )
     for h in range(2, 65):
@@ -269,7 +276,12 @@ def test_next_height_proposal_is_buffered_until_the_previous_is_applied() -> Non
     r, v = backup()
     b1 = good_block()
     b2 = good_block(
-        height=2, prev_hash=b1.hash, state_root="11" * 32, time=9_500, txs=client_txs(5)[3:]
+        height=2,
+        prev_hash=b1.hash,
+        state_root="11" * 32,
+        receipts_root=receipts_of(b1),
+        time=9_500,
+        txs=client_txs(5)[3:],
     )
     assert r.on_message(make_pre_prepare(KS[0], CHAIN, 0, b2)) == []
     assert r.on_message(make_pre_prepare(KS[0], CHAIN, 0, b1))  # prepares height 1
@@ -280,7 +292,7 @@ def test_next_height_proposal_is_buffered_until_the_previous_is_applied() -> Non
         acts += r.on_message(make_commit(k, CHAIN, 0, 1, b1.hash))
     assert [a.block.height for a in acts if isinstance(a, CommitBlock)] == [1]
     v.apply(b1)
-    after = r.on_block_applied(b1, "11" * 32)
+    after = r.on_block_applied(b1, "11" * 32, receipts_root=receipts_of(b1))
     prepares = [a.msg for a in after if isinstance(a, Broadcast) and isinstance(a.msg, Prepare)]
     assert [(p.height, p.block_hash) for p in prepares] == [(2, b2.hash)]
 
@@ -296,5 +308,6 @@ def test_a_key_outside_the_validator_set_is_a_config_error() -> None:
             last_height=0,
             last_block_hash=GENESIS_HASH,
             last_state_root=GENESIS_ROOT,
+            last_receipts_root=EMPTY_ROOT,
             last_block_time=0,
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
 from chain.crypto import KeyPair
 from consensus.actions import (
     Action,
@@ -73,7 +73,8 @@ def prepare(height: int = 1) -> Prepare:
 
 def block(height: int = 1) -> Block:
     return Block(
-        BlockHeader(height, "00" * 32, merkle_root([]), "11" * 32, 1, KEY.public_hex, 0), ()
+        BlockHeader(height, "00" * 32, EMPTY_ROOT, 0, "11" * 32, EMPTY_ROOT, 1, KEY.public_hex, 0),
+        (),
     )
 
 

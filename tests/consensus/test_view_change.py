@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from chain.block import EMPTY_ROOT
 from consensus.actions import Broadcast
 from consensus.messages import (
     Commit,
@@ -40,6 +41,7 @@ def fresh(index: int, **kw: Any) -> Replica:
         last_height=0,
         last_block_hash=GENESIS_HASH,
         last_state_root=GENESIS_ROOT,
+        last_receipts_root=EMPTY_ROOT,
         last_block_time=0,
         mono_ms=1_000,
         wall_ms=1_000,

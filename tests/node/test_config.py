@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from chain import limits
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from chain.errors import ConfigError
@@ -172,7 +172,7 @@ def test_a_full_block_fits_one_peer_message_as_pre_prepare_and_as_sync_response(
         total += size
     assert total > limits.MAX_BLOCK_BYTES - limits.MAX_TX_BYTES
     header = BlockHeader(
-        1, "0" * 64, merkle_root([t.hash for t in txs]), "1" * 64, 1, key.public_hex, 0
+        1, "0" * 64, tx_root(txs), len(txs), "1" * 64, EMPTY_ROOT, 1, key.public_hex, 0
     )
     block = Block(header, tuple(txs))
     pre_prepare = canonical(consensus_envelope(make_pre_prepare(key, "c", 0, block)))

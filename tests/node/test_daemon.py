@@ -99,10 +99,18 @@ async def test_a_failed_journal_write_sends_nothing(node: Node) -> None:
 
 
 async def test_a_committed_block_that_cannot_be_applied_stops_the_node(node: Node) -> None:
-    from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+    from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
 
     header = BlockHeader(
-        1, node.store.head_hash, merkle_root([]), node.store.state_root, 1, node.validators[0], 0
+        1,
+        node.store.head_hash,
+        EMPTY_ROOT,
+        0,
+        node.store.state_root,
+        EMPTY_ROOT,
+        1,
+        node.validators[0],
+        0,
     )
     block = Block(header, ())
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chain import limits
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
 from chain.tx import Transaction, make_transfer, sign_tx
 from node.cluster import init_cluster
 from node.config import load_config
@@ -60,7 +60,15 @@ def test_the_offer_stops_adding_contract_calls_at_the_gas_limit(node: Node, tmp_
 
 async def test_a_committed_block_executes_on_the_execution_thread(node: Node) -> None:
     header = BlockHeader(
-        1, node.store.head_hash, merkle_root([]), node.store.state_root, 1, node.validators[0], 0
+        1,
+        node.store.head_hash,
+        EMPTY_ROOT,
+        0,
+        node.store.state_root,
+        EMPTY_ROOT,
+        1,
+        node.validators[0],
+        0,
     )
     block = Block(header, ())
     threads: list[str] = []
@@ -81,7 +89,15 @@ async def test_the_replica_drops_the_block_then_learns_the_time_then_gets_the_of
     node: Node,
 ) -> None:
     header = BlockHeader(
-        1, node.store.head_hash, merkle_root([]), node.store.state_root, 1, node.validators[0], 0
+        1,
+        node.store.head_hash,
+        EMPTY_ROOT,
+        0,
+        node.store.state_root,
+        EMPTY_ROOT,
+        1,
+        node.validators[0],
+        0,
     )
     block = Block(header, ())
     calls: list[str] = []
@@ -89,9 +105,9 @@ async def test_the_replica_drops_the_block_then_learns_the_time_then_gets_the_of
     applied, ticked, requested = replica.on_block_applied, replica.on_tick, replica.on_request
 
     def track(name: str, fn: Any) -> Any:
-        def inner(*args: Any) -> Any:
+        def inner(*args: Any, **kwargs: Any) -> Any:
             calls.append(name)
-            return fn(*args)
+            return fn(*args, **kwargs)
 
         return inner
 

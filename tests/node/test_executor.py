@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chain import limits
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from chain.errors import ContractError, InvalidBlock
@@ -51,8 +51,10 @@ def block_of(store: ChainStore, txs: list[Transaction] | tuple[Transaction, ...]
     header = BlockHeader(
         store.height + 1,
         store.head_hash,
-        merkle_root([t.hash for t in txs]),
+        tx_root(txs),
+        len(txs),
         store.state_root,
+        EMPTY_ROOT,
         store.head_time + 1,
         VALIDATOR.public_hex,
         0,

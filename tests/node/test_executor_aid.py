@@ -13,7 +13,7 @@ from aid.context import Context
 from aid.indexes import index_keys
 from aid.reads import history
 from aid.state import record_key
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
 from chain.statekeys import account_key
 from chain.tx import Transaction, sign_tx
@@ -72,8 +72,10 @@ def commit(store: ChainStore, txs: list[Transaction], dt_ms: int = 1_000) -> Exe
     header = BlockHeader(
         store.height + 1,
         store.head_hash,
-        merkle_root([t.hash for t in txs]),
+        tx_root(txs),
+        len(txs),
         store.state_root,
+        EMPTY_ROOT,
         store.head_time + dt_ms,
         VALIDATORS[0].public_hex,
         0,
@@ -196,7 +198,7 @@ def test_a_ledger_bug_is_not_a_refusal_it_propagates(
     monkeypatch.setitem(ledger.ACTIONS, "fund.receive", broken)
     tx = Signer()(ADMINS["fin"], "fund.receive")
     header = BlockHeader(
-        1, store.head_hash, merkle_root([tx.hash]), store.state_root, 2, "00" * 32, 0
+        1, store.head_hash, tx_root([tx]), 1, store.state_root, EMPTY_ROOT, 2, "00" * 32, 0
     )
     with pytest.raises(KeyError):
         Executor(store).execute(Block(header, (tx,)))
@@ -206,7 +208,7 @@ def test_rules_gas_comes_out_of_the_declared_gas_and_counts_in_the_block(store: 
     tx = Signer()(CLERK, "cycle.add", gas=2_000_000, cycle="x", households=[])
     assert tx.gas_limit == 2_000_000
     header = BlockHeader(
-        1, store.head_hash, merkle_root([tx.hash]), store.state_root, 2, "00" * 32, 0
+        1, store.head_hash, tx_root([tx]), 1, store.state_root, EMPTY_ROOT, 2, "00" * 32, 0
     )
     block = Block(header, (tx,) * 1)
     ex = Executor(store, block_gas_limit=1_000_000)

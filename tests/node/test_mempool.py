@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chain import limits
-from chain.block import Block, BlockHeader, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, tx_root
 from chain.crypto import KeyPair
 from chain.errors import (
     AidchainError,
@@ -104,7 +104,7 @@ def check_invariants(mp: Mempool) -> None:
 
 def block(txs: list[Transaction]) -> Block:
     header = BlockHeader(
-        1, "00" * 32, merkle_root([t.hash for t in txs]), "00" * 32, 1, "00" * 32, 0
+        1, "00" * 32, tx_root(txs), len(txs), "00" * 32, EMPTY_ROOT, 1, "00" * 32, 0
     )
     return Block(header, tuple(txs))
 
@@ -466,7 +466,7 @@ def test_by_signature_tracks_pending_transactions() -> None:
     for tx in txs:
         pool.add(tx)
     assert {t.signature for t in txs} == set(pool.by_signature)
-    header = BlockHeader(1, "0" * 64, merkle_root([txs[0].hash]), "0" * 64, 1, "0" * 64, 0)
+    header = BlockHeader(1, "0" * 64, tx_root(txs[:1]), 1, "0" * 64, EMPTY_ROOT, 1, "0" * 64, 0)
     pool._account_nonce = lambda _addr: 1  # type: ignore[method-assign]
     pool.on_block_committed(Block(header, (txs[0],)))
     assert set(pool.by_signature) == {txs[1].signature, txs[2].signature}

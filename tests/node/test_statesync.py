@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from chain.block import Block, BlockHeader, CommitCertificate, commit_signing_bytes, merkle_root
+from chain.block import (
+    EMPTY_ROOT,
+    Block,
+    BlockHeader,
+    CommitCertificate,
+    commit_signing_bytes,
+    tx_root,
+)
 from chain.crypto import KeyPair
 from chain.tx import make_transfer
 from chain.wire import block_to_wire
@@ -25,12 +32,18 @@ IDS = [v.public_hex for v in VALS]
 ALICE = KeyPair.from_seed(b"\x33" * 32)
 
 
-def _chain(length: int) -> list[tuple[Block, CommitCertificate]]:
+def receipts_after(h: int) -> str:
+    """The fake receipts root of block h (EMPTY_ROOT for genesis)."""
+    return "e" + f"{h:063x}" if h else EMPTY_ROOT
+
+
+def _chain(length: int, bad_receipts_at: int = 0) -> list[tuple[Block, CommitCertificate]]:
     out = []
     prev, root = "0" * 64, "1" * 64
     for h in range(1, length + 1):
         txs = (make_transfer(ALICE, CHAIN, h - 1, IDS[0], 1),)
-        header = BlockHeader(h, prev, merkle_root([t.hash for t in txs]), root, 1000 + h, IDS[0], 0)
+        anchored = "f" * 64 if h == bad_receipts_at else receipts_after(h - 1)
+        header = BlockHeader(h, prev, tx_root(txs), len(txs), root, anchored, 1000 + h, IDS[0], 0)
         block = Block(header, txs)
         msg = commit_signing_bytes(CHAIN, 0, h, block.hash)
         cert = CommitCertificate(
@@ -65,6 +78,10 @@ class Host:
     @property
     def state_root(self) -> str:
         return f"{self.height:064x}" if self.applied else "1" * 64
+
+    @property
+    def receipts_root(self) -> str:
+        return receipts_after(self.height)
 
     async def apply_synced_block(self, block: Block, certificate: CommitCertificate) -> None:
         self.applied.append(block)
@@ -146,6 +163,16 @@ async def test_no_honest_peer_means_nothing_is_applied() -> None:
     host = Host(chain, {"fork": wrong_fork})
     await _run(host)
     assert host.applied == []
+
+
+async def test_a_certified_block_anchoring_other_receipts_is_refused() -> None:
+    """2f+1 signed it, but it anchors receipts our execution did not produce: our state has
+    diverged from theirs or the peer lies; either way nothing past it is applied."""
+    chain = _chain(4, bad_receipts_at=3)
+    host = Host(chain, {"p1": honest(chain)})
+    await _run(host)
+    assert [b.hash for b in host.applied] == [b.hash for b, _ in chain[:2]]
+    assert host.sync is not None and host.sync.stats["bad_peer_responses"] >= 1
 
 
 class ServeHost(Host):

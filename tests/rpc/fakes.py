@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from chain.crypto import KeyPair
-from chain.errors import BadNonce, MempoolFull, WrongChain
+from chain.errors import BadNonce, MempoolFull, NotYetProvable, UnknownTx, WrongChain
 from chain.tx import make_transfer, tx_verified_from_dict
 from rpc.replies import ReplyBudget
 from rpc.server import ReplyLimits, create_rpc_app, dispatch
@@ -63,6 +63,13 @@ class FakeNode:
             "tx": tx,
             "receipt": None,
         }
+
+    async def tx_proof(self, hash: str) -> dict[str, Any]:
+        """The fake commits nothing: its transactions are pending or unknown."""
+        self._enter("tx_proof", hash)
+        if hash in self.mempool:
+            raise NotYetProvable("the transaction is pending", status="pending")
+        raise UnknownTx(f"no committed or pending transaction {hash}")
 
     async def block_get(self, height: int | str) -> dict[str, Any] | None:
         self._enter("block_get", height)

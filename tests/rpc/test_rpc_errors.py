@@ -29,6 +29,8 @@ EXPECTED = {
     "busy": (CE.Busy, -32012),
     "unknown_account": (CE.UnknownAccount, -32013),
     "ledger_refused": (LedgerError, -32020),
+    "unknown_tx": (CE.UnknownTx, -32030),
+    "not_yet_provable": (CE.NotYetProvable, -32031),
 }
 
 

@@ -29,6 +29,7 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "tx_send",
         "tx_get",
         "block_get",
+        "tx_proof",
         "account_get",
         "node_status",
         "contract_call",

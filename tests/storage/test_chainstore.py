@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, merkle_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical, sha256_hex
 from chain.statekeys import account_key
 from chain.tx import Transaction, make_transfer, sign_tx
 from storage.blocks import tx_bytes
 from storage.chainstore import ChainStore
-from storage.db import P_STATE, Database
+from storage.db import META_HEAD, P_STATE, Database
 from storage.errors import ChainStoreError
 from storage.index import MAX_SCAN, NO_INDEX_CHANGES, IndexChanges
 
@@ -42,14 +42,17 @@ class Result:
     receipts: list[dict[str, Any]] = field(default_factory=list)
     state_root: str = "ab" * 32
     index: IndexChanges = NO_INDEX_CHANGES
+    receipts_root: str = "ef" * 32
 
 
 def next_block(store: ChainStore, txs: tuple[Transaction, ...] = (), **header: Any) -> Block:
     fields: dict[str, Any] = {
         "height": store.height + 1,
         "prev_hash": store.head_hash,
-        "tx_root": merkle_root([tx.hash for tx in txs]),
+        "tx_root": tx_root(txs),
+        "tx_count": len(txs),
         "state_root": store.state_root,
+        "receipts_root": store.receipts_root,
         "time": store.head_time + 1,
         "proposer": VALIDATOR.public_hex,
         "view": 0,
@@ -83,8 +86,9 @@ def test_genesis_head_accounts_and_block_zero(store: ChainStore) -> None:
     assert store.head_time == genesis["time"]
     header = store.get_header(0)
     assert header == BlockHeader(
-        0, "0" * 64, EMPTY_ROOT, store.state_root, genesis["time"], "0" * 64, 0
+        0, "0" * 64, EMPTY_ROOT, 0, store.state_root, EMPTY_ROOT, genesis["time"], "0" * 64, 0
     )
+    assert store.receipts_root == EMPTY_ROOT
     assert store.head_hash == header.hash
     assert store.get_block(0) == Block(header, ())
     assert store.get_certificate(0) is None
@@ -155,6 +159,7 @@ def test_commit_block_writes_everything_and_reads_back(store: ChainStore) -> Non
     store.commit_block(block, cert, Result(writes, receipts(block.txs), "11" * 32))
     assert (store.height, store.head_hash, store.state_root) == (1, block.hash, "11" * 32)
     assert store.head_time == block.header.time
+    assert store.receipts_root == "ef" * 32  # survives a reopen: see the reopen test
     assert store.get_block(1) == block
     assert store.get_block_tx_hashes(1) == [tx1.hash, tx2.hash]
     assert store.get_certificate(1) == cert
@@ -206,14 +211,14 @@ def test_reopen_after_close_resumes_at_the_head(tmp_path: Path) -> None:
     for i in range(3):
         block = next_block(s)
         s.commit_block(block, cert_for(block), Result({"k/x": i}, [], f"{i:064x}"))
-    head = (s.height, s.head_hash, s.state_root, s.head_time)
+    head = (s.height, s.head_hash, s.state_root, s.receipts_root, s.head_time)
     s.close()
     s.close()  # idempotent
     with pytest.raises(ChainStoreError, match="closed"):
         s.get_state("k/x")
     s2 = ChainStore.open(path)
     try:
-        assert (s2.height, s2.head_hash, s2.state_root, s2.head_time) == head
+        assert (s2.height, s2.head_hash, s2.state_root, s2.receipts_root, s2.head_time) == head
         assert s2.chain_id == CHAIN
         assert s2.get_state("k/x") == 2
         s2.init_genesis(make_genesis())  # still idempotent after reopen
@@ -360,3 +365,14 @@ def test_the_index_survives_a_reopen_with_the_state(tmp_path: Path) -> None:
             assert view.get("aid/n") == 1 and view.scan("k/", None, 5) == [("k/a", None)]
     finally:
         s.close()
+
+
+def test_a_store_from_before_receipts_roots_is_refused_clearly(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old")
+    batch = db.batch()
+    old_head = {"hash": "ab" * 32, "height": 3, "state_root": "cd" * 32, "time": 5}
+    batch.put(META_HEAD, canonical(old_head))
+    batch.write()
+    db.close()
+    with pytest.raises(ChainStoreError, match="no receipts_root"):
+        ChainStore.open(tmp_path / "old")

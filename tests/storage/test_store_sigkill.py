@@ -20,7 +20,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from dataclasses import dataclass
-    from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
+    from chain.block import Block, BlockHeader, CommitCertificate, EMPTY_ROOT, tx_root
     from chain.crypto import KeyPair
     from chain.statekeys import account_key
     from chain.tx import make_transfer
@@ -32,6 +32,7 @@ WRITER = textwrap.dedent(
         writes: dict
         receipts: list
         state_root: str
+        receipts_root: str
         index: IndexChanges
 
     alice = KeyPair.from_seed(b"a" * 32)
@@ -41,8 +42,8 @@ WRITER = textwrap.dedent(
     while True:
         h = store.height + 1
         txs = tuple(make_transfer(alice, "crash", (h - 1) * 50 + i, "ee" * 32, 1) for i in range(50))
-        header = BlockHeader(h, store.head_hash, merkle_root([t.hash for t in txs]),
-                             store.state_root, h, alice.public_hex, 0)
+        header = BlockHeader(h, store.head_hash, tx_root(txs), len(txs),
+                             store.state_root, store.receipts_root, h, alice.public_hex, 0)
         block = Block(header, txs)
         writes = {"n/counter": h, f"n/{h}": h,
                   account_key(alice.public_hex): {"balance": 10**9 - 50 * h, "nonce": 50 * h}}
@@ -50,7 +51,7 @@ WRITER = textwrap.dedent(
         # the read-side index follows the state: one "at" key for the current counter
         index = IndexChanges((f"n/at/{h - 1:06d}",), ((f"n/at/{h:06d}", None), (f"n/h/{h:06d}", h)))
         store.commit_block(block, CommitCertificate(h, block.hash, 0, ()),
-                           Result(writes, receipts, f"{h:064x}", index))
+                           Result(writes, receipts, f"{h:064x}", EMPTY_ROOT, index))
         print(h, flush=True)
     """
 )
