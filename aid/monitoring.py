@@ -311,9 +311,9 @@ def alert_intervene(act: Action) -> None:
 
 
 def _close(act: Action, ident: str, alert: dict[str, Any], status: str, reason: str) -> None:
-    require_one_of(act, CHECKERS, alert["area"])
     if alert["owner"] == act.ctx.signer:
         raise WrongRole(f"the owner of alert {ident} cannot also close it (maker ≠ checker)")
+    require_one_of(act, CHECKERS, alert["area"])
     keep = act.args.flag("keep_monitored") if status == "resolved" else False
     act.args.done()
     if alert["set_monitored"] and not keep:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aid.areas import area_contains
 from aid.args import Args
 from aid.context import Action
 from aid.errors import BadArgs, WrongArea, WrongRole, WrongState
-from aid.roles import require_org, require_role
+from aid.roles import grants_of, require_org
 from aid.state import Records
 from chain.crypto import is_pubkey_hex
 
@@ -26,39 +27,49 @@ HASH = "a 64-hex SHA-256 hash of the off-chain document"
 Who = tuple[tuple[str, str], ...]  # (role, organisation kind) pairs that may act
 
 
+def _grant_for(records: Records, account: str, who: Who, area: str) -> list[str] | None:
+    """The account's first grant matching a (role, org kind) pair of ``who`` over ``area``."""
+    grants = grants_of(records, account)
+    for role, kind in who:
+        for grant in grants:
+            if (
+                grant[0] == role
+                and area_contains(grant[1], area)
+                and require_org(records, grant[2])["kind"] == kind
+            ):
+                return grant
+    return None
+
+
 def require_one_of(act: Action, who: Who, area: str) -> list[str]:
     """The signer's grant for the first (role, org kind) pair it holds over ``area``.
 
-    Refuses with the most useful reason: "wrong area" if the signer holds one of the roles at
-    the right kind of organisation elsewhere, else "wrong role" listing who may act.
+    Refuses with the most useful reason: "wrong area" if the signer holds one of the pairs
+    for another area, else "wrong role" listing who may act.
     """
-    wrong_area: WrongArea | None = None
-    for role, kind in who:
-        try:
-            grant = require_role(act.records, act.ctx.signer, role, area)
-        except WrongArea as exc:
-            wrong_area = wrong_area or exc
-            continue
-        except WrongRole:
-            continue
-        if require_org(act.records, grant[2])["kind"] == kind:
-            return grant
-    if wrong_area is not None:
-        raise wrong_area
+    grant = _grant_for(act.records, act.ctx.signer, who, area)
+    if grant is not None:
+        return grant
+    elsewhere = [
+        g
+        for g in grants_of(act.records, act.ctx.signer)
+        if (g[0], require_org(act.records, g[2])["kind"]) in who
+    ]
+    if elsewhere:
+        scopes = ", ".join(f"{g[0]} in {g[1]} ({g[2]})" for g in elsewhere)
+        allowed = ", ".join(f"{role} of a {kind}" for role, kind in who)
+        raise WrongArea(
+            f"account {act.ctx.signer[:12]}… holds {scopes}; this action in area {area} is "
+            f"for: {allowed}",
+            area=area,
+        )
     allowed = ", ".join(f"{role} of a {kind}" for role, kind in who)
     raise WrongRole(f"this action is for: {allowed}", allowed=[list(pair) for pair in who])
 
 
 def holds(records: Records, account: str, who: Who, area: str) -> bool:
     """True if ``account`` holds one of the (role, org kind) pairs over ``area``."""
-    for role, kind in who:
-        try:
-            grant = require_role(records, account, role, area)
-        except (WrongRole, WrongArea):
-            continue
-        if require_org(records, grant[2])["kind"] == kind:
-            return True
-    return False
+    return _grant_for(records, account, who, area) is not None
 
 
 def sealed_note(a: Args, records: Records, name: str) -> dict[str, str]:
