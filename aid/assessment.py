@@ -251,15 +251,22 @@ def assessment_report(
         "from_ms": window[0],
         "to_ms": window[1],
         "as_of_ms": now_ms,
-        "cadres": _rows(cadres, "account"),
-        "organisations": _rows(orgs, "org"),
-        "alert_owners": _rows(alerts, "account"),
-        "grievance_handlers": _rows(grievances, "account"),
-        "banks": _rows(banks, "bank"),
+        "cadres": _rows(cadres, "account", VISIT_FIELDS),
+        "organisations": _rows(orgs, "org", VISIT_FIELDS),
+        "alert_owners": _rows(alerts, "account", HANDLED_FIELDS),
+        "grievance_handlers": _rows(grievances, "account", HANDLED_FIELDS),
+        "banks": _rows(banks, "bank", BANK_FIELDS),
         "programs": programs,
         "truncated": sorted(cut),
     }
 
 
-def _rows(table: dict[str, dict[str, int]], name: str) -> list[dict[str, Any]]:
-    return [{name: key, **dict(sorted(table[key].items()))} for key in sorted(table)]
+VISIT_FIELDS = ("pairings", "visits_due", "visits_done", "overdue_now")
+HANDLED_FIELDS = ("closed", "closed_in_time", "overdue_now")
+BANK_FIELDS = ("reported", "in_time", "failed", "delay_ms_total")
+
+
+def _rows(
+    table: dict[str, dict[str, int]], name: str, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    return [{name: key, **{f: table[key][f] for f in fields}} for key in sorted(table)]
