@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from aid.errors import BadArgs, RuleFailed, UnknownEntity, WrongArea, WrongRole,
 from aid.reads import list_entities
 from aid.rules import household_view
 from aid.state import Records
+from contracts import runtime
 from tests.aid.helpers import APPROVER, CIVIL, MemoryChain, key
 from tests.aid.oversight import (
     CADRE,
@@ -495,3 +497,72 @@ def test_attestation_refusals_change_nothing(
     with pytest.raises(UnknownEntity):
         chain.act(REVIEWER, "exit.attest", household="nope", criterion="housing", met=True,
                   evidence_hash=HASH)  # fmt: skip
+
+
+# --- the system contracts in the real VM ---------------------------------------------------
+MONITORING_PARAMS = {
+    "lines": {"2026": 8800},
+    "near_line_pct": 110,
+    "red_income_pct": 60,
+    "orange_medical_pct": 30,
+    "red_medical_pct": 60,
+}
+
+
+def vm_chain(params: dict[str, Any] | None = None) -> MemoryChain:
+    from tests.aid.test_rules_contract import deploy, use_vm
+
+    chain = oversight_chain()
+    text = (Path(runtime.__file__).parent / "system" / "monitoring_rules.py").read_text()
+    address = deploy(chain, text, params or MONITORING_PARAMS)
+    chain.act(OFFICE_APPROVER, "monitoring.rules", area=COUNTY, step="propose", contract=address)
+    chain.act(FIN_APPROVER, "monitoring.rules", area=COUNTY, step="confirm")
+    use_vm(chain)
+    return chain
+
+
+@pytest.mark.parametrize(
+    ("indicator", "value", "signer", "level"),
+    [
+        ("income_per_head_yuan", 9000, REVIEWER, "yellow"),  # under 110 % of 8,800
+        ("income_per_head_yuan", 8000, REVIEWER, "orange"),
+        ("income_per_head_yuan", 5000, REVIEWER, "red"),
+        ("income_per_head_yuan", 10_000, REVIEWER, None),
+        ("medical_expense_yuan", 6400, CIVIL_REVIEWER, "orange"),  # 50 % of a year's income
+        ("medical_expense_yuan", 12_800, CIVIL_REVIEWER, "red"),
+        ("medical_expense_yuan", 1000, CIVIL_REVIEWER, None),
+        ("disaster", 1, CIVIL_REVIEWER, "orange"),
+        ("job_loss", 1, GRID, "yellow"),
+    ],
+)
+def test_the_monitoring_contract_in_the_vm(
+    indicator: str, value: int, signer: Any, level: str | None
+) -> None:
+    chain = vm_chain()
+    # one member earning 12,800 yuan a year: above the near-line band, so only the report counts
+    hh = household(chain, size=1, income_per_head_yuan=12_800)
+    out = chain.act(
+        signer, "indicator.report", household=hh, indicator=indicator, value=value, year=YEAR
+    )
+    assert out.events[0]["level"] == level
+
+
+def test_the_province_line_comes_from_the_contract() -> None:
+    chain = vm_chain({**MONITORING_PARAMS, "lines": {"2026": 9500}})
+    hh = household(chain)
+    chain.act(REVIEWER, "exit.attest", household=hh, criterion="income", value=9000, year=YEAR,
+              evidence_hash=HASH)  # fmt: skip
+    assert Records(chain).need("attest", hh)["income"]["met"] is False
+    with pytest.raises(RuleFailed, match="no monitoring line is set for 2027"):
+        chain.act(REVIEWER, "exit.attest", household=hh, criterion="income", value=9000,
+                  year=2027, evidence_hash=HASH)  # fmt: skip
+
+
+def test_a_bad_parameter_set_is_refused_at_deploy() -> None:
+    text = (Path(runtime.__file__).parent / "system" / "monitoring_rules.py").read_text()
+    chain = oversight_chain()
+    ctx = runtime.CallContext(height=1, time=chain.time_ms, tx_hash="00" * 32)
+    result = runtime.deploy(chain, sender=key("d").public_hex, nonce=0, source=text,
+                            init={**MONITORING_PARAMS, "red_income_pct": 120},
+                            gas=5_000_000, ctx=ctx)  # fmt: skip
+    assert not result.ok and "red_income_pct" in str(result.error)
