@@ -317,6 +317,19 @@ METHODS: dict[str, Method] = {
             "Simulate a signed aid transaction on the latest state without admitting it.",
         ),
         Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
+        # oversight (issue 11): the assessment report, and the overdue-visits listing
+        Method(
+            "aid_assess",
+            (
+                Param("area", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("period", "string", _text(MAX_AID_TEXT_CHARS), lambda: None),
+                _optional("report", "string", _text(MAX_AID_TEXT_CHARS), lambda: "assessment"),
+                _aid_cursor(),
+                _optional("limit", "integer", _page_limit, lambda: None),
+            ),
+            lambda api, p: api.aid_assess(**p),
+            "Assessment of an area for a period (YYYY or YYYY-MM), or its overdue visits.",
+        ),
     )
 }
 
