@@ -33,7 +33,7 @@ from aid.demo_county import (
 from aid.identity import seal
 from node.aidclient import SignedTx
 
-INDICATOR_GAS = 300_000  # the monitoring contract's evaluate hook (about 20,000 measured)
+INDICATOR_GAS = 100_000  # the monitoring contract's hooks (about 2,800 measured)
 YEAR = 2026
 
 
