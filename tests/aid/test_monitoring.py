@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aid import deadlines
 from aid.errors import BadArgs, RuleFailed, UnknownEntity, WrongArea, WrongRole, WrongState
@@ -566,3 +568,35 @@ def test_a_bad_parameter_set_is_refused_at_deploy() -> None:
                             init={**MONITORING_PARAMS, "red_income_pct": 120},
                             gas=5_000_000, ctx=ctx)  # fmt: skip
     assert not result.ok and "red_income_pct" in str(result.error)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    deadlines_ms=st.lists(st.integers(0, 30 * deadlines.BUCKET_MS), min_size=1, max_size=40),
+    sweeps=st.lists(st.integers(0, 40 * deadlines.BUCKET_MS), min_size=1, max_size=10),
+)
+def test_every_item_is_handled_once_in_deadline_order_when_due(
+    deadlines_ms: list[int], sweeps: list[int]
+) -> None:
+    """Property: whatever the schedule and the block times, a sweep hands over exactly the items
+    due by then, each once, in (deadline, kind, id) order; two runs agree."""
+
+    def run() -> list[tuple[int, list[str]]]:
+        state = Items()
+        records = Records(state)
+        for n, d in enumerate(deadlines_ms):
+            deadlines.schedule(records, "alert", f"a{n:03d}", d)
+        out = []
+        for now in sorted(sweeps):
+            seen: list[str] = []
+            deadlines.sweep(records, now, lambda kind, ident, d, seen=seen: seen.append(ident))
+            out.append((now, seen))
+        return out
+
+    first = run()
+    assert first == run()
+    handled = [ident for _, seen in first for ident in seen]
+    assert len(handled) == len(set(handled))
+    order = sorted((d, f"a{n:03d}") for n, d in enumerate(deadlines_ms))
+    last = max(sweeps)
+    assert handled == [ident for d, ident in order if d <= last]

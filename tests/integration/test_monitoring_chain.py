@@ -12,6 +12,7 @@ assessment read.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from aid.identity import gb11643_check_digit, person_commitment, seal
 from chain.crypto import KeyPair
 from contracts import runtime
 from tests.integration.aid_genesis import COUNTY, TOWNSHIP, VILLAGE, add_aid_genesis
-from tests.integration.harness import LocalCluster
+from tests.integration.harness import LocalCluster, aidchain
 from tests.integration.test_ledger_chain import (
     Ledger,
     approvals,
@@ -195,6 +196,11 @@ async def test_return_to_poverty_alert_escalation_monitoring_and_targeting(
     assert all(r == reports[0] for r in reports)
     owners = {row["account"]: row for row in reports[0]["alert_owners"]}
     assert owners["unassigned"]["overdue_now"] == 1
+    cli = aidchain("aid", "assess", COUNTY, "--period", "2026", "--rpc", cluster.url(3))
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["programs"][0]["targets"][0]["actual"] == 0
+    cli = aidchain("aid", "assess", COUNTY, "--rpc", cluster.url(3))
+    assert cli.returncode != 0 and "--period" in cli.stderr
 
 
 def _id(n: int) -> str:
