@@ -153,24 +153,26 @@ def _handled(
     window: tuple[int, int],
     now: int,
     cut: set[str],
-) -> dict[str, dict[str, int]]:
-    """Per owner/handler: closed in the period, closed in time (never escalated), overdue now."""
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Per owner/handler and per its organisation: closed in the period, closed in time (never
+    escalated), open past the deadline now."""
     start, end = window
     people: dict[str, dict[str, int]] = defaultdict(_person)
+    orgs: dict[str, dict[str, int]] = defaultdict(_person)
     who, done_at, open_states = (
         ("owner", "closed_time", ("raised", "assigned", "verified", "intervened"))
         if kind == "alert"
         else ("handler", "resolved_time", ("received", "assigned", "in_progress"))
     )
     for _, record in _scan(records, index, kind, f"{kind}/area/{area_prefix(area)}", cut):
-        person = record[who] or "unassigned"
-        row = people[person]
-        if record[done_at] is not None and start <= record[done_at] < end:
-            row["closed"] += 1
-            row["closed_in_time"] += int(not record["escalations"])
-        if record["status"] in open_states and record["deadline"] < now:
-            row["overdue_now"] += 1
-    return people
+        rows = (people[record[who] or "unassigned"], orgs[record[f"{who}_org"] or "unassigned"])
+        closed = record[done_at] is not None and start <= record[done_at] < end
+        late = record["status"] in open_states and record["deadline"] < now
+        for row in rows:
+            row["closed"] += int(closed)
+            row["closed_in_time"] += int(closed and not record["escalations"])
+            row["overdue_now"] += int(late)
+    return people, orgs
 
 
 def _programs(
@@ -242,8 +244,8 @@ def assessment_report(
     area_prefix(area)  # refuses a malformed code
     cut: set[str] = set()
     cadres, orgs = _visits(records, index, area, window, now_ms, cut)
-    alerts = _handled(records, index, "alert", area, window, now_ms, cut)
-    grievances = _handled(records, index, "grievance", area, window, now_ms, cut)
+    alerts, alert_orgs = _handled(records, index, "alert", area, window, now_ms, cut)
+    grievances, grievance_orgs = _handled(records, index, "grievance", area, window, now_ms, cut)
     programs, banks = _programs(records, index, area, window, cut)
     return {
         "area": area,
@@ -254,7 +256,9 @@ def assessment_report(
         "cadres": _rows(cadres, "account", VISIT_FIELDS),
         "organisations": _rows(orgs, "org", VISIT_FIELDS),
         "alert_owners": _rows(alerts, "account", HANDLED_FIELDS),
+        "alert_orgs": _rows(alert_orgs, "org", HANDLED_FIELDS),
         "grievance_handlers": _rows(grievances, "account", HANDLED_FIELDS),
+        "grievance_orgs": _rows(grievance_orgs, "org", HANDLED_FIELDS),
         "banks": _rows(banks, "bank", BANK_FIELDS),
         "programs": programs,
         "truncated": sorted(cut),

@@ -29,7 +29,7 @@ from aid.areas import area_contains, area_parent
 from aid.context import Action
 from aid.deadlines import schedule
 from aid.errors import BadArgs, WrongArea, WrongRole, WrongState
-from aid.oversight import Who, common, holds, note_hash, require_one_of, save, sealed_note
+from aid.oversight import Who, common, grant_of, note_hash, require_one_of, save, sealed_note
 from aid.policy import current_policy
 from aid.roles import grants_of, require_org
 from aid.state import KINDS
@@ -153,6 +153,7 @@ def grievance_file(act: Action) -> None:
         "org": grant[2],
         "deadline": deadline,
         "handler": None,
+        "handler_org": None,
         "escalated_to": area,
         "escalations": [],
         "overdue": False,
@@ -229,15 +230,17 @@ def grievance_assign(act: Action) -> None:
     grievance = _grievance(act, ident, ("received", "assigned"))
     area = grievance["area"]
     require_one_of(act, SENSITIVE_ASSIGNERS if grievance["sensitive"] else ASSIGNERS, area)
-    if not holds(act.records, handler, HANDLERS, area):
+    handler_grant = grant_of(act.records, handler, HANDLERS, area)
+    if handler_grant is None:
         raise WrongRole("a grievance's handler is a handler, reviewer, cadre or auditor there")
     if grievance["sensitive"]:
-        orgs = {g[2] for g in grants_of(act.records, handler)}
-        if not orgs & set(grievance["content_sealed"]):
+        readers = set(grievance["content_sealed"])
+        handler_grant = next((g for g in grants_of(act.records, handler) if g[2] in readers), None)
+        if handler_grant is None:
             raise WrongRole(
                 "a sensitive report goes to a handler of an organisation it is sealed to"
             )
-    grievance["handler"] = handler
+    grievance.update(handler=handler, handler_org=handler_grant[2])
     _move(act, ident, grievance, "assigned", handler=handler)
 
 

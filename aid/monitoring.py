@@ -33,7 +33,7 @@ from aid.context import Action
 from aid.deadlines import schedule
 from aid.errors import BadArgs, RuleFailed, WrongRole, WrongState
 from aid.exits import CRITERIA
-from aid.oversight import Who, common, holds, household, note_hash, require_one_of, save
+from aid.oversight import Who, common, grant_of, household, note_hash, require_one_of, save
 from aid.policy import current_policy
 from aid.registry import MAX_INCOME_YUAN
 from aid.rules import household_view
@@ -226,6 +226,7 @@ def _raise(act: Action, hh_id: str, village: str, level: str, reason: str, indic
         "raised_level": level,
         "deadline": deadline,
         "owner": None,
+        "owner_org": None,
         "reason": reason,
         "indicators": [indicator],
         "reports": 1,
@@ -272,11 +273,12 @@ def alert_assign(act: Action) -> None:
     a.done()
     alert = _open_alert(act, ident, ("raised", "assigned"))
     require_one_of(act, ASSIGNERS, alert["area"])
-    if not holds(act.records, owner, OWNERS, alert["area"]):
+    owner_grant = grant_of(act.records, owner, OWNERS, alert["area"])
+    if owner_grant is None:
         raise WrongRole(
             "an alert's owner is a cadre, handler or reviewer over the household's area"
         )
-    alert["owner"] = owner
+    alert.update(owner=owner, owner_org=owner_grant[2])
     _move(act, ident, alert, "assigned", owner=owner)
 
 

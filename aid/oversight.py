@@ -67,9 +67,9 @@ def require_one_of(act: Action, who: Who, area: str) -> list[str]:
     raise WrongRole(f"this action is for: {allowed}", allowed=[list(pair) for pair in who])
 
 
-def holds(records: Records, account: str, who: Who, area: str) -> bool:
-    """True if ``account`` holds one of the (role, org kind) pairs over ``area``."""
-    return _grant_for(records, account, who, area) is not None
+def grant_of(records: Records, account: str, who: Who, area: str) -> list[str] | None:
+    """``account``'s grant of one of the (role, org kind) pairs over ``area``, or None."""
+    return _grant_for(records, account, who, area)
 
 
 def sealed_note(a: Args, records: Records, name: str) -> dict[str, str]:

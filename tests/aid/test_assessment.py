@@ -97,6 +97,8 @@ def test_the_assessment_report_recounts_the_records(
     owner = {row["account"]: row for row in report["alert_owners"]}[CADRE.public_hex]
     # alerts[1] escalated to orange and is past that deadline too
     assert (owner["closed"], owner["closed_in_time"], owner["overdue_now"]) == (1, 1, 1)
+    office = {row["org"]: row for row in report["alert_orgs"]}["office"]
+    assert (office["closed"], office["closed_in_time"], office["overdue_now"]) == (1, 1, 1)
     bank = report["banks"][0]
     assert bank["bank"] == "bank" and bank["reported"] == 3
     assert (bank["in_time"], bank["failed"]) == (2, 1)

@@ -133,7 +133,8 @@ def test_a_sensitive_report_is_assigned_by_an_auditor_to_a_reader(chain: MemoryC
     with pytest.raises(WrongRole, match="sealed to"):
         chain.act(AUDITOR, "grievance.assign", grievance=g_id, handler=HANDLER.public_hex)
     chain.act(AUDITOR, "grievance.assign", grievance=g_id, handler=AUDITOR.public_hex)
-    assert record(chain, "grievance", g_id)["handler"] == AUDITOR.public_hex
+    g = record(chain, "grievance", g_id)
+    assert (g["handler"], g["handler_org"]) == (AUDITOR.public_hex, "audit")
 
 
 def test_the_lifecycle_with_maker_not_checker_at_close(chain: MemoryChain) -> None:
