@@ -5,7 +5,8 @@ role grants by governance (three organisations' admins), households registered l
 with one public notice waited out for all of them, funds allocated down to three programs (their
 rules are contracts deployed by ``deploy`` transactions), payment cycles approved stage by stage,
 bank batches with failed payments, account corrections by change request, re-issued payments and
-an in-kind delivery.
+an in-kind delivery; and the oversight story (node/demo_oversight.py): monitoring rules, pairings
+and visits, alerts at every level, an exit with its notice, grievances.
 
 The load runs in phases. Within a phase each signer's transactions are pipelined (nonces counted
 here, ids predicted from the transaction hashes) and sent in JSON-RPC batches; a phase ends when
