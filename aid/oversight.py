@@ -27,8 +27,8 @@ HASH = "a 64-hex SHA-256 hash of the off-chain document"
 Who = tuple[tuple[str, str], ...]  # (role, organisation kind) pairs that may act
 
 
-def _grant_for(records: Records, account: str, who: Who, area: str) -> list[str] | None:
-    """The account's first grant matching a (role, org kind) pair of ``who`` over ``area``."""
+def grant_of(records: Records, account: str, who: Who, area: str) -> list[str] | None:
+    """``account``'s first grant matching a (role, org kind) pair of ``who`` over ``area``."""
     grants = grants_of(records, account)
     for role, kind in who:
         for grant in grants:
@@ -47,7 +47,7 @@ def require_one_of(act: Action, who: Who, area: str) -> list[str]:
     Refuses with the most useful reason: "wrong area" if the signer holds one of the pairs
     for another area, else "wrong role" listing who may act.
     """
-    grant = _grant_for(act.records, act.ctx.signer, who, area)
+    grant = grant_of(act.records, act.ctx.signer, who, area)
     if grant is not None:
         return grant
     elsewhere = [
@@ -65,11 +65,6 @@ def require_one_of(act: Action, who: Who, area: str) -> list[str]:
         )
     allowed = ", ".join(f"{role} of a {kind}" for role, kind in who)
     raise WrongRole(f"this action is for: {allowed}", allowed=[list(pair) for pair in who])
-
-
-def grant_of(records: Records, account: str, who: Who, area: str) -> list[str] | None:
-    """``account``'s grant of one of the (role, org kind) pairs over ``area``, or None."""
-    return _grant_for(records, account, who, area)
 
 
 def sealed_note(a: Args, records: Records, name: str) -> dict[str, str]:
