@@ -148,3 +148,56 @@ def demo_county(seed: int = 2026, households: int = 3000) -> DemoCounty:
             )
         )
     return county
+
+
+# --- oversight in the demo county (issue 11) ------------------------------------------------
+MONITORING_LINE_YUAN = 4_000  # the fictional province's monitoring line (real ones: ~8,800)
+MONITORING_PARAMS = {
+    "lines": {"2026": MONITORING_LINE_YUAN},
+    "near_line_pct": 110,
+    "red_income_pct": 60,
+    "orange_medical_pct": 30,
+    "red_medical_pct": 60,
+}
+# the income each alerted household reports, by the level the rules will give it
+ALERT_INCOMES = {"red": 2_000, "orange": 3_500, "yellow": 4_200}
+ALERTS_PER_LEVEL = {"red": 6, "orange": 6, "yellow": 8}
+PAIR_EVERY = 10  # every 10th household gets a responsible cadre
+
+
+@dataclass(frozen=True, slots=True)
+class OversightPlan:
+    """Which demo households (by index) get which oversight story.
+
+    ``exiting``: attested and proposed for lifting (the first is lifted, the second is held by
+    an objection), never put in a payment cycle; ``paired``: bound to their township's cadre,
+    ``visited`` of them recorded a visit; ``alerts``: level -> households reporting an income
+    that raises an alert of that level; ``complaint``: a not-received grievance; ``report``:
+    a sensitive (fraud) report in its village.
+    """
+
+    exiting: tuple[int, ...]
+    paired: tuple[int, ...]
+    visited: tuple[int, ...]
+    alerts: dict[str, tuple[int, ...]]
+    complaint: int | None
+    report: int | None
+
+
+def oversight_plan(households: int) -> OversightPlan:
+    """The plan for a county of ``households``: small counties get a smaller story."""
+    exiting = tuple(range(min(2, households)))
+    rest = list(range(len(exiting), households))
+    paired = tuple(rest[::PAIR_EVERY])
+    alerts = {
+        level: tuple(rest[1 + n :: 40][: ALERTS_PER_LEVEL[level]])
+        for n, level in enumerate(ALERT_INCOMES)
+    }
+    return OversightPlan(
+        exiting=exiting,
+        paired=paired,
+        visited=paired[::2],
+        alerts=alerts,
+        complaint=rest[5] if len(rest) > 5 else None,
+        report=rest[6] if len(rest) > 6 else None,
+    )

@@ -27,6 +27,12 @@ INDEXED_KINDS = (
     "batch",
     "change",
     "proposal",
+    # oversight (issue 11)
+    "pairing",
+    "visit",
+    "indicator",
+    "alert",
+    "grievance",
 )
 
 
@@ -71,6 +77,31 @@ _FIELDS: dict[str, Any] = {
     "batch": lambda r: [("cycle", r["cycle"]), ("status", r["status"])],
     "change": lambda r: [("household", r["household"]), ("status", r["status"])],
     "proposal": lambda r: [("status", r["status"]), ("account", r["account"])],
+    # oversight (issue 11): by area, by status then area, and the links a report follows
+    "pairing": lambda r: [
+        ("area", _area(r["area"])),
+        ("status", f"{r['status']}/{r['area']}"),
+        ("household", r["household"]),
+        ("cadre", r["cadre"]),
+    ],
+    "visit": lambda r: [
+        ("area", _area(r["area"])),
+        ("pairing", r["pairing"]),
+        ("cadre", r["cadre"]),
+    ],
+    "indicator": lambda r: [("area", _area(r["area"])), ("household", r["household"])],
+    "alert": lambda r: [
+        ("area", _area(r["area"])),
+        ("status", f"{r['status']}/{r['area']}"),
+        ("level", f"{r['level']}/{r['area']}"),
+        ("household", r["household"]),
+    ],
+    "grievance": lambda r: [
+        ("area", _area(r["area"])),
+        ("status", f"{r['status']}/{r['area']}"),
+        ("category", f"{r['category']}/{r['area']}"),
+        *(("link", f"{link['kind']}/{link['id']}") for link in r["links"]),
+    ],
 }
 
 

@@ -11,7 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aid import cycles, funds, governance, payments, programs, registry
+from aid import (
+    assistance,
+    cycles,
+    deadlines,
+    funds,
+    governance,
+    grievances,
+    monitoring,
+    payments,
+    programs,
+    registry,
+)
 from aid.args import Args
 from aid.context import Action, Context
 from aid.errors import UnknownAction
@@ -50,7 +61,30 @@ ACTIONS: dict[str, Handler] = {
     "payment.report": payments.payment_report,
     "payment.reissue": payments.payment_reissue,
     "delivery.confirm": payments.delivery_confirm,
+    # oversight (issue 11): assistance records, monitoring, exit criteria, grievances
+    "pairing.bind": assistance.pairing_bind,
+    "pairing.end": assistance.pairing_end,
+    "visit.record": assistance.visit_record,
+    "monitoring.rules": monitoring.monitoring_rules,
+    "indicator.report": monitoring.indicator_report,
+    "alert.assign": monitoring.alert_assign,
+    "alert.verify": monitoring.alert_verify,
+    "alert.intervene": monitoring.alert_intervene,
+    "alert.resolve": monitoring.alert_resolve,
+    "alert.dismiss": monitoring.alert_dismiss,
+    "exit.attest": monitoring.exit_attest,
+    "grievance.file": grievances.grievance_file,
+    "grievance.assign": grievances.grievance_assign,
+    "grievance.progress": grievances.grievance_progress,
+    "grievance.resolve": grievances.grievance_resolve,
+    "grievance.close": grievances.grievance_close,
 }
+# kind -> what the end-of-block deadline sweep does with a due item of that kind
+ESCALATIONS: dict[str, Callable[[Action, str, int], None]] = {
+    "alert": monitoring.escalate_alert,
+    "grievance": grievances.escalate_grievance,
+}
+END_BLOCK_ACTION = "end_block"
 MAX_ACTION_CHARS = 64
 ENTITY_KINDS = frozenset({*INDEXED_KINDS, "grants"})  # kinds whose history is kept
 
@@ -75,3 +109,31 @@ def execute(
     # every entity the action wrote is touched, whether or not the handler said so
     written = [ref for ref in act.records.written if ref.split("/", 1)[0] in ENTITY_KINDS]
     return Outcome(tuple(act.events), tuple(dict.fromkeys([*act.touched, *written])))
+
+
+def end_block(state: StateAccess, height: int, time_ms: int) -> Outcome:
+    """The deadline sweep after a block's transactions (aid/deadlines.py), on block time.
+
+    Not a transaction: nobody signs it and it cannot be refused; a LedgerError here is a bug.
+    Its events and touched entities are reported like an action's (the executor records them
+    in the entities' histories under ``END_BLOCK_ACTION``).
+    """
+    ctx = Context(signer="", height=height, time_ms=time_ms, tx_hash="")
+    act = Action(END_BLOCK_ACTION, Args(END_BLOCK_ACTION, {}), Records(state), ctx, _NO_RULES)
+
+    def escalate(kind: str, ident: str, deadline_ms: int) -> None:
+        ESCALATIONS[kind](act, ident, deadline_ms)
+
+    deadlines.sweep(act.records, time_ms, escalate)
+    written = [ref for ref in act.records.written if ref.split("/", 1)[0] in ENTITY_KINDS]
+    return Outcome(tuple(act.events), tuple(dict.fromkeys([*act.touched, *written])))
+
+
+class _NoRules:
+    """The sweep runs no rules contract."""
+
+    def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
+        raise AssertionError("the end-of-block sweep calls no rules contract")
+
+
+_NO_RULES = _NoRules()

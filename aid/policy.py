@@ -23,9 +23,34 @@ class Policy:
     notice_period_s: int = 7 * DAY_S  # public notice of a registration or a lifting (公示)
     stage_deadline_s: int = 10 * DAY_S  # each approval stage of a payment cycle
     idle_fund_age_s: int = 365 * DAY_S  # allocated money unspent this long is reported idle
+    # oversight (aid/assistance.py, aid/monitoring.py, aid/grievances.py): a paired cadre visits
+    # at least this often; a household with a label (or monitored) takes the shortest that applies
+    visit_cadence_s: int = 30 * DAY_S
+    visit_cadence_dibao_s: int = 30 * DAY_S
+    visit_cadence_wubao_s: int = 14 * DAY_S
+    visit_cadence_tekun_s: int = 14 * DAY_S
+    visit_cadence_disabled_s: int = 14 * DAY_S
+    visit_cadence_monitored_s: int = 14 * DAY_S
+    # an alert is closed within its level's deadline, or it escalates to the level above
+    alert_deadline_yellow_s: int = 15 * DAY_S
+    alert_deadline_orange_s: int = 7 * DAY_S
+    alert_deadline_red_s: int = 3 * DAY_S
+    grievance_deadline_s: int = 15 * DAY_S  # filed -> resolved, else it escalates
+    payment_deadline_s: int = 5 * DAY_S  # batch sent -> bank's report, for assessment
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def visit_cadence_ms(self, labels: list[str], monitored: bool) -> int:
+        """How often a paired cadre must visit: the shortest cadence that applies."""
+        cadences = [self.visit_cadence_s]
+        cadences += [getattr(self, f"visit_cadence_{label}_s") for label in labels]
+        if monitored:
+            cadences.append(self.visit_cadence_monitored_s)
+        return min(cadences) * 1000
+
+    def alert_deadline_ms(self, level: str) -> int:
+        return int(getattr(self, f"alert_deadline_{level}_s")) * 1000
 
 
 def policy_from_dict(doc: Any, org_count: int) -> Policy:
@@ -44,6 +69,15 @@ def policy_from_dict(doc: Any, org_count: int) -> Policy:
         raise BadArgs(
             f"aid.policy.governance_quorum must be 2..{max(2, org_count)} organisations: "
             "no single agency may grant roles"
+        )
+    if not (
+        policy.alert_deadline_red_s
+        <= policy.alert_deadline_orange_s
+        <= policy.alert_deadline_yellow_s
+    ):
+        raise BadArgs(
+            "aid.policy alert deadlines must not grow with the level: "
+            "alert_deadline_red_s <= alert_deadline_orange_s <= alert_deadline_yellow_s"
         )
     return policy
 

@@ -41,6 +41,26 @@ LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "batch": (("cycle", ("cycle",)), ("status", ("status",))),
     "change": (("household", ("household",)), ("status", ("status",))),
     "proposal": (("status", ("status",)), ("account", ("account",))),
+    # oversight (issue 11)
+    "pairing": (
+        ("status", ("status", "area")),
+        ("household", ("household",)),
+        ("cadre", ("cadre",)),
+        ("area", ("area",)),
+    ),
+    "visit": (("pairing", ("pairing",)), ("cadre", ("cadre",)), ("area", ("area",))),
+    "indicator": (("household", ("household",)), ("area", ("area",))),
+    "alert": (
+        ("status", ("status", "area")),
+        ("level", ("level", "area")),
+        ("household", ("household",)),
+        ("area", ("area",)),
+    ),
+    "grievance": (
+        ("status", ("status", "area")),
+        ("category", ("category", "area")),
+        ("area", ("area",)),
+    ),
 }
 
 

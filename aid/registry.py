@@ -29,6 +29,7 @@ from aid.errors import (
     WrongRole,
     WrongState,
 )
+from aid.exits import missing_exit_criteria
 from aid.policy import current_policy
 from aid.roles import require_org, require_role
 from aid.state import Records
@@ -269,7 +270,12 @@ def _close(
 
 
 def household_lift(act: Action) -> None:
-    """脱贫: propose (starts the notice) then, after it, confirm; both by county approvers."""
+    """脱贫: propose (starts the notice) then, after it, confirm; both by county approvers.
+
+    Proposing needs every exit criterion attested as met (aid/exits.py). An open objection
+    (a grievance filed during the notice, aid/grievances.py) holds the confirmation. A lifted
+    household keeps its ``monitored`` flag and can still be monitored (aid/monitoring.py).
+    """
     a = act.args
     ident = a.text("household")
     step = a.choice("step", ("propose", "confirm"))
@@ -279,6 +285,14 @@ def household_lift(act: Action) -> None:
     if step == "propose":
         if household["status"] not in PAYABLE_STATES:
             raise WrongState(f"household {ident} is {household['status']}; cannot be lifted")
+        missing = missing_exit_criteria(act.records, ident)
+        if missing:  # 两不愁三保障, attested by the agencies (exit.attest)
+            raise WrongState(
+                f"household {ident} does not meet the exit criteria: "
+                f"{', '.join(missing)} not attested as met",
+                check="exit_criteria",
+                missing=missing,
+            )
         notice = current_policy(act.records).notice_period_s * 1000
         household["notice_ends_ms"] = act.ctx.time_ms + notice
         household["status"] = "lifting"

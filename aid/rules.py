@@ -41,7 +41,8 @@ def household_view(ident: str, household: dict[str, Any]) -> dict[str, Any]:
         "cause": household["cause"],
         "income_per_head_yuan": household["income_per_head_yuan"],
         "labels": list(household["labels"]),
-        "monitored": household["status"] == "monitored",
+        # set by a verified return-to-poverty alert (aid/monitoring.py), lifted or not
+        "monitored": bool(household.get("monitored")) or household["status"] == "monitored",
     }
 
 

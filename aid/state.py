@@ -36,6 +36,18 @@ KINDS = frozenset(
         "cent",  # "<cycle>/<seq>" -> {"entitlement"}: a cycle's entitlements in order
         "hpc",  # "<household>/<period>/<category>" -> {"programs"}: cross-program check
         "batch",  # bank batch id -> batch (aid/payments.py)
+        # oversight (issue 11): assistance records, monitoring, grievances, deadlines
+        "pairing",  # pairing id -> cadre <-> household (aid/assistance.py)
+        "hpair",  # household -> {"pairing"}: at most one active pairing per household
+        "visit",  # visit id -> one visit record, append-only (aid/assistance.py)
+        "monrules",  # area -> {"active", "proposed", ...}: its monitoring rules contract
+        "indicator",  # indicator id -> one indicator report (aid/monitoring.py)
+        "hind",  # household -> latest value of each indicator
+        "alert",  # alert id -> return-to-poverty alert (aid/monitoring.py)
+        "halert",  # household -> {"alert"}: at most one open alert per household
+        "attest",  # household -> exit criteria attested by the agencies (aid/exits.py)
+        "grievance",  # grievance id -> grievance (aid/grievances.py)
+        "dueq",  # "cursor" / deadline bucket -> due items (aid/deadlines.py)
     }
 )
 

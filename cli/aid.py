@@ -378,3 +378,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(func=cmd_action, action=action)
     _register_household(sub)
     _register_reads(sub)
+    _register_assess(sub)
+
+
+# --- assessment (issue 11, aid/assessment.py) -----------------------------------------------------
+def cmd_assess(args: argparse.Namespace) -> int:
+    params: dict[str, Any] = {"area": args.area}
+    if args.overdue:
+        params["report"] = "overdue_visits"
+        if args.cursor is not None:
+            params["cursor"] = args.cursor
+        if args.limit is not None:
+            params["limit"] = args.limit
+    elif args.period is None:
+        raise UsageError("aid assess needs --period YYYY or YYYY-MM (or --overdue)")
+    else:
+        params["period"] = args.period
+    return _read(args, "aid_assess", params)
+
+
+def _register_assess(sub: Any) -> None:
+    p = sub.add_parser("assess", help="assessment of an area for a period, or overdue visits")
+    p.add_argument("area", help="12-digit area code (county, township, village)")
+    p.add_argument("--period", help="a year (2026) or a month (2026-11)")
+    p.add_argument("--overdue", action="store_true", help="list pairings whose visit is overdue")
+    p.add_argument("--cursor")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=cmd_assess)

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from aid import reads
+from aid import assessment, reads
+from aid.errors import BadArgs
 from aid.policy import Policy
 from aid.state import Records, record_key
 from chain.errors import MalformedTx, WrongChain
@@ -27,6 +28,7 @@ from storage.chainstore import ChainStore
 
 T = TypeVar("T")
 ORG_PUBLIC_FIELDS = ("id", "kind", "name", "area", "enc_key")
+ASSESS_REPORTS = ("assessment", "overdue_visits")
 
 
 class Runner(Protocol):
@@ -129,3 +131,32 @@ class AidRpc:
             "orgs": public_orgs(genesis),
             "area_count": sum(1 for key in genesis.aid_records if key.startswith(area_prefix)),
         }
+
+    async def aid_assess(
+        self,
+        area: str,
+        period: str | None,
+        report: str,
+        cursor: str | None,
+        limit: int | None,
+    ) -> dict[str, Any]:
+        """``report`` "assessment" (needs ``period``) or "overdue_visits" (a page), at the head.
+
+        "Now" is the head block's time: two nodes at one height answer the same.
+        """
+        if report not in ASSESS_REPORTS:
+            raise BadArgs(f"report must be one of {', '.join(ASSESS_REPORTS)}")
+        if report == "assessment" and period is None:
+            raise BadArgs("an assessment names its period: a year like 2026 or a month 2026-11")
+        store = self._aid_store
+
+        def run() -> dict[str, Any]:
+            with store.read_view() as view:
+                records, now = Records(view), store.head_time
+                if report == "overdue_visits":
+                    page = assessment.overdue_pairings(records, view, area, now, cursor, limit)
+                    return {"as_of_ms": now, **page.to_dict()}
+                assert period is not None
+                return assessment.assessment_report(records, view, area, period, now)
+
+        return await self._aid_runner.run(run)

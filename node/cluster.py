@@ -51,6 +51,18 @@ LOCAL_AID_POLICY = {
     "stage_deadline_s": 600,
     "proposal_ttl_s": 600,
     "idle_fund_age_s": 3_600,
+    # oversight: a demo shows overdue visits and escalated alerts within its minute or two
+    "visit_cadence_s": 60,
+    "visit_cadence_dibao_s": 60,
+    "visit_cadence_wubao_s": 60,
+    "visit_cadence_tekun_s": 60,
+    "visit_cadence_disabled_s": 60,
+    "visit_cadence_monitored_s": 60,
+    "alert_deadline_yellow_s": 30,
+    "alert_deadline_orange_s": 30,
+    "alert_deadline_red_s": 30,
+    "grievance_deadline_s": 600,
+    "payment_deadline_s": 600,
 }
 # The organisations of a local cluster: (id, kind, name). The first four run the validators.
 AID_ORGS = (

@@ -5,7 +5,8 @@ role grants by governance (three organisations' admins), households registered l
 with one public notice waited out for all of them, funds allocated down to three programs (their
 rules are contracts deployed by ``deploy`` transactions), payment cycles approved stage by stage,
 bank batches with failed payments, account corrections by change request, re-issued payments and
-an in-kind delivery.
+an in-kind delivery; and the oversight story (node/demo_oversight.py): monitoring rules, pairings
+and visits, alerts at every level, an exit with its notice, grievances.
 
 The load runs in phases. Within a phase each signer's transactions are pipelined (nonces counted
 here, ids predicted from the transaction hashes) and sent in JSON-RPC batches; a phase ends when
@@ -29,6 +30,7 @@ from chain.crypto import KeyPair
 from chain.errors import AidchainError
 from chain.tx import sign_tx
 from contracts.runtime import contract_address
+from node import demo_oversight
 from node.aidclient import (
     Member,
     SignedTx,
@@ -133,6 +135,13 @@ class Summary:
     failed: int = 0
     reissued: int = 0
     delivered: int = 0
+    pairings: int = 0
+    visits: int = 0
+    alerts: int = 0
+    escalated: int = 0
+    grievances: int = 0
+    lifted: int = 0
+    lifting: int = 0
     transactions: int = 0
     phases: list[tuple[str, int, float]] = field(default_factory=list)
 
@@ -157,6 +166,7 @@ class DemoLoader:
         self.client = RpcClient(url, timeout=60)
         self.pending: list[tuple[str, SignedTx]] = []  # (label, tx) of the current phase
         self.by_id: dict[str, DemoHousehold] = {}  # household id -> its demo data
+        self.exiting: set[str] = set()  # households proposed for lifting: never in a cycle
 
     # --- plumbing -----------------------------------------------------------------------------
     async def call(self, method: str, **params: Any) -> Any:
@@ -257,9 +267,15 @@ class DemoLoader:
             await self._setup_signers()
             contracts = await self._governance_and_contracts()
             households = await self._register(policy)
+            story = await demo_oversight.start(
+                self, households, policy["orgs"], _source("monitoring_rules.py")
+            )
+            self.exiting = set(story.ids(story.plan.exiting))
             programs = await self._funds_and_programs(contracts)
             cycles = await self._cycles(programs, households)
             await self._pay(programs, cycles, households, policy)
+            for name, value in (await demo_oversight.finish(self, story)).items():
+                setattr(self.summary, name, value)
         return self.summary
 
     async def _refuse_second_load(self) -> None:
@@ -298,10 +314,24 @@ class DemoLoader:
             ("auditor", "auditor", COUNTY_CODE, "audit"),
             ("civil-reviewer", "reviewer", COUNTY_CODE, "civil"),
         ]
+        roles += [
+            ("dispatcher", "dispatcher", COUNTY_CODE, "office"),
+            ("grid-worker", "grid_worker", COUNTY_CODE, "village"),
+        ]
         for t, code in enumerate(townships, start=1):
             roles.append((f"village-registrar-{t}", "village_registrar", code, "village"))
             roles.append((f"township-reviewer-{t}", "reviewer", code, "office"))
+            roles.append((f"cadre-{t}", "cadre", code, "office"))
         return roles
+
+    def cadre_of(self, household: str) -> str:
+        return self._by_township("cadre", self.by_id[household].village)
+
+    def account(self, name: str) -> str:
+        return self.signers[name].key.public_hex
+
+    def village_of(self, household: str) -> str:
+        return self.by_id[household].village
 
     def _by_township(self, prefix: str, village: str) -> str:
         townships = sorted({township_of(v) for v in self.county.villages})
@@ -417,7 +447,7 @@ class DemoLoader:
             chosen = [
                 ident
                 for ident, hh in zip(households, self.county.households, strict=True)
-                if p.causes is None or hh.cause in p.causes
+                if (p.causes is None or hh.cause in p.causes) and ident not in self.exiting
             ]
             if not chosen:  # a small demo may have no household this program serves
                 continue
@@ -580,6 +610,10 @@ def _stage_signer(stage: dict[str, Any]) -> str:
     if stage["role"] == "approver":
         return "approver"
     raise DemoError(f"the demo has no clerk for approval stage {stage}")
+
+
+def _source(name: str) -> str:
+    return (CONTRACTS / name).read_text(encoding="utf-8")
 
 
 def _new_account(hh: DemoHousehold) -> str:

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 from aid.context import Context
 from aid.errors import LedgerError
 from aid.indexes import history_key, index_delta
-from aid.ledger import Outcome
+from aid.ledger import END_BLOCK_ACTION, Outcome
+from aid.ledger import end_block as ledger_end_block
 from aid.ledger import execute as ledger_execute
 from aid.rules import ContractRules
 from aid.state import record_key
@@ -42,6 +43,7 @@ from storage.index import NO_INDEX_CHANGES, IndexChanges
 log = logging.getLogger(__name__)
 
 _MISSING = object()
+END_BLOCK_TX_INDEX = 99_999  # history index of the end-of-block sweep: after any tx (< 2,000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,14 @@ class _LedgerTouches:
             key = history_key(kind, ident, height, index)
             self.history.append((key, {"tx": tx.hash, "action": action}))
 
+    def add_end_block(self, height: int, outcome: Outcome) -> None:
+        """The sweep's touches; its history entries sort after every tx of the block."""
+        for ref in outcome.touched:
+            self.touched[ref] = None
+            kind, ident = ref.split("/", 1)
+            key = history_key(kind, ident, height, END_BLOCK_TX_INDEX)
+            self.history.append((key, {"tx": None, "action": END_BLOCK_ACTION}))
+
     def changes(
         self, before: Callable[[str], Any | None], after: Callable[[str], Any | None]
     ) -> IndexChanges:
@@ -292,6 +302,7 @@ class Executor:
                 overlay.set(key, {"balance": 0, "nonce": tx.nonce + 1})
             else:
                 overlay.set(key, {"balance": acct["balance"], "nonce": tx.nonce + 1})
+        self._end_block(overlay, block, ledger)
         writes = overlay.writes
         try:
             root = compute_state_root(self._store.state_root, writes)
@@ -302,6 +313,14 @@ class Executor:
         index_changes = ledger.changes(self._store.get_state, overlay.get)
         results_root = receipts_root(block.txs, receipts)
         return ExecutionResult(writes, receipts, root, results_root, index_changes)
+
+    @staticmethod
+    def _end_block(overlay: BlockState, block: Block, ledger: _LedgerTouches) -> None:
+        """The ledger's deadline sweep (escalations) after the block's transactions."""
+        tx_state = TxState(overlay)
+        outcome = ledger_end_block(tx_state, block.height, block.header.time)
+        overlay.writes.update(tx_state.writes)
+        ledger.add_end_block(block.height, outcome)
 
     @staticmethod
     def _aid(overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:

@@ -80,3 +80,14 @@ class NodeAPI(Protocol):
     async def aid_policy(self) -> dict[str, Any]:
         """The ledger's policy, organisations and area count."""
         ...
+
+    async def aid_assess(
+        self,
+        area: str,
+        period: str | None,
+        report: str,
+        cursor: str | None,
+        limit: int | None,
+    ) -> dict[str, Any]:
+        """Assessment of an area for a period, or a page of its overdue visits (aid/assessment.py)."""
+        ...

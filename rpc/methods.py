@@ -612,6 +612,21 @@ METHODS: dict[str, Method] = {
             ),
             errors=("unknown_tx", "not_yet_provable"),
         ),
+        # oversight (issue 11): the assessment report, and the overdue-visits listing
+        Method(
+            "aid_assess",
+            (
+                Param("area", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("period", "string", _text(MAX_AID_TEXT_CHARS), lambda: None),
+                _optional("report", "string", _text(MAX_AID_TEXT_CHARS), lambda: "assessment"),
+                _aid_cursor(),
+                _optional("limit", "integer", _page_limit, lambda: None),
+            ),
+            lambda api, p: api.aid_assess(**p),
+            "Assessment of an area for a period (YYYY or YYYY-MM), or its overdue visits.",
+            result=oa.OBJECT,  # two report shapes: docs/oversight.md "Assessment"
+            errors=("ledger_refused",),
+        ),
     )
 }
 

@@ -19,3 +19,16 @@ def test_the_demo_county_is_deterministic_and_well_formed() -> None:
     assert all(normalise_id_number(i) == i for i in ids)
     assert len({h.bank_account for h in a.households}) == len(a.households)
     assert {h.village for h in a.households} == set(a.villages)
+
+
+def test_the_oversight_plan_tells_every_story_without_overlap() -> None:
+    from aid.demo_county import ALERTS_PER_LEVEL, oversight_plan
+
+    plan = oversight_plan(3000)
+    assert plan.exiting == (0, 1) and len(plan.paired) == 300 and len(plan.visited) == 150
+    assert {k: len(v) for k, v in plan.alerts.items()} == ALERTS_PER_LEVEL
+    alerted = [i for v in plan.alerts.values() for i in v]
+    assert len(set(alerted)) == len(alerted) and not set(alerted) & set(plan.exiting)
+    small = oversight_plan(60)
+    assert all(small.alerts.values()) and small.complaint is not None
+    assert oversight_plan(1).exiting == (0,) and oversight_plan(1).paired == ()

@@ -13,6 +13,7 @@ from aid.errors import (
     WrongRole,
     WrongState,
 )
+from aid.exits import CRITERIA
 from aid.identity import account_commitment
 from aid.state import Records
 from tests.aid.helpers import (
@@ -124,6 +125,8 @@ def test_bad_applications_are_refused_and_change_nothing(
 
 def test_lifting_needs_its_own_notice_and_a_second_approver(chain: MemoryChain) -> None:
     hh = register(chain, ids(IDS[0]))
+    # the exit criteria, as exit.attest records them (tests/aid/test_monitoring.py)
+    Records(chain).put("attest", hh, {c: {"met": True} for c in CRITERIA})
     chain.act(APPROVER, "household.lift", household=hh, step="propose")
     second = key("appr2")
     chain.grant(second, "approver", COUNTY, "office")

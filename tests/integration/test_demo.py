@@ -21,6 +21,8 @@ def shorten_notice(cluster: LocalCluster) -> None:
     path = cluster.info.root / "genesis.json"
     genesis = json.loads(path.read_text())
     genesis["aid"]["policy"]["notice_period_s"] = NOTICE_S
+    for level in ("yellow", "orange", "red"):  # the demo waits for one alert to escalate
+        genesis["aid"]["policy"][f"alert_deadline_{level}_s"] = NOTICE_S
     path.write_text(json.dumps(genesis, indent=2))
 
 
@@ -69,7 +71,16 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert registered == HOUSEHOLDS
+    # the oversight story lifts one household and holds another's lifting notice
+    assert (summary["lifted"], summary["lifting"]) == (1, 1)
+    assert registered == HOUSEHOLDS - 2
+    assert summary["pairings"] >= 1 and summary["visits"] == summary["pairings"]
+    assert summary["alerts"] >= 3 and summary["escalated"] >= 1
+    assert summary["grievances"] == 3
+    levels = await cluster.call(1, "aid_list", kind="alert", filters={"area": "530102000000"})
+    assert {a["level"] for a in levels["items"]} >= {"orange", "red"}
+    report = await cluster.call(2, "aid_assess", area="530102000000", period="2026")
+    assert report["cadres"] and report["programs"] and report["alert_owners"]
     funds = await cluster.call(3, "aid_list", kind="fund", filters={})
     assert len(funds["items"]) == 3
     trace = await cluster.call(1, "aid_trace", kind="fund", id=funds["items"][0]["id"])

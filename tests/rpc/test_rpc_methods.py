@@ -40,6 +40,7 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "aid_trace",
         "aid_check",
         "aid_policy",
+        "aid_assess",  # issue 11 (oversight)
     }
     assert [p.name for p in METHODS["contract_call"].params] == [
         "contract",
