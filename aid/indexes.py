@@ -27,6 +27,10 @@ INDEXED_KINDS = (
     "batch",
     "change",
     "proposal",
+    # public disclosure and audit
+    "disclosure",
+    "export",
+    "sample",
 )
 
 
@@ -71,6 +75,13 @@ _FIELDS: dict[str, Any] = {
     "batch": lambda r: [("cycle", r["cycle"]), ("status", r["status"])],
     "change": lambda r: [("household", r["household"]), ("status", r["status"])],
     "proposal": lambda r: [("status", r["status"]), ("account", r["account"])],
+    "disclosure": lambda r: [
+        ("village", f"{r['village']}/{r['period']}"),
+        ("area", _area(r["area"])),
+        ("status", f"{r['status']}/{r['area']}"),
+    ],
+    "export": lambda r: [("area", _area(r["area"]))],
+    "sample": lambda r: [("cycle", r["cycle"]), ("area", _area(r["area"]))],
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aid import cycles, funds, governance, payments, programs, registry
+from aid import audit, cycles, disclosure, funds, governance, payments, programs, registry
 from aid.args import Args
 from aid.context import Action, Context
 from aid.errors import UnknownAction
@@ -50,6 +50,14 @@ ACTIONS: dict[str, Handler] = {
     "payment.report": payments.payment_report,
     "payment.reissue": payments.payment_reissue,
     "delivery.confirm": payments.delivery_confirm,
+    # public disclosure and audit (docs/oversight.md)
+    "disclosure.draft": disclosure.disclosure_draft,
+    "disclosure.publish": disclosure.disclosure_publish,
+    "disclosure.object": disclosure.disclosure_object,
+    "disclosure.close": disclosure.disclosure_close,
+    "audit.record_export": audit.audit_record_export,
+    "audit.sample": audit.audit_sample,
+    "sample.verify": audit.sample_verify,
 }
 MAX_ACTION_CHARS = 64
 ENTITY_KINDS = frozenset({*INDEXED_KINDS, "grants"})  # kinds whose history is kept

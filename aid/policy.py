@@ -23,6 +23,7 @@ class Policy:
     notice_period_s: int = 7 * DAY_S  # public notice of a registration or a lifting (公示)
     stage_deadline_s: int = 10 * DAY_S  # each approval stage of a payment cycle
     idle_fund_age_s: int = 365 * DAY_S  # allocated money unspent this long is reported idle
+    objection_working_days: int = 7  # a published disclosure takes objections this long (公示)
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -41,6 +41,13 @@ LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "batch": (("cycle", ("cycle",)), ("status", ("status",))),
     "change": (("household", ("household",)), ("status", ("status",))),
     "proposal": (("status", ("status",)), ("account", ("account",))),
+    "disclosure": (
+        ("village", ("village", "period")),
+        ("status", ("status", "area")),
+        ("area", ("area",)),
+    ),
+    "export": (("area", ("area",)),),
+    "sample": (("cycle", ("cycle",)), ("area", ("area",))),
 }
 
 
