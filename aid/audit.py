@@ -206,7 +206,9 @@ def check_export(data: bytes) -> ExportCheck:
     if not sep or not last.startswith(TRAILER_PREFIX.encode()):
         raise BadArgs("not an aidchain audit export: its last line is not the #end trailer")
     fields = dict(
-        part.split("=", 1) for part in last.decode()[len(TRAILER_PREFIX) :].split(",") if "=" in part
+        part.split("=", 1)
+        for part in last.decode()[len(TRAILER_PREFIX) :].split(",")
+        if "=" in part
     )
     try:
         height, rows, claimed = int(fields["height"]), int(fields["rows"]), fields["sha256"]

@@ -136,6 +136,13 @@ def _rows_arg(act: Action) -> list[tuple[str, str]]:
     return out
 
 
+def record_content(record: dict[str, Any]) -> dict[str, Any]:
+    """The published content of a disclosure record (what its ``content_hash`` covers)."""
+    return public_content(
+        record["village"], record["period"], record["program_info"], record["rows"]
+    )
+
+
 def public_content(
     village: str, period: str, programs: list[dict[str, Any]], rows: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -191,7 +198,8 @@ def disclosure_draft(act: Action) -> None:
         ({"entitlement": e, "masked_name": given[e], **expected[e]} for e in expected),
         key=lambda r: (r["program"], r["entitlement"]),
     )
-    content = public_content(village, period, sorted(programs.values(), key=_by_id), full)
+    program_info = sorted(programs.values(), key=_by_id)
+    content = public_content(village, period, program_info, full)
     ident = act.ctx.new_id("disclosure")
     record = {
         "area": village,
@@ -199,6 +207,7 @@ def disclosure_draft(act: Action) -> None:
         "period": period,
         "cycles": sorted(str(c) for c in cycle_ids),
         "programs": sorted(programs),
+        "program_info": program_info,
         "rows": full,
         "count": content["count"],
         "total_fen": content["total_fen"],

@@ -36,11 +36,11 @@ KINDS = frozenset(
         "cent",  # "<cycle>/<seq>" -> {"entitlement"}: a cycle's entitlements in order
         "hpc",  # "<household>/<period>/<category>" -> {"programs"}: cross-program check
         "batch",  # bank batch id -> batch (aid/payments.py)
-    # public disclosure and audit (aid/disclosure.py, aid/audit.py)
-    "disclosure",  # disclosure id -> masked list of a village and period (公示)
-    "export",  # audit export file hash -> {scope, height, rows}
-    "sample",  # auditor's sample id -> {cycle, n, population hash, seed height}
-    "scheck",  # "<sample>/<entitlement>" -> one receipt check of a sampled payment
+        # public disclosure and audit (aid/disclosure.py, aid/audit.py)
+        "disclosure",  # disclosure id -> masked list of a village and period (公示)
+        "export",  # audit export file hash -> {scope, height, rows}
+        "sample",  # auditor's sample id -> {cycle, n, population hash, seed height}
+        "scheck",  # "<sample>/<entitlement>" -> one receipt check of a sampled payment
     }
 )
 

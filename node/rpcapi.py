@@ -21,9 +21,11 @@ from chain.crypto import KeyPair
 from chain.errors import Busy, ContractError, NotFound
 from chain.tx import Transaction, tx_from_dict
 from node.aidapi import AidRpc
+from node.auditexport import AuditRpc
 from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
+from node.publicapi import PublicRpc
 from storage.chainstore import ChainStore
 
 
@@ -150,7 +152,7 @@ def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> Non
     )
 
 
-class NodeRpc(AidRpc):
+class NodeRpc(AidRpc, PublicRpc, AuditRpc):
     def __init__(self, node: RpcHost) -> None:
         self.node = node
         self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)

@@ -230,6 +230,67 @@ def _aid_cursor() -> Param:
     return _optional("cursor", "string", _text(MAX_AID_CURSOR_CHARS), lambda: None)
 
 
+# --- public reads: no account, no personal data (docs/oversight.md "Public disclosure") ---------
+MAX_PUBLIC_CURSOR_CHARS = 48  # "<height>/<tx index>"
+
+
+def _year(name: str, value: Any) -> int:
+    if not _is_int(value) or not 2000 <= value <= 2100:
+        raise InvalidParams(f"parameter '{name}' must be a year in 2000..2100", param=name)
+    return int(value)
+
+
+async def _public_disclosure(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_disclosure(p["village"], p["period"])
+
+
+async def _public_funds(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_funds(p["area"], p["year"])
+
+
+async def _public_programs(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_programs(p["area"])
+
+
+async def _public_events(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_events(p["area"], p["cursor"])
+
+
+def _area_param(name: str = "area") -> Param:
+    return Param(name, "string", _text(12))
+
+
+PUBLIC_METHODS = (
+    Method(
+        "public_disclosure",
+        (_area_param("village"), Param("period", "string", _text(7))),
+        _public_disclosure,
+        "The published masked list (公示) of a village and period, with hash and height.",
+    ),
+    Method(
+        "public_funds",
+        (_area_param(), Param("year", "integer", _year)),
+        _public_funds,
+        "Funds, allocations and programs of an area and year, with hash and height.",
+    ),
+    Method(
+        "public_programs",
+        (_area_param(),),
+        _public_programs,
+        "An area's programs with budgets, payments and targets, with hash and height.",
+    ),
+    Method(
+        "public_events",
+        (
+            _area_param(),
+            _optional("cursor", "string", _text(MAX_PUBLIC_CURSOR_CHARS), lambda: None),
+        ),
+        _public_events,
+        "Major events of an area, newest first, paged, with hash and height.",
+    ),
+)
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
@@ -317,6 +378,8 @@ METHODS: dict[str, Method] = {
             "Simulate a signed aid transaction on the latest state without admitting it.",
         ),
         Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
+        # --- public reads (oversight-public; docs/oversight.md) ----------------------------------
+        *PUBLIC_METHODS,
     )
 }
 

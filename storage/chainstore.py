@@ -292,6 +292,20 @@ class ChainStore:
         record = self._tx_record(tx_hash)
         return None if record is None else dict(record["receipt"])
 
+    def block_tx_records(self, height: int) -> list[tuple[str, dict[str, Any]]] | None:
+        """A committed block's (tx hash, ``{"height", "index", "receipt", "tx"}``) in block
+        order, as stored (no re-validation): what a streaming export reads per block."""
+        hashes = self.get_block_tx_hashes(height)
+        if hashes is None:
+            return None
+        out = []
+        for tx_hash in hashes:
+            record = blocks.read_tx_record(self._db, tx_hash)
+            if record is None:
+                raise ChainStoreError(f"block {height} lists a transaction that is not stored")
+            out.append((tx_hash, record))
+        return out
+
     def _tx_record(self, tx_hash: str) -> dict[str, Any] | None:
         if not is_pubkey_hex(tx_hash):  # same shape as a hash: 64 lowercase hex
             return None
