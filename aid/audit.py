@@ -200,22 +200,27 @@ class ExportCheck:
         return self.file_hash == self.actual_hash
 
 
+def parse_trailer(line: bytes) -> tuple[int, int, str]:
+    """(height, rows, body sha256) of an export's ``#end`` line; BadArgs if it is not one."""
+    text = line.rstrip(b"\n").decode("utf-8", "replace")
+    if not text.startswith(TRAILER_PREFIX):
+        raise BadArgs("not an aidchain audit export: its last line is not the #end trailer")
+    fields = dict(
+        part.split("=", 1) for part in text[len(TRAILER_PREFIX) :].split(",") if "=" in part
+    )
+    try:
+        return int(fields["height"]), int(fields["rows"]), fields["sha256"]
+    except (KeyError, ValueError):
+        raise BadArgs("the export's #end trailer is malformed") from None
+
+
 def check_export(data: bytes) -> ExportCheck:
     """Split an export into body and trailer and hash the body; BadArgs if there is no trailer."""
     body, sep, last = data.rstrip(b"\n").rpartition(b"\n")
-    if not sep or not last.startswith(TRAILER_PREFIX.encode()):
+    if not sep:
         raise BadArgs("not an aidchain audit export: its last line is not the #end trailer")
-    fields = dict(
-        part.split("=", 1)
-        for part in last.decode()[len(TRAILER_PREFIX) :].split(",")
-        if "=" in part
-    )
-    try:
-        height, rows, claimed = int(fields["height"]), int(fields["rows"]), fields["sha256"]
-    except (KeyError, ValueError):
-        raise BadArgs("the export's #end trailer is malformed") from None
-    actual = hashlib.sha256(body + sep).hexdigest()
-    return ExportCheck(height, rows, claimed, actual)
+    height, rows, claimed = parse_trailer(last)
+    return ExportCheck(height, rows, claimed, hashlib.sha256(body + sep).hexdigest())
 
 
 # --- reconciliation ------------------------------------------------------------------------------

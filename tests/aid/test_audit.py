@@ -65,7 +65,7 @@ def test_utc_text_is_iso_with_milliseconds() -> None:
 
 
 def test_place_action_follows_records_to_area_program_and_org() -> None:
-    chain, program, cycle, batch_id, ents = paid_chain()
+    chain, program, _cycle, batch_id, ents = paid_chain()
     records = Records(chain)
     place = place_action(records, BANKER.public_hex, {"batch": batch_id, "results": []})
     assert (place.area, place.program, place.org) == (COUNTY, program, "bank")

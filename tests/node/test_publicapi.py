@@ -24,7 +24,7 @@ def published_chain() -> tuple[MemoryChain, str, list[str], str]:
 
 
 def test_a_draft_is_not_public_a_published_list_is() -> None:
-    chain, program, hhs, ident = published_chain()
+    chain, _program, hhs, ident = published_chain()
     records = Records(chain)
     empty = publicapi.disclosure(records, chain, VILLAGE, "2026-11")
     assert empty["disclosure"] is None
@@ -36,7 +36,10 @@ def test_a_draft_is_not_public_a_published_list_is() -> None:
     text = json.dumps(data)
     for hh in hhs:
         assert hh not in text  # no household id
-    assert all(set(r) == {"masked_name", "village", "program", "amount_fen"} for r in shown["content"]["rows"])
+    assert all(
+        set(r) == {"masked_name", "village", "program", "amount_fen"}
+        for r in shown["content"]["rows"]
+    )
     a = publicapi.answer(data, 10)
     b = publicapi.answer(publicapi.disclosure(records, chain, VILLAGE, "2026-11"), 11)
     assert a["content_hash"] == b["content_hash"]
