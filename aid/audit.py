@@ -26,16 +26,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aid.areas import area_contains, area_level
+from aid.areas import area_level, area_prefix
 from aid.context import Action
 from aid.cycles import cycle_entitlements
 from aid.errors import AlreadyExists, BadArgs, WrongState
-from aid.roles import grants_of, require_role
+from aid.roles import require_role
 from aid.state import Records
 from chain.encoding import canonical
 
@@ -85,27 +85,6 @@ def _text_arg(args: Any, name: str) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS else None
 
 
-def _entity_place(records: Records, kind: str, ident: str) -> tuple[str, str]:
-    """(area, program) of one entity, following its parents; ("", "") if not on chain."""
-    record = records.get(kind, ident)
-    if record is None:
-        return "", ""
-    if kind == "entitlement":
-        area, _ = _entity_place(records, "household", record["household"])
-        return area, str(record["program"])
-    if kind in ("cycle", "batch"):
-        area, _ = _entity_place(records, "program", record["program"])
-        return area, str(record["program"])
-    if kind == "sample":
-        return _entity_place(records, "cycle", record["cycle"])
-    if kind == "change":
-        return _entity_place(records, "household", record["household"])
-    if kind == "program":
-        return str(record["area"]), ident
-    field = _AREA_OF.get(kind)
-    return (str(record.get(field) or ""), "") if field else ("", "")
-
-
 _ARG_ENTITIES = (  # args naming an entity, most specific first
     ("entitlement", "entitlement"),
     ("household", "household"),
@@ -120,28 +99,89 @@ _ARG_ENTITIES = (  # args naming an entity, most specific first
     ("source", "fund"),
     ("proposal", "proposal"),
 )
+MAX_PLACE_CACHE = 50_000  # entities whose place an export remembers (then it starts afresh)
+UNCACHED_KINDS = frozenset({"entitlement"})  # one action each: caching them only costs memory
+Getter = Callable[[str, str], "dict[str, Any] | None"]
 
 
-def place_action(records: Records, sender: str, args: Any) -> Placement:
-    """The area, program and organisation of an action from its args and the records."""
-    area = _text_arg(args, "village") or _text_arg(args, "area") or ""
-    program = ""
-    for arg, kind in _ARG_ENTITIES:
-        ident = _text_arg(args, arg)
-        if ident is None:
-            continue
-        found_area, found_program = _entity_place(records, kind, ident)
-        if found_area or found_program:
+class Placer:
+    """Places actions, remembering each entity's place and each signer's organisation.
+
+    ``get(kind, id)`` reads a record without copying (nothing here writes). An export places
+    hundreds of thousands of actions about the same cycles, batches and programs, so the caches
+    make most placements free; they are bounded, so memory stays flat however long the export.
+    """
+
+    __slots__ = ("_get", "_orgs", "_places")
+
+    def __init__(self, get: Getter) -> None:
+        self._get = get
+        self._places: dict[tuple[str, str], tuple[str, str]] = {}
+        self._orgs: dict[str, list[tuple[str, str]]] = {}  # sender -> [(area prefix, org)]
+
+    def entity(self, kind: str, ident: str) -> tuple[str, str]:
+        """(area, program) of one entity, following its parents; ("", "") if not on chain."""
+        if kind in UNCACHED_KINDS:
+            return self._lookup(kind, ident)
+        key = (kind, ident)
+        found = self._places.get(key)
+        if found is None:
+            if len(self._places) >= MAX_PLACE_CACHE:
+                self._places.clear()
+            found = self._places[key] = self._lookup(kind, ident)
+        return found
+
+    def _lookup(self, kind: str, ident: str) -> tuple[str, str]:
+        record = self._get(kind, ident)
+        if record is None:
+            return "", ""
+        if kind == "entitlement":
+            return self.entity("household", record["household"])[0], str(record["program"])
+        if kind in ("cycle", "batch"):
+            return self.entity("program", record["program"])[0], str(record["program"])
+        if kind == "sample":
+            return self.entity("cycle", record["cycle"])
+        if kind == "change":
+            return self.entity("household", record["household"])
+        if kind == "program":
+            return str(record["area"]), ident
+        field = _AREA_OF.get(kind)
+        return (str(record.get(field) or ""), "") if field else ("", "")
+
+    def _grants(self, sender: str) -> list[tuple[str, str]]:
+        grants = self._orgs.get(sender)
+        if grants is None:
+            if len(self._orgs) >= MAX_PLACE_CACHE:
+                self._orgs.clear()
+            entry = self._get("grants", sender)
+            held = [] if entry is None else entry["grants"]
+            grants = self._orgs[sender] = [(area_prefix(g[1]), g[2]) for g in held]
+        return grants
+
+    def place(self, sender: str, args: Any) -> Placement:
+        """The area, program and organisation of an action from its args and the records."""
+        area = _text_arg(args, "village") or _text_arg(args, "area") or ""
+        program = ""
+        for arg, kind in _ARG_ENTITIES:
+            ident = _text_arg(args, arg)
+            if ident is None:
+                continue
+            found_area, found_program = self.entity(kind, ident)
             area = area or found_area
             program = program or found_program
             if area and program:
                 break
-    org = _text_arg(args, "as_admin_of") or ""
-    if not org:
-        grants = grants_of(records, sender)
-        covering = [g for g in grants if area and area_contains(g[1], area)]
-        org = (covering or grants or [["", "", ""]])[0][2]
-    return Placement(area, program, org)
+        org = _text_arg(args, "as_admin_of") or ""
+        if not org:
+            grants = self._grants(sender)
+            covering = [g for g in grants if area and area.startswith(g[0])]
+            org = (covering or grants or [("", "")])[0][1]
+        return Placement(area, program, org)
+
+
+def place_action(records: Records, sender: str, args: Any) -> Placement:
+    """The area, program and organisation of one action (``Placer`` for many)."""
+    return Placer(records.get).place(sender, args)
 
 
 def utc_text(time_ms: int) -> str:
@@ -157,7 +197,7 @@ def outcome_of(receipt: dict[str, Any]) -> str:
 def audit_row(
     height: int,
     tx_index: int,
-    time_ms: int,
+    when: str,
     tx: dict[str, Any],
     tx_hash: str,
     receipt: dict[str, Any],
@@ -167,7 +207,7 @@ def audit_row(
     return [
         str(height),
         str(tx_index),
-        utc_text(time_ms),
+        when,
         str(payload.get("action", tx.get("type", ""))),
         place.area,
         place.program,

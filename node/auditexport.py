@@ -11,7 +11,9 @@ of every byte before it; ``audit.record_export`` puts that on chain.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from collections.abc import AsyncGenerator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -22,14 +24,15 @@ from aid.areas import area_contains, area_level
 from aid.audit import (
     EXPORT_COLUMNS,
     Placement,
+    Placer,
     audit_row,
     check_scope,
     csv_line,
-    place_action,
     trailer,
+    utc_text,
 )
 from aid.errors import BadArgs, LedgerError
-from aid.state import Records
+from aid.state import record_key
 from chain.errors import Busy
 from storage.chainstore import ChainStore, StoreView
 
@@ -37,6 +40,7 @@ PAGE_BLOCKS = 200  # blocks read per query-thread call
 PAGE_ROWS = 5_000  # rows per chunk handed to the response (whichever comes first)
 DAY_MS = 86_400_000
 HEIGHT_RETRIES = 5
+MAX_AREA_CACHE = 100_000  # area codes whose in-scope answer an export remembers
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +52,16 @@ class Scope:
     org: str | None
     raw: dict[str, str]
 
-    def keeps(self, place: Placement) -> bool:
-        if not place.area or not _is_area(place.area) or not area_contains(self.area, place.area):
+    def keeps(self, place: Placement, inside: dict[str, bool]) -> bool:
+        """Whether the scope keeps an action so placed; ``inside`` caches area answers."""
+        within = inside.get(place.area)
+        if within is None:
+            if len(inside) >= MAX_AREA_CACHE:
+                inside.clear()
+            within = inside[place.area] = _is_area(place.area) and area_contains(
+                self.area, place.area
+            )
+        if not within:
             return False
         if self.program is not None and place.program != self.program:
             return False
@@ -105,6 +117,9 @@ class ExportStream:
         self._scope = scope
         self._stack = ExitStack()
         self._view, self.height = self._snapshot()
+        view = self._view
+        self._placer = Placer(lambda kind, ident: view.get(record_key(kind, ident)))
+        self._inside: dict[str, bool] = {}
         self._start = (
             1 if scope.from_ms is None else first_height_at(store, scope.from_ms, self.height)
         )
@@ -123,33 +138,30 @@ class ExportStream:
             self._stack.close()
         raise Busy("blocks commit too fast to take a consistent export snapshot; retry")
 
-    def _page(self, start: int) -> tuple[list[list[str]], int]:
-        """Rows of blocks from ``start``, up to PAGE_BLOCKS blocks or PAGE_ROWS rows."""
-        records = Records(self._view)
-        rows: list[list[str]] = []
+    def _page(self, start: int) -> tuple[str, int, int]:
+        """CSV of blocks from ``start``, up to PAGE_BLOCKS blocks or PAGE_ROWS rows:
+        (text, rows, next height)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        rows = 0
         height = start
-        while height <= self._end and height < start + PAGE_BLOCKS and len(rows) < PAGE_ROWS:
+        while height <= self._end and height < start + PAGE_BLOCKS and rows < PAGE_ROWS:
             header = self._store.get_header(height)
             assert header is not None, f"committed height {height} has no header"
+            when = utc_text(header.time)
             for tx_hash, record in self._store.block_tx_records(height) or []:
                 tx = record["tx"]
                 if tx["type"] != "aid":
                     continue
-                place = place_action(records, tx["sender"], tx["payload"].get("args"))
-                if self._scope.keeps(place):
-                    rows.append(
-                        audit_row(
-                            height,
-                            record["index"],
-                            header.time,
-                            tx,
-                            tx_hash,
-                            record["receipt"],
-                            place,
-                        )
+                place = self._placer.place(tx["sender"], tx["payload"].get("args"))
+                if self._scope.keeps(place, self._inside):
+                    row = audit_row(
+                        height, record["index"], when, tx, tx_hash, record["receipt"], place
                     )
+                    writer.writerow(row)
+                    rows += 1
             height += 1
-        return rows, height
+        return out.getvalue(), rows, height
 
     def close(self) -> None:
         """Release the state snapshot (idempotent; the HTTP handler calls it in every case)."""
@@ -165,11 +177,11 @@ class ExportStream:
             yield first
             height = self._start
             while height <= self._end:
-                rows, height = await self._runner.run(_bind(self._page, height))
+                text, rows, height = await self._runner.run(_bind(self._page, height))
                 if not rows:
                     continue
-                chunk = "".join(csv_line(r) for r in rows).encode("utf-8")
-                count += len(rows)
+                chunk = text.encode("utf-8")
+                count += rows
                 digest.update(chunk)
                 yield chunk
             yield trailer(self.height, count, digest.hexdigest()).encode("utf-8")

@@ -78,7 +78,9 @@ def test_place_action_follows_records_to_area_program_and_org() -> None:
 def test_a_row_has_the_au3_fields_and_a_refusal_reason() -> None:
     tx = {"sender": "ab" * 32, "type": "aid", "payload": {"action": "cycle.approve", "args": {}}}
     place = place_action(Records(MemoryChain()), "ab" * 32, {})
-    row = audit_row(7, 2, 1_700_000_000_000, tx, "cd" * 32, {"ok": False, "error_type": "x"}, place)
+    row = audit_row(
+        7, 2, utc_text(1_700_000_000_000), tx, "cd" * 32, {"ok": False, "error_type": "x"}, place
+    )
     assert len(row) == len(EXPORT_COLUMNS)
     assert row[3] == "cycle.approve" and row[8] == "refused:x" and row[0] == "7"
 
