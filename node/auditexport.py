@@ -11,6 +11,7 @@ of every byte before it; ``audit.record_export`` puts that on chain.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -40,6 +41,9 @@ PAGE_BLOCKS = 200  # blocks read per query-thread call
 PAGE_ROWS = 5_000  # rows per chunk handed to the response (whichever comes first)
 DAY_MS = 86_400_000
 HEIGHT_RETRIES = 5
+PAGE_BUSY_RETRIES = 100  # a page waits this many times for a query thread, then the stream ends
+PAGE_BUSY_WAIT_S = 0.01  # first wait; it grows linearly ...
+PAGE_BUSY_MAX_WAIT_S = 0.5  # ... up to this (about 45 s in all before giving up)
 MAX_AREA_CACHE = 100_000  # area codes whose in-scope answer an export remembers
 
 
@@ -163,6 +167,19 @@ class ExportStream:
             height += 1
         return out.getvalue(), rows, height
 
+    async def _next_page(self, height: int) -> tuple[str, int, int]:
+        """The next page, waiting for a free query thread: once the response has started, a
+        busy node must delay the stream, not cut it (the client would hold half a file)."""
+        for attempt in range(1, PAGE_BUSY_RETRIES + 1):
+            try:
+                page: tuple[str, int, int] = await self._runner.run(_bind(self._page, height))
+                return page
+            except Busy:
+                if attempt == PAGE_BUSY_RETRIES:
+                    raise
+                await asyncio.sleep(min(PAGE_BUSY_WAIT_S * attempt, PAGE_BUSY_MAX_WAIT_S))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def close(self) -> None:
         """Release the state snapshot (idempotent; the HTTP handler calls it in every case)."""
         self._stack.close()
@@ -177,7 +194,7 @@ class ExportStream:
             yield first
             height = self._start
             while height <= self._end:
-                text, rows, height = await self._runner.run(_bind(self._page, height))
+                text, rows, height = await self._next_page(height)
                 if not rows:
                     continue
                 chunk = text.encode("utf-8")

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from aid.audit import check_export
 from aid.errors import BadArgs, UnknownArea
 from aid.genesis import genesis_records
 from chain.crypto import KeyPair
+from chain.errors import Busy
 from node.auditexport import ExportStream, first_height_at, parse_scope
 from storage.chainstore import ChainStore
 from tests.aid.helpers import COUNTY, genesis_doc
@@ -95,3 +97,30 @@ def test_bad_scopes_are_refused() -> None:
         parse_scope({"area": COUNTY, "from": "2026-02-01", "to": "2026-01-01"})
     with pytest.raises(BadArgs, match="scope"):
         parse_scope({"area": COUNTY, "household": "x"})
+
+
+class BusyTwice(Inline):
+    """A query runner that is busy for the first two pages it is asked for."""
+
+    def __init__(self) -> None:
+        self.refusals = 0
+
+    async def run(self, fn: Any) -> Any:
+        if self.refusals < 2:
+            self.refusals += 1
+            raise Busy("all query threads busy")
+        return fn()
+
+
+def test_a_busy_node_delays_the_stream_without_cutting_it(store: ChainStore) -> None:
+    runner = BusyTwice()
+
+    async def run() -> bytes:
+        stream = ExportStream(store, runner, parse_scope({"area": COUNTY}))
+        try:
+            return b"".join([chunk async for chunk in stream.chunks()])
+        finally:
+            stream.close()
+
+    data = asyncio.run(run())
+    assert runner.refusals == 2 and check_export(data).intact and check_export(data).rows == 40
