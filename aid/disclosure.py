@@ -58,6 +58,15 @@ def mask_name(full_name: str) -> str:
     return name[0] + "*" * min(len(name) - 2, 4) + name[-1]
 
 
+def masked_rows(entitlements: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """``disclosure.draft`` rows from (entitlement id, head of household's full name) pairs.
+
+    Client side: the office (or the demo loader, which made the names) masks here and sends
+    only the masked names.
+    """
+    return [{"entitlement": ent, "masked_name": mask_name(name)} for ent, name in entitlements]
+
+
 def check_masked_name(value: Any, i: int) -> str:
     if not isinstance(value, str) or MASKED_NAME.match(value) is None:
         raise BadArgs(

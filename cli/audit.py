@@ -43,7 +43,7 @@ from aid.audit import (
     population_hash,
     reconcile,
 )
-from aid.disclosure import mask_name
+from aid.disclosure import masked_rows
 from aid.errors import BadArgs
 from aid.identity import unseal
 from cli.aid import send_action
@@ -335,7 +335,8 @@ async def disclosure_rows(
     org = next((o for o in policy["orgs"] if o["enc_key"] == public), None)
     if org is None:
         raise UsageError("--enc-key is not the encryption key of any organisation")
-    periods, rows = set(), []
+    periods: set[str] = set()
+    pairs: list[tuple[str, str]] = []
     for cycle_id in cycles:
         cycle = await rpc_call(url, "aid_get", kind="cycle", id=cycle_id)
         if cycle is None:
@@ -354,11 +355,10 @@ async def disclosure_rows(
                 raise CliError(
                     f"household {ent['household']} is not sealed to {org['id']}"
                 ) from None
-            name = mask_name(personal["members"][0]["name"])
-            rows.append({"entitlement": ent["id"], "masked_name": name})
+            pairs.append((ent["id"], personal["members"][0]["name"]))
     if len(periods) != 1:
         raise UsageError("the cycles of one disclosure must share one period")
-    return periods.pop(), rows
+    return periods.pop(), masked_rows(pairs)
 
 
 async def _disclose(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from aid.disclosure import (
     MASKED_NAME,
     content_hash,
     mask_name,
+    masked_rows,
     public_content,
     window_end_ms,
 )
@@ -57,6 +58,7 @@ def test_mask_name_keeps_first_and_last_character_only() -> None:
         assert MASKED_NAME.match(mask_name(name))
     with pytest.raises(BadArgs):
         mask_name("  ")
+    assert masked_rows([("e1", "张小三")]) == [{"entitlement": "e1", "masked_name": "张*三"}]
 
 
 @given(st.text(min_size=1, max_size=12))
