@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aid import disclosure
 from aid.areas import area_contains, area_parent
 from aid.context import Action
 from aid.deadlines import schedule
@@ -165,6 +166,11 @@ def grievance_file(act: Action) -> None:
     }
     save(act, "grievance", ident, grievance)
     schedule(act.records, "grievance", ident, deadline)
+    if category == "objection":
+        for link in links:
+            if link["kind"] == "disclosure":  # an objection to a public list holds its close
+                disclosure.hold(act.records, link["id"], ident, act.ctx.time_ms)
+                act.touch("disclosure", link["id"])
     act.emit("grievance_filed", grievance=ident, category=category, sensitive=sensitive, area=area)
 
 
@@ -173,8 +179,14 @@ def _objection(act: Action, category: str, links: list[dict[str, str]]) -> str |
     if category != "objection":
         return None
     households = [link["id"] for link in links if link["kind"] == "household"]
-    if len(households) != 1:
-        raise BadArgs("an objection links exactly one household", argument="links")
+    disclosures = [link for link in links if link["kind"] == "disclosure"]
+    if len(households) + len(disclosures) != 1:
+        raise BadArgs(
+            "an objection links exactly one household in its notice or one published disclosure",
+            argument="links",
+        )
+    if disclosures:
+        return None  # held by the disclosure itself once the grievance exists (grievance_file)
     hh_id = households[0]
     hh = act.records.need("household", hh_id, "household")
     ends = hh.get("notice_ends_ms")

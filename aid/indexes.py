@@ -33,6 +33,10 @@ INDEXED_KINDS = (
     "indicator",
     "alert",
     "grievance",
+    # public disclosure and audit
+    "disclosure",
+    "export",
+    "sample",
 )
 
 
@@ -102,6 +106,13 @@ _FIELDS: dict[str, Any] = {
         ("category", f"{r['category']}/{r['area']}"),
         *(("link", f"{link['kind']}/{link['id']}") for link in r["links"]),
     ],
+    "disclosure": lambda r: [
+        ("village", f"{r['village']}/{r['period']}"),
+        ("area", _area(r["area"])),
+        ("status", f"{r['status']}/{r['area']}"),
+    ],
+    "export": lambda r: [("area", _area(r["area"]))],
+    "sample": lambda r: [("cycle", r["cycle"]), ("area", _area(r["area"]))],
 }
 
 

@@ -13,8 +13,10 @@ from typing import Any
 
 from aid import (
     assistance,
+    audit,
     cycles,
     deadlines,
+    disclosure,
     funds,
     governance,
     grievances,
@@ -78,6 +80,14 @@ ACTIONS: dict[str, Handler] = {
     "grievance.progress": grievances.grievance_progress,
     "grievance.resolve": grievances.grievance_resolve,
     "grievance.close": grievances.grievance_close,
+    # public disclosure and audit (docs/oversight.md)
+    "disclosure.draft": disclosure.disclosure_draft,
+    "disclosure.publish": disclosure.disclosure_publish,
+    "disclosure.object": disclosure.disclosure_object,
+    "disclosure.close": disclosure.disclosure_close,
+    "audit.record_export": audit.audit_record_export,
+    "audit.sample": audit.audit_sample,
+    "sample.verify": audit.sample_verify,
 }
 # kind -> what the end-of-block deadline sweep does with a due item of that kind
 ESCALATIONS: dict[str, Callable[[Action, str, int], None]] = {

@@ -37,6 +37,7 @@ class Policy:
     alert_deadline_red_s: int = 3 * DAY_S
     grievance_deadline_s: int = 15 * DAY_S  # filed -> resolved, else it escalates
     payment_deadline_s: int = 5 * DAY_S  # batch sent -> bank's report, for assessment
+    objection_working_days: int = 7  # a published disclosure takes objections this long (公示)
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

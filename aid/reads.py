@@ -61,6 +61,13 @@ LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("category", ("category", "area")),
         ("area", ("area",)),
     ),
+    "disclosure": (
+        ("village", ("village", "period")),
+        ("status", ("status", "area")),
+        ("area", ("area",)),
+    ),
+    "export": (("area", ("area",)),),
+    "sample": (("cycle", ("cycle",)), ("area", ("area",))),
 }
 
 

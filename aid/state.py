@@ -48,6 +48,11 @@ KINDS = frozenset(
         "attest",  # household -> exit criteria attested by the agencies (aid/exits.py)
         "grievance",  # grievance id -> grievance (aid/grievances.py)
         "dueq",  # "cursor" / deadline bucket -> due items (aid/deadlines.py)
+        # public disclosure and audit (aid/disclosure.py, aid/audit.py)
+        "disclosure",  # disclosure id -> masked list of a village and period (公示)
+        "export",  # audit export file hash -> {scope, height, rows}
+        "sample",  # auditor's sample id -> {cycle, n, population hash, seed height}
+        "scheck",  # "<sample>/<entitlement>" -> one receipt check of a sampled payment
     }
 )
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from chain.errors import AidchainError, ConfigError, KeyFileError
-from cli import aid, bench, chain, cluster, contract, demo, genesis, keys, node, proof, sim
+from cli import aid, audit, bench, chain, cluster, contract, demo, genesis, keys, node, proof, sim
 from cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -22,7 +22,7 @@ from cli.common import (
 from rpc.client import RpcTransportError
 
 # Command groups in the order `aidchain --help` lists them.
-GROUPS = (cluster, node, genesis, keys, chain, aid, demo, bench, contract, sim, proof)
+GROUPS = (cluster, node, genesis, keys, chain, aid, audit, demo, bench, contract, sim, proof)
 
 
 def build_parser() -> argparse.ArgumentParser:

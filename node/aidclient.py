@@ -30,6 +30,8 @@ CREATES = {
     "program.create": "program",
     "cycle.create": "cycle",
     "batch.create": "batch",
+    "disclosure.draft": "disclosure",
+    "audit.sample": "sample",
 }
 # organisation kinds a household's personal data is sealed to: those that serve, pay or audit
 # the household. The finance bureau allocates money and never needs a name or an ID number.

@@ -22,9 +22,11 @@ from chain.errors import Busy, ContractError, NotFound, NotYetProvable, UnknownT
 from chain.proof import build_proof
 from chain.tx import Transaction, tx_from_dict
 from node.aidapi import AidRpc
+from node.auditexport import AuditRpc
 from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
+from node.publicapi import PublicRpc
 from storage.chainstore import ChainStore
 
 
@@ -151,7 +153,7 @@ def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> Non
     )
 
 
-class NodeRpc(AidRpc):
+class NodeRpc(AidRpc, PublicRpc, AuditRpc):
     def __init__(self, node: RpcHost) -> None:
         self.node = node
         self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)

@@ -8,7 +8,18 @@ implementation only deals with clean values. Failures are raised as
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
+
+
+class ExportStream(Protocol):
+    """A streamed audit export: CSV chunks, the height it covers, and its snapshot to release."""
+
+    height: int
+
+    def chunks(self) -> AsyncGenerator[bytes, None]: ...
+
+    def close(self) -> None: ...
 
 
 class NodeAPI(Protocol):
@@ -90,4 +101,24 @@ class NodeAPI(Protocol):
         limit: int | None,
     ) -> dict[str, Any]:
         """Assessment of an area for a period, or a page of its overdue visits (aid/assessment.py)."""
+
+    # --- public reads, no account, no personal data (docs/oversight.md) ------------------------
+    async def public_disclosure(self, village: str, period: str) -> dict[str, Any]:
+        """The published masked list of a village and period: ``{"data", "content_hash", "height"}``."""
+        ...
+
+    async def public_funds(self, area: str, year: int) -> dict[str, Any]:
+        """Funds, allocations and programs of an area and year, with hash and height."""
+        ...
+
+    async def public_programs(self, area: str) -> dict[str, Any]:
+        """An area's programs: budgets, committed, paid, targets, with hash and height."""
+        ...
+
+    async def public_events(self, area: str, cursor: str | None) -> dict[str, Any]:
+        """Major events of an area, newest first, paged, with hash and height."""
+        ...
+
+    async def audit_export(self, scope: dict[str, str]) -> ExportStream:
+        """Start streaming the AU-3 audit export of ``scope`` (area, from, to, program, org)."""
         ...

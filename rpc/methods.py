@@ -361,6 +361,77 @@ TX_ADMISSION_ERRORS = (
 )
 
 
+# --- public reads: no account, no personal data (docs/oversight.md "Public disclosure") ---------
+MAX_PUBLIC_CURSOR_CHARS = 48  # "<height>/<tx index>"
+MIN_YEAR, MAX_YEAR = 2000, 2100  # a fund year the public reads accept
+# every public answer: the data, the SHA-256 of its canonical JSON (the HTTP ETag), the height
+PUBLIC_RESULT = oa.obj({"data": oa.OBJECT, "content_hash": oa.HEX64, "height": oa.NATURAL})
+
+
+@checks(oa.integer(MIN_YEAR, MAX_YEAR))
+def _year(name: str, value: Any) -> int:
+    if not is_int(value) or not MIN_YEAR <= value <= MAX_YEAR:
+        raise InvalidParams(
+            f"parameter '{name}' must be a year in {MIN_YEAR}..{MAX_YEAR}", param=name
+        )
+    return int(value)
+
+
+async def _public_disclosure(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_disclosure(p["village"], p["period"])
+
+
+async def _public_funds(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_funds(p["area"], p["year"])
+
+
+async def _public_programs(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_programs(p["area"])
+
+
+async def _public_events(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.public_events(p["area"], p["cursor"])
+
+
+def _area_param(name: str = "area") -> Param:
+    return Param(name, "string", _text(12))
+
+
+PUBLIC_METHODS = (
+    Method(
+        "public_disclosure",
+        (_area_param("village"), Param("period", "string", _text(7))),
+        _public_disclosure,
+        "The published masked list (公示) of a village and period, with hash and height.",
+        result=PUBLIC_RESULT,
+    ),
+    Method(
+        "public_funds",
+        (_area_param(), Param("year", "integer", _year)),
+        _public_funds,
+        "Funds, allocations and programs of an area and year, with hash and height.",
+        result=PUBLIC_RESULT,
+    ),
+    Method(
+        "public_programs",
+        (_area_param(),),
+        _public_programs,
+        "An area's programs with budgets, payments and targets, with hash and height.",
+        result=PUBLIC_RESULT,
+    ),
+    Method(
+        "public_events",
+        (
+            _area_param(),
+            _optional("cursor", "string", _text(MAX_PUBLIC_CURSOR_CHARS), lambda: None),
+        ),
+        _public_events,
+        "Major events of an area, newest first, paged, with hash and height.",
+        result=PUBLIC_RESULT,
+    ),
+)
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
@@ -627,6 +698,8 @@ METHODS: dict[str, Method] = {
             result=oa.OBJECT,  # two report shapes: docs/oversight.md "Assessment"
             errors=("ledger_refused",),
         ),
+        # --- public reads (oversight-public; docs/oversight.md) ----------------------------------
+        *PUBLIC_METHODS,
     )
 }
 

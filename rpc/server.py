@@ -58,6 +58,7 @@ from rpc.errors import (
     internal_error_object,
 )
 from rpc.methods import METHODS, Method, bind_params, describe_methods, param_name_at
+from rpc.publichttp import add_public_routes
 from rpc.replies import Reply, ReplyBudget, encode_answer
 
 log = logging.getLogger(__name__)
@@ -585,6 +586,7 @@ def create_rpc_app(
     app.router.add_post("/", _handle_post)
     app.router.add_get("/", _handle_describe)
     app.router.add_get("/ws", _handle_ws)
+    add_public_routes(app, api)  # GET /public/... and /audit/export.csv (rpc/publichttp.py)
     app.on_response_prepare.append(_minimal_server_header)
     app.on_shutdown.append(_close_websockets)
     return app

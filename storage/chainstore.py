@@ -27,7 +27,7 @@ from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage import blocks, index, state
-from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key
+from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key, tx_key
 from storage.errors import ChainStoreError
 from storage.journal import Journal
 
@@ -318,6 +318,23 @@ class ChainStore:
     def get_receipt(self, tx_hash: str) -> dict[str, Any] | None:
         record = self._tx_record(tx_hash)
         return None if record is None else dict(record["receipt"])
+
+    def block_tx_records(self, height: int) -> list[tuple[str, dict[str, Any]]] | None:
+        """A committed block's (tx hash, ``{"height", "index", "receipt", "tx"}``) in block
+        order, as stored (no re-validation): what a streaming export reads per block."""
+        hashes = self.get_block_tx_hashes(height)
+        if hashes is None:
+            return None
+        out = []
+        for tx_hash in hashes:
+            raw = self._db.get(tx_key(tx_hash))
+            if raw is None:
+                raise ChainStoreError(f"block {height} lists a transaction that is not stored")
+            try:  # str, not bytes: json skips sniffing the encoding of our own UTF-8
+                out.append((tx_hash, json.loads(raw.decode("utf-8"))))
+            except ValueError as exc:
+                raise ChainStoreError(f"corrupt transaction record {tx_hash[:12]}: {exc}") from None
+        return out
 
     def _tx_record(self, tx_hash: str) -> dict[str, Any] | None:
         if not is_pubkey_hex(tx_hash):  # same shape as a hash: 64 lowercase hex

@@ -41,6 +41,11 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "aid_check",
         "aid_policy",
         "aid_assess",  # issue 11 (oversight)
+        # public reads (docs/oversight.md)
+        "public_disclosure",
+        "public_funds",
+        "public_programs",
+        "public_events",
     }
     assert [p.name for p in METHODS["contract_call"].params] == [
         "contract",

@@ -1,0 +1,224 @@
+"""The audit export, streamed: every ledger action in a scope as AU-3 CSV rows (aid/audit.py).
+
+The export runs from the first block at or after ``from`` to the last block on or before ``to``
+(UTC dates), never past the head when it started, which is the height the file states. It reads
+one page of blocks at a time on the node's query threads and hands each page's CSV to the HTTP
+response before reading the next, so memory stays constant however large the county. Areas,
+programs and organisations are read from one state snapshot taken at the start (the records as
+they are at that height). The file's last line is the trailer with the row count and the SHA-256
+of every byte before it; ``audit.record_export`` puts that on chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+from collections.abc import AsyncGenerator, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aid.areas import area_contains, area_level
+from aid.audit import (
+    EXPORT_COLUMNS,
+    Placement,
+    Placer,
+    audit_row,
+    check_scope,
+    csv_line,
+    trailer,
+    utc_text,
+)
+from aid.errors import BadArgs, LedgerError
+from aid.state import record_key
+from chain.errors import Busy
+from storage.chainstore import ChainStore, StoreView
+
+PAGE_BLOCKS = 200  # blocks read per query-thread call
+PAGE_ROWS = 5_000  # rows per chunk handed to the response (whichever comes first)
+DAY_MS = 86_400_000
+HEIGHT_RETRIES = 5
+PAGE_BUSY_RETRIES = 100  # a page waits this many times for a query thread, then the stream ends
+PAGE_BUSY_WAIT_S = 0.01  # first wait; it grows linearly ...
+PAGE_BUSY_MAX_WAIT_S = 0.5  # ... up to this (about 45 s in all before giving up)
+MAX_AREA_CACHE = 100_000  # area codes whose in-scope answer an export remembers
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    area: str
+    from_ms: int | None
+    to_ms: int | None  # exclusive
+    program: str | None
+    org: str | None
+    raw: dict[str, str]
+
+    def keeps(self, place: Placement, inside: dict[str, bool]) -> bool:
+        """Whether the scope keeps an action so placed; ``inside`` caches area answers."""
+        within = inside.get(place.area)
+        if within is None:
+            if len(inside) >= MAX_AREA_CACHE:
+                inside.clear()
+            within = inside[place.area] = _is_area(place.area) and area_contains(
+                self.area, place.area
+            )
+        if not within:
+            return False
+        if self.program is not None and place.program != self.program:
+            return False
+        return self.org is None or place.org == self.org
+
+
+def _is_area(code: str) -> bool:
+    try:
+        area_level(code)
+    except LedgerError:
+        return False
+    return True
+
+
+def _day_ms(text: str, name: str) -> int:
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise BadArgs(f"{name} must be a UTC date like 2026-01-31") from None
+    return int(day.timestamp() * 1000)
+
+
+def parse_scope(raw: dict[str, str]) -> Scope:
+    clean = check_scope(raw)
+    area_level(clean["area"])
+    start = _day_ms(clean["from"], "from") if "from" in clean else None
+    end = _day_ms(clean["to"], "to") + DAY_MS if "to" in clean else None
+    if start is not None and end is not None and end <= start:
+        raise BadArgs("to is before from")
+    return Scope(clean["area"], start, end, clean.get("program"), clean.get("org"), clean)
+
+
+def first_height_at(store: ChainStore, time_ms: int, top: int) -> int:
+    """The lowest height in 1..top+1 whose block time is >= ``time_ms`` (binary search)."""
+    low, high = 1, top + 1
+    while low < high:
+        mid = (low + high) // 2
+        header = store.get_header(mid)
+        assert header is not None, f"committed height {mid} has no header"
+        if header.time >= time_ms:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+class ExportStream:
+    """An async iterator of CSV chunks; ``height`` is the last height the export covers."""
+
+    def __init__(self, store: ChainStore, runner: Any, scope: Scope) -> None:
+        self._store = store
+        self._runner = runner
+        self._scope = scope
+        self._stack = ExitStack()
+        self._view, self.height = self._snapshot()
+        view = self._view
+        self._placer = Placer(lambda kind, ident: view.get(record_key(kind, ident)))
+        self._inside: dict[str, bool] = {}
+        self._start = (
+            1 if scope.from_ms is None else first_height_at(store, scope.from_ms, self.height)
+        )
+        self._end = (
+            self.height
+            if scope.to_ms is None
+            else first_height_at(store, scope.to_ms, self.height) - 1
+        )
+
+    def _snapshot(self) -> tuple[StoreView, int]:
+        for _ in range(HEIGHT_RETRIES):
+            height = self._store.height
+            view = self._stack.enter_context(self._store.read_view())
+            if self._store.height == height:
+                return view, height
+            self._stack.close()
+        raise Busy("blocks commit too fast to take a consistent export snapshot; retry")
+
+    def _page(self, start: int) -> tuple[str, int, int]:
+        """CSV of blocks from ``start``, up to PAGE_BLOCKS blocks or PAGE_ROWS rows:
+        (text, rows, next height)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        rows = 0
+        height = start
+        while height <= self._end and height < start + PAGE_BLOCKS and rows < PAGE_ROWS:
+            header = self._store.get_header(height)
+            assert header is not None, f"committed height {height} has no header"
+            when = utc_text(header.time)
+            for tx_hash, record in self._store.block_tx_records(height) or []:
+                tx = record["tx"]
+                if tx["type"] != "aid":
+                    continue
+                place = self._placer.place(tx["sender"], tx["payload"].get("args"))
+                if self._scope.keeps(place, self._inside):
+                    row = audit_row(
+                        height, record["index"], when, tx, tx_hash, record["receipt"], place
+                    )
+                    writer.writerow(row)
+                    rows += 1
+            height += 1
+        return out.getvalue(), rows, height
+
+    async def _next_page(self, height: int) -> tuple[str, int, int]:
+        """The next page, waiting for a free query thread: once the response has started, a
+        busy node must delay the stream, not cut it (the client would hold half a file)."""
+        for attempt in range(1, PAGE_BUSY_RETRIES + 1):
+            try:
+                page: tuple[str, int, int] = await self._runner.run(_bind(self._page, height))
+                return page
+            except Busy:
+                if attempt == PAGE_BUSY_RETRIES:
+                    raise
+                await asyncio.sleep(min(PAGE_BUSY_WAIT_S * attempt, PAGE_BUSY_MAX_WAIT_S))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def close(self) -> None:
+        """Release the state snapshot (idempotent; the HTTP handler calls it in every case)."""
+        self._stack.close()
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        digest = hashlib.sha256()
+        count = 0
+        try:
+            head = f"#aidchain-audit,{_scope_text(self._scope.raw)},height={self.height}\n"
+            first = (head + csv_line(EXPORT_COLUMNS)).encode("utf-8")
+            digest.update(first)
+            yield first
+            height = self._start
+            while height <= self._end:
+                text, rows, height = await self._next_page(height)
+                if not rows:
+                    continue
+                chunk = text.encode("utf-8")
+                count += rows
+                digest.update(chunk)
+                yield chunk
+            yield trailer(self.height, count, digest.hexdigest()).encode("utf-8")
+        finally:
+            self._stack.close()
+
+
+def _scope_text(raw: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(raw.items()))
+
+
+def _bind(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    return lambda: fn(*args)
+
+
+class AuditRpc:
+    """``audit_export`` of ``rpc.api.NodeAPI`` (mixed into the node's RPC)."""
+
+    _aid_store: ChainStore
+    _aid_runner: Any
+
+    async def audit_export(self, scope: dict[str, str]) -> ExportStream:
+        return ExportStream(self._aid_store, self._aid_runner, parse_scope(scope))
