@@ -65,6 +65,12 @@ _AREA_OF = {  # the record field holding an entity's area
     "disclosure": "area",
     "proposal": "area",
     "export": "area",
+    # oversight (aid/assistance.py, aid/monitoring.py, aid/grievances.py): each keeps its area
+    "pairing": "area",
+    "visit": "area",
+    "indicator": "area",
+    "alert": "area",
+    "grievance": "area",
 }
 
 
@@ -98,6 +104,10 @@ _ARG_ENTITIES = (  # args naming an entity, most specific first
     ("source", "allocation"),
     ("source", "fund"),
     ("proposal", "proposal"),
+    ("alert", "alert"),
+    ("grievance", "grievance"),
+    ("pairing", "pairing"),
+    ("visit", "visit"),
 )
 MAX_PLACE_CACHE = 50_000  # entities whose place an export remembers (then it starts afresh)
 UNCACHED_KINDS = frozenset({"entitlement"})  # one action each: caching them only costs memory
@@ -160,7 +170,7 @@ class Placer:
 
     def place(self, sender: str, args: Any) -> Placement:
         """The area, program and organisation of an action from its args and the records."""
-        area = _text_arg(args, "village") or _text_arg(args, "area") or ""
+        area = _text_arg(args, "village") or _text_arg(args, "area") or _linked_area(self, args)
         program = ""
         for arg, kind in _ARG_ENTITIES:
             ident = _text_arg(args, arg)
@@ -177,6 +187,18 @@ class Placer:
             covering = [g for g in grants if area and area.startswith(g[0])]
             org = (covering or grants or [("", "")])[0][1]
         return Placement(area, program, org)
+
+
+def _linked_area(placer: Placer, args: Any) -> str:
+    """The area of the first entity a grievance links (``links: [{kind, id}]``), else ""."""
+    links = args.get("links") if isinstance(args, dict) else None
+    if not isinstance(links, list) or not links or not isinstance(links[0], dict):
+        return ""
+    kind, ident = links[0].get("kind"), _text_arg(links[0], "id")
+    placeable = (*_AREA_OF, "entitlement", "cycle", "batch")
+    if not isinstance(kind, str) or ident is None or kind not in placeable:
+        return ""
+    return placer.entity(kind, ident)[0]
 
 
 def place_action(records: Records, sender: str, args: Any) -> Placement:
