@@ -36,10 +36,11 @@ from node.keys import load_key
 from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.ports import PeerTransport, StoreJournal, SyncFetcher
-from node.rpcapi import NodeRpc
+from node.rpcapi import NodeFeed, NodeRpc
 from node.statesync import StateSync
 from node.supervise import stop_supervised, supervise
 from rpc.server import create_rpc_app
+from rpc.subscriptions import SubscriptionHub
 from storage.chainstore import ChainStore
 from storage.db import PRIVATE_UMASK, make_private_dir
 
@@ -175,6 +176,11 @@ class Node:
             serve_blocks_per_s=cfg.p2p.sync_serve_blocks_per_s,
         )
         self.rpc_api = NodeRpc(self)
+        self.subscriptions = SubscriptionHub(
+            NodeFeed(self),
+            max_per_socket=cfg.rpc.max_subscriptions_per_socket,
+            queue_bytes=cfg.rpc.subscription_queue_bytes,
+        )
 
     def _build_runtime(self) -> None:
         """The consensus worker's queue, its threads, and the runner with this node's ports."""
@@ -216,6 +222,7 @@ class Node:
             max_reply_bytes=self.cfg.rpc.max_reply_bytes,
             reply_budget_bytes=self.cfg.rpc.reply_budget_bytes,
             send_timeout_ms=self.cfg.rpc.send_timeout_ms,
+            subscriptions=self.subscriptions,
         )
         self._web = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._web.setup()
@@ -336,6 +343,7 @@ class Node:
             self.fatal.set()
             raise
         self.mempool.on_block_committed(block)
+        self.subscriptions.on_block(block, result.receipts, cert)  # O(1): the pump does the rest
         self.stats["blocks_committed"] += 1
         self.log.debug(
             "committed height=%d txs=%d view=%d hash=%s executed_ms=%.0f",
@@ -411,6 +419,7 @@ class Node:
                 return tx.hash
             raise
         if added:
+            self.subscriptions.on_tx_pending(tx.hash)
             # a JSON string re-escapes only '"' and '\\': at most twice the tx's bytes
             self._gossip.append((tx_to_wire(tx), 2 * tx.size + 3))
             self._offer_dirty = True
@@ -463,7 +472,10 @@ class Node:
             known = self.mempool.by_signature
             for raw in txs[: self.cfg.mempool.max_txs]:
                 try:
-                    added |= self.mempool.add(known_tx_from_wire(raw, known))
+                    tx = known_tx_from_wire(raw, known)
+                    if self.mempool.add(tx):
+                        added = True
+                        self.subscriptions.on_tx_pending(tx.hash)
                 except AidchainError:
                     self.stats["bad_gossip_txs"] += 1
             if added:

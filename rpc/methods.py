@@ -16,6 +16,7 @@ from typing import Any
 from chain import limits
 from chain.encoding import canonical, is_valid_text, shown_name
 from chain.errors import EncodingError
+from rpc import subscriptions as subs
 from rpc.api import NodeAPI
 from rpc.errors import InvalidParams
 
@@ -317,6 +318,23 @@ METHODS: dict[str, Method] = {
             "Simulate a signed aid transaction on the latest state without admitting it.",
         ),
         Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
+        # --- subscriptions (WebSocket /ws only; rpc/subscriptions.py, docs/rpc.md) ---------------
+        Method(
+            "subscribe",
+            (
+                Param("topic", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("filter", "object", _obj, lambda: None),
+                _optional("from_height", "integer", subs.check_from_height, lambda: None),
+            ),
+            subs.subscribe_method,
+            "Subscribe to blocks, tx, events or sync on /ws; returns the subscription id.",
+        ),
+        Method(
+            "unsubscribe",
+            (Param("subscription", "string", subs.check_subscription_id),),
+            subs.unsubscribe_method,
+            "End a subscription of this connection; false if it is unknown.",
+        ),
     )
 }
 
