@@ -444,12 +444,18 @@ class Session:
 
     async def take(self) -> _Out | None:
         """The next message for the writer; None once the connection is closed or dropped and
-        everything left (a dropped notice) has been taken."""
+        everything left (replies, dropped notices) has been taken."""
         while not self._items:
             if self._closed or self.drop_reason is not None:
                 return None
             self._ready.clear()
             await self._ready.wait()
+        return self.pop_ready()
+
+    def pop_ready(self) -> _Out | None:
+        """The next queued message, or None if nothing is queued right now."""
+        if not self._items:
+            return None
         item = self._items.popleft()
         if item.counted:
             was_over = not self.room_for_replay()
@@ -586,7 +592,7 @@ class SubscriptionHub:
 
     def activate(self, session: Session) -> None:
         """Register the session's new subscriptions; tx and sync ones get their status now."""
-        for sub in session.subs.values():
+        for sub in list(session.subs.values()):  # a committed tx's subscription ends here
             if sub.active:
                 continue
             sub.active = True
