@@ -28,7 +28,7 @@ from node.aidapi import AidRpc
 from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
-from rpc.subscriptions import Committed, TxStatus
+from rpc.subscriptions import Committed, SubscriptionHub, TxStatus
 from storage.chainstore import ChainStore
 
 
@@ -78,6 +78,8 @@ class RpcHost(Protocol):
     def sync(self) -> SyncState: ...
     @property
     def stats(self) -> dict[str, int]: ...
+    @property
+    def subscriptions(self) -> SubscriptionHub: ...
     def submit(self, tx: Transaction) -> str:
         """Admit a client transaction; raises typed errors; safe to retry."""
         ...
@@ -242,6 +244,7 @@ class NodeRpc(AidRpc):
                 "peers": dict(node.peers.stats),
                 "sync": dict(node.sync.stats),
                 "queries": dict(self.queries.stats),
+                "subscriptions": node.subscriptions.stats.as_dict(),
             },
         }
 
