@@ -190,6 +190,7 @@ class Node:
         self._web: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._pump: asyncio.Task[None] | None = None  # the subscription hub's
         # Every replica input runs on one worker, in arrival order; synced LevelDB writes run on
         # one I/O thread so the event loop keeps serving RPC and peers during an fsync.
         self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
@@ -233,6 +234,9 @@ class Node:
             self._consensus_worker(), name="consensus-worker", on_fatal=self.fatal.set
         )
         self._ticker = supervise(self._tick_loop(), name="tick-loop", on_fatal=self.fatal.set)
+        self._pump = supervise(
+            self.subscriptions.run(), name="subscription-pump", on_fatal=self.fatal.set
+        )
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
             self.cfg.name,
@@ -250,9 +254,9 @@ class Node:
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
-        for task in (self._ticker, self._worker):
+        for task in (self._ticker, self._worker, self._pump):
             await stop_supervised(task)
-        self._ticker = self._worker = None
+        self._ticker = self._worker = self._pump = None
         await self.sync.stop()
         await self.peers.stop()
         # execution and queries read the store: let the running ones end before it closes

@@ -80,7 +80,6 @@ _SEND_TIMEOUT_KEY = web.AppKey("rpc_send_timeout_s", float)
 _SOCKETS_KEY = web.AppKey("rpc_websockets", set[web.WebSocketResponse])
 _LIMITS_KEY = web.AppKey("rpc_concurrency", dict[str, int])
 _HUB_KEY = web.AppKey("rpc_subscriptions", SubscriptionHub)
-_PUMP_KEY = web.AppKey("rpc_subscription_pump", asyncio.Task[None])
 
 
 # --- lenient parsing (only after loads_strict refused a body) -----------------------------------
@@ -503,6 +502,7 @@ async def _write_ws(
         try:
             await asyncio.wait_for(ws.send_frame(item.body, WSMsgType.TEXT), timeout_s)
             sent = True
+            session.sent(item)
         except ConnectionError:
             log.debug("rpc websocket client went away before its messages were sent")
             session.close()
@@ -614,19 +614,6 @@ async def _close_websockets(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
-async def _start_pump(app: web.Application) -> None:
-    app[_PUMP_KEY] = asyncio.create_task(app[_HUB_KEY].run(), name="rpc-subscription-pump")
-
-
-async def _stop_pump(app: web.Application) -> None:
-    pump = app[_PUMP_KEY]
-    pump.cancel()
-    try:
-        await pump
-    except asyncio.CancelledError:
-        pass
-
-
 def create_rpc_app(
     api: NodeAPI,
     *,
@@ -641,8 +628,8 @@ def create_rpc_app(
 ) -> web.Application:
     """The RPC aiohttp application: POST / and GET / (description), GET /ws (WebSocket).
 
-    With ``subscriptions``, ``subscribe``/``unsubscribe`` work on /ws and the hub's pump runs
-    for as long as the application does.
+    With ``subscriptions``, ``subscribe``/``unsubscribe`` work on /ws; the owner of the hub runs
+    its pump (``SubscriptionHub.run``) for as long as the application serves.
     """
     sizes = (max_body_bytes, max_batch, max_inflight, max_websockets, max_reply_bytes)
     if min(*sizes, reply_budget_bytes, send_timeout_ms) <= 0:
@@ -665,6 +652,4 @@ def create_rpc_app(
     app.on_shutdown.append(_close_websockets)
     if subscriptions is not None:
         app[_HUB_KEY] = subscriptions
-        app.on_startup.append(_start_pump)
-        app.on_cleanup.append(_stop_pump)
     return app

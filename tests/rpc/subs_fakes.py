@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
@@ -105,3 +107,15 @@ def drain(session: Session) -> list[dict[str, Any]]:
 
 def results(messages: list[dict[str, Any]], sub_id: str) -> list[Any]:
     return [m["params"]["result"] for m in messages if m["params"]["subscription"] == sub_id]
+
+
+@contextlib.asynccontextmanager
+async def pumping(hub: SubscriptionHub) -> AsyncIterator[SubscriptionHub]:
+    """Run the hub's pump (the daemon supervises it) for the duration of a test."""
+    task = asyncio.create_task(hub.run())
+    try:
+        yield hub
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

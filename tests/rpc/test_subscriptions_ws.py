@@ -13,7 +13,7 @@ from rpc import errors as E
 from rpc.subscriptions import QUEUE_FULL_REASON, REASON_TOO_MANY, REASON_WS_ONLY, SubscriptionHub
 from tests.rpc import rawnet
 from tests.rpc.fakes import FakeNode, serve
-from tests.rpc.subs_fakes import FakeFeed, aid_tx
+from tests.rpc.subs_fakes import FakeFeed, aid_tx, pumping
 
 
 def request(method: str, id: int, **params: Any) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def request(method: str, id: int, **params: Any) -> dict[str, Any]:
 
 async def test_http_post_is_told_subscriptions_need_the_websocket() -> None:
     hub = SubscriptionHub(FakeFeed())
-    async with serve(FakeNode(), subscriptions=hub) as client:
+    async with pumping(hub), serve(FakeNode(), subscriptions=hub) as client:
         for method, params in (("subscribe", {"topic": "blocks"}), ("unsubscribe", ["0x01"])):
             resp = await client.post(
                 "/", json={"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
@@ -37,7 +37,7 @@ async def test_subscribe_reply_comes_before_its_first_notification() -> None:
     hub = SubscriptionHub(feed)
     tx = aid_tx(0)
     feed.commit(hub, feed.make_block([tx]))
-    async with serve(FakeNode(), subscriptions=hub) as client:
+    async with pumping(hub), serve(FakeNode(), subscriptions=hub) as client:
         ws = await client.ws_connect("/ws")
         await ws.send_json(request("subscribe", 1, topic="tx", filter={"hash": tx.hash}))
         reply = await ws.receive_json(timeout=5)
@@ -67,7 +67,7 @@ async def test_subscribe_reply_comes_before_its_first_notification() -> None:
 
 async def test_a_batch_past_the_limit_gets_errors_for_the_extra_subscriptions() -> None:
     hub = SubscriptionHub(FakeFeed(), max_per_socket=3)
-    async with serve(FakeNode(), subscriptions=hub) as client:
+    async with pumping(hub), serve(FakeNode(), subscriptions=hub) as client:
         ws = await client.ws_connect("/ws")
         await ws.send_json([request("subscribe", i, topic="blocks") for i in range(5)])
         answers = await ws.receive_json(timeout=5)
@@ -88,7 +88,7 @@ async def test_a_batch_past_the_limit_gets_errors_for_the_extra_subscriptions() 
 async def test_a_client_that_never_reads_is_dropped_and_others_carry_on() -> None:
     feed = FakeFeed()
     hub = SubscriptionHub(feed, queue_bytes=64 * 1024)
-    async with serve(FakeNode(), subscriptions=hub, send_timeout_ms=60_000) as client:
+    async with pumping(hub), serve(FakeNode(), subscriptions=hub, send_timeout_ms=60_000) as client:
         sock = await asyncio.to_thread(rawnet.ws_connect, str(client.make_url("/")))
         reader = await client.ws_connect("/ws")
         try:
@@ -134,7 +134,7 @@ async def test_a_client_that_never_reads_is_dropped_and_others_carry_on() -> Non
 
 async def test_closing_the_socket_frees_its_subscriptions() -> None:
     hub = SubscriptionHub(FakeFeed())
-    async with serve(FakeNode(), subscriptions=hub) as client:
+    async with pumping(hub), serve(FakeNode(), subscriptions=hub) as client:
         ws = await client.ws_connect("/ws")
         await ws.send_json(
             [request("subscribe", 1, topic="blocks"), request("subscribe", 2, topic="sync")]
@@ -161,7 +161,7 @@ async def test_a_client_that_reads_is_never_dropped() -> None:
     """300 blocks committed back to back while the client reads: all arrive, in order."""
     feed = FakeFeed()
     hub = SubscriptionHub(feed, queue_bytes=64 * 1024)
-    async with serve(FakeNode(), subscriptions=hub) as client:
+    async with pumping(hub), serve(FakeNode(), subscriptions=hub) as client:
         ws = await client.ws_connect("/ws")
         await ws.send_json(request("subscribe", 1, topic="blocks"))
         await ws.receive_json(timeout=5)
@@ -180,4 +180,7 @@ async def test_a_client_that_reads_is_never_dropped() -> None:
             await asyncio.sleep(0.001)
         assert await reader == list(range(1, 301))
         assert hub.stats.dropped_clients == 0
+        # every live notification's commit-to-socket time is in the histogram
+        assert sum(hub.stats.notify_delay_ms) == 300
+        assert sum(hub.stats.as_dict()["notify_delay_ms"].values()) == 300
         await ws.close()
