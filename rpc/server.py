@@ -500,7 +500,9 @@ async def _write_ws(
             break
         sent = False
         try:
-            await asyncio.wait_for(ws.send_frame(item.body, WSMsgType.TEXT), timeout_s)
+            # asyncio.timeout, not wait_for: wait_for starts a task per call on Python 3.11
+            async with asyncio.timeout(timeout_s):
+                await ws.send_frame(item.body, WSMsgType.TEXT)
             sent = True
             session.sent(item)
         except ConnectionError:

@@ -1,0 +1,186 @@
+"""Subscriptions under load on a real local cluster (prints figures; asserts nothing about speed).
+
+    .venv/bin/python tests/bench/bench_subscriptions.py [--rate 1000] [--txs 10000]
+        [--blocks-subs 200] [--events-subs 50]
+
+Issue 12: a node with 200 WebSocket subscribers on new blocks and 50 on events keeps at least
+90 % of its committed throughput, and the p99 delay from commit to notification stays under
+100 ms, at 1,000 tx/s offered. The same cluster runs the same open-loop transfer load
+(``node.bench.run_bench``, as ``aidchain bench --rate``) twice: first with no subscribers, then
+with all of them connected to node 0, the node the load is submitted to and watched on.
+
+Delay figures:
+- node side: commit hook -> notification handed to the socket, from node 0's histogram
+  (node_status stats.subscriptions.notify_delay_ms; p99 is the upper bound of its bucket);
+- client side: block time (the primary's clock at proposal) -> notification received, an upper
+  bound of commit -> notification that also holds the consensus round.
+The subscribers run in this process, on the same cores as the four nodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from node.bench import BenchReport, run_bench
+from tests.integration.harness import LocalCluster
+
+EVENTS_FILTER: dict[str, Any] = {}  # every contract and ledger event (transfers have none)
+
+
+class Subscribers:
+    """``n`` WebSocket connections, one subscription each, recording arrival delays."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/") + "/ws"
+        self.delays_ms: list[float] = []
+        self.notifications = 0
+        self.errors: list[str] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))  # > 100 sockets
+
+    async def add(self, n: int, topic: str, filter: dict[str, Any] | None = None) -> None:
+        params: dict[str, Any] = {"topic": topic}
+        if filter is not None:
+            params["filter"] = filter
+        for _ in range(n):
+            ws = await self._http.ws_connect(self.url, max_msg_size=16 << 20)
+            await ws.send_json({"jsonrpc": "2.0", "method": "subscribe", "params": params, "id": 1})
+            reply = await ws.receive_json(timeout=30)
+            if "result" not in reply:
+                raise RuntimeError(f"subscribe refused: {reply}")
+            self._tasks.append(asyncio.create_task(self._read(ws)))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            now_ms = time.time() * 1000
+            result = json.loads(msg.data)["params"]["result"]
+            if "error" in result:
+                self.errors.append(result["reason"])
+                break
+            self.notifications += 1
+            header = result.get("header")
+            if header is not None:
+                self.delays_ms.append(now_ms - header["time"])
+        if ws.close_code not in (None, 1000, 1001):
+            self.errors.append(f"closed {ws.close_code}")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._http.close()
+
+
+def percentile(data: list[float], p: float) -> float:
+    if not data:
+        return float("nan")
+    ordered = sorted(data)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def histogram_p(histogram: dict[str, int], p: float) -> str:
+    total = sum(histogram.values())
+    if not total:
+        return "n/a"
+    seen = 0
+    for bucket, count in histogram.items():
+        seen += count
+        if seen >= p / 100 * total:
+            bound = int(bucket.removeprefix("le_"))
+            return f"<= {bound} ms" if bound < 2**62 else "> 1000 ms"
+    return "n/a"
+
+
+def minus(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before.get(k, 0) for k in after}
+
+
+async def node0_subs(cluster: LocalCluster) -> dict[str, Any]:
+    return dict((await cluster.status(0))["stats"]["subscriptions"])
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-subs-") as tmp:
+        cluster = LocalCluster(Path(tmp))
+        try:
+            await cluster.start_all()
+            directory = cluster.info.root
+            bench = {"txs": args.txs, "clients": 4, "timeout_s": 120.0, "rate": args.rate}
+            # warm-up: connections, caches and the first view
+            await run_bench(directory, **{**bench, "txs": min(2_000, args.txs)})
+            alone = await run_bench(directory, **bench)
+            subs = Subscribers(cluster.url(0))
+            try:
+                await subs.add(args.blocks_subs, "blocks")
+                await subs.add(args.events_subs, "events", EVENTS_FILTER)
+                before = await node0_subs(cluster)
+                loaded = await run_bench(directory, **bench)
+                await asyncio.sleep(1.0)  # the last notifications arrive
+                after = await node0_subs(cluster)
+            finally:
+                await subs.close()
+        finally:
+            cluster.stop_all()
+    report(args, alone, loaded, subs, minus(after["notify_delay_ms"], before["notify_delay_ms"]))
+    dropped = after["dropped_clients"] - before["dropped_clients"]
+    print(f"  dropped subscribers during the run: {dropped}; client-side errors: {subs.errors[:3]}")
+
+
+def report(
+    args: argparse.Namespace,
+    alone: BenchReport,
+    loaded: BenchReport,
+    subs: Subscribers,
+    histogram: dict[str, int],
+) -> None:
+    print(
+        f"bench_subscriptions: 4 nodes, {args.txs} transfers at {args.rate:.0f} tx/s offered, "
+        f"{args.blocks_subs} blocks + {args.events_subs} events subscribers on node 0"
+    )
+    print(f"{'':24}{'no subscribers':>18}{'with subscribers':>20}")
+    print(f"{'committed tx/s':24}{alone.tps:>18.0f}{loaded.tps:>20.0f}")
+    print(
+        f"{'committed / submitted':24}{alone.committed:>11}/{alone.submitted:<6}"
+        f"{loaded.committed:>13}/{loaded.submitted:<6}"
+    )
+    print(f"{'blocks':24}{alone.blocks:>18}{loaded.blocks:>20}")
+    p99 = 1000 * alone.percentile(99), 1000 * loaded.percentile(99)
+    print(f"{'submit->commit p99 ms':24}{p99[0]:>18.0f}{p99[1]:>20.0f}")
+    ratio = loaded.tps / alone.tps * 100 if alone.tps else float("nan")
+    print(f"  throughput kept with subscribers: {ratio:.0f} % (target >= 90 %)")
+    print(
+        f"  commit -> socket (node 0, {sum(histogram.values())} live notifications): "
+        f"p50 {histogram_p(histogram, 50)}, p99 {histogram_p(histogram, 99)} (target p99 < 100 ms)"
+    )
+    d = subs.delays_ms
+    print(
+        f"  block time -> received by a subscriber ({len(d)} block notifications): "
+        f"p50 {percentile(d, 50):.0f} ms, p99 {percentile(d, 99):.0f} ms, "
+        f"max {max(d, default=float('nan')):.0f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=1_000.0)
+    parser.add_argument("--txs", type=int, default=10_000)
+    parser.add_argument("--blocks-subs", type=int, default=200)
+    parser.add_argument("--events-subs", type=int, default=50)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
