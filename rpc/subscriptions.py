@@ -812,21 +812,22 @@ class SocketAPI:
         return getattr(self._api, name)
 
 
-def _socket_session(api: NodeAPI) -> tuple[SubscriptionHub, Session]:
+def _socket_session(api: NodeAPI, method: str) -> tuple[SubscriptionHub, Session]:
+    """The hub and this connection's session; over HTTP (or without a hub) a clear refusal."""
     if isinstance(api, SocketAPI) and api.session.hub is not None:
         return api.session.hub, api.session
     raise MethodNotFound(
-        "subscriptions need the WebSocket endpoint /ws", reason=REASON_WS_ONLY, method="subscribe"
+        "subscriptions need the WebSocket endpoint /ws", reason=REASON_WS_ONLY, method=method
     )
 
 
 async def subscribe_method(api: NodeAPI, p: dict[str, Any]) -> str:
-    hub, session = _socket_session(api)
+    hub, session = _socket_session(api, "subscribe")
     return hub.subscribe(session, p["topic"], p["filter"], p["from_height"])
 
 
 async def unsubscribe_method(api: NodeAPI, p: dict[str, Any]) -> bool:
-    hub, session = _socket_session(api)
+    hub, session = _socket_session(api, "unsubscribe")
     return hub.unsubscribe(session, p["subscription"])
 
 

@@ -29,7 +29,7 @@ async def test_http_post_is_told_subscriptions_need_the_websocket() -> None:
             )
             err = (await resp.json())["error"]
             assert err["code"] == E.METHOD_NOT_FOUND and err["data"]["reason"] == REASON_WS_ONLY
-            assert "/ws" in err["message"]
+            assert "/ws" in err["message"] and err["data"]["method"] == method
 
 
 async def test_subscribe_reply_comes_before_its_first_notification() -> None:
