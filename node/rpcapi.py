@@ -28,7 +28,8 @@ from node.aidapi import AidRpc
 from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
-from rpc.subscriptions import Committed, SubscriptionHub, TxStatus
+from rpc.notifications import Committed, TxStatus
+from rpc.subscriptions import SubscriptionHub
 from storage.chainstore import ChainStore
 
 

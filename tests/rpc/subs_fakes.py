@@ -11,7 +11,8 @@ from typing import Any
 from chain.block import Block, BlockHeader, CommitCertificate, merkle_root
 from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer, sign_tx
-from rpc.subscriptions import Committed, Session, SubscriptionHub, TxStatus
+from rpc.notifications import Committed, TxStatus
+from rpc.subscriptions import Session, SubscriptionHub
 
 CHAIN = "subs-test"
 KEY = KeyPair.from_seed(b"\x07" * 32)

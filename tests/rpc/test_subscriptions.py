@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from chain.tx import sign_tx
 from rpc.errors import InvalidParams
+from rpc.notifications import REASON_BAD_FILTER
 from rpc.subscriptions import (
     QUEUE_FULL_REASON,
-    REASON_BAD_FILTER,
     REASON_TOO_MANY,
     REASON_UNKNOWN_TOPIC,
     Session,
