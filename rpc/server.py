@@ -558,7 +558,11 @@ async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
     """One response message per request or batch, answered in order; no message for
     notifications. Subscription notifications (rpc/subscriptions.py) share the socket's queue,
     so a subscribe reply always precedes its subscription's first notification."""
-    ws = web.WebSocketResponse(max_msg_size=request.app[_MAX_BODY_KEY], heartbeat=WS_HEARTBEAT_S)
+    # compress=False: permessage-deflate would compress the same notification once per
+    # subscriber, on the event loop, for clients that are mostly on the node's own network
+    ws = web.WebSocketResponse(
+        max_msg_size=request.app[_MAX_BODY_KEY], heartbeat=WS_HEARTBEAT_S, compress=False
+    )
     await ws.prepare(request)
     sockets = request.app[_SOCKETS_KEY]
     sockets.add(ws)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -112,22 +113,35 @@ async def node0_subs(cluster: LocalCluster) -> dict[str, Any]:
     return dict((await cluster.status(0))["stats"]["subscriptions"])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): load-independent cost."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(cluster: LocalCluster, bench: dict[str, Any]) -> tuple[BenchReport, float]:
+    """One bench run and node 0's CPU seconds during it."""
+    pid = cluster.procs[0].pid
+    before = cpu_seconds(pid)
+    result = await run_bench(cluster.info.root, **bench)
+    return result, cpu_seconds(pid) - before
+
+
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-subs-") as tmp:
         cluster = LocalCluster(Path(tmp))
         try:
             await cluster.start_all()
-            directory = cluster.info.root
             bench = {"txs": args.txs, "clients": 4, "timeout_s": 120.0, "rate": args.rate}
             # warm-up: connections, caches and the first view
-            await run_bench(directory, **{**bench, "txs": min(2_000, args.txs)})
-            alone = await run_bench(directory, **bench)
+            await run_bench(cluster.info.root, **{**bench, "txs": min(2_000, args.txs)})
+            alone, cpu_alone = await measured(cluster, bench)
             subs = Subscribers(cluster.url(0))
             try:
                 await subs.add(args.blocks_subs, "blocks")
                 await subs.add(args.events_subs, "events", EVENTS_FILTER)
                 before = await node0_subs(cluster)
-                loaded = await run_bench(directory, **bench)
+                loaded, cpu_loaded = await measured(cluster, bench)
                 await asyncio.sleep(1.0)  # the last notifications arrive
                 after = await node0_subs(cluster)
             finally:
@@ -135,6 +149,13 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             cluster.stop_all()
     report(args, alone, loaded, subs, minus(after["notify_delay_ms"], before["notify_delay_ms"]))
+    per_k = [
+        1000 * cpu / max(1, r.committed) for cpu, r in ((cpu_alone, alone), (cpu_loaded, loaded))
+    ]
+    print(
+        f"  node 0 CPU per 1,000 committed tx: {per_k[0]:.2f} s without, {per_k[1]:.2f} s with "
+        "subscribers (load-independent cost)"
+    )
     dropped = after["dropped_clients"] - before["dropped_clients"]
     print(f"  dropped subscribers during the run: {dropped}; client-side errors: {subs.errors[:3]}")
 
