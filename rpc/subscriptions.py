@@ -56,6 +56,7 @@ MAX_HEIGHT = 2**63 - 1
 RECENT_BLOCKS = 4  # committed blocks kept from the hook, so live delivery reads no store
 BUILT_BLOCKS = 4  # heights whose notifications are kept encoded for every subscriber
 STEP_TX_BUDGET = 1_000  # transactions' worth of blocks the pump reads/encodes before yielding
+STEP_NOTIFICATIONS = 2_000  # ... and notifications it queues (a block for 2,000 subscribers)
 SYNC_POLL_S = 1.0  # the sync topic looks at the node's sync status this often
 
 REASON_WS_ONLY = "ws_only"
@@ -279,6 +280,7 @@ class SubscriptionHub:
         self._pending: set[str] = set()  # watched hashes admitted since the last step
         self._recent: OrderedDict[int, tuple[Committed, float]] = OrderedDict()
         self._built: OrderedDict[int, BlockNotes] = OrderedDict()
+        self._read_txs = 0  # transactions of the blocks built into notes so far (pump work)
         self._tx_height: int | None = None  # last height scanned for watched transactions
         self._wake = asyncio.Event()
         self._last_sync_poll = 0.0
@@ -436,6 +438,7 @@ class SubscriptionHub:
                 if committed is None:
                     return None
                 notes = BlockNotes(committed, None)
+            self._read_txs += len(notes.committed.block.txs)
             self._built[height] = notes
             while len(self._built) > BUILT_BLOCKS:
                 self._built.popitem(last=False)
@@ -499,18 +502,20 @@ class SubscriptionHub:
 
     def _advance_cursors(self, head: int) -> bool:
         """Deliver heights to blocks/events subscriptions; True if some can go on right away."""
-        budget = STEP_TX_BUDGET
+        read, sent = self._read_txs, self.stats.notifications
         more = False
         for sub in list(self._cursor.values()):
             outcome = _PAUSED
             while sub.active and sub.next_height <= head:
-                if budget <= 0:
+                # the work is reading and encoding blocks (once each) and queueing notifications
+                if self.stats.notifications - sent >= STEP_NOTIFICATIONS or (
+                    self._read_txs - read >= STEP_TX_BUDGET and sub.next_height not in self._built
+                ):
                     return True
                 notes = self._notes(sub.next_height)
                 if notes is None:
                     break  # not readable yet: the next block wakes the pump again
-                budget -= max(1, len(notes.committed.block.txs))
-                outcome = self._deliver(sub, notes)
+                outcome = self._deliver(sub, notes, paced=sub.replaying or sub.next_height < head)
                 if outcome != _DONE:
                     break
                 if sub.replaying:
@@ -521,17 +526,18 @@ class SubscriptionHub:
             more |= outcome == _DONE and sub.active and sub.next_height <= head
         return more
 
-    def _deliver(self, sub: Subscription, notes: BlockNotes) -> int:
+    def _deliver(self, sub: Subscription, notes: BlockNotes, *, paced: bool) -> int:
         """Queue (the rest of) one height's notifications for ``sub``.
 
-        A replaying subscription stops when its queue is half full and resumes at the same
-        event (``next_event``) once the writer has drained it; a live one is dropped when a
-        notification does not fit.
+        Below the head (a replay, or a burst of blocks the pump has not caught up with) delivery
+        is paced: it stops when the queue is half full and resumes at the same event
+        (``next_event``) once the writer has drained it. At the head a notification that does
+        not fit drops the client.
         """
         session = sub.session
         at = None if sub.replaying else notes.committed_at
         if sub.topic == "blocks":
-            if sub.replaying and not session.room_for_replay():
+            if paced and not session.room_for_replay():
                 return _PAUSED
             return _DONE if self._push(sub, notes.block, at) else _DROPPED
         assert sub.events is not None
@@ -539,7 +545,7 @@ class SubscriptionHub:
         while sub.next_event < len(events):
             event = events[sub.next_event]
             if matches(sub.events, event, self.feed):
-                if sub.replaying and not session.room_for_replay():
+                if paced and not session.room_for_replay():
                     return _PAUSED
                 if not self._push(sub, event.result, at):
                     return _DROPPED

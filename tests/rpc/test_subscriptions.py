@@ -422,3 +422,34 @@ def test_sync_status_at_once_then_only_on_change(monkeypatch: pytest.MonkeyPatch
         {"height": 1, "syncing": False, "peers": 2},
         {"height": 1, "syncing": True, "peers": 2},
     ]
+
+
+def test_one_step_serves_every_live_subscriber_of_a_full_block() -> None:
+    """The pump's work budget counts reading and encoding a block once, not once per
+    subscriber: 250 subscribers of a 1,000-transaction block are served in one step."""
+    feed = FakeFeed()
+    hub = SubscriptionHub(feed)
+    sessions = [hub.open_session() for _ in range(250)]
+    ids = [subscribe(hub, s, "blocks") for s in sessions]
+    feed.commit(hub, feed.make_block([transfer_tx(n) for n in range(1_000)]))
+    assert hub.step() is False
+    for session, sub in zip(sessions, ids, strict=True):
+        assert [r["tx_count"] for r in results(drain(session), sub)] == [1_000]
+
+
+def test_a_burst_of_blocks_is_paced_for_a_live_subscriber_not_dropped() -> None:
+    """Blocks the pump has not caught up with (state sync applies them in bursts) are paced
+    like a replay: only the newest block must fit in the queue."""
+    feed, hub, session = make(queue_bytes=4_000)
+    sub = subscribe(hub, session, "blocks")
+    for _ in range(12):
+        feed.commit(hub)
+    heights: list[int] = []
+    for _ in range(50):
+        more = hub.step()
+        got = results(drain(session), sub)
+        heights += [r["height"] for r in got]
+        if not more and not got:
+            break
+    assert session.drop_reason is None
+    assert heights == list(range(1, 13))
