@@ -1,7 +1,7 @@
 """Subscriptions under load on a real local cluster (prints figures; asserts nothing about speed).
 
     .venv/bin/python tests/bench/bench_subscriptions.py [--rate 1000] [--txs 10000]
-        [--blocks-subs 200] [--events-subs 50]
+        [--blocks-subs 200] [--events-subs 50] [--micro BLOCKS]
 
 Issue 12: a node with 200 WebSocket subscribers on new blocks and 50 on events keeps at least
 90 % of its committed throughput, and the p99 delay from commit to notification stays under
@@ -237,16 +237,59 @@ def report(
     )
 
 
+async def micro(args: argparse.Namespace) -> None:
+    """The hub and /ws alone: an in-process server on a fake chain, the subscribers in the child
+    process; this process's CPU time per notification is the node-side cost of fan-out."""
+    from aiohttp import web
+
+    from rpc.server import create_rpc_app
+    from rpc.subscriptions import SubscriptionHub
+    from tests.rpc.fakes import FakeNode
+    from tests.rpc.subs_fakes import FakeFeed, pumping
+
+    feed = FakeFeed()
+    hub = SubscriptionHub(feed)
+    runner = web.AppRunner(create_rpc_app(FakeNode(), subscriptions=hub))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with pumping(hub):
+        child = await start_subscribers(f"http://127.0.0.1:{port}/", args)
+        blocks, wanted = args.micro, args.micro * args.blocks_subs
+        cpu, started = time.process_time(), time.monotonic()
+        for _ in range(blocks):
+            feed.commit(hub)
+            await asyncio.sleep(0.1)  # ten blocks a second
+        while sum(hub.stats.notify_delay_ms) < wanted and time.monotonic() - started < 300:
+            await asyncio.sleep(0.01)
+        cpu = time.process_time() - cpu
+        seen = await stop_subscribers(child)
+    await runner.cleanup()
+    histogram = hub.stats.as_dict()["notify_delay_ms"]
+    print(
+        f"micro: {blocks} empty blocks to {args.blocks_subs} blocks + {args.events_subs} events "
+        f"subscribers: {1e6 * cpu / max(1, wanted):.0f} us of server CPU per notification; "
+        f"commit -> socket p50 {histogram_p(histogram, 50)}, p99 {histogram_p(histogram, 99)}; "
+        f"client errors: {seen['errors'][:3]}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=1_000.0)
     parser.add_argument("--txs", type=int, default=10_000)
     parser.add_argument("--blocks-subs", type=int, default=200)
     parser.add_argument("--events-subs", type=int, default=50)
+    parser.add_argument(
+        "--micro", type=int, default=0, metavar="BLOCKS", help="hub and /ws alone, no cluster"
+    )
     parser.add_argument("--subscriber-of", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.subscriber_of:
         asyncio.run(subscriber_process(args.subscriber_of, args.blocks_subs, args.events_subs))
+    elif args.micro:
+        asyncio.run(micro(args))
     else:
         asyncio.run(run(args))
 
