@@ -359,6 +359,8 @@ class SubscriptionHub:
     def activate(self, session: Session) -> None:
         """Register the session's new subscriptions; tx and sync ones get their status now."""
         for sub in list(session.subs.values()):  # a committed tx's subscription ends here
+            if not session.open:
+                return  # dropped by a status that did not fit: nothing more is registered
             if sub.active:
                 continue
             sub.active = True

@@ -453,3 +453,13 @@ def test_a_burst_of_blocks_is_paced_for_a_live_subscriber_not_dropped() -> None:
             break
     assert session.drop_reason is None
     assert heights == list(range(1, 13))
+
+
+def test_a_session_dropped_while_activating_registers_nothing_more() -> None:
+    _, hub, session = make(queue_bytes=200)  # one tx status fits, the second does not
+    for n in range(3):
+        hub.subscribe(session, "tx", {"hash": aid_tx(n).hash}, None)
+    hub.subscribe(session, "blocks", None, None)
+    session.activate()
+    assert session.drop_reason == QUEUE_FULL_REASON
+    assert hub.counts() == {"cursor": 0, "tx": 0, "sync": 0} and hub._tx == {}
