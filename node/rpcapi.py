@@ -245,7 +245,7 @@ class NodeRpc(AidRpc):
                 "peers": dict(node.peers.stats),
                 "sync": dict(node.sync.stats),
                 "queries": dict(self.queries.stats),
-                "subscriptions": node.subscriptions.stats.as_dict(),
+                "subscriptions": node.subscriptions.status(),
             },
         }
 

@@ -398,8 +398,12 @@ class SubscriptionHub:
         self._next_id += 1
         return f"0x{self._next_id:016x}"
 
+    def status(self) -> dict[str, Any]:
+        """For node_status: the counters and the subscriptions registered now."""
+        return {**self.stats.as_dict(), "active": self.counts()}
+
     def counts(self) -> dict[str, int]:
-        """Live registrations per topic (tests and node_status use these)."""
+        """Registered subscriptions: blocks/events ("cursor"), tx and sync."""
         return {
             "cursor": len(self._cursor),
             "tx": sum(len(w) for w in self._tx.values()),

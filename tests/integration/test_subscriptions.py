@@ -236,3 +236,36 @@ async def test_a_client_that_never_reads_is_dropped_while_the_chain_carries_on(
             await cluster.wait_height(range(cluster.n), height)
     finally:
         sock.close()
+
+
+async def test_a_subscribe_unsubscribe_flood_leaves_nothing_behind(cluster: LocalCluster) -> None:
+    url = cluster.url(0)
+    async with Subscriber(url) as client:
+        for round_ in range(150):
+            await client.ws.send_json(
+                [
+                    {"jsonrpc": "2.0", "method": "subscribe", "params": {"topic": t}, "id": i}
+                    for i, t in enumerate(["blocks", "events", "sync"] * 6)
+                ]
+            )
+            answers = await client.ws.receive_json(timeout=30)
+            ids = [a["result"] for a in answers if "result" in a]
+            refused = [a["error"]["data"]["reason"] for a in answers if "error" in a]
+            assert len(ids) == 16 and refused == ["too_many_subscriptions"] * 2, round_
+            await client.ws.send_json(
+                [
+                    {"jsonrpc": "2.0", "method": "unsubscribe", "params": [sub], "id": i}
+                    for i, sub in enumerate(ids)
+                ]
+            )
+            while True:  # sync notifications may come first; the batch answer is a list
+                msg = await client.ws.receive_json(timeout=30)
+                if isinstance(msg, list):
+                    assert [a["result"] for a in msg] == [True] * 16
+                    break
+        subs = (await cluster.status(0))["stats"]["subscriptions"]
+        assert subs["active"] == {"cursor": 0, "tx": 0, "sync": 0}
+        assert subs["subscriptions"] >= 150 * 16
+    key, to = cluster.accounts[0], cluster.accounts[1].public_hex
+    hashes = await submit_all(url, sign_batch(key, cluster.chain_id, 0, 5, to))
+    await wait_committed(cluster, 0, hashes)
