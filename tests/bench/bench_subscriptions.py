@@ -34,8 +34,11 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from chain.crypto import KeyPair
+from chain.tx import Transaction, make_transfer, sign_tx
 from node.bench import BenchReport, run_bench
-from tests.integration.harness import LocalCluster
+from rpc.client import RpcClient
+from tests.integration.harness import LocalCluster, submit_all, wait_committed
 
 EVENTS_FILTER: dict[str, Any] = {}  # every contract and ledger event (transfers have none)
 
@@ -47,6 +50,7 @@ class Subscribers:
         self.url = url.rstrip("/") + "/ws"
         self.delays_ms: list[float] = []
         self.notifications = 0
+        self.events = 0
         self.errors: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
         # more than aiohttp's default of 100 connections per session
@@ -74,6 +78,8 @@ class Subscribers:
                 self.errors.append(result["reason"])
                 break
             self.notifications += 1
+            if "event" in result:
+                self.events += 1
             header = result.get("header")
             if header is not None:
                 self.delays_ms.append(now_ms - header["time"])
@@ -96,7 +102,8 @@ async def subscriber_process(url: str, blocks: int, events: int) -> None:
     await asyncio.to_thread(sys.stdin.read)
     await asyncio.sleep(1.0)  # the last notifications arrive
     await subs.close()
-    print(json.dumps({"delays_ms": subs.delays_ms, "errors": subs.errors}), flush=True)
+    out = {"delays_ms": subs.delays_ms, "errors": subs.errors, "events": subs.events}
+    print(json.dumps(out), flush=True)
 
 
 async def start_subscribers(url: str, args: argparse.Namespace) -> asyncio.subprocess.Process:
@@ -163,11 +170,71 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measured(cluster: LocalCluster, bench: dict[str, Any]) -> tuple[BenchReport, float]:
-    """One bench run and node 0's CPU seconds during it."""
+EMITTER = """
+def init():
+    storage["n"] = 0
+
+
+def ping(tag):
+    storage["n"] += 1
+    emit("ping", tag=tag, n=storage["n"])
+"""
+
+
+class EventLoad:
+    """Contract calls that emit one event each, beside the transfers, from an account of its
+    own (``run_bench`` signs for every account of the cluster)."""
+
+    def __init__(self, cluster: LocalCluster, rate: float) -> None:
+        self.cluster, self.rate = cluster, rate
+        self.key = KeyPair.generate()
+        self.nonce = 0
+        self.contract = ""
+        self.sent = 0
+
+    async def setup(self) -> None:
+        url, funder = self.cluster.url(0), self.cluster.accounts[0]
+        async with RpcClient(url) as rpc:
+            nonce = (await rpc.call("account_get", address=funder.public_hex))["next_nonce"]
+        fund = make_transfer(funder, self.cluster.chain_id, nonce, self.key.public_hex, 10**6)
+        await wait_committed(self.cluster, 0, await submit_all(url, [fund]))
+        deploy = self._sign("deploy", {"source": EMITTER, "gas": 200_000})
+        done = await wait_committed(self.cluster, 0, await submit_all(url, [deploy]))
+        self.contract = done[deploy.hash]["receipt"]["address"]
+
+    def _sign(self, tx_type: str, payload: dict[str, Any]) -> Transaction:
+        tx = sign_tx(self.key, self.cluster.chain_id, self.nonce, tx_type, payload)
+        self.nonce += 1
+        return tx
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Ten batches a second at ``rate`` calls per second until ``stop``."""
+        per_batch = max(1, round(self.rate / 10))
+        payload = {"contract": self.contract, "method": "ping", "gas": 50_000}
+        while not stop.is_set():
+            calls = [
+                self._sign("call", {**payload, "args": {"tag": self.sent + i}})
+                for i in range(per_batch)
+            ]
+            self.sent += per_batch
+            await submit_all(self.cluster.url(0), calls)
+            await asyncio.sleep(0.1)
+
+
+async def measured(
+    cluster: LocalCluster, bench: dict[str, Any], events: EventLoad | None
+) -> tuple[BenchReport, float]:
+    """One bench run (with the event load beside it) and node 0's CPU seconds during it."""
     pid = cluster.procs[0].pid
     before = cpu_seconds(pid)
-    result = await run_bench(cluster.info.root, **bench)
+    stop = asyncio.Event()
+    side = asyncio.create_task(events.run(stop)) if events is not None else None
+    try:
+        result = await run_bench(cluster.info.root, **bench)
+    finally:
+        stop.set()
+        if side is not None:
+            await side
     return result, cpu_seconds(pid) - before
 
 
@@ -179,11 +246,14 @@ async def run(args: argparse.Namespace) -> None:
             bench = {"txs": args.txs, "clients": 4, "timeout_s": 120.0, "rate": args.rate}
             # warm-up: connections, caches and the first view
             await run_bench(cluster.info.root, **{**bench, "txs": min(2_000, args.txs)})
-            alone, cpu_alone = await measured(cluster, bench)
+            events = EventLoad(cluster, args.event_calls) if args.event_calls > 0 else None
+            if events is not None:
+                await events.setup()
+            alone, cpu_alone = await measured(cluster, bench, events)
             child = await start_subscribers(cluster.url(0), args)
             try:
                 before = await node0_subs(cluster)
-                loaded, cpu_loaded = await measured(cluster, bench)
+                loaded, cpu_loaded = await measured(cluster, bench, events)
                 after = await node0_subs(cluster)
             finally:
                 seen = await stop_subscribers(child)
@@ -211,7 +281,8 @@ def report(
     histogram: dict[str, int],
 ) -> None:
     print(
-        f"bench_subscriptions: 4 nodes, {args.txs} transfers at {args.rate:.0f} tx/s offered, "
+        f"bench_subscriptions: 4 nodes, {args.txs} transfers at {args.rate:.0f} tx/s offered "
+        f"(+ {args.event_calls:.0f} event-emitting calls/s), "
         f"{args.blocks_subs} blocks + {args.events_subs} events subscribers on node 0"
     )
     print(f"{'':24}{'no subscribers':>18}{'with subscribers':>20}")
@@ -229,6 +300,7 @@ def report(
         f"  commit -> socket (node 0, {sum(histogram.values())} live notifications): "
         f"p50 {histogram_p(histogram, 50)}, p99 {histogram_p(histogram, 99)} (target p99 < 100 ms)"
     )
+    print(f"  event notifications received by the events subscribers: {seen['events']}")
     d = seen["delays_ms"]
     print(
         f"  block time -> received by a subscriber ({len(d)} block notifications): "
@@ -281,6 +353,9 @@ def main() -> None:
     parser.add_argument("--txs", type=int, default=10_000)
     parser.add_argument("--blocks-subs", type=int, default=200)
     parser.add_argument("--events-subs", type=int, default=50)
+    parser.add_argument(
+        "--event-calls", type=float, default=20.0, help="contract calls/s emitting one event each"
+    )
     parser.add_argument(
         "--micro", type=int, default=0, metavar="BLOCKS", help="hub and /ws alone, no cluster"
     )
