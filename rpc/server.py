@@ -494,33 +494,37 @@ async def _write_ws(
     The transport holds at most one frame beyond its high-water mark: the next message is taken
     from the session's queue only once this one has drained.
     """
-    while True:
-        item = await session.take()
-        if item is None:
-            break
-        sent = False
-        try:
-            # asyncio.timeout, not wait_for: wait_for starts a task per call on Python 3.11
-            async with asyncio.timeout(timeout_s):
-                await ws.send_frame(item.body, WSMsgType.TEXT)
-            sent = True
-            session.sent(item)
-        except ConnectionError:
-            log.debug("rpc websocket client went away before its messages were sent")
-            session.close()
-            return
-        except TimeoutError:
-            log.debug(
-                "rpc websocket client %s did not read in %.1f s; dropped", request.remote, timeout_s
-            )
-            session.close()
-            await _close_dropped(ws, request, SLOW_READER_CLOSE)
-            return
-        finally:
-            if item.done is not None and not item.done.done():
-                item.done.set_result(sent)
-    if session.drop_reason is not None:
-        await _close_dropped(ws, request, session.drop_reason)
+    try:
+        while True:
+            item = await session.take()
+            if item is None:
+                break
+            sent = False
+            try:
+                # asyncio.timeout, not wait_for: wait_for starts a task per call on Python 3.11
+                async with asyncio.timeout(timeout_s):
+                    await ws.send_frame(item.body, WSMsgType.TEXT)
+                sent = True
+                session.sent(item)
+            except ConnectionError:
+                log.debug("rpc websocket client went away before its messages were sent")
+                return
+            except TimeoutError:
+                log.debug(
+                    "rpc websocket client %s did not read in %.1f s; dropped",
+                    request.remote,
+                    timeout_s,
+                )
+                session.close()
+                await _close_dropped(ws, request, SLOW_READER_CLOSE)
+                return
+            finally:
+                if item.done is not None and not item.done.done():
+                    item.done.set_result(sent)
+        if session.drop_reason is not None:
+            await _close_dropped(ws, request, session.drop_reason)
+    finally:
+        session.close()  # whatever ended the writer, the reader waits for no reply any more
 
 
 async def _close_dropped(ws: web.WebSocketResponse, request: web.Request, reason: str) -> None:
@@ -611,6 +615,8 @@ async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
             writer.cancel()
             if request.transport is not None:
                 request.transport.abort()
+        else:
+            writer.result()  # a bug in the writer is raised (and logged by aiohttp), not lost
     return ws
 
 
