@@ -45,7 +45,8 @@ DEFAULT_RPC_MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply; results past it get 
 DEFAULT_RPC_REPLY_BUDGET_BYTES = 64 * 1024 * 1024  # reply bytes held for all clients together
 DEFAULT_RPC_SEND_TIMEOUT_MS = 10_000  # a reply piece not drained in this time drops the client
 # WebSocket subscriptions (rpc/subscriptions.py): per connection, a table of subscriptions and a
-# queue of notification bytes; a live notification that does not fit drops the client (1008).
+# queue of notification bytes; a notification of the newest block that does not fit drops the
+# client (1008); older heights (replay, bursts) are paced by the queue instead.
 DEFAULT_RPC_MAX_SUBSCRIPTIONS_PER_SOCKET = 16
 MAX_RPC_SUBSCRIPTIONS_PER_SOCKET = 1_024  # config load refuses more
 DEFAULT_RPC_SUBSCRIPTION_QUEUE_BYTES = 1024 * 1024
