@@ -592,7 +592,19 @@ async def unsubscribe_method(api: NodeAPI, p: dict[str, Any]) -> bool:
     return hub.unsubscribe(session, p["subscription"])
 
 
+MAX_SUBSCRIPTION_ID_CHARS = 64  # ids are "0x" + 16 hex; any other string is just unknown
+
+
 def check_subscription_id(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 2 + 16 or not is_valid_text(value):
-        raise InvalidParams(f"parameter '{name}' must be a subscription id string", param=name)
+    """A string of bounded length: a well-formed id this connection does not have is ``false``."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= MAX_SUBSCRIPTION_ID_CHARS
+        or not is_valid_text(value)
+    ):
+        raise InvalidParams(
+            f"parameter '{name}' must be a subscription id (a string of at most "
+            f"{MAX_SUBSCRIPTION_ID_CHARS} characters)",
+            param=name,
+        )
     return value

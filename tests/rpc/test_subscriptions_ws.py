@@ -74,6 +74,11 @@ async def test_a_batch_past_the_limit_gets_errors_for_the_extra_subscriptions() 
         assert ["result" in a for a in answers] == [True, True, True, False, False]
         err = answers[3]["error"]
         assert err["code"] == E.INVALID_PARAMS and err["data"]["reason"] == REASON_TOO_MANY
+        await ws.send_json(request("unsubscribe", 7, subscription="not-an-id-of-mine"))
+        assert (await ws.receive_json(timeout=5))["result"] is False
+        await ws.send_json(request("unsubscribe", 8, subscription="x" * 65))
+        err = (await ws.receive_json(timeout=5))["error"]
+        assert err["code"] == E.INVALID_PARAMS and err["data"]["param"] == "subscription"
         await ws.send_json(request("subscribe", 9, topic="nope"))
         err = (await ws.receive_json(timeout=5))["error"]
         assert err["code"] == E.INVALID_PARAMS and err["data"]["reason"] == "unknown_topic"
