@@ -237,12 +237,15 @@ class HubStats:
     dropped_clients: int = 0
     replayed_blocks: int = 0
     notify_delay_ms: list[int] = field(default_factory=lambda: [0] * len(DELAY_BUCKETS_MS))
+    # commit hook -> the pump's next step: how long the event loop took to get to it at all
+    wake_delay_ms: list[int] = field(default_factory=lambda: [0] * len(DELAY_BUCKETS_MS))
 
-    def record_delay(self, seconds: float) -> None:
+    def record_delay(self, seconds: float, histogram: list[int] | None = None) -> None:
         ms = seconds * 1000
+        counts = self.notify_delay_ms if histogram is None else histogram
         for i, bound in enumerate(DELAY_BUCKETS_MS):
             if ms <= bound:
-                self.notify_delay_ms[i] += 1
+                counts[i] += 1
                 return
 
     def as_dict(self) -> dict[str, Any]:
@@ -251,10 +254,13 @@ class HubStats:
             "notifications": self.notifications,
             "dropped_clients": self.dropped_clients,
             "replayed_blocks": self.replayed_blocks,
-            "notify_delay_ms": {
-                f"le_{b}": n for b, n in zip(DELAY_BUCKETS_MS, self.notify_delay_ms, strict=True)
-            },
+            "notify_delay_ms": _buckets(self.notify_delay_ms),
+            "wake_delay_ms": _buckets(self.wake_delay_ms),
         }
+
+
+def _buckets(counts: list[int]) -> dict[str, int]:
+    return {f"le_{b}": n for b, n in zip(DELAY_BUCKETS_MS, counts, strict=True)}
 
 
 class SubscriptionHub:
@@ -282,6 +288,7 @@ class SubscriptionHub:
         self._built: OrderedDict[int, BlockNotes] = OrderedDict()
         self._read_txs = 0  # transactions of the blocks built into notes so far (pump work)
         self._tx_height: int | None = None  # last height scanned for watched transactions
+        self._woken = 0  # last hooked height whose wake-up delay is counted
         self._wake = asyncio.Event()
         self._last_sync_poll = 0.0
 
@@ -427,6 +434,11 @@ class SubscriptionHub:
 
     def step(self) -> bool:
         """One bounded round of work; True if there is more to do right away."""
+        now = time.monotonic()
+        for height, (_, hooked_at) in self._recent.items():
+            if height > self._woken:
+                self._woken = height
+                self.stats.record_delay(now - hooked_at, self.stats.wake_delay_ms)
         head = self.feed.head()
         self._scan_txs(head)
         more = self._advance_cursors(head)

@@ -260,6 +260,11 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             cluster.stop_all()
     report(args, alone, loaded, seen, minus(after["notify_delay_ms"], before["notify_delay_ms"]))
+    wake = minus(after["wake_delay_ms"], before["wake_delay_ms"])
+    print(
+        f"  commit -> the pump's next step (event-loop lag alone, {sum(wake.values())} blocks): "
+        f"p50 {histogram_p(wake, 50)}, p99 {histogram_p(wake, 99)}"
+    )
     per_k = [
         1000 * cpu / max(1, r.committed) for cpu, r in ((cpu_alone, alone), (cpu_loaded, loaded))
     ]

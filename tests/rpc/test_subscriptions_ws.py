@@ -188,4 +188,5 @@ async def test_a_client_that_reads_is_never_dropped() -> None:
         # every live notification's commit-to-socket time is in the histogram
         assert sum(hub.stats.notify_delay_ms) == 300
         assert sum(hub.stats.as_dict()["notify_delay_ms"].values()) == 300
+        assert 0 < sum(hub.stats.as_dict()["wake_delay_ms"].values()) <= 300
         await ws.close()
