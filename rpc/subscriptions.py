@@ -11,11 +11,11 @@ No gap, no duplicate: every ``blocks`` and ``events`` subscription has one curso
 ``next_height``, and the only thing that moves it is delivering exactly that height's
 notifications. Live delivery and ``from_height`` replay are the same code: the pump delivers
 height ``next_height`` (from a small cache of recently committed blocks, or from the store) for
-as long as it is <= the committed head. A subscription that starts behind the head is
-*replaying*: it is paced by its socket's queue (it waits while the queue is over half full) and
-by a per-step work budget. Once it reaches the head it is *live*: a notification that does not
-fit in its queue drops the client (told with a ``dropped`` notification, then closed with 1008),
-because holding notifications back for it would mean holding memory for it without bound.
+as long as it is <= the committed head. Heights below the head (a ``from_height`` replay, or a
+burst of blocks state sync applied at once) are paced by the socket's queue (delivery waits
+while it is over half full) and by a per-step work budget. At the head a notification that does
+not fit in the queue drops the client (told with a ``dropped`` notification, then closed with
+1008): holding the newest block back for it would mean holding memory for it without bound.
 
 A new subscription is inactive until its ``subscribe`` reply is on the socket's queue
 (``Session.activate``), so the reply carrying its id always precedes its first notification.
