@@ -48,6 +48,17 @@ DEFAULT_RPC_MAX_CONCURRENT_QUERIES = 2  # contract_calls running at once; more g
 DEFAULT_RPC_MAX_REPLY_BYTES = 4 * 1024 * 1024  # one reply; results past it get too_large
 DEFAULT_RPC_REPLY_BUDGET_BYTES = 64 * 1024 * 1024  # reply bytes held for all clients together
 DEFAULT_RPC_SEND_TIMEOUT_MS = 10_000  # a reply piece not drained in this time drops the client
+# WebSocket subscriptions (rpc/subscriptions.py): per connection, a table of subscriptions and a
+# queue of notification bytes; a notification of the newest block that does not fit drops the
+# client (1008); older heights (replay, bursts) are paced by the queue instead.
+DEFAULT_RPC_MAX_SUBSCRIPTIONS_PER_SOCKET = 16
+MAX_RPC_SUBSCRIPTIONS_PER_SOCKET = 1_024  # config load refuses more
+DEFAULT_RPC_SUBSCRIPTION_QUEUE_BYTES = 1024 * 1024
+# One notification must fit in an empty queue: a contract event is at most 16 KiB
+# (contracts/vm/gas.py MAX_EVENT_BYTES) and a block's header and signer list are a few KiB.
+MIN_RPC_SUBSCRIPTION_QUEUE_BYTES = 64 * 1024
+# All connections' queues together (max_websockets x subscription_queue_bytes) stay within this.
+MAX_RPC_SUBSCRIPTION_MEMORY_BYTES = 1024 * 1024 * 1024
 # The largest legitimate peer messages are a PRE-PREPARE or NEW-VIEW carrying a full block, and a
 # sync response. In wire form (chain/wire.py) a block's transactions are canonical strings: their
 # bytes at most double (only '"' and '\\' are escaped again), plus quotes and a comma per

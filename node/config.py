@@ -30,6 +30,8 @@ class RpcConfig:
     max_reply_bytes: int = limits.DEFAULT_RPC_MAX_REPLY_BYTES
     reply_budget_bytes: int = limits.DEFAULT_RPC_REPLY_BUDGET_BYTES
     send_timeout_ms: int = limits.DEFAULT_RPC_SEND_TIMEOUT_MS
+    max_subscriptions_per_socket: int = limits.DEFAULT_RPC_MAX_SUBSCRIPTIONS_PER_SOCKET
+    subscription_queue_bytes: int = limits.DEFAULT_RPC_SUBSCRIPTION_QUEUE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
     check_mempool(cfg.mempool)
     _check_rpc(cfg.rpc)
     _check_queries(cfg.rpc)
+    _check_subscriptions(cfg.rpc)
     _check_p2p(cfg.p2p)
     return cfg
 
@@ -221,6 +224,27 @@ def _check_rpc(rpc: RpcConfig) -> None:
         raise ConfigError("[rpc] reply_budget_bytes must be >= max_reply_bytes")
     if rpc.send_timeout_ms < 100:
         raise ConfigError("[rpc] send_timeout_ms must be >= 100")
+
+
+def _check_subscriptions(rpc: RpcConfig) -> None:
+    """Subscriptions: one notification fits a queue; all queues together stay bounded."""
+    if not 1 <= rpc.max_subscriptions_per_socket <= limits.MAX_RPC_SUBSCRIPTIONS_PER_SOCKET:
+        raise ConfigError(
+            "[rpc] max_subscriptions_per_socket must be in "
+            f"1..{limits.MAX_RPC_SUBSCRIPTIONS_PER_SOCKET}"
+        )
+    queue = rpc.subscription_queue_bytes
+    if queue < limits.MIN_RPC_SUBSCRIPTION_QUEUE_BYTES:
+        raise ConfigError(
+            f"[rpc] subscription_queue_bytes must be >= {limits.MIN_RPC_SUBSCRIPTION_QUEUE_BYTES}"
+        )
+    if queue > rpc.reply_budget_bytes:
+        raise ConfigError("[rpc] subscription_queue_bytes must be <= reply_budget_bytes")
+    if rpc.max_websockets * queue > limits.MAX_RPC_SUBSCRIPTION_MEMORY_BYTES:
+        raise ConfigError(
+            "[rpc] max_websockets x subscription_queue_bytes must be <= "
+            f"{limits.MAX_RPC_SUBSCRIPTION_MEMORY_BYTES} (notification bytes held for all clients)"
+        )
 
 
 def _check_p2p(p2p: P2PConfig) -> None:

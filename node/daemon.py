@@ -36,10 +36,11 @@ from node.keys import load_key
 from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.ports import PeerTransport, StoreJournal, SyncFetcher
-from node.rpcapi import NodeRpc
+from node.rpcapi import NodeFeed, NodeRpc
 from node.statesync import StateSync
 from node.supervise import stop_supervised, supervise
 from rpc.server import create_rpc_app
+from rpc.subscriptions import SubscriptionHub
 from storage.chainstore import ChainStore
 from storage.db import PRIVATE_UMASK, make_private_dir
 
@@ -177,6 +178,11 @@ class Node:
             serve_blocks_per_s=cfg.p2p.sync_serve_blocks_per_s,
         )
         self.rpc_api = NodeRpc(self)
+        self.subscriptions = SubscriptionHub(
+            NodeFeed(self),
+            max_per_socket=cfg.rpc.max_subscriptions_per_socket,
+            queue_bytes=cfg.rpc.subscription_queue_bytes,
+        )
 
     def _build_runtime(self) -> None:
         """The consensus worker's queue, its threads, and the runner with this node's ports."""
@@ -186,6 +192,7 @@ class Node:
         self._web: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._pump: asyncio.Task[None] | None = None  # the subscription hub's
         # Every replica input runs on one worker, in arrival order; synced LevelDB writes run on
         # one I/O thread so the event loop keeps serving RPC and peers during an fsync.
         self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
@@ -218,6 +225,7 @@ class Node:
             max_reply_bytes=self.cfg.rpc.max_reply_bytes,
             reply_budget_bytes=self.cfg.rpc.reply_budget_bytes,
             send_timeout_ms=self.cfg.rpc.send_timeout_ms,
+            subscriptions=self.subscriptions,
         )
         self._web = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._web.setup()
@@ -228,6 +236,9 @@ class Node:
             self._consensus_worker(), name="consensus-worker", on_fatal=self.fatal.set
         )
         self._ticker = supervise(self._tick_loop(), name="tick-loop", on_fatal=self.fatal.set)
+        self._pump = supervise(
+            self.subscriptions.run(), name="subscription-pump", on_fatal=self.fatal.set
+        )
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
             self.cfg.name,
@@ -245,9 +256,9 @@ class Node:
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
-        for task in (self._ticker, self._worker):
+        for task in (self._ticker, self._worker, self._pump):
             await stop_supervised(task)
-        self._ticker = self._worker = None
+        self._ticker = self._worker = self._pump = None
         await self.sync.stop()
         await self.peers.stop()
         # execution and queries read the store: let the running ones end before it closes
@@ -338,6 +349,7 @@ class Node:
             self.fatal.set()
             raise
         self.mempool.on_block_committed(block)
+        self.subscriptions.on_block(block, result.receipts, cert)  # O(1): the pump does the rest
         self.stats["blocks_committed"] += 1
         self.log.debug(
             "committed height=%d txs=%d view=%d hash=%s executed_ms=%.0f",
@@ -419,6 +431,7 @@ class Node:
                 return tx.hash
             raise
         if added:
+            self.subscriptions.on_tx_pending(tx.hash)
             # a JSON string re-escapes only '"' and '\\': at most twice the tx's bytes
             self._gossip.append((tx_to_wire(tx), 2 * tx.size + 3))
             self._offer_dirty = True
@@ -471,7 +484,10 @@ class Node:
             known = self.mempool.by_signature
             for raw in txs[: self.cfg.mempool.max_txs]:
                 try:
-                    added |= self.mempool.add(known_tx_from_wire(raw, known))
+                    tx = known_tx_from_wire(raw, known)
+                    if self.mempool.add(tx):
+                        added = True
+                        self.subscriptions.on_tx_pending(tx.hash)
                 except AidchainError:
                     self.stats["bad_gossip_txs"] += 1
             if added:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
+from aid.areas import area_prefix
+from aid.errors import UnknownArea
+from aid.ledger import ENTITY_KINDS
+from aid.state import KINDS, record_key
 from chain import limits
 from chain.crypto import KeyPair
 from chain.errors import Busy, ContractError, NotFound, NotYetProvable, UnknownTx
@@ -27,6 +31,8 @@ from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
 from node.publicapi import PublicRpc
+from rpc.notifications import Committed, TxStatus
+from rpc.subscriptions import SubscriptionHub
 from storage.chainstore import ChainStore
 
 
@@ -76,6 +82,8 @@ class RpcHost(Protocol):
     def sync(self) -> SyncState: ...
     @property
     def stats(self) -> dict[str, int]: ...
+    @property
+    def subscriptions(self) -> SubscriptionHub: ...
     def submit(self, tx: Transaction) -> str:
         """Admit a client transaction; raises typed errors; safe to retry."""
         ...
@@ -273,6 +281,7 @@ class NodeRpc(AidRpc, PublicRpc, AuditRpc):
                 "peers": dict(node.peers.stats),
                 "sync": dict(node.sync.stats),
                 "queries": dict(self.queries.stats),
+                "subscriptions": node.subscriptions.status(),
             },
         }
 
@@ -306,3 +315,89 @@ class NodeRpc(AidRpc, PublicRpc, AuditRpc):
         from contracts import runtime
 
         return runtime.get_contract(ReadOnlyState(self.node), address)
+
+
+class _StoredReceipts(Sequence[dict[str, Any]]):
+    """A replayed block's receipts, read from the store only if a subscription needs them."""
+
+    def __init__(self, store: ChainStore, tx_hashes: list[str]) -> None:
+        self._store = store
+        self._hashes = tx_hashes
+        self._read: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        receipt = self._read.get(index)
+        if receipt is None:
+            found = self._store.get_receipt(self._hashes[index])
+            assert found is not None, "a committed transaction has a stored receipt"
+            receipt = self._read[index] = found
+        return receipt
+
+
+class NodeFeed:
+    """The subscription hub's view of the node (rpc.subscriptions.ChainFeed): the store for
+    replay and areas, the mempool for pending transactions, peers and sync for the sync topic."""
+
+    def __init__(self, node: RpcHost) -> None:
+        self.node = node
+
+    @property
+    def entity_kinds(self) -> frozenset[str]:
+        return ENTITY_KINDS
+
+    def head(self) -> int:
+        return self.node.store.height
+
+    def committed(self, height: int) -> Committed | None:
+        store = self.node.store
+        if not 0 < height <= store.height:
+            return None
+        block, cert = store.get_block(height), store.get_certificate(height)
+        if block is None or cert is None:
+            return None
+        return Committed(block, _StoredReceipts(store, [tx.hash for tx in block.txs]), cert)
+
+    def tx_status(self, tx_hash: str) -> TxStatus:
+        store = self.node.store
+        found = store.get_tx(tx_hash)
+        if found is not None:
+            return TxStatus("committed", found[1], store.get_receipt(tx_hash))
+        if self.node.mempool.get(tx_hash) is not None:
+            return TxStatus("pending")
+        return TxStatus("unknown")
+
+    def entity_areas(self, refs: Sequence[str]) -> tuple[str, ...]:
+        areas = []
+        for ref in refs:
+            kind, _, ident = ref.partition("/")
+            if kind not in KINDS:
+                continue
+            record = self.node.store.get_state(record_key(kind, ident))
+            if isinstance(record, dict):
+                area = record.get("area", record.get("village"))
+                if isinstance(area, str):
+                    areas.append(area)
+        return tuple(areas)
+
+    def area_prefix(self, code: str) -> str | None:
+        try:
+            return area_prefix(code)
+        except UnknownArea:
+            return None
+
+    def sync_status(self) -> dict[str, Any]:
+        node = self.node
+        return {
+            "height": node.store.height,
+            "syncing": node.sync.active,
+            "peers": len(node.peers.connected()),
+        }

@@ -34,6 +34,7 @@ from chain.checks import is_hex64_any_case, is_int
 from chain.encoding import canonical, is_valid_text, shown_name
 from chain.errors import EncodingError
 from rpc import openrpc as oa
+from rpc import subscriptions as subs
 from rpc.api import NodeAPI
 from rpc.errors import InvalidParams
 
@@ -700,6 +701,38 @@ METHODS: dict[str, Method] = {
         ),
         # --- public reads (oversight-public; docs/oversight.md) ----------------------------------
         *PUBLIC_METHODS,
+        # --- subscriptions (WebSocket /ws only; rpc/subscriptions.py, docs/rpc.md) ---------------
+        Method(
+            "subscribe",
+            (
+                Param("topic", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("filter", "object", _obj, lambda: None),
+                _optional(
+                    "from_height",
+                    "integer",
+                    Check(subs.check_from_height, oa.integer(0, subs.MAX_HEIGHT)),
+                    lambda: None,
+                ),
+            ),
+            subs.subscribe_method,
+            "Subscribe to blocks, tx, events or sync on /ws; returns the subscription id.",
+            result=oa.STRING,
+            # refusals are invalid params with data.reason unknown_topic, bad_filter,
+            # too_many_subscriptions or ws_only (docs/rpc.md "Subscriptions")
+        ),
+        Method(
+            "unsubscribe",
+            (
+                Param(
+                    "subscription",
+                    "string",
+                    Check(subs.check_subscription_id, oa.text(subs.MAX_SUBSCRIPTION_ID_CHARS)),
+                ),
+            ),
+            subs.unsubscribe_method,
+            "End a subscription of this connection; false if it is unknown.",
+            result=oa.BOOLEAN,
+        ),
     )
 }
 

@@ -31,8 +31,9 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -60,6 +61,7 @@ from rpc.errors import (
 from rpc.methods import METHODS, Method, bind_params, describe_methods, param_name_at
 from rpc.publichttp import add_public_routes
 from rpc.replies import Reply, ReplyBudget, encode_answer
+from rpc.subscriptions import Session, SocketAPI, SubscriptionHub
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ _MAX_BODY_KEY = web.AppKey("rpc_max_body_bytes", int)
 _SEND_TIMEOUT_KEY = web.AppKey("rpc_send_timeout_s", float)
 _SOCKETS_KEY = web.AppKey("rpc_websockets", set[web.WebSocketResponse])
 _LIMITS_KEY = web.AppKey("rpc_concurrency", dict[str, int])
+_HUB_KEY = web.AppKey("rpc_subscriptions", SubscriptionHub)
 
 
 # --- lenient parsing (only after loads_strict refused a body) -----------------------------------
@@ -480,33 +483,59 @@ async def _minimal_server_header(request: web.Request, response: web.StreamRespo
 # --- WebSocket -----------------------------------------------------------------------------------
 
 
-async def _send_ws(
-    ws: web.WebSocketResponse, request: web.Request, reply: Reply, timeout_s: float
-) -> bool:
-    """Send one reply message; False if the client is gone or was dropped for not reading.
+async def _write_ws(
+    ws: web.WebSocketResponse, request: web.Request, session: Session, timeout_s: float
+) -> None:
+    """The socket's one writer: replies and notifications, in queue order, each frame drained
+    within ``timeout_s``; a client that does not read in time is dropped.
 
-    At most one reply per client is buffered: the next request is read only after this one has
-    drained, so a client's send buffer is bounded by ``max_reply_bytes``.
+    The transport holds at most one frame beyond its high-water mark: the next message is taken
+    from the session's queue only once this one has drained.
     """
     try:
-        await asyncio.wait_for(ws.send_frame(reply.take_body(), WSMsgType.TEXT), timeout_s)
-        return True
-    except ConnectionError:
-        log.debug("rpc websocket client went away before its answer was sent")
-        return False
-    except TimeoutError:
-        log.debug(
-            "rpc websocket client %s did not read in %.1f s; dropped", request.remote, timeout_s
-        )
-    # The close frame is queued behind what the client has not read (drain=False: waiting for
-    # the buffer to drain is what timed out). A client that reads within the grace period gets
-    # its answers and the reason; then, in every case, abort() frees the buffer (close() would
-    # keep it until the client reads).
+        while True:
+            item = await session.take()
+            if item is None:
+                break
+            sent = False
+            try:
+                # asyncio.timeout, not wait_for: wait_for starts a task per call on Python 3.11
+                async with asyncio.timeout(timeout_s):
+                    await ws.send_frame(item.body, WSMsgType.TEXT)
+                sent = True
+                session.sent(item)
+            except ConnectionError:
+                log.debug("rpc websocket client went away before its messages were sent")
+                return
+            except TimeoutError:
+                log.debug(
+                    "rpc websocket client %s did not read in %.1f s; dropped",
+                    request.remote,
+                    timeout_s,
+                )
+                session.close()
+                await _close_dropped(ws, request, SLOW_READER_CLOSE)
+                return
+            finally:
+                if item.done is not None and not item.done.done():
+                    item.done.set_result(sent)
+        if session.drop_reason is not None:
+            await _close_dropped(ws, request, session.drop_reason)
+    finally:
+        session.close()  # whatever ended the writer, the reader waits for no reply any more
+
+
+async def _close_dropped(ws: web.WebSocketResponse, request: web.Request, reason: str) -> None:
+    """Close with 1008 and ``reason``, then cut the connection.
+
+    The close frame is queued behind what the client has not read (drain=False: waiting for the
+    buffer to drain is what failed). A client that reads within the grace period gets the rest
+    and the reason; then, in every case, abort() frees the buffer (close() would keep it until
+    the client reads).
+    """
     try:
         await asyncio.wait_for(
-            ws.close(
-                code=WSCloseCode.POLICY_VIOLATION, message=SLOW_READER_CLOSE.encode(), drain=False
-            ),
+            ws.close(code=WSCloseCode.POLICY_VIOLATION, message=reason.encode()[:123], drain=False),
             WS_CLOSE_GRACE_S,
         )
     except (TimeoutError, ConnectionError):
@@ -514,18 +543,45 @@ async def _send_ws(
     finally:
         if request.transport is not None:
             request.transport.abort()
-    return False
+
+
+def _abort_later(request: web.Request) -> Callable[[], None]:
+    """A dropped client is cut off after the grace period, whatever its writer is waiting on."""
+
+    def abort() -> None:
+        transport = request.transport
+        if transport is not None:
+            asyncio.get_running_loop().call_later(WS_CLOSE_GRACE_S * 2, transport.abort)
+
+    return abort
 
 
 async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
-    """One response message per request or batch, answered in order; no message for notifications."""
-    ws = web.WebSocketResponse(max_msg_size=request.app[_MAX_BODY_KEY], heartbeat=WS_HEARTBEAT_S)
+    """One response message per request or batch, answered in order; no message for
+    notifications. Subscription notifications (rpc/subscriptions.py) share the socket's queue,
+    so a subscribe reply always precedes its subscription's first notification."""
+    # compress=False: permessage-deflate would compress the same notification once per
+    # subscriber, on the event loop, for clients that are mostly on the node's own network
+    ws = web.WebSocketResponse(
+        max_msg_size=request.app[_MAX_BODY_KEY], heartbeat=WS_HEARTBEAT_S, compress=False
+    )
     await ws.prepare(request)
     sockets = request.app[_SOCKETS_KEY]
     sockets.add(ws)
-    api = request.app[_API_KEY]
+    hub = request.app.get(_HUB_KEY)
+    on_drop = _abort_later(request)
+    session = (
+        hub.open_session(on_drop)
+        if hub is not None
+        else Session(None, limits.DEFAULT_RPC_SUBSCRIPTION_QUEUE_BYTES, on_drop)
+    )
+    api: NodeAPI = request.app[_API_KEY]
+    if hub is not None:
+        api = cast(NodeAPI, SocketAPI(api, session))
     bounds = dataclasses.replace(request.app[_REPLY_KEY], copies=2)
-    timeout_s = request.app[_SEND_TIMEOUT_KEY]
+    writer = asyncio.create_task(
+        _write_ws(ws, request, session, request.app[_SEND_TIMEOUT_KEY]), name="rpc-ws-writer"
+    )
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -539,15 +595,26 @@ async def _handle_ws(request: web.Request) -> web.WebSocketResponse:
                 continue
             reply = await dispatch(api, body, bounds)
             if reply is None:
+                session.activate()
                 continue
             try:
-                sent = await _send_ws(ws, request, reply, timeout_s)
+                sent = session.push_reply(reply.take_body())
+                session.activate()  # after the reply: its id precedes any notification
+                if not await sent:
+                    break
             finally:
                 reply.release()
-            if not sent:
-                break
     finally:
         sockets.discard(ws)
+        session.close()
+        # the writer ends at once unless it is mid-frame to a client that stopped reading
+        done, _ = await asyncio.wait({writer}, timeout=WS_CLOSE_GRACE_S)
+        if not done:
+            writer.cancel()
+            if request.transport is not None:
+                request.transport.abort()
+        else:
+            writer.result()  # a bug in the writer is raised (and logged by aiohttp), not lost
     return ws
 
 
@@ -567,8 +634,13 @@ def create_rpc_app(
     max_reply_bytes: int = limits.DEFAULT_RPC_MAX_REPLY_BYTES,
     reply_budget_bytes: int = limits.DEFAULT_RPC_REPLY_BUDGET_BYTES,
     send_timeout_ms: int = limits.DEFAULT_RPC_SEND_TIMEOUT_MS,
+    subscriptions: SubscriptionHub | None = None,
 ) -> web.Application:
-    """The RPC aiohttp application: POST / and GET / (description), GET /ws (WebSocket)."""
+    """The RPC aiohttp application: POST / and GET / (description), GET /ws (WebSocket).
+
+    With ``subscriptions``, ``subscribe``/``unsubscribe`` work on /ws; the owner of the hub runs
+    its pump (``SubscriptionHub.run``) for as long as the application serves.
+    """
     sizes = (max_body_bytes, max_batch, max_inflight, max_websockets, max_reply_bytes)
     if min(*sizes, reply_budget_bytes, send_timeout_ms) <= 0:
         raise ValueError("RPC limits must be positive")
@@ -589,4 +661,6 @@ def create_rpc_app(
     add_public_routes(app, api)  # GET /public/... and /audit/export.csv (rpc/publichttp.py)
     app.on_response_prepare.append(_minimal_server_header)
     app.on_shutdown.append(_close_websockets)
+    if subscriptions is not None:
+        app[_HUB_KEY] = subscriptions
     return app

@@ -46,6 +46,8 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "public_funds",
         "public_programs",
         "public_events",
+        "subscribe",
+        "unsubscribe",
     }
     assert [p.name for p in METHODS["contract_call"].params] == [
         "contract",
