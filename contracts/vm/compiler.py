@@ -17,8 +17,19 @@ from dataclasses import dataclass, field
 
 from contracts.vm import gas
 from contracts.vm.checker import BUILTINS, HOST_FUNCTIONS, CheckedModule
+from contracts.vm.specialize import is_leaf, numeric_params
 
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**"}
+_OPS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
 _HELPER_OPS = {
     ast.Add: "_add",
     ast.Sub: "_sub",
@@ -65,6 +76,9 @@ _FREE_SHORT_STR_METHODS = frozenset(
     "upper lower strip lstrip rstrip isdigit isalpha isalnum isupper islower".split()
 )
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+# & | ^ of ints: never wider than an operand; free when both are small (see the helper)
+_BIT_OPS = (ast.BitAnd, ast.BitOr, ast.BitXor)
+_INT_RESULT_OPS = (*_INT_OPS, *_BIT_OPS)
 
 
 LOCATION_MARK = "  #@"  # ends every generated line: "  #@<line>:<col>" of the contract source
@@ -110,7 +124,7 @@ def _is_int_expr(node: ast.expr, ints: set[str]) -> bool:
         return node.id in ints
     if isinstance(node, ast.BinOp):
         return (
-            isinstance(node.op, _INT_OPS)
+            isinstance(node.op, _INT_RESULT_OPS)
             and _is_int_expr(node.left, ints)
             and _is_int_expr(node.right, ints)
         )
@@ -192,7 +206,9 @@ def infer_ints(bindings: list[_Binding], params: set[str], outer: set[str]) -> s
                 ok = b.expr is not None and _is_int_expr(b.expr, ints)
             elif b.kind == "aug":
                 ok = (
-                    isinstance(b.op, _INT_OPS) and b.expr is not None and _is_int_expr(b.expr, ints)
+                    isinstance(b.op, _INT_RESULT_OPS)
+                    and b.expr is not None
+                    and _is_int_expr(b.expr, ints)
                 )
             elif b.kind == "for":
                 ok = (
@@ -259,36 +275,59 @@ class Compiler:
         return "\n".join(lines) + "\n"
 
     def function(self, fn: ast.FunctionDef) -> list[str]:
-        args = fn.args
-        params = [a.arg for a in args.args]
-        kwonly = [a.arg for a in args.kwonlyargs]
-        frame_ints = infer_ints(_bindings(fn.body), set(params) | set(kwonly), set())
-        self.frames.append(_Frame(frame_ints))
+        """A contract function: gas and call depth on entry, then its body -- twice when some
+        parameters are used as numbers: once assuming they hold ints (behind a type check on
+        entry), once for anything else. Both charge the same gas."""
+        params = [a.arg for a in fn.args.args] + [a.arg for a in fn.args.kwonlyargs]
+        bindings = _bindings(fn.body)
+        generic = infer_ints(bindings, set(params), set())
+        numeric = numeric_params(fn, set(params))
+        assumed = infer_ints(bindings, set(params) - numeric, numeric)
+        guarded = [p for p in params if p in numeric and p in assumed]
+        leaf = is_leaf(fn, set(self.module.functions))
+        indent = "    " if leaf else "        "
+        cost = gas.GAS_CALL + sum(node_cost(s) for s in fn.body)
+        lines = [f"def {function_name(fn.name)}({self.parameters(fn.args)}):"]
+        lines += self.tick(cost, "    ")
+        if leaf:  # see specialize.is_leaf: the frame is checked, not counted
+            lines.append(f"    if _m.d >= {gas.MAX_CALL_DEPTH}: _deep()")
+        else:
+            lines += ["    _m.d += 1", f"    if _m.d > {gas.MAX_CALL_DEPTH}: _deep()", "    try:"]
+        if guarded:
+            checks = " and ".join(f"_type({p}) is _int" for p in guarded)
+            lines.append(f"{indent}if {checks}:")
+            lines += self.body(fn.body, assumed, indent + "    ")
+            lines.append(f"{indent}else:")
+            lines += self.body(fn.body, generic, indent + "    ")
+        else:
+            lines += self.body(fn.body, generic, indent)
+        if not leaf:
+            lines += ["    finally:", "        _m.d -= 1"]
+        return tagged(lines, (fn.lineno, fn.col_offset))
+
+    def parameters(self, args: ast.arguments) -> str:
+        """The parameter list; defaults are immutable literals (checked)."""
+        self.frames.append(_Frame(set()))
         parts: list[str] = []
-        n_plain = len(params) - len(args.defaults)
-        for index, name in enumerate(params):
+        n_plain = len(args.args) - len(args.defaults)
+        for index, arg in enumerate(args.args):
             if index >= n_plain:
-                parts.append(f"{name}={self.expr(args.defaults[index - n_plain])}")
+                parts.append(f"{arg.arg}={self.expr(args.defaults[index - n_plain])}")
             else:
-                parts.append(name)
-        if kwonly:
+                parts.append(arg.arg)
+        if args.kwonlyargs:
             parts.append("*")
             for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
                 parts.append(arg.arg if default is None else f"{arg.arg}={self.expr(default)}")
-        body = self.block(fn.body, "        ", tick=False)
+        self.frames.pop()
+        return ", ".join(parts)
+
+    def body(self, body: list[ast.stmt], ints: set[str], indent: str) -> list[str]:
+        """A function body with the nested functions it needs defined first."""
+        self.frames.append(_Frame(ints))
+        lines = self.block(body, indent, tick=False)
         frame = self.frames.pop()
-        cost = gas.GAS_CALL + sum(node_cost(s) for s in fn.body)
-        lines = [f"def {function_name(fn.name)}({', '.join(parts)}):"]
-        lines += self.tick(cost, "    ")
-        lines += [
-            "    _m.d += 1",
-            f"    if _m.d > {gas.MAX_CALL_DEPTH}: _deep()",
-            "    try:",
-        ]
-        lines += ["        " + h for h in frame.hoisted]
-        lines += body
-        lines += ["    finally:", "        _m.d -= 1"]
-        return tagged(lines, (fn.lineno, fn.col_offset))
+        return [indent + line for line in frame.hoisted] + lines
 
     # --- statements ---------------------------------------------------------------------------
     def block(
@@ -529,6 +568,17 @@ class Compiler:
         if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
             return f"(_r if -_L < (_r := {a} {sym} {b}) < _L else _bigr(_r))"
         helper = _HELPER_OPS[type(op)]
+        if isinstance(op, _BIT_OPS):
+            if not (self.is_simple(left) and self.is_simple(right)):
+                return f"{helper}({a}, {b})"
+            bounds = " and ".join(
+                f"-_L < {code} < _L"
+                for node, code in ((left, a), (right, b))
+                if not self.small_int(node)
+            )
+            if not bounds:
+                return f"({a} {sym} {b})"
+            return f"(({a} {sym} {b}) if {bounds} else {helper}({a}, {b}))"
         # // and % never grow; only a big divisor makes them costly (O(len(a) * len(b)))
         if (
             isinstance(right, ast.Constant)
@@ -554,10 +604,16 @@ class Compiler:
 
     def e_BinOp(self, node: ast.BinOp) -> str:
         left, right = node.left, node.right
-        if type(node.op) in _INT_OPS and self.is_int(left) and self.is_int(right):
+        if type(node.op) in _INT_RESULT_OPS and self.is_int(left) and self.is_int(right):
             return self.int_binop(node.op, left, right)
         helper = _HELPER_OPS[type(node.op)]
         a, b = self.expr(left), self.expr(right)
+        if isinstance(node.op, _BIT_OPS) and self.small_int(right):  # X & C: X checked once
+            sym = _OPS[type(node.op)]
+            return (
+                f"((_t {sym} {b}) if _type(_t := {a}) is _int and -_L < _t < _L "
+                f"else {helper}(_t, {b}))"
+            )
         if (
             type(node.op) in _INT_OPS
             and self.is_simple(left)
