@@ -1183,6 +1183,43 @@ def main():
 def main():
     return [1].copy(1)
 """,
+    # int-specialized bodies (parameters used as numbers) against every other argument type
+    """
+def mix(a, b, n=2):
+    total = a + b
+    if a < b:
+        total = total * n
+    return total, a - b if n > 1 else a, -a, a & 7, a | b, a ^ 1, a % 3, a // 2
+
+def main():
+    out = [mix(5, 7), mix(2 ** 70, 3, 3), mix(-4, 9, 1), mix(True, False), mix(3, True)]
+    out.append(mix(6, 2 ** 62))
+    return out
+""",
+    """
+def grow(a, b):
+    return a + b, a * 2
+
+def main():
+    return grow('ab', 'cd'), grow([1], [2]), grow((1,), (2,))
+""",
+    """
+def shift(a, b):
+    return a & b
+
+def main():
+    return shift([1], 2)
+""",
+    """
+def step(n, acc):
+    if n <= 0:
+        return acc
+    acc = acc + n
+    return step(n - 1, acc)
+
+def main():
+    return step(30, 0), step(5, 'x') if False else step(3, 10 ** 30)
+""",
 ]
 
 ENTRY = "\n\ndef entry():\n    return str(main())\n"
