@@ -48,6 +48,7 @@ MAX_INT_BITS = gas.MAX_INT_BITS
 _SEQS = (str, list, tuple)
 _HOMOGENEOUS = ({int}, {str})  # element types for which native min/max/sorted are exact
 SUM_CHUNK = 1024  # items of a lazy iterator sum() takes at a time
+TWO_INTS_MINMAX_GAS = gas.GAS_WALK_CONTAINER + (gas.GAS_WALK_ITEM + 1) * 2  # as int_args
 KEY_INT = 2**60  # ints usable as new dict keys: hash(k) == k, so no two collide
 _CONTAINERS = frozenset({list, tuple, dict, DictKeys, DictValues, DictItems, *SET_TYPES})
 
@@ -116,7 +117,9 @@ def primitives(meter: Meter) -> Primitives:
         bits = r.bit_length()
         if bits > MAX_INT_BITS:
             raise LimitExceeded(f"integer larger than {MAX_INT_BITS} bits")
-        charge(bits // gas.BIGINT_BITS_PER_GAS)
+        meter.g -= bits // gas.BIGINT_BITS_PER_GAS
+        if meter.g < 0:
+            out_of_gas()
         return r
 
     def charge_big_product(a: int, b: int) -> None:
@@ -130,8 +133,15 @@ def primitives(meter: Meter) -> Primitives:
             raise LimitExceeded(f"{t.__name__} longer than {gas.MAX_ITEMS} items")
 
     def new_seq(n: int, t: type) -> None:
-        """Charge for a new str/list/tuple of n items before it is built."""
-        alloc(n if t is str else 8 * n)
+        """Charge for a new str/list/tuple of n items before it is built (``alloc`` and
+        ``check_len`` inlined: this runs for every sized result)."""
+        nbytes = n if t is str else 8 * n
+        meter.g -= nbytes // gas.ALLOC_BYTES_PER_GAS
+        if meter.g < 0:
+            out_of_gas()
+        meter.mem += nbytes
+        if meter.mem > gas.MAX_ALLOC_BYTES:
+            raise LimitExceeded(f"memory limit exceeded ({gas.MAX_ALLOC_BYTES} bytes allocated)")
         check_len(n, t)
 
     def size_of(x: Any) -> int:
@@ -222,6 +232,7 @@ def primitives(meter: Meter) -> Primitives:
 
 def arithmetic(p: Primitives) -> dict[str, Any]:
     """+ - * // % ** | & ^ unary - +, and their in-place forms."""
+    meter = p.meter
     charge = p.charge
     alloc = p.alloc
     out_of_gas = p.out_of_gas
@@ -329,6 +340,9 @@ def arithmetic(p: Primitives) -> dict[str, Any]:
         )
 
     def floordiv(a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and -SMALL_INT < a < SMALL_INT and b:
+            if -SMALL_INT < b < SMALL_INT:
+                return a // b
         if isinstance(a, int) and isinstance(b, int):
             if not (-SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT):
                 charge_big_product(a, b)
@@ -336,6 +350,9 @@ def arithmetic(p: Primitives) -> dict[str, Any]:
         raise _unsupported_operands("//", a, b)
 
     def mod(a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and -SMALL_INT < a < SMALL_INT and b:
+            if -SMALL_INT < b < SMALL_INT:
+                return a % b
         if isinstance(a, int) and isinstance(b, int):
             if not (-SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT):
                 charge_big_product(a, b)
@@ -345,6 +362,13 @@ def arithmetic(p: Primitives) -> dict[str, Any]:
         raise _unsupported_operands("%", a, b)
 
     def pow_(a: Any, b: Any) -> Any:
+        if type(a) is int and type(b) is int and b >= 2 and a.bit_length() * b < 64:
+            # the general case below charges exactly this for a result below 2**64
+            if a.bit_length() > 1:  # not 0, 1 or -1, which cost nothing
+                meter.g -= b.bit_length()
+                if meter.g < 0:
+                    out_of_gas()
+            return a**b
         if isinstance(a, int) and isinstance(b, int):
             if b < 0:
                 raise Unsupported("a negative exponent gives a float; money is integer fen")
@@ -587,6 +611,7 @@ def builtin_functions(p: Primitives, add: Callable[[Any, Any], Any]) -> dict[str
     """The builtins contracts may call (len and range are CPython's own)."""
     meter = p.meter
     charge = p.charge
+    out_of_gas = p.out_of_gas
     alloc = p.alloc
     checked_big_int = p.checked_big_int
     charge_big_product = p.charge_big_product
@@ -632,11 +657,23 @@ def builtin_functions(p: Primitives, add: Callable[[Any, Any], Any]) -> dict[str
         return True
 
     def b_min(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        if len(args) == 2 and type(args[0]) is int and type(args[1]) is int:
+            if key is None and default is _MISSING:  # int_args, inlined for the common case
+                meter.g -= TWO_INTS_MINMAX_GAS
+                if meter.g < 0:
+                    out_of_gas()
+                return min(args)
         if int_args(args, key, default):
             return min(args)
         return minmax("min", min, args, key, default)
 
     def b_max(*args: Any, key: Any = None, default: Any = _MISSING) -> Any:
+        if len(args) == 2 and type(args[0]) is int and type(args[1]) is int:
+            if key is None and default is _MISSING:
+                meter.g -= TWO_INTS_MINMAX_GAS
+                if meter.g < 0:
+                    out_of_gas()
+                return max(args)
         if int_args(args, key, default):
             return max(args)
         return minmax("max", max, args, key, default)
@@ -694,6 +731,14 @@ def builtin_functions(p: Primitives, add: Callable[[Any, Any], Any]) -> dict[str
         return all(scanned(iterable))
 
     def b_int(*args: Any, **kwargs: Any) -> int:
+        if len(args) == 1 and not kwargs and type(args[0]) is str and len(args[0]) < 16:
+            # below 16 characters the checks below charge nothing and the int is small
+            try:
+                return int(args[0])
+            except ValueError:
+                raise worded(
+                    ValueError, f"invalid literal for int(): {short_text(args[0])}"
+                ) from None
         if args and type(args[0]) is str:
             text = args[0]
             charge(len(text) // gas.SCAN_CHARS_PER_GAS)
