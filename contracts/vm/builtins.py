@@ -900,14 +900,20 @@ def methods(
         return method
 
     def s_split(s: str, *args: Any, **kwargs: Any) -> list[str]:
+        if type(s) is not str:
+            raise no_attribute(s, "split")
         alloc(32 * len(s) + 64)
         return s.split(*args, **kwargs)
 
     def s_join(sep: str, iterable: Any, /) -> str:
-        items = materialize(iterable)
+        if type(iterable) is list:  # charged as materialize charges, without the copy
+            items = iterable
+            new_seq(len(items), list)
+        else:
+            items = materialize(iterable)
         charge(gas.GAS_SCAN_ITEM * len(items))  # each item is type-checked and copied
-        if all(type(i) is str for i in items):
-            new_seq(sum(len(i) for i in items) + len(sep) * max(0, len(items) - 1), str)
+        if set(map(type, items)) <= {str}:
+            new_seq(sum(map(len, items)) + len(sep) * max(0, len(items) - 1), str)
         return sep.join(items)
 
     def s_replace(s: str, old: Any, new: Any, count: Any = -1, /) -> str:
@@ -920,6 +926,8 @@ def methods(
         return s.replace(old, new, count)
 
     def s_format(s: str, *args: Any, **kwargs: Any) -> str:
+        if type(s) is not str:
+            raise no_attribute(s, "format")
         return str_format(meter, s, args, kwargs)
 
     def padding(native: Callable[..., str]) -> Callable[..., str]:
@@ -931,6 +939,9 @@ def methods(
             return native(s, width, *fill)
 
         return method
+
+    # variadic, so a wrong receiver is reported before any argument error, as by the wrapper
+    receiver_checked.update((s_split, s_format))
 
     def l_copy(lst: list[Any], /) -> list[Any]:
         new_seq(len(lst), list)

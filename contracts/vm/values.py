@@ -70,6 +70,8 @@ def walk(meter: Meter, value: Any) -> int:
         cost = len(value) // gas.SCAN_CHARS_PER_GAS
         meter.charge(cost)
         return cost
+    if (t is list or t is tuple) and set(map(type, value)) <= _FLAT:
+        return _walk_flat(meter, value)
     total = 0
     charged = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -102,6 +104,24 @@ def walk(meter: Meter, value: Any) -> int:
             if ct is int or ct is bool or child is None:
                 continue
             stack.append((child, depth + 1))
+    meter.charge(total - charged)
+    return total
+
+
+_FLAT = frozenset({int, bool, str, type(None)})  # element types that hold no container
+
+
+def _walk_flat(meter: Meter, items: list[Any] | tuple[Any, ...]) -> int:
+    """``walk`` of a list or tuple of scalars, charged at the same points: the container (at
+    once if that passes the 4096 threshold), then its strings."""
+    total = gas.GAS_WALK_CONTAINER + gas.GAS_WALK_ITEM * len(items)
+    charged = 0
+    if total > 4096:
+        meter.charge(total)
+        charged = total
+    lengths = [len(item) for item in items if type(item) is str]
+    if lengths and max(lengths) >= gas.SCAN_CHARS_PER_GAS:
+        total += sum(n // gas.SCAN_CHARS_PER_GAS for n in lengths)
     meter.charge(total - charged)
     return total
 

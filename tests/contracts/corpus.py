@@ -220,6 +220,10 @@ FAILING: list[str] = [
     "(1, 2, 3).index(9)",
     "str(1, 2, 3)",
     "[1, 2, 3]['1']",
+    "[1].split(',')",
+    "(5).format(1)",
+    "'-'.join([1, 2])",
+    "'-'.join(x for x in [1])",
 ]
 
 # Whole programs (each defines main()).
