@@ -570,7 +570,11 @@ class Compiler:
         helper = _HELPER_OPS[type(op)]
         if isinstance(op, _BIT_OPS):
             if not (self.is_simple(left) and self.is_simple(right)):
-                return f"{helper}({a}, {b})"
+                x, y = self.temp("x"), self.temp("y")  # both evaluated once, in order
+                return (
+                    f"(({x} {sym} {y}) if ((({x} := {a}) or True) and -_L < ({y} := {b}) < _L "
+                    f"and -_L < {x} < _L) else {helper}({x}, {y}))"
+                )
             bounds = " and ".join(
                 f"-_L < {code} < _L"
                 for node, code in ((left, a), (right, b))

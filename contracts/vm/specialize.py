@@ -70,8 +70,9 @@ def _unpacks(node: ast.AST) -> bool:
 
 
 def is_leaf(fn: ast.FunctionDef, functions: set[str]) -> bool:
+    raised = {id(node.exc) for node in ast.walk(fn) if isinstance(node, ast.Raise)}
     for node in ast.walk(fn):
-        if node is fn:
+        if node is fn or id(node) in raised:  # ``raise ValueError(...)`` only builds a message
             continue
         if isinstance(node, _ITERATING) or _unpacks(node):
             return False
