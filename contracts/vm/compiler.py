@@ -681,7 +681,48 @@ class Compiler:
     def e_IfExp(self, node: ast.IfExp) -> str:
         return f"({self.expr(node.body)} if {self.expr(node.test)} else {self.expr(node.orelse)})"
 
-    def compare_one(self, op: ast.cmpop, left: str, right: str, right_node: ast.expr) -> str:
+    def against_constant(
+        self, op: ast.cmpop, left: str, right: str, left_node: ast.expr, right_node: ast.expr
+    ) -> str | None:
+        """``X < C`` (or ``C < X``) with C a small int or a str shorter than SCAN_CHARS_PER_GAS:
+        native once X has C's type (the helper would charge nothing), else the helper."""
+        if type(op) not in _CMP_NATIVE:
+            return None
+        sym, helper = _CMP_NATIVE[type(op)], _CMP_HELPERS[type(op)]
+        for const, other in ((right_node, "left"), (left_node, "right")):
+            if self.small_int(const):
+                kind = "_int"
+            elif self.short_scan_str(const):
+                kind = "_str"
+            else:
+                continue
+            if other == "left":
+                return f"((_t {sym} {right}) if _type(_t := {left}) is {kind} else {helper}(_t, {right}))"
+            return (
+                f"(({left} {sym} _t) if _type(_t := {right}) is {kind} else {helper}({left}, _t))"
+            )
+        return None
+
+    @staticmethod
+    def short_scan_str(node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Constant)
+            and type(node.value) is str
+            and len(node.value) < gas.SCAN_CHARS_PER_GAS
+        )
+
+    def compare_one(
+        self,
+        op: ast.cmpop,
+        left: str,
+        right: str,
+        right_node: ast.expr,
+        left_node: ast.expr | None = None,
+    ) -> str:
+        if left_node is not None:
+            fast = self.against_constant(op, left, right, left_node, right_node)
+            if fast is not None:
+                return fast
         if isinstance(op, (ast.Is, ast.IsNot)):
             return f"({left} {'is' if isinstance(op, ast.Is) else 'is not'} {right})"
         if self.is_storage(right_node):
@@ -708,6 +749,10 @@ class Compiler:
                 ):
                     # == against a scalar literal is O(len(literal)) whatever the other side is
                     return f"({a} {sym} {b})"
+                if self.short_scan_str(node.left) or self.short_scan_str(right):
+                    fast = self.against_constant(op, a, b, node.left, right)
+                    assert fast is not None
+                    return fast
                 guard = self.int_guard([node.left, right])
                 return f"(({a} {sym} {b}) if {guard} else {_CMP_HELPERS[type(op)]}({a}, {b}))"
             if type(op) in _CMP_NATIVE:
@@ -721,12 +766,9 @@ class Compiler:
                     or _is_singleton_const(right)
                 ):
                     return f"({self.expr(left)} {sym} {self.expr(right)})"
-                if self.small_int(right):
-                    b = self.expr(right)
-                    return f"((_t {sym} {b}) if _type(_t := {self.expr(left)}) is _int else {helper}(_t, {b}))"
-                if self.small_int(left):
-                    a = self.expr(left)
-                    return f"(({a} {sym} _t) if _type(_t := {self.expr(right)}) is _int else {helper}({a}, _t))"
+                fast = self.against_constant(op, self.expr(left), self.expr(right), left, right)
+                if fast is not None:
+                    return fast
                 # both operands evaluated once, in order; two ints compare natively
                 x, y = self.temp("x"), self.temp("y")
                 return (
@@ -743,14 +785,18 @@ class Compiler:
             return self.compare_one(node.ops[0], self.expr(node.left), right_code, right)
         parts = []
         left_code = self.expr(node.left)
+        left_node = node.left
         for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
             code = self.expr(right)
             if index < len(node.ops) - 1:
                 tmp = self.temp("c")
-                parts.append(self.compare_one(op, left_code, f"({tmp} := {code})", right))
+                parts.append(
+                    self.compare_one(op, left_code, f"({tmp} := {code})", right, left_node)
+                )
                 left_code = tmp
             else:
-                parts.append(self.compare_one(op, left_code, code, right))
+                parts.append(self.compare_one(op, left_code, code, right, left_node))
+            left_node = right
         return "(" + " and ".join(parts) + ")"
 
     def membership(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> str:

@@ -107,8 +107,9 @@ def _uses(node: ast.AST, params: set[str]) -> tuple[set[str], set[str]]:
     elif isinstance(node, ast.Compare):
         operands = [node.left, *node.comparators]
         for index, op in enumerate(node.ops):
-            pair = _names(operands[index], params) | _names(operands[index + 1], params)
-            if isinstance(op, _ORDERING):
+            left, right = operands[index], operands[index + 1]
+            pair = _names(left, params) | _names(right, params)
+            if isinstance(op, _ORDERING) and not (_is_str(left) or _is_str(right)):
                 numeric |= pair
             elif isinstance(op, (ast.In, ast.NotIn)):
                 container |= _names(operands[index + 1], params)
@@ -127,6 +128,10 @@ def _uses(node: ast.AST, params: set[str]) -> tuple[set[str], set[str]]:
         elif name in _ITERATING_CALLS or name in _MINMAX:
             container |= named
     return numeric, container
+
+
+def _is_str(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is str
 
 
 def numeric_params(fn: ast.FunctionDef, params: set[str]) -> set[str]:

@@ -137,6 +137,8 @@ EXPRESSIONS: list[str] = [
     "int('  12  '), str(int('007'))",
     "list(range(3)) * 2, (0,) * 3",
     "abs(True), abs(-0), -True",
+    "'a' <= 'q' <= 'z', 'a' <= 'Q' <= 'z', 'b' < 'abc' < 'c', 'x' > 'w' >= 'w', 3 < 5 <= 5",
+    "[c for c in 'Hello, World' if 'a' <= c <= 'z'], [n for n in [0, 5, 12] if 1 <= n < 10]",
 ]
 
 # Expressions that must fail with the given CPython error class in both.
@@ -224,6 +226,9 @@ FAILING: list[str] = [
     "(5).format(1)",
     "'-'.join([1, 2])",
     "'-'.join(x for x in [1])",
+    "'a' <= 5 <= 'z'",
+    "1 < 'x' < 2",
+    "[1] < 'abc'",
 ]
 
 # Whole programs (each defines main()).
