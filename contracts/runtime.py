@@ -35,7 +35,7 @@ from contracts.vm.errors import (
 )
 from contracts.vm.failures import describe, locate
 from contracts.vm.gas import Meter
-from contracts.vm.machine import Program, load
+from contracts.vm.machine import PROGRAM_CACHE_SIZE, Program, load
 from contracts.vm.values import decode, encode, from_json, short_text, to_json, vm_str
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,21 @@ class ContractResult:
         }
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a plain JSON value: flat ones copied directly, nested ones through JSON."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is dict and all(type(v) in _SCALARS for v in value.values()):
+        return dict(value)
+    if t is list and all(type(v) in _SCALARS for v in value):
+        return list(value)
+    return decode(encode(value))
+
+
 class MemoryState:
     """A dict-backed StateAccess (tests, the CLI's local ``run``)."""
 
@@ -90,8 +105,7 @@ class MemoryState:
         self.data: dict[str, Any] = dict(data or {})
 
     def get(self, key: str) -> Any | None:
-        value = self.data.get(key)
-        return None if value is None else decode(encode(value))
+        return _json_copy(self.data.get(key))
 
     def set(self, key: str, value: Any) -> None:
         self.data[key] = decode(encode(value))
@@ -146,6 +160,25 @@ class _Tx:
         )
         self.meter.alloc(len(text))
         return text, value
+
+    def read_code(self, key: str) -> Any | None:
+        """The code record at ``key`` (the state's own value: read it, never change it),
+        charged exactly as ``read_text`` charges it without encoding the source every call."""
+        if key in self.writes:
+            text = self.writes[key]
+            record = None if text is None else decode(text)
+            size = None if text is None else len(text)
+        else:
+            record = self.state.get(key)
+            size = None if record is None else _code_record_size(record)
+        if size is None:
+            self.meter.charge(schedule.GAS_STORAGE_READ)
+            return None
+        self.meter.charge(
+            schedule.GAS_STORAGE_READ + size // 8 * schedule.GAS_STORAGE_READ_PER_BYTE
+        )
+        self.meter.alloc(size)
+        return record
 
     def write(self, key: str, value: Any) -> None:
         """Store a plain JSON value (already copied); None deletes."""
@@ -395,12 +428,37 @@ def _instance(tx: _Tx, program: Program) -> tuple[_Instance, bool]:
     return instance, True
 
 
+CODE_FIELDS = (("source", str), ("deployer", str), ("height", int), ("tx", str))
+_code_sizes: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+_code_sizes_lock = threading.Lock()
+
+
+def _code_record_size(record: Any) -> int:
+    """Length of the canonical JSON of a code record, memoized by its fields: a deployed
+    contract's record never changes, and encoding its source for every call cost more than a
+    small call itself."""
+    if not (
+        type(record) is dict
+        and len(record) == len(CODE_FIELDS)
+        and all(type(record.get(name)) is kind for name, kind in CODE_FIELDS)
+    ):
+        return len(encode(record))
+    fields = tuple(record[name] for name, _ in CODE_FIELDS)
+    with _code_sizes_lock:
+        size = _code_sizes.get(fields)
+    if size is None:
+        size = len(encode(record))
+        with _code_sizes_lock:
+            _code_sizes[fields] = size
+            while len(_code_sizes) > PROGRAM_CACHE_SIZE:
+                _code_sizes.popitem(last=False)
+    return size
+
+
 def _program_of(tx: _Tx, contract: str) -> Program:
     code = None
     if is_pubkey_hex(contract):  # the source (a str) is all we need: no copy of the record
-        text, code = tx.read_text(code_key(contract))
-        if text is not None and code is None:
-            code = decode(text)
+        code = tx.read_code(code_key(contract))
     if not isinstance(code, dict) or not isinstance(code.get("source"), str):
         raise NoSuchContract(f"no contract at {contract!r}")
     tx.meter.charge(len(code["source"]) // 64)
