@@ -70,26 +70,28 @@ def walk(meter: Meter, value: Any) -> int:
         cost = len(value) // gas.SCAN_CHARS_PER_GAS
         meter.charge(cost)
         return cost
-    if (t is list or t is tuple) and set(map(type, value)) <= _FLAT:
-        return _walk_flat(meter, value)
     total = 0
     charged = 0
+    # (container, depth), or (gas of a run of strings, 0): a string costs its length when the
+    # walk reaches it, and consecutive ones are reached together, so a run is pushed as one
+    # entry (and a container's last run is added at once) -- the same charges at the same points
     stack: list[tuple[Any, int]] = [(value, 1)]
+    push, pop = stack.append, stack.pop
     while stack:
-        item, depth = stack.pop()
+        item, depth = pop()
         t = type(item)
-        if t is str:
-            total += len(item) // gas.SCAN_CHARS_PER_GAS
-            continue
         if t is list or t is tuple:
             children: Any = item
+        elif t is int:  # never pushed as a child: a run of strings
+            total += item
+            continue
         elif t is dict:
             children = [*item.keys(), *item.values()]
         elif t is DictKeys or t is DictValues or t in SET_TYPES:
             children = list(item)
         elif t is DictItems:
             children = [part for pair in item for part in pair]
-        elif t is int or t is bool or item is None or t is range or t is GeneratorType:
+        elif t is range or t is GeneratorType:
             continue  # iterators compare by identity: nothing to walk
         else:
             raise InvalidValue(f"unexpected value of type {t.__name__}")
@@ -99,29 +101,20 @@ def walk(meter: Meter, value: Any) -> int:
         if total - charged > 4096:
             meter.charge(total - charged)
             charged = total
+        run = 0
         for child in children:
             ct = type(child)
             if ct is int or ct is bool or child is None:
                 continue
-            stack.append((child, depth + 1))
-    meter.charge(total - charged)
-    return total
-
-
-_FLAT = frozenset({int, bool, str, type(None)})  # element types that hold no container
-
-
-def _walk_flat(meter: Meter, items: list[Any] | tuple[Any, ...]) -> int:
-    """``walk`` of a list or tuple of scalars, charged at the same points: the container (at
-    once if that passes the 4096 threshold), then its strings."""
-    total = gas.GAS_WALK_CONTAINER + gas.GAS_WALK_ITEM * len(items)
-    charged = 0
-    if total > 4096:
-        meter.charge(total)
-        charged = total
-    lengths = [len(item) for item in items if type(item) is str]
-    if lengths and max(lengths) >= gas.SCAN_CHARS_PER_GAS:
-        total += sum(n // gas.SCAN_CHARS_PER_GAS for n in lengths)
+            if ct is str:
+                run += len(child) // gas.SCAN_CHARS_PER_GAS
+                continue
+            if run:
+                push((run, 0))
+                run = 0
+            push((child, depth + 1))
+        if run:
+            total += run
     meter.charge(total - charged)
     return total
 
