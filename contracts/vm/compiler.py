@@ -79,6 +79,10 @@ _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 # & | ^ of ints: never wider than an operand; free when both are small (see the helper)
 _BIT_OPS = (ast.BitAnd, ast.BitOr, ast.BitXor)
 _INT_RESULT_OPS = (*_INT_OPS, *_BIT_OPS)
+# int operations whose native form charges exactly what the helper charges for any ints; the
+# others (* // %) are native only where the general body already knew the operands as ints,
+# so a specialized body never charges differently from the general one
+_EXACT_INT_OPS = (ast.Add, ast.Sub, *_BIT_OPS)
 
 
 LOCATION_MARK = "  #@"  # ends every generated line: "  #@<line>:<col>" of the contract source
@@ -231,6 +235,12 @@ class _Frame:
     ints: set[str]
     hoisted: list[str] = field(default_factory=list)
     temps: int = 0
+    # in an int-specialized body: the ints the general body knows (None: this is one)
+    baseline: set[str] | None = None
+
+    def general(self, ints: set[str]) -> set[str] | None:
+        """The general body's counterpart of ``ints`` derived in a nested scope."""
+        return None if self.baseline is None else ints & self.baseline
 
 
 class Compiler:
@@ -296,7 +306,7 @@ class Compiler:
         if guarded:
             checks = " and ".join(f"_type({p}) is _int" for p in guarded)
             lines.append(f"{indent}if {checks}:")
-            lines += self.body(fn.body, assumed, indent + "    ")
+            lines += self.body(fn.body, assumed, indent + "    ", baseline=generic)
             lines.append(f"{indent}else:")
             lines += self.body(fn.body, generic, indent + "    ")
         else:
@@ -322,9 +332,15 @@ class Compiler:
         self.frames.pop()
         return ", ".join(parts)
 
-    def body(self, body: list[ast.stmt], ints: set[str], indent: str) -> list[str]:
+    def body(
+        self,
+        body: list[ast.stmt],
+        ints: set[str],
+        indent: str,
+        baseline: set[str] | None = None,
+    ) -> list[str]:
         """A function body with the nested functions it needs defined first."""
-        self.frames.append(_Frame(ints))
+        self.frames.append(_Frame(ints, baseline=baseline))
         lines = self.block(body, indent, tick=False)
         frame = self.frames.pop()
         return [indent + line for line in frame.hoisted] + lines
@@ -484,7 +500,7 @@ class Compiler:
     def augassign(self, stmt: ast.AugAssign, ind: str) -> list[str]:
         target = stmt.target
         if isinstance(target, ast.Name):
-            if target.id in self.frame.ints and _is_int_expr(stmt.value, self.frame.ints):
+            if self.native_int_op(stmt.op, target, stmt.value):
                 return [f"{ind}{target.id} = {self.int_binop(stmt.op, target, stmt.value)}"]
             helper = _AUG_HELPERS[type(stmt.op)]
             name = target.id
@@ -604,11 +620,23 @@ class Compiler:
     def int_guard(self, nodes: list[ast.expr]) -> str:
         """``_type(x) is _int and ...`` for the operands not already known to be ints."""
         checks = [f"_type({self.expr(n)}) is _int" for n in nodes if not self.is_int(n)]
-        return " and ".join(checks)
+        return " and ".join(checks) or "True"
+
+    def native_int_op(self, op: ast.operator, left: ast.expr, right: ast.expr) -> bool:
+        """Both operands are known ints and ``int_binop`` charges what the general body's code
+        would (see _EXACT_INT_OPS)."""
+        if not (isinstance(op, _INT_RESULT_OPS) and self.is_int(left) and self.is_int(right)):
+            return False
+        baseline = self.frame.baseline
+        return (
+            baseline is None
+            or isinstance(op, _EXACT_INT_OPS)
+            or (_is_int_expr(left, baseline) and _is_int_expr(right, baseline))
+        )
 
     def e_BinOp(self, node: ast.BinOp) -> str:
         left, right = node.left, node.right
-        if type(node.op) in _INT_RESULT_OPS and self.is_int(left) and self.is_int(right):
+        if self.native_int_op(node.op, left, right):
             return self.int_binop(node.op, left, right)
         helper = _HELPER_OPS[type(node.op)]
         a, b = self.expr(left), self.expr(right)
@@ -942,7 +970,7 @@ class Compiler:
         params = [a.arg for a in node.args.args]
         name = self.fresh("lam")
         outer = self.frame.ints - set(params)
-        self.frames.append(_Frame(outer))
+        self.frames.append(_Frame(outer, baseline=self.frame.general(outer)))
         body = self.expr(node.body)
         inner = self.frames.pop()
         lines = [f"def {name}({', '.join(params)}):"]
@@ -964,7 +992,10 @@ class Compiler:
         targets = {b.name for b in bindings}
         first_iter = self.expr(node.generators[0].iter)
         ints = infer_ints(bindings, set(), self.frame.ints - targets)
-        self.frames.append(_Frame(ints))
+        baseline = self.frame.baseline
+        if baseline is not None:
+            baseline = infer_ints(bindings, set(), baseline - targets)
+        self.frames.append(_Frame(ints, baseline=baseline))
         enter = ["_m.d += 1", f"if _m.d > {gas.MAX_CALL_DEPTH}: _deep()"]
         body: list[str] = [
             f"def {name}(_it):",
