@@ -80,8 +80,8 @@ _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 _BIT_OPS = (ast.BitAnd, ast.BitOr, ast.BitXor)
 _INT_RESULT_OPS = (*_INT_OPS, *_BIT_OPS)
 # int operations whose native form charges exactly what the helper charges for any ints; the
-# others (* // %) are native only where the general body already knew the operands as ints,
-# so a specialized body never charges differently from the general one
+# others (* // %) are native only where the operands are known as ints from + - * // % alone in
+# the general body (Frame.baseline), so neither specialization nor & | ^ inference changes gas
 _EXACT_INT_OPS = (ast.Add, ast.Sub, *_BIT_OPS)
 
 
@@ -121,27 +121,27 @@ def function_name(name: str) -> str:
     return "_fn_" + name if name.startswith("_") else name
 
 
-def _is_int_expr(node: ast.expr, ints: set[str]) -> bool:
+def _is_int_expr(node: ast.expr, ints: set[str], ops: tuple[type, ...] = _INT_RESULT_OPS) -> bool:
     if isinstance(node, ast.Constant):
         return type(node.value) is int
     if isinstance(node, ast.Name):
         return node.id in ints
     if isinstance(node, ast.BinOp):
         return (
-            isinstance(node.op, _INT_RESULT_OPS)
-            and _is_int_expr(node.left, ints)
-            and _is_int_expr(node.right, ints)
+            isinstance(node.op, ops)
+            and _is_int_expr(node.left, ints, ops)
+            and _is_int_expr(node.right, ints, ops)
         )
     if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, (ast.USub, ast.UAdd)) and _is_int_expr(node.operand, ints)
+        return isinstance(node.op, (ast.USub, ast.UAdd)) and _is_int_expr(node.operand, ints, ops)
     if isinstance(node, ast.IfExp):
-        return _is_int_expr(node.body, ints) and _is_int_expr(node.orelse, ints)
+        return _is_int_expr(node.body, ints, ops) and _is_int_expr(node.orelse, ints, ops)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
         if name in ("len", "abs", "int"):
             return True
         if name in ("min", "max") and len(node.args) >= 2 and not node.keywords:
-            return all(_is_int_expr(a, ints) for a in node.args)
+            return all(_is_int_expr(a, ints, ops) for a in node.args)
     return False
 
 
@@ -196,7 +196,12 @@ def _bindings(body: list[ast.stmt]) -> list[_Binding]:
     return out
 
 
-def infer_ints(bindings: list[_Binding], params: set[str], outer: set[str]) -> set[str]:
+def infer_ints(
+    bindings: list[_Binding],
+    params: set[str],
+    outer: set[str],
+    ops: tuple[type, ...] = _INT_RESULT_OPS,
+) -> set[str]:
     """Local names that only ever hold ints (fixed point over all their bindings)."""
     names = {b.name for b in bindings}
     ints = (outer - names - params) | (names - params)
@@ -207,12 +212,10 @@ def infer_ints(bindings: list[_Binding], params: set[str], outer: set[str]) -> s
             if b.name not in ints:
                 continue
             if b.kind == "value":
-                ok = b.expr is not None and _is_int_expr(b.expr, ints)
+                ok = b.expr is not None and _is_int_expr(b.expr, ints, ops)
             elif b.kind == "aug":
                 ok = (
-                    isinstance(b.op, _INT_RESULT_OPS)
-                    and b.expr is not None
-                    and _is_int_expr(b.expr, ints)
+                    isinstance(b.op, ops) and b.expr is not None and _is_int_expr(b.expr, ints, ops)
                 )
             elif b.kind == "for":
                 ok = (
@@ -235,7 +238,8 @@ class _Frame:
     ints: set[str]
     hoisted: list[str] = field(default_factory=list)
     temps: int = 0
-    # in an int-specialized body: the ints the general body knows (None: this is one)
+    # the ints known from + - * // % alone in the general body, where * // % may be native
+    # (None: no restriction, as in module constants)
     baseline: set[str] | None = None
 
     def general(self, ints: set[str]) -> set[str] | None:
@@ -291,6 +295,8 @@ class Compiler:
         params = [a.arg for a in fn.args.args] + [a.arg for a in fn.args.kwonlyargs]
         bindings = _bindings(fn.body)
         generic = infer_ints(bindings, set(params), set())
+        # what was known without & | ^ results and specialization: * // % stay native only there
+        known = infer_ints(bindings, set(params), set(), _INT_OPS)
         numeric = numeric_params(fn, set(params))
         assumed = infer_ints(bindings, set(params) - numeric, numeric)
         guarded = [p for p in params if p in numeric and p in assumed]
@@ -306,11 +312,11 @@ class Compiler:
         if guarded:
             checks = " and ".join(f"_type({p}) is _int" for p in guarded)
             lines.append(f"{indent}if {checks}:")
-            lines += self.body(fn.body, assumed, indent + "    ", baseline=generic)
+            lines += self.body(fn.body, assumed, indent + "    ", baseline=known)
             lines.append(f"{indent}else:")
-            lines += self.body(fn.body, generic, indent + "    ")
+            lines += self.body(fn.body, generic, indent + "    ", baseline=known)
         else:
-            lines += self.body(fn.body, generic, indent)
+            lines += self.body(fn.body, generic, indent, baseline=known)
         if not leaf:
             lines += ["    finally:", "        _m.d -= 1"]
         return tagged(lines, (fn.lineno, fn.col_offset))
@@ -631,7 +637,7 @@ class Compiler:
         return (
             baseline is None
             or isinstance(op, _EXACT_INT_OPS)
-            or (_is_int_expr(left, baseline) and _is_int_expr(right, baseline))
+            or (_is_int_expr(left, baseline, _INT_OPS) and _is_int_expr(right, baseline, _INT_OPS))
         )
 
     def e_BinOp(self, node: ast.BinOp) -> str:
@@ -994,7 +1000,7 @@ class Compiler:
         ints = infer_ints(bindings, set(), self.frame.ints - targets)
         baseline = self.frame.baseline
         if baseline is not None:
-            baseline = infer_ints(bindings, set(), baseline - targets)
+            baseline = infer_ints(bindings, set(), baseline - targets, _INT_OPS)
         self.frames.append(_Frame(ints, baseline=baseline))
         enter = ["_m.d += 1", f"if _m.d > {gas.MAX_CALL_DEPTH}: _deep()"]
         body: list[str] = [
