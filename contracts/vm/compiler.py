@@ -724,7 +724,7 @@ class Compiler:
             return None
         sym, helper = _CMP_NATIVE[type(op)], _CMP_HELPERS[type(op)]
         for const, other in ((right_node, "left"), (left_node, "right")):
-            if self.small_int(const):
+            if self.small_int_literal(const):
                 kind = "_int"
             elif self.short_scan_str(const):
                 kind = "_str"
@@ -736,6 +736,12 @@ class Compiler:
                 f"(({left} {sym} _t) if _type(_t := {right}) is {kind} else {helper}({left}, _t))"
             )
         return None
+
+    def small_int_literal(self, node: ast.expr) -> bool:
+        """A small int constant, negative ones (``-1`` is a unary minus) included."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            node = node.operand
+        return self.small_int(node)
 
     @staticmethod
     def short_scan_str(node: ast.expr) -> bool:
@@ -798,6 +804,8 @@ class Compiler:
                     or self.is_scalar_literal(right)
                     or _is_singleton_const(left)
                     or _is_singleton_const(right)
+                    or self.small_int_literal(left)
+                    or self.small_int_literal(right)
                 ):
                     return f"({self.expr(left)} {sym} {self.expr(right)})"
                 fast = self.against_constant(op, self.expr(left), self.expr(right), left, right)

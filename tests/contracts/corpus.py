@@ -139,6 +139,7 @@ EXPRESSIONS: list[str] = [
     "abs(True), abs(-0), -True",
     "'a' <= 'q' <= 'z', 'a' <= 'Q' <= 'z', 'b' < 'abc' < 'c', 'x' > 'w' >= 'w', 3 < 5 <= 5",
     "[c for c in 'Hello, World' if 'a' <= c <= 'z'], [n for n in [0, 5, 12] if 1 <= n < 10]",
+    "'abc'.find('z') != -1, 'abc'.find('c') == -1, 'x'.find('x') < -1, -2 <= 'ab'.find('b'), [-1] != -1",
 ]
 
 # Expressions that must fail with the given CPython error class in both.
