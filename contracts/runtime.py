@@ -253,13 +253,15 @@ class _Host:
     sha256, call), its methods bound into the instance's namespace once. ``enter`` points it at
     the call being run; the runtime never runs two calls on one instance at the same time."""
 
-    __slots__ = ("contract", "tx")
+    __slots__ = ("contract", "meter", "tx")
 
-    def __init__(self) -> None:
+    def __init__(self, meter: Meter) -> None:
         self.tx: _Tx | None = None
+        self.meter = meter  # the kit's: the same for every call on this instance
         self.contract = ""
 
     def enter(self, tx: _Tx, contract: str) -> None:
+        assert tx.meter is self.meter, "an instance runs on its own kit's meter"
         self.tx = tx
         self.contract = contract
 
@@ -268,8 +270,10 @@ class _Host:
 
     @property
     def current(self) -> _Tx:
-        assert self.tx is not None, "host function called outside a contract call"
-        return self.tx
+        """The call being run (host functions only run inside one)."""
+        tx = self.tx
+        assert tx is not None, "host function called outside a contract call"
+        return tx
 
     def bindings(self) -> dict[str, Any]:
         return {
@@ -329,7 +333,7 @@ class _Host:
     # --- host functions ---------------------------------------------------------------------
     def require(self, condition: Any, message: Any = "requirement failed") -> None:
         if not condition:
-            text = vm_str(self.current.meter, message)
+            text = vm_str(self.meter, message)
             raise RequireFailed(text[: schedule.MAX_ERROR_MESSAGE_CHARS])
 
     def emit(self, name: Any, **fields: Any) -> None:
@@ -377,7 +381,7 @@ class _Host:
     def sha256(self, text: Any) -> str:
         if type(text) is not str:
             raise worded(TypeError, f"sha256() argument must be str, not {type(text).__name__}")
-        self.current.meter.charge(schedule.GAS_HASH + len(text) // 64)
+        self.meter.charge(schedule.GAS_HASH + len(text) // 64)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def call(self, address: Any, method: Any, **kwargs: Any) -> Any:
@@ -405,8 +409,8 @@ class _Instance:
     busy: bool = False
 
 
-def _new_instance(program: Program, helpers: dict[str, Any]) -> _Instance:
-    host = _Host()
+def _new_instance(program: Program, helpers: dict[str, Any], meter: Meter) -> _Instance:
+    host = _Host(meter)
     return _Instance(program.instantiate({**helpers, **host.bindings()}), host)
 
 
@@ -415,16 +419,16 @@ def _instance(tx: _Tx, program: Program) -> tuple[_Instance, bool]:
     call re-enters a program that is running; the flag says whether it is the kit's."""
     kit = tx.kit
     if kit is None:
-        return _new_instance(program, tx.helpers), False
+        return _new_instance(program, tx.helpers, tx.meter), False
     instance = kit.instances.get(program.source_hash)
     if instance is None:
-        instance = kit.instances[program.source_hash] = _new_instance(program, tx.helpers)
+        instance = kit.instances[program.source_hash] = _new_instance(program, tx.helpers, tx.meter)
         while len(kit.instances) > MAX_KIT_INSTANCES:
             kit.instances.popitem(last=False)
     else:
         kit.instances.move_to_end(program.source_hash)
     if instance.busy:
-        return _new_instance(program, tx.helpers), False
+        return _new_instance(program, tx.helpers, tx.meter), False
     return instance, True
 
 

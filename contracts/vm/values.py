@@ -76,9 +76,8 @@ def walk(meter: Meter, value: Any) -> int:
     # walk reaches it, and consecutive ones are reached together, so a run is pushed as one
     # entry (and a container's last run is added at once) -- the same charges at the same points
     stack: list[tuple[Any, int]] = [(value, 1)]
-    push, pop = stack.append, stack.pop
     while stack:
-        item, depth = pop()
+        item, depth = stack.pop()
         t = type(item)
         if t is list or t is tuple:
             children: Any = item
@@ -110,9 +109,9 @@ def walk(meter: Meter, value: Any) -> int:
                 run += len(child) // gas.SCAN_CHARS_PER_GAS
                 continue
             if run:
-                push((run, 0))
+                stack.append((run, 0))
                 run = 0
-            push((child, depth + 1))
+            stack.append((child, depth + 1))
         if run:
             total += run
     meter.charge(total - charged)
