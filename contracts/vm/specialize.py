@@ -6,8 +6,8 @@ Two questions, both answered from the checked AST alone (so every node compiles 
   matters to code that runs *inside* the frame and checks it: other contract functions (they
   count themselves), and lazy iterators and generators (they count a frame while they advance,
   see ``iterators.py``). A leaf reaches none of them: it names no contract function, no host
-  ``call``, builds no generator or lazy iterator and never iterates a value (the value could be
-  a generator handed in by its caller). An exception ends the whole transaction, so a leaf only
+  ``call``, builds no generator or lazy iterator and iterates nothing but ``range(...)`` (any
+  other value could be a generator handed in by its caller). An exception ends the whole transaction, so a leaf only
   has to check the depth on entry, not count it.
 - ``numeric_params``: the parameters used as numbers and never as containers; the compiler
   compiles the body a second time assuming they hold ints, behind a type check on entry.
@@ -29,14 +29,26 @@ _LEAF_METHODS = frozenset(
     "isupper islower zfill ljust rjust center split count index format append get pop insert "
     "copy keys values items setdefault".split()
 )
-_ITERATING = (
-    ast.For,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-    ast.Starred,
-)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp)
+_ITERATING = (ast.GeneratorExp, ast.Starred)
+
+
+def _over_range(node: ast.expr) -> bool:
+    """``range(...)``: iterating it runs no contract code and no generator."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
+    )
+
+
+def _iterates_unknown(node: ast.AST) -> bool:
+    """A loop or comprehension over anything but ``range(...)`` (it could be a generator)."""
+    if isinstance(node, ast.For):
+        return not _over_range(node.iter)
+    if isinstance(node, _COMPREHENSIONS):
+        return not all(_over_range(gen.iter) for gen in node.generators)
+    return isinstance(node, _ITERATING)
+
+
 _ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 _NUMERIC_CALLS = frozenset({"range", "divmod", "pow", "abs"})
 _ITERATING_CALLS = frozenset(
@@ -74,7 +86,7 @@ def is_leaf(fn: ast.FunctionDef, functions: set[str]) -> bool:
     for node in ast.walk(fn):
         if node is fn or id(node) in raised:  # ``raise ValueError(...)`` only builds a message
             continue
-        if isinstance(node, _ITERATING) or _unpacks(node):
+        if _iterates_unknown(node) or _unpacks(node):
             return False
         if isinstance(node, ast.Name) and node.id in functions:
             return False

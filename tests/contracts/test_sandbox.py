@@ -452,7 +452,10 @@ def test_attacks_stay_bounded_at_the_maximum_gas() -> None:
 
 LEAF_AT_DEPTH = """
 def leaf(x):
-    return x & 1
+    total = 0
+    for i in range(x):
+        total += i & 1
+    return total - len([i for i in range(x)]) + x
 
 def down(n):
     if n == 0:
@@ -466,8 +469,9 @@ def main(n):
 
 @pytest.mark.parametrize(("n", "ok"), [(61, True), (62, False)])
 def test_leaf_frames_meet_the_depth_limit_like_counted_frames(n: int, ok: bool) -> None:
-    """A leaf checks the depth instead of counting its frame: main + down(n)...down(0) is
-    n + 2 frames, so the leaf is frame n + 3 and must fail exactly past MAX_CALL_DEPTH (64)."""
+    """A leaf (here looping over range) checks the depth instead of counting its frame:
+    main + down(n)...down(0) is n + 2 frames, so the leaf is frame n + 3 and must fail exactly
+    past MAX_CALL_DEPTH (64)."""
     result, _ = run_local(LEAF_AT_DEPTH, "main", {"n": n}, gas=GAS)
     if ok:
         assert result.ok and result.result == 1
