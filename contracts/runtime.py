@@ -8,9 +8,11 @@ the node, and every result, event and error is plain JSON built from plain data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,12 +35,13 @@ from contracts.vm.errors import (
 )
 from contracts.vm.failures import describe, locate
 from contracts.vm.gas import Meter
-from contracts.vm.machine import Program, load
+from contracts.vm.machine import PROGRAM_CACHE_SIZE, Program, load
 from contracts.vm.values import decode, encode, from_json, short_text, to_json, vm_str
 
 log = logging.getLogger(__name__)
 
 INIT_METHOD = "init"
+MAX_KIT_INSTANCES = 64  # program namespaces a thread keeps warm between calls
 MAX_EVENT_NAME_CHARS = 64
 
 
@@ -80,6 +83,21 @@ class ContractResult:
         }
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a plain JSON value: flat ones copied directly, nested ones through JSON."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is dict and all(type(v) in _SCALARS for v in value.values()):
+        return dict(value)
+    if t is list and all(type(v) in _SCALARS for v in value):
+        return list(value)
+    return decode(encode(value))
+
+
 class MemoryState:
     """A dict-backed StateAccess (tests, the CLI's local ``run``)."""
 
@@ -87,8 +105,7 @@ class MemoryState:
         self.data: dict[str, Any] = dict(data or {})
 
     def get(self, key: str) -> Any | None:
-        value = self.data.get(key)
-        return None if value is None else decode(encode(value))
+        return _json_copy(self.data.get(key))
 
     def set(self, key: str, value: Any) -> None:
         self.data[key] = decode(encode(value))
@@ -97,7 +114,9 @@ class MemoryState:
         self.data.pop(key, None)
 
 
+@functools.lru_cache(maxsize=1024)
 def contract_address(deployer: str, nonce: int) -> str:
+    """Where a deployment lands (memoized: a local run asks for the same one every time)."""
     return sha256_hex(canonical({"deployer": deployer, "nonce": nonce}))
 
 
@@ -142,6 +161,25 @@ class _Tx:
         self.meter.alloc(len(text))
         return text, value
 
+    def read_code(self, key: str) -> Any | None:
+        """The code record at ``key`` (the state's own value: read it, never change it),
+        charged exactly as ``read_text`` charges it without encoding the source every call."""
+        if key in self.writes:
+            text = self.writes[key]
+            record = None if text is None else decode(text)
+            size = None if text is None else len(text)
+        else:
+            record = self.state.get(key)
+            size = None if record is None else _code_record_size(record)
+        if size is None:
+            self.meter.charge(schedule.GAS_STORAGE_READ)
+            return None
+        self.meter.charge(
+            schedule.GAS_STORAGE_READ + size // 8 * schedule.GAS_STORAGE_READ_PER_BYTE
+        )
+        self.meter.alloc(size)
+        return record
+
     def write(self, key: str, value: Any) -> None:
         """Store a plain JSON value (already copied); None deletes."""
         if value is None:
@@ -175,6 +213,7 @@ class _Kit:
     meter: Meter
     helpers: dict[str, Any]
     busy: bool = False
+    instances: OrderedDict[str, _Instance] = field(default_factory=OrderedDict)
 
 
 _kits = threading.local()
@@ -209,37 +248,80 @@ def _account(tx: _Tx, address: str) -> dict[str, int]:
     return {"balance": int(value.get("balance", 0)), "nonce": int(value.get("nonce", 0))}
 
 
-def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
-    """The host API of one contract instance: storage, ctx, require, emit, transfer, call..."""
-    m = tx.meter
+class _Host:
+    """The host API of one contract instance (storage, require, emit, transfer, balance,
+    sha256, call), its methods bound into the instance's namespace once. ``enter`` points it at
+    the call being run; the runtime never runs two calls on one instance at the same time."""
 
-    def s_load(key: Any) -> Any:
-        value = tx.read(_storage_key(contract, key))
+    __slots__ = ("contract", "meter", "tx")
+
+    def __init__(self, meter: Meter) -> None:
+        self.tx: _Tx | None = None
+        self.meter = meter  # the kit's: the same for every call on this instance
+        self.contract = ""
+
+    def enter(self, tx: _Tx, contract: str) -> None:
+        assert tx.meter is self.meter, "an instance runs on its own kit's meter"
+        self.tx = tx
+        self.contract = contract
+
+    def leave(self) -> None:
+        self.tx = None  # the namespace outlives the call: keep no transaction alive
+
+    @property
+    def current(self) -> _Tx:
+        """The call being run (host functions only run inside one)."""
+        tx = self.tx
+        assert tx is not None, "host function called outside a contract call"
+        return tx
+
+    def bindings(self) -> dict[str, Any]:
+        return {
+            "_s_load": self.s_load,
+            "_s_store": self.s_store,
+            "_s_del": self.s_del,
+            "_s_has": self.s_has,
+            "_s_get": self.s_get,
+            "_s_pop": self.s_pop,
+            "_h_require": self.require,
+            "_h_emit": self.emit,
+            "_h_transfer": self.transfer,
+            "_h_balance": self.balance,
+            "_h_sha256": self.sha256,
+            "_h_call": self.call,
+        }
+
+    # --- storage ----------------------------------------------------------------------------
+    def s_load(self, key: Any) -> Any:
+        value = self.current.read(_storage_key(self.contract, key))
         if value is None:
             raise worded(KeyError, f"storage has no key {short_text(key)}")
         return value
 
-    def s_store(key: Any, value: Any) -> None:
-        full = _storage_key(contract, key)
-        tx.write(full, to_json(m, value, "stored value"))
+    def s_store(self, key: Any, value: Any) -> None:
+        tx = self.current
+        full = _storage_key(self.contract, key)
+        tx.write(full, to_json(tx.meter, value, "stored value"))
 
-    def s_del(key: Any) -> None:
-        full = _storage_key(contract, key)
+    def s_del(self, key: Any) -> None:
+        tx = self.current
+        full = _storage_key(self.contract, key)
         if tx.read(full) is None:
             raise worded(KeyError, f"storage has no key {short_text(key)}")
         tx.write(full, None)
 
-    def s_has(key: Any) -> bool:
-        return tx.read(_storage_key(contract, key)) is not None
+    def s_has(self, key: Any) -> bool:
+        return self.current.read(_storage_key(self.contract, key)) is not None
 
-    def s_get(key: Any, default: Any = None) -> Any:
-        value = tx.read(_storage_key(contract, key))
+    def s_get(self, key: Any, default: Any = None) -> Any:
+        value = self.current.read(_storage_key(self.contract, key))
         return default if value is None else value
 
-    def s_pop(key: Any, *default: Any) -> Any:
+    def s_pop(self, key: Any, *default: Any) -> Any:
         if len(default) > 1:
             raise worded(TypeError, f"pop expected at most 2 arguments, got {1 + len(default)}")
-        full = _storage_key(contract, key)
+        tx = self.current
+        full = _storage_key(self.contract, key)
         value = tx.read(full)
         if value is None:
             if default:
@@ -248,92 +330,139 @@ def _bindings(tx: _Tx, contract: str, sender: str) -> dict[str, Any]:
         tx.write(full, None)
         return value
 
-    def require(condition: Any, message: Any = "requirement failed") -> None:
+    # --- host functions ---------------------------------------------------------------------
+    def require(self, condition: Any, message: Any = "requirement failed") -> None:
         if not condition:
-            raise RequireFailed(vm_str(m, message)[: schedule.MAX_ERROR_MESSAGE_CHARS])
+            text = vm_str(self.meter, message)
+            raise RequireFailed(text[: schedule.MAX_ERROR_MESSAGE_CHARS])
 
-    def emit(name: Any, **fields: Any) -> None:
+    def emit(self, name: Any, **fields: Any) -> None:
+        tx = self.current
         if type(name) is not str or not 0 < len(name) <= MAX_EVENT_NAME_CHARS:
             raise worded(
                 TypeError, f"event name must be a str of 1..{MAX_EVENT_NAME_CHARS} characters"
             )
         if len(tx.events) >= schedule.MAX_EVENTS:
             raise LimitExceeded(f"more than {schedule.MAX_EVENTS} events")
-        event = {"contract": contract, "name": name, "fields": to_json(m, fields, "event")}
+        event = {
+            "contract": self.contract,
+            "name": name,
+            "fields": to_json(tx.meter, fields, "event"),
+        }
         size = len(encode(event))
         if size > schedule.MAX_EVENT_BYTES:
             raise LimitExceeded(f"event of {size} bytes exceeds {schedule.MAX_EVENT_BYTES}")
-        m.charge(schedule.GAS_EMIT + size // 8)
+        tx.meter.charge(schedule.GAS_EMIT + size // 8)
         tx.events.append(event)
 
-    def transfer(to: Any, amount: Any) -> None:
+    def transfer(self, to: Any, amount: Any) -> None:
+        tx = self.current
         if not is_pubkey_hex(to):
             raise worded(ValueError, "transfer: 'to' must be a 64-hex address")
         if type(amount) is not int or not 0 < amount < chain_limits.MAX_AMOUNT:
             raise worded(
                 ValueError, "transfer: amount must be an int with 0 < amount < 2**53 (fen)"
             )
-        m.charge(schedule.GAS_TRANSFER)
-        source = _account(tx, contract)
+        tx.meter.charge(schedule.GAS_TRANSFER)
+        source = _account(tx, self.contract)
         if source["balance"] < amount:
             raise InsufficientFunds(f"contract balance {source['balance']} is less than {amount}")
         source["balance"] -= amount
-        tx.write(account_key(contract), source)
+        tx.write(account_key(self.contract), source)
         target = _account(tx, to)
         target["balance"] += amount
         tx.write(account_key(to), target)
 
-    def balance(address: Any) -> int:
+    def balance(self, address: Any) -> int:
         if not is_pubkey_hex(address):
             raise worded(ValueError, "balance: address must be a 64-hex address")
-        return _account(tx, address)["balance"]
+        return _account(self.current, address)["balance"]
 
-    def sha256(text: Any) -> str:
+    def sha256(self, text: Any) -> str:
         if type(text) is not str:
             raise worded(TypeError, f"sha256() argument must be str, not {type(text).__name__}")
-        m.charge(schedule.GAS_HASH + len(text) // 64)
+        self.meter.charge(schedule.GAS_HASH + len(text) // 64)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def call(address: Any, method: Any, **kwargs: Any) -> Any:
+    def call(self, address: Any, method: Any, **kwargs: Any) -> Any:
+        tx = self.current
+        meter = tx.meter
         if not is_pubkey_hex(address):
             raise worded(ValueError, "call: address must be a 64-hex contract address")
         if type(method) is not str:
             raise worded(TypeError, "call: method must be a str")
-        if m.cdepth >= schedule.MAX_CONTRACT_CALL_DEPTH:
+        if meter.cdepth >= schedule.MAX_CONTRACT_CALL_DEPTH:
             raise LimitExceeded(
                 f"cross-contract calls nested deeper than {schedule.MAX_CONTRACT_CALL_DEPTH}"
             )
-        args = to_json(m, kwargs, "call arguments")
-        result = _invoke(tx, address, contract, method, args)
-        return from_json(m, result, "call result")
+        args = to_json(meter, kwargs, "call arguments")
+        result = _invoke(tx, address, self.contract, method, args)
+        return from_json(meter, result, "call result")
 
-    return {
-        "_s_load": s_load,
-        "_s_store": s_store,
-        "_s_del": s_del,
-        "_s_has": s_has,
-        "_s_get": s_get,
-        "_s_pop": s_pop,
-        "_h_require": require,
-        "_h_emit": emit,
-        "_h_transfer": transfer,
-        "_h_balance": balance,
-        "_h_sha256": sha256,
-        "_h_call": call,
-        "_ctx_sender": sender,
-        "_ctx_height": tx.ctx.height,
-        "_ctx_time": tx.ctx.time,
-        "_ctx_tx_hash": tx.ctx.tx_hash,
-        "_ctx_contract": contract,
-    }
+
+@dataclass(slots=True)
+class _Instance:
+    """A program's namespace with its host, reused call after call on one kit."""
+
+    namespace: dict[str, Any]
+    host: _Host
+    busy: bool = False
+
+
+def _new_instance(program: Program, helpers: dict[str, Any], meter: Meter) -> _Instance:
+    host = _Host(meter)
+    return _Instance(program.instantiate({**helpers, **host.bindings()}), host)
+
+
+def _instance(tx: _Tx, program: Program) -> tuple[_Instance, bool]:
+    """The kit's idle instance of ``program`` (made on first use), or a new one when a nested
+    call re-enters a program that is running; the flag says whether it is the kit's."""
+    kit = tx.kit
+    if kit is None:
+        return _new_instance(program, tx.helpers, tx.meter), False
+    instance = kit.instances.get(program.source_hash)
+    if instance is None:
+        instance = kit.instances[program.source_hash] = _new_instance(program, tx.helpers, tx.meter)
+        while len(kit.instances) > MAX_KIT_INSTANCES:
+            kit.instances.popitem(last=False)
+    else:
+        kit.instances.move_to_end(program.source_hash)
+    if instance.busy:
+        return _new_instance(program, tx.helpers, tx.meter), False
+    return instance, True
+
+
+CODE_FIELDS = (("source", str), ("deployer", str), ("height", int), ("tx", str))
+_code_sizes: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+_code_sizes_lock = threading.Lock()
+
+
+def _code_record_size(record: Any) -> int:
+    """Length of the canonical JSON of a code record, memoized by its fields: a deployed
+    contract's record never changes, and encoding its source for every call cost more than a
+    small call itself."""
+    if not (
+        type(record) is dict
+        and len(record) == len(CODE_FIELDS)
+        and all(type(record.get(name)) is kind for name, kind in CODE_FIELDS)
+    ):
+        return len(encode(record))
+    fields = tuple(record[name] for name, _ in CODE_FIELDS)
+    with _code_sizes_lock:
+        size = _code_sizes.get(fields)
+    if size is None:
+        size = len(encode(record))
+        with _code_sizes_lock:
+            _code_sizes[fields] = size
+            while len(_code_sizes) > PROGRAM_CACHE_SIZE:
+                _code_sizes.popitem(last=False)
+    return size
 
 
 def _program_of(tx: _Tx, contract: str) -> Program:
     code = None
     if is_pubkey_hex(contract):  # the source (a str) is all we need: no copy of the record
-        text, code = tx.read_text(code_key(contract))
-        if text is not None and code is None:
-            code = decode(text)
+        code = tx.read_code(code_key(contract))
     if not isinstance(code, dict) or not isinstance(code.get("source"), str):
         raise NoSuchContract(f"no contract at {contract!r}")
     tx.meter.charge(len(code["source"]) // 64)
@@ -356,15 +485,26 @@ def _run(
         raise NoSuchMethod(f"contract has no public function {method!r}")
     if not isinstance(args, dict) or not all(type(k) is str for k in args):
         raise InvalidValue("arguments must be an object with string keys")
-    m = tx.meter
-    values = {k: from_json(m, v, "arguments") for k, v in args.items()}
-    namespace = program.instantiate({**tx.helpers, **_bindings(tx, contract, sender)})
-    m.cdepth += 1
+    meter = tx.meter
+    values = {k: from_json(meter, v, "arguments") for k, v in args.items()}
+    instance, owned = _instance(tx, program)
+    namespace = instance.namespace
+    namespace["_ctx_sender"] = sender
+    namespace["_ctx_height"] = tx.ctx.height
+    namespace["_ctx_time"] = tx.ctx.time
+    namespace["_ctx_tx_hash"] = tx.ctx.tx_hash
+    namespace["_ctx_contract"] = contract
+    instance.host.enter(tx, contract)
+    instance.busy = owned
+    meter.cdepth += 1
     try:
+        program.prepare(namespace)
         result = namespace[method](**values)
     finally:
-        m.cdepth -= 1
-    return to_json(m, result, "result")
+        meter.cdepth -= 1
+        instance.busy = False
+        instance.host.leave()
+    return to_json(meter, result, "result")
 
 
 def _invoke(tx: _Tx, contract: str, sender: str, method: str, args: dict[str, Any]) -> Any:

@@ -17,8 +17,19 @@ from dataclasses import dataclass, field
 
 from contracts.vm import gas
 from contracts.vm.checker import BUILTINS, HOST_FUNCTIONS, CheckedModule
+from contracts.vm.specialize import is_leaf, numeric_params
 
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**"}
+_OPS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
 _HELPER_OPS = {
     ast.Add: "_add",
     ast.Sub: "_sub",
@@ -65,6 +76,13 @@ _FREE_SHORT_STR_METHODS = frozenset(
     "upper lower strip lstrip rstrip isdigit isalpha isalnum isupper islower".split()
 )
 _INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+# & | ^ of ints: never wider than an operand; free when both are small (see the helper)
+_BIT_OPS = (ast.BitAnd, ast.BitOr, ast.BitXor)
+_INT_RESULT_OPS = (*_INT_OPS, *_BIT_OPS)
+# int operations whose native form charges exactly what the helper charges for any ints; the
+# others (* // %) are native only where the operands are known as ints from + - * // % alone in
+# the general body (Frame.baseline), so neither specialization nor & | ^ inference changes gas
+_EXACT_INT_OPS = (ast.Add, ast.Sub, *_BIT_OPS)
 
 
 LOCATION_MARK = "  #@"  # ends every generated line: "  #@<line>:<col>" of the contract source
@@ -103,27 +121,27 @@ def function_name(name: str) -> str:
     return "_fn_" + name if name.startswith("_") else name
 
 
-def _is_int_expr(node: ast.expr, ints: set[str]) -> bool:
+def _is_int_expr(node: ast.expr, ints: set[str], ops: tuple[type, ...] = _INT_RESULT_OPS) -> bool:
     if isinstance(node, ast.Constant):
         return type(node.value) is int
     if isinstance(node, ast.Name):
         return node.id in ints
     if isinstance(node, ast.BinOp):
         return (
-            isinstance(node.op, _INT_OPS)
-            and _is_int_expr(node.left, ints)
-            and _is_int_expr(node.right, ints)
+            isinstance(node.op, ops)
+            and _is_int_expr(node.left, ints, ops)
+            and _is_int_expr(node.right, ints, ops)
         )
     if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, (ast.USub, ast.UAdd)) and _is_int_expr(node.operand, ints)
+        return isinstance(node.op, (ast.USub, ast.UAdd)) and _is_int_expr(node.operand, ints, ops)
     if isinstance(node, ast.IfExp):
-        return _is_int_expr(node.body, ints) and _is_int_expr(node.orelse, ints)
+        return _is_int_expr(node.body, ints, ops) and _is_int_expr(node.orelse, ints, ops)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         name = node.func.id
         if name in ("len", "abs", "int"):
             return True
         if name in ("min", "max") and len(node.args) >= 2 and not node.keywords:
-            return all(_is_int_expr(a, ints) for a in node.args)
+            return all(_is_int_expr(a, ints, ops) for a in node.args)
     return False
 
 
@@ -178,7 +196,12 @@ def _bindings(body: list[ast.stmt]) -> list[_Binding]:
     return out
 
 
-def infer_ints(bindings: list[_Binding], params: set[str], outer: set[str]) -> set[str]:
+def infer_ints(
+    bindings: list[_Binding],
+    params: set[str],
+    outer: set[str],
+    ops: tuple[type, ...] = _INT_RESULT_OPS,
+) -> set[str]:
     """Local names that only ever hold ints (fixed point over all their bindings)."""
     names = {b.name for b in bindings}
     ints = (outer - names - params) | (names - params)
@@ -189,10 +212,10 @@ def infer_ints(bindings: list[_Binding], params: set[str], outer: set[str]) -> s
             if b.name not in ints:
                 continue
             if b.kind == "value":
-                ok = b.expr is not None and _is_int_expr(b.expr, ints)
+                ok = b.expr is not None and _is_int_expr(b.expr, ints, ops)
             elif b.kind == "aug":
                 ok = (
-                    isinstance(b.op, _INT_OPS) and b.expr is not None and _is_int_expr(b.expr, ints)
+                    isinstance(b.op, ops) and b.expr is not None and _is_int_expr(b.expr, ints, ops)
                 )
             elif b.kind == "for":
                 ok = (
@@ -215,6 +238,13 @@ class _Frame:
     ints: set[str]
     hoisted: list[str] = field(default_factory=list)
     temps: int = 0
+    # the ints known from + - * // % alone in the general body, where * // % may be native
+    # (None: no restriction, as in module constants)
+    baseline: set[str] | None = None
+
+    def general(self, ints: set[str]) -> set[str] | None:
+        """The general body's counterpart of ``ints`` derived in a nested scope."""
+        return None if self.baseline is None else ints & self.baseline
 
 
 class Compiler:
@@ -259,36 +289,67 @@ class Compiler:
         return "\n".join(lines) + "\n"
 
     def function(self, fn: ast.FunctionDef) -> list[str]:
-        args = fn.args
-        params = [a.arg for a in args.args]
-        kwonly = [a.arg for a in args.kwonlyargs]
-        frame_ints = infer_ints(_bindings(fn.body), set(params) | set(kwonly), set())
-        self.frames.append(_Frame(frame_ints))
+        """A contract function: gas and call depth on entry, then its body -- twice when some
+        parameters are used as numbers: once assuming they hold ints (behind a type check on
+        entry), once for anything else. Both charge the same gas."""
+        params = [a.arg for a in fn.args.args] + [a.arg for a in fn.args.kwonlyargs]
+        bindings = _bindings(fn.body)
+        generic = infer_ints(bindings, set(params), set())
+        # what was known without & | ^ results and specialization: * // % stay native only there
+        known = infer_ints(bindings, set(params), set(), _INT_OPS)
+        numeric = numeric_params(fn, set(params))
+        assumed = infer_ints(bindings, set(params) - numeric, numeric)
+        guarded = [p for p in params if p in numeric and p in assumed]
+        leaf = is_leaf(fn, set(self.module.functions))
+        indent = "    " if leaf else "        "
+        cost = gas.GAS_CALL + sum(node_cost(s) for s in fn.body)
+        lines = [f"def {function_name(fn.name)}({self.parameters(fn.args)}):"]
+        lines += self.tick(cost, "    ")
+        if leaf:  # see specialize.is_leaf: the frame is checked, not counted
+            lines.append(f"    if _m.d >= {gas.MAX_CALL_DEPTH}: _deep()")
+        else:
+            lines += ["    _m.d += 1", f"    if _m.d > {gas.MAX_CALL_DEPTH}: _deep()", "    try:"]
+        if guarded:
+            checks = " and ".join(f"_type({p}) is _int" for p in guarded)
+            lines.append(f"{indent}if {checks}:")
+            lines += self.body(fn.body, assumed, indent + "    ", baseline=known)
+            lines.append(f"{indent}else:")
+            lines += self.body(fn.body, generic, indent + "    ", baseline=known)
+        else:
+            lines += self.body(fn.body, generic, indent, baseline=known)
+        if not leaf:
+            lines += ["    finally:", "        _m.d -= 1"]
+        return tagged(lines, (fn.lineno, fn.col_offset))
+
+    def parameters(self, args: ast.arguments) -> str:
+        """The parameter list; defaults are immutable literals (checked)."""
+        self.frames.append(_Frame(set()))
         parts: list[str] = []
-        n_plain = len(params) - len(args.defaults)
-        for index, name in enumerate(params):
+        n_plain = len(args.args) - len(args.defaults)
+        for index, arg in enumerate(args.args):
             if index >= n_plain:
-                parts.append(f"{name}={self.expr(args.defaults[index - n_plain])}")
+                parts.append(f"{arg.arg}={self.expr(args.defaults[index - n_plain])}")
             else:
-                parts.append(name)
-        if kwonly:
+                parts.append(arg.arg)
+        if args.kwonlyargs:
             parts.append("*")
             for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
                 parts.append(arg.arg if default is None else f"{arg.arg}={self.expr(default)}")
-        body = self.block(fn.body, "        ", tick=False)
+        self.frames.pop()
+        return ", ".join(parts)
+
+    def body(
+        self,
+        body: list[ast.stmt],
+        ints: set[str],
+        indent: str,
+        baseline: set[str] | None = None,
+    ) -> list[str]:
+        """A function body with the nested functions it needs defined first."""
+        self.frames.append(_Frame(ints, baseline=baseline))
+        lines = self.block(body, indent, tick=False)
         frame = self.frames.pop()
-        cost = gas.GAS_CALL + sum(node_cost(s) for s in fn.body)
-        lines = [f"def {function_name(fn.name)}({', '.join(parts)}):"]
-        lines += self.tick(cost, "    ")
-        lines += [
-            "    _m.d += 1",
-            f"    if _m.d > {gas.MAX_CALL_DEPTH}: _deep()",
-            "    try:",
-        ]
-        lines += ["        " + h for h in frame.hoisted]
-        lines += body
-        lines += ["    finally:", "        _m.d -= 1"]
-        return tagged(lines, (fn.lineno, fn.col_offset))
+        return [indent + line for line in frame.hoisted] + lines
 
     # --- statements ---------------------------------------------------------------------------
     def block(
@@ -445,7 +506,7 @@ class Compiler:
     def augassign(self, stmt: ast.AugAssign, ind: str) -> list[str]:
         target = stmt.target
         if isinstance(target, ast.Name):
-            if target.id in self.frame.ints and _is_int_expr(stmt.value, self.frame.ints):
+            if self.native_int_op(stmt.op, target, stmt.value):
                 return [f"{ind}{target.id} = {self.int_binop(stmt.op, target, stmt.value)}"]
             helper = _AUG_HELPERS[type(stmt.op)]
             name = target.id
@@ -529,6 +590,21 @@ class Compiler:
         if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
             return f"(_r if -_L < (_r := {a} {sym} {b}) < _L else _bigr(_r))"
         helper = _HELPER_OPS[type(op)]
+        if isinstance(op, _BIT_OPS):
+            if not (self.is_simple(left) and self.is_simple(right)):
+                x, y = self.temp("x"), self.temp("y")  # both evaluated once, in order
+                return (
+                    f"(({x} {sym} {y}) if ((({x} := {a}) or True) and -_L < ({y} := {b}) < _L "
+                    f"and -_L < {x} < _L) else {helper}({x}, {y}))"
+                )
+            bounds = " and ".join(
+                f"-_L < {code} < _L"
+                for node, code in ((left, a), (right, b))
+                if not self.small_int(node)
+            )
+            if not bounds:
+                return f"({a} {sym} {b})"
+            return f"(({a} {sym} {b}) if {bounds} else {helper}({a}, {b}))"
         # // and % never grow; only a big divisor makes them costly (O(len(a) * len(b)))
         if (
             isinstance(right, ast.Constant)
@@ -550,14 +626,32 @@ class Compiler:
     def int_guard(self, nodes: list[ast.expr]) -> str:
         """``_type(x) is _int and ...`` for the operands not already known to be ints."""
         checks = [f"_type({self.expr(n)}) is _int" for n in nodes if not self.is_int(n)]
-        return " and ".join(checks)
+        return " and ".join(checks) or "True"
+
+    def native_int_op(self, op: ast.operator, left: ast.expr, right: ast.expr) -> bool:
+        """Both operands are known ints and ``int_binop`` charges what the general body's code
+        would (see _EXACT_INT_OPS)."""
+        if not (isinstance(op, _INT_RESULT_OPS) and self.is_int(left) and self.is_int(right)):
+            return False
+        baseline = self.frame.baseline
+        return (
+            baseline is None
+            or isinstance(op, _EXACT_INT_OPS)
+            or (_is_int_expr(left, baseline, _INT_OPS) and _is_int_expr(right, baseline, _INT_OPS))
+        )
 
     def e_BinOp(self, node: ast.BinOp) -> str:
         left, right = node.left, node.right
-        if type(node.op) in _INT_OPS and self.is_int(left) and self.is_int(right):
+        if self.native_int_op(node.op, left, right):
             return self.int_binop(node.op, left, right)
         helper = _HELPER_OPS[type(node.op)]
         a, b = self.expr(left), self.expr(right)
+        if isinstance(node.op, _BIT_OPS) and self.small_int(right):  # X & C: X checked once
+            sym = _OPS[type(node.op)]
+            return (
+                f"((_t {sym} {b}) if _type(_t := {a}) is _int and -_L < _t < _L "
+                f"else {helper}(_t, {b}))"
+            )
         if (
             type(node.op) in _INT_OPS
             and self.is_simple(left)
@@ -621,7 +715,54 @@ class Compiler:
     def e_IfExp(self, node: ast.IfExp) -> str:
         return f"({self.expr(node.body)} if {self.expr(node.test)} else {self.expr(node.orelse)})"
 
-    def compare_one(self, op: ast.cmpop, left: str, right: str, right_node: ast.expr) -> str:
+    def against_constant(
+        self, op: ast.cmpop, left: str, right: str, left_node: ast.expr, right_node: ast.expr
+    ) -> str | None:
+        """``X < C`` (or ``C < X``) with C a small int or a str shorter than SCAN_CHARS_PER_GAS:
+        native once X has C's type (the helper would charge nothing), else the helper."""
+        if type(op) not in _CMP_NATIVE:
+            return None
+        sym, helper = _CMP_NATIVE[type(op)], _CMP_HELPERS[type(op)]
+        for const, other in ((right_node, "left"), (left_node, "right")):
+            if self.small_int_literal(const):
+                kind = "_int"
+            elif self.short_scan_str(const):
+                kind = "_str"
+            else:
+                continue
+            if other == "left":
+                return f"((_t {sym} {right}) if _type(_t := {left}) is {kind} else {helper}(_t, {right}))"
+            return (
+                f"(({left} {sym} _t) if _type(_t := {right}) is {kind} else {helper}({left}, _t))"
+            )
+        return None
+
+    def small_int_literal(self, node: ast.expr) -> bool:
+        """A small int constant, negative ones (``-1`` is a unary minus) included."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            node = node.operand
+        return self.small_int(node)
+
+    @staticmethod
+    def short_scan_str(node: ast.expr) -> bool:
+        return (
+            isinstance(node, ast.Constant)
+            and type(node.value) is str
+            and len(node.value) < gas.SCAN_CHARS_PER_GAS
+        )
+
+    def compare_one(
+        self,
+        op: ast.cmpop,
+        left: str,
+        right: str,
+        right_node: ast.expr,
+        left_node: ast.expr | None = None,
+    ) -> str:
+        if left_node is not None:
+            fast = self.against_constant(op, left, right, left_node, right_node)
+            if fast is not None:
+                return fast
         if isinstance(op, (ast.Is, ast.IsNot)):
             return f"({left} {'is' if isinstance(op, ast.Is) else 'is not'} {right})"
         if self.is_storage(right_node):
@@ -648,6 +789,10 @@ class Compiler:
                 ):
                     # == against a scalar literal is O(len(literal)) whatever the other side is
                     return f"({a} {sym} {b})"
+                if self.short_scan_str(node.left) or self.short_scan_str(right):
+                    fast = self.against_constant(op, a, b, node.left, right)
+                    assert fast is not None
+                    return fast
                 guard = self.int_guard([node.left, right])
                 return f"(({a} {sym} {b}) if {guard} else {_CMP_HELPERS[type(op)]}({a}, {b}))"
             if type(op) in _CMP_NATIVE:
@@ -659,14 +804,13 @@ class Compiler:
                     or self.is_scalar_literal(right)
                     or _is_singleton_const(left)
                     or _is_singleton_const(right)
+                    or self.small_int_literal(left)
+                    or self.small_int_literal(right)
                 ):
                     return f"({self.expr(left)} {sym} {self.expr(right)})"
-                if self.small_int(right):
-                    b = self.expr(right)
-                    return f"((_t {sym} {b}) if _type(_t := {self.expr(left)}) is _int else {helper}(_t, {b}))"
-                if self.small_int(left):
-                    a = self.expr(left)
-                    return f"(({a} {sym} _t) if _type(_t := {self.expr(right)}) is _int else {helper}({a}, _t))"
+                fast = self.against_constant(op, self.expr(left), self.expr(right), left, right)
+                if fast is not None:
+                    return fast
                 # both operands evaluated once, in order; two ints compare natively
                 x, y = self.temp("x"), self.temp("y")
                 return (
@@ -683,14 +827,18 @@ class Compiler:
             return self.compare_one(node.ops[0], self.expr(node.left), right_code, right)
         parts = []
         left_code = self.expr(node.left)
+        left_node = node.left
         for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
             code = self.expr(right)
             if index < len(node.ops) - 1:
                 tmp = self.temp("c")
-                parts.append(self.compare_one(op, left_code, f"({tmp} := {code})", right))
+                parts.append(
+                    self.compare_one(op, left_code, f"({tmp} := {code})", right, left_node)
+                )
                 left_code = tmp
             else:
-                parts.append(self.compare_one(op, left_code, code, right))
+                parts.append(self.compare_one(op, left_code, code, right, left_node))
+            left_node = right
         return "(" + " and ".join(parts) + ")"
 
     def membership(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> str:
@@ -836,7 +984,7 @@ class Compiler:
         params = [a.arg for a in node.args.args]
         name = self.fresh("lam")
         outer = self.frame.ints - set(params)
-        self.frames.append(_Frame(outer))
+        self.frames.append(_Frame(outer, baseline=self.frame.general(outer)))
         body = self.expr(node.body)
         inner = self.frames.pop()
         lines = [f"def {name}({', '.join(params)}):"]
@@ -858,7 +1006,10 @@ class Compiler:
         targets = {b.name for b in bindings}
         first_iter = self.expr(node.generators[0].iter)
         ints = infer_ints(bindings, set(), self.frame.ints - targets)
-        self.frames.append(_Frame(ints))
+        baseline = self.frame.baseline
+        if baseline is not None:
+            baseline = infer_ints(bindings, set(), baseline - targets, _INT_OPS)
+        self.frames.append(_Frame(ints, baseline=baseline))
         enter = ["_m.d += 1", f"if _m.d > {gas.MAX_CALL_DEPTH}: _deep()"]
         body: list[str] = [
             f"def {name}(_it):",

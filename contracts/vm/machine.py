@@ -1,8 +1,13 @@
-"""Programs: a checked, compiled contract and fresh per-call instances of it.
+"""Programs: a checked, compiled contract and the namespaces its calls run in.
 
-A ``Program`` is immutable and cached by source hash; every contract invocation gets a brand new
-globals dict holding only the compiled functions, the metered helpers and the host bindings
-(``__builtins__`` is empty), so nothing leaks between calls or transactions.
+A ``Program`` is immutable and cached by source hash. Its generated source is compiled in two
+parts: ``functions_code`` defines the contract functions (their parameter defaults are immutable
+literals, so the function objects hold no state) and ``setup_code`` charges the module's gas and
+builds its constants afresh. A namespace (``instantiate``) holds only the compiled functions, the
+metered helpers and the host bindings (``__builtins__`` is empty); the runtime may reuse one for
+many calls because every call runs ``setup`` first (``prepare``), which rebinds every value a
+call could have changed -- contract code cannot bind globals, only mutate the constants -- and
+keeping the same dict keeps CPython's global-lookup caches warm from call to call.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ class Location:
 @dataclass(frozen=True, slots=True)
 class Program:
     source_hash: str
-    code: CodeType
+    functions_code: CodeType
+    setup_code: CodeType | None  # None: no module constants, nothing to charge per call
     python: str  # the generated source (for debugging and tests)
     functions: tuple[str, ...]  # public entry points (names not starting with '_')
     locations: tuple[Location | None, ...] = ()  # by generated line number - 1
@@ -51,11 +57,17 @@ class Program:
         return self.locations[lineno - 1] if 0 < lineno <= len(self.locations) else None
 
     def instantiate(self, bindings: dict[str, Any]) -> dict[str, Any]:
-        """A fresh namespace with this program's functions bound to ``bindings``."""
+        """A new namespace with this program's functions bound to ``bindings``; ``prepare`` it
+        before each call."""
         namespace: dict[str, Any] = {"__builtins__": {}}
         namespace.update(bindings)
-        exec(self.code, namespace)
+        exec(self.functions_code, namespace)
         return namespace
+
+    def prepare(self, namespace: dict[str, Any]) -> None:
+        """Start a call: charge the module's gas and build its constants afresh."""
+        if self.setup_code is not None:
+            exec(self.setup_code, namespace)
 
 
 def filename_of(source_hash: str) -> str:
@@ -81,33 +93,53 @@ def line_locations(python: str) -> tuple[Location | None, ...]:
     return tuple(out)
 
 
+def split_source(python: str) -> tuple[str, str]:
+    """The module setup (gas, constants: the lines before the first ``def``) and the function
+    definitions, each padded with blank lines so that line numbers stay those of ``python``."""
+    lines = python.splitlines()
+    first_def = next((i for i, line in enumerate(lines) if line.startswith("def ")), len(lines))
+    setup = "\n".join(lines[:first_def]) + "\n"
+    functions = "\n" * first_def + "\n".join(lines[first_def:]) + "\n"
+    return setup, functions
+
+
 def build(module: CheckedModule, source_hash: str) -> Program:
     python = compile_module(module)
+    setup, functions = split_source(python)
+    filename = filename_of(source_hash)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. SyntaxWarning for `1 is not None`
-            code = compile(python, filename_of(source_hash), "exec")
+            functions_code = compile(functions, filename, "exec")
+            setup_code = compile(setup, filename, "exec") if setup.strip() else None
     except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # a compiler bug
         log.error("generated code does not compile: %s", exc)
         raise ValidationError([Problem(1, 0, "contract too complex to compile")]) from None
-    return Program(source_hash, code, python, tuple(module.public), line_locations(python))
+    return Program(
+        source_hash,
+        functions_code,
+        setup_code,
+        python,
+        tuple(module.public),
+        line_locations(python),
+    )
 
 
-_cache: OrderedDict[str, Program] = OrderedDict()
+_cache: OrderedDict[str, Program] = OrderedDict()  # by source text: no hashing on a hit
 _lock = threading.Lock()
 
 
 def load(source: str) -> Program:
     """Check and compile ``source`` (cached); raises ValidationError."""
-    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     with _lock:
-        program = _cache.get(digest)
+        program = _cache.get(source)
         if program is not None:
-            _cache.move_to_end(digest)
+            _cache.move_to_end(source)
             return program
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     program = build(validate(source), digest)
     with _lock:
-        _cache[digest] = program
+        _cache[source] = program
         while len(_cache) > PROGRAM_CACHE_SIZE:
             _cache.popitem(last=False)
     return program

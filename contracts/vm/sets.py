@@ -12,13 +12,14 @@ the same on every node. The classes are named ``set``/``frozenset`` so CPython's
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.vm import gas
 from contracts.vm.errors import LimitExceeded, worded
 from contracts.vm.gas import Meter
 
-KEY_INT = 2**60  # ints below this never collide as keys (see builtins.check_new_key)
+KEY_INT = 2**60  # ints below this never collide as keys (see primitives.check_new_key)
 SAFE_ELEMENT_TYPES = frozenset({str, int, bool, type(None)})
 BYTES_PER_ELEMENT = 48  # a dict entry and its key reference, charged before inserting
 GAS_SET_BUILD = 20  # building a set value (display, constructor, copy, operator result)
@@ -96,13 +97,21 @@ ContractFrozenSet.__name__ = ContractFrozenSet.__qualname__ = "frozenset"
 SET_TYPES = (ContractSet, ContractFrozenSet)
 
 
-def set_helpers(
+@dataclass(frozen=True, slots=True)
+class SetBuilders:
+    """Making new set values, bound to one meter: everything else builds on these."""
+
+    reserve_new: Callable[[int], None]
+    build: Callable[[type, Iterable[Any], int], Any]
+    elements_of: Callable[[Any], list[Any]]
+    new_set: Callable[..., ContractSet]
+
+
+def set_builders(
     meter: Meter,
     check_new_key: Callable[[Any], None],
     materialize: Callable[[Any], list[Any]],
-) -> tuple[dict[str, Any], dict[str, dict[type, Callable[..., Any]]]]:
-    """(helpers by generated name, method tables by method name) for one meter."""
-
+) -> SetBuilders:
     def reserve_new(n: int) -> None:
         meter.charge(GAS_SET_BUILD)
         meter.alloc(BYTES_PER_ELEMENT * n)
@@ -137,16 +146,14 @@ def set_helpers(
         elements = elements_of(args[0])
         return build(ContractSet, elements, len(elements))
 
-    def new_frozenset(*args: Any) -> ContractFrozenSet:
-        if len(args) > 1:
-            raise worded(TypeError, f"frozenset expected at most 1 argument, got {len(args)}")
-        if args and type(args[0]) is ContractFrozenSet:
-            return args[0]
-        elements = elements_of(args[0]) if args else []
-        return build(ContractFrozenSet, elements, len(elements))
+    return SetBuilders(reserve_new, build, elements_of, new_set)
 
-    def display(elements: tuple[Any, ...]) -> ContractSet:
-        return build(ContractSet, elements, len(elements))
+
+def set_mutators(
+    meter: Meter, check_new_key: Callable[[Any], None], builders: SetBuilders
+) -> dict[str, Callable[..., Any]]:
+    """The methods that change a ``set`` in place (and ``copy``), by method name."""
+    elements_of = builders.elements_of
 
     def add(s: ContractSet, element: Any, /) -> None:
         if element not in s.items:
@@ -175,13 +182,34 @@ def set_helpers(
         s.items.clear()
 
     def copy(s: SetBase, /) -> Any:
-        reserve_new(len(s.items))
+        builders.reserve_new(len(s.items))
         return type(s)(dict(s.items))
 
     def update(s: ContractSet, *others: Any) -> None:
         for other in others:
             for element in elements_of(other):
                 add(s, element)
+
+    return {
+        "add": add,
+        "discard": discard,
+        "remove": remove,
+        "pop": pop,
+        "clear": clear,
+        "copy": copy,
+        "update": update,
+    }
+
+
+def set_algebra(
+    meter: Meter, builders: SetBuilders, mutators: dict[str, Callable[..., Any]]
+) -> dict[str, Callable[..., Any]]:
+    """Union, intersection, differences and the subset tests, by method name."""
+    build, elements_of, new_set = builders.build, builders.elements_of, builders.new_set
+    add, copy = mutators["add"], mutators["copy"]
+
+    def as_set(other: Any) -> SetBase:
+        return other if isinstance(other, SetBase) else new_set(other)
 
     def union(s: SetBase, *others: Any) -> Any:
         out = copy(s)
@@ -194,7 +222,7 @@ def set_helpers(
         keep = list(s.items)
         meter.charge(len(keep) * len(others) // 4)
         for other in others:
-            wanted = other if isinstance(other, SetBase) else new_set(other)
+            wanted = as_set(other)
             keep = [e for e in keep if e in wanted.items]
         return build(type(s), keep, len(keep))
 
@@ -202,73 +230,93 @@ def set_helpers(
         keep = list(s.items)
         meter.charge(len(keep) * len(others) // 4)
         for other in others:
-            unwanted = other if isinstance(other, SetBase) else new_set(other)
+            unwanted = as_set(other)
             keep = [e for e in keep if e not in unwanted.items]
         return build(type(s), keep, len(keep))
 
     def symmetric_difference(s: SetBase, other: Any, /) -> Any:
-        theirs = other if isinstance(other, SetBase) else new_set(other)
+        theirs = as_set(other)
         meter.charge((len(s.items) + len(theirs.items)) // 4)
         keep = [e for e in s.items if e not in theirs.items]
         keep += [e for e in theirs.items if e not in s.items]
         return build(type(s), keep, len(keep))
 
     def issubset(s: SetBase, other: Any, /) -> bool:
-        theirs = other if isinstance(other, SetBase) else new_set(other)
+        theirs = as_set(other)
         meter.charge(len(s.items) // 4)
         return s.items.keys() <= theirs.items.keys()
 
     def issuperset(s: SetBase, other: Any, /) -> bool:
-        theirs = other if isinstance(other, SetBase) else new_set(other)
+        theirs = as_set(other)
         meter.charge(len(theirs.items) // 4)
         return s.items.keys() >= theirs.items.keys()
 
     def isdisjoint(s: SetBase, other: Any, /) -> bool:
-        theirs = other if isinstance(other, SetBase) else new_set(other)
+        theirs = as_set(other)
         meter.charge(min(len(s.items), len(theirs.items)) // 4)
         return s.items.keys().isdisjoint(theirs.items.keys())
 
-    def binary(method: Callable[..., Any]) -> Callable[[Any, Any], Any]:
-        """``a | b`` etc.: both operands must be sets (CPython refuses a list operand)."""
+    return {
+        "union": union,
+        "intersection": intersection,
+        "difference": difference,
+        "symmetric_difference": symmetric_difference,
+        "issubset": issubset,
+        "issuperset": issuperset,
+        "isdisjoint": isdisjoint,
+    }
 
-        def operate(a: SetBase, b: Any) -> Any:
-            if not isinstance(b, SetBase):
-                return NotImplemented
-            return method(a, b)
 
-        return operate
+def binary(method: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """``a | b`` etc.: both operands must be sets (CPython refuses a list operand)."""
 
-    both: tuple[type, ...] = (ContractSet, ContractFrozenSet)
-    mutable: tuple[type, ...] = (ContractSet,)
+    def operate(a: SetBase, b: Any) -> Any:
+        if not isinstance(b, SetBase):
+            return NotImplemented
+        return method(a, b)
 
-    def table(impl: Callable[..., Any], kinds: tuple[type, ...]) -> dict[type, Callable[..., Any]]:
-        return dict.fromkeys(kinds, impl)
+    return operate
 
-    tables = {
-        "add": table(add, mutable),
-        "discard": table(discard, mutable),
-        "remove": table(remove, mutable),
-        "pop": table(pop, mutable),
-        "clear": table(clear, mutable),
-        "copy": table(copy, both),
-        "update": table(update, mutable),
-        "union": table(union, both),
-        "intersection": table(intersection, both),
-        "difference": table(difference, both),
-        "symmetric_difference": table(symmetric_difference, both),
-        "issubset": table(issubset, both),
-        "issuperset": table(issuperset, both),
-        "isdisjoint": table(isdisjoint, both),
+
+MUTATING = frozenset({"add", "discard", "remove", "pop", "clear", "update"})  # set only
+
+
+def set_helpers(
+    meter: Meter,
+    check_new_key: Callable[[Any], None],
+    materialize: Callable[[Any], list[Any]],
+) -> tuple[dict[str, Any], dict[str, dict[type, Callable[..., Any]]]]:
+    """(helpers by generated name, method tables by method name) for one meter."""
+    builders = set_builders(meter, check_new_key, materialize)
+    mutators = set_mutators(meter, check_new_key, builders)
+    algebra = set_algebra(meter, builders, mutators)
+    build = builders.build
+
+    def new_frozenset(*args: Any) -> ContractFrozenSet:
+        if len(args) > 1:
+            raise worded(TypeError, f"frozenset expected at most 1 argument, got {len(args)}")
+        if args and type(args[0]) is ContractFrozenSet:
+            return args[0]
+        elements = builders.elements_of(args[0]) if args else []
+        return build(ContractFrozenSet, elements, len(elements))
+
+    def display(elements: tuple[Any, ...] | list[Any]) -> ContractSet:
+        return build(ContractSet, elements, len(elements))
+
+    kinds: dict[bool, tuple[type, ...]] = {True: SET_TYPES[:1], False: SET_TYPES}
+    tables: dict[str, dict[type, Callable[..., Any]]] = {
+        name: dict.fromkeys(kinds[name in MUTATING], impl)
+        for name, impl in {**mutators, **algebra}.items()
     }
     helpers: dict[str, Any] = {
-        "_b_set": new_set,
+        "_b_set": builders.new_set,
         "_b_frozenset": new_frozenset,
         "_mkset": display,
-        "_set_or": binary(union),
-        "_set_and": binary(intersection),
-        "_set_sub": binary(difference),
-        "_set_xor": binary(symmetric_difference),
-        "_setadd": add,
-        "_mkset_list": lambda elements: build(ContractSet, elements, len(elements)),
+        "_set_or": binary(algebra["union"]),
+        "_set_and": binary(algebra["intersection"]),
+        "_set_sub": binary(algebra["difference"]),
+        "_set_xor": binary(algebra["symmetric_difference"]),
+        "_setadd": mutators["add"],
+        "_mkset_list": display,
     }
     return helpers, tables

@@ -72,22 +72,25 @@ def walk(meter: Meter, value: Any) -> int:
         return cost
     total = 0
     charged = 0
+    # (container, depth), or (gas of a run of strings, 0): a string costs its length when the
+    # walk reaches it, and consecutive ones are reached together, so a run is pushed as one
+    # entry (and a container's last run is added at once) -- the same charges at the same points
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         t = type(item)
-        if t is str:
-            total += len(item) // gas.SCAN_CHARS_PER_GAS
-            continue
         if t is list or t is tuple:
             children: Any = item
+        elif t is int:  # never pushed as a child: a run of strings
+            total += item
+            continue
         elif t is dict:
             children = [*item.keys(), *item.values()]
         elif t is DictKeys or t is DictValues or t in SET_TYPES:
             children = list(item)
         elif t is DictItems:
             children = [part for pair in item for part in pair]
-        elif t is int or t is bool or item is None or t is range or t is GeneratorType:
+        elif t is range or t is GeneratorType:
             continue  # iterators compare by identity: nothing to walk
         else:
             raise InvalidValue(f"unexpected value of type {t.__name__}")
@@ -97,11 +100,20 @@ def walk(meter: Meter, value: Any) -> int:
         if total - charged > 4096:
             meter.charge(total - charged)
             charged = total
+        run = 0
         for child in children:
             ct = type(child)
             if ct is int or ct is bool or child is None:
                 continue
+            if ct is str:
+                run += len(child) // gas.SCAN_CHARS_PER_GAS
+                continue
+            if run:
+                stack.append((run, 0))
+                run = 0
             stack.append((child, depth + 1))
+        if run:
+            total += run
     meter.charge(total - charged)
     return total
 

@@ -137,6 +137,9 @@ EXPRESSIONS: list[str] = [
     "int('  12  '), str(int('007'))",
     "list(range(3)) * 2, (0,) * 3",
     "abs(True), abs(-0), -True",
+    "'a' <= 'q' <= 'z', 'a' <= 'Q' <= 'z', 'b' < 'abc' < 'c', 'x' > 'w' >= 'w', 3 < 5 <= 5",
+    "[c for c in 'Hello, World' if 'a' <= c <= 'z'], [n for n in [0, 5, 12] if 1 <= n < 10]",
+    "'abc'.find('z') != -1, 'abc'.find('c') == -1, 'x'.find('x') < -1, -2 <= 'ab'.find('b'), [-1] != -1",
 ]
 
 # Expressions that must fail with the given CPython error class in both.
@@ -220,6 +223,13 @@ FAILING: list[str] = [
     "(1, 2, 3).index(9)",
     "str(1, 2, 3)",
     "[1, 2, 3]['1']",
+    "[1].split(',')",
+    "(5).format(1)",
+    "'-'.join([1, 2])",
+    "'-'.join(x for x in [1])",
+    "'a' <= 5 <= 'z'",
+    "1 < 'x' < 2",
+    "[1] < 'abc'",
 ]
 
 # Whole programs (each defines main()).
@@ -1182,6 +1192,43 @@ def main():
     """
 def main():
     return [1].copy(1)
+""",
+    # int-specialized bodies (parameters used as numbers) against every other argument type
+    """
+def mix(a, b, n=2):
+    total = a + b
+    if a < b:
+        total = total * n
+    return total, a - b if n > 1 else a, -a, a & 7, a | b, a ^ 1, a % 3, a // 2
+
+def main():
+    out = [mix(5, 7), mix(2 ** 70, 3, 3), mix(-4, 9, 1), mix(True, False), mix(3, True)]
+    out.append(mix(6, 2 ** 62))
+    return out
+""",
+    """
+def grow(a, b):
+    return a + b, a * 2
+
+def main():
+    return grow('ab', 'cd'), grow([1], [2]), grow((1,), (2,))
+""",
+    """
+def shift(a, b):
+    return a & b
+
+def main():
+    return shift([1], 2)
+""",
+    """
+def step(n, acc):
+    if n <= 0:
+        return acc
+    acc = acc + n
+    return step(n - 1, acc)
+
+def main():
+    return step(30, 0), step(5, 'x') if False else step(3, 10 ** 30)
 """,
 ]
 

@@ -433,3 +433,54 @@ def test_run_local_returns_storage() -> None:
     assert after == {"z": 1, "a": [1]}
     failed, unchanged = run_local(source, "put", {"k": 5, "v": 1}, gas=GAS, storage={"z": 1})
     assert not failed.ok and unchanged == {"z": 1}
+
+
+REENTRANT = """
+SEEN = []
+
+def note(x):
+    SEEN.append(x)
+    return SEEN
+
+def outer(other):
+    SEEN.append("outer")
+    inner = call(other, "bounce", back=ctx.contract)
+    return {"inner": inner, "seen": SEEN, "sender": ctx.sender}
+
+def inner():
+    SEEN.append("inner")
+    return {"seen": SEEN, "sender": ctx.sender}
+"""
+
+BOUNCE = """
+def bounce(back):
+    return call(back, "inner")
+"""
+
+
+def test_module_constants_are_fresh_on_every_call() -> None:
+    """Namespaces are reused between calls: a mutated constant must not carry over."""
+    state = MemoryState()
+    made = deploy(state, sender=ALICE, nonce=0, source=REENTRANT, init={}, gas=GAS, ctx=CTX)
+    assert made.ok and made.address
+    first = do(state, made.address, "note", x=1)
+    second = do(state, made.address, "note", x=2)
+    assert (first.result, second.result) == ([1], [2])
+    assert first.gas_used == second.gas_used
+
+
+def test_reentrant_call_runs_in_its_own_instance() -> None:
+    """A -> B -> A: the inner A sees its own sender and constants, the outer A keeps its own."""
+    state = MemoryState()
+    a = deploy(state, sender=ALICE, nonce=0, source=REENTRANT, init={}, gas=GAS, ctx=CTX)
+    b = deploy(state, sender=ALICE, nonce=1, source=BOUNCE, init={}, gas=GAS, ctx=CTX)
+    assert a.address and b.address
+    result = do(state, a.address, "outer", other=b.address)
+    assert result.ok, result.error
+    assert result.result == {
+        "inner": {"seen": ["inner"], "sender": b.address},
+        "seen": ["outer"],
+        "sender": BOB,
+    }
+    again = do(state, a.address, "outer", other=b.address)
+    assert again.result == result.result and again.gas_used == result.gas_used

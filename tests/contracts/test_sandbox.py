@@ -448,3 +448,32 @@ def test_attacks_stay_bounded_at_the_maximum_gas() -> None:
         assert result.error is not None, ident
         assert result.error["type"] in expected | {"OutOfGas"}, (ident, result.error)
         assert elapsed < TIME_LIMIT_S, (ident, elapsed)
+
+
+LEAF_AT_DEPTH = """
+def leaf(x):
+    total = 0
+    for i in range(x):
+        total += i & 1
+    return total - len([i for i in range(x)]) + x
+
+def down(n):
+    if n == 0:
+        return leaf(3)
+    return down(n - 1)
+
+def main(n):
+    return down(n)
+"""
+
+
+@pytest.mark.parametrize(("n", "ok"), [(61, True), (62, False)])
+def test_leaf_frames_meet_the_depth_limit_like_counted_frames(n: int, ok: bool) -> None:
+    """A leaf (here looping over range) checks the depth instead of counting its frame:
+    main + down(n)...down(0) is n + 2 frames, so the leaf is frame n + 3 and must fail exactly
+    past MAX_CALL_DEPTH (64)."""
+    result, _ = run_local(LEAF_AT_DEPTH, "main", {"n": n}, gas=GAS)
+    if ok:
+        assert result.ok and result.result == 1
+    else:
+        assert result.error is not None and result.error["type"] == "RecursionError"
