@@ -27,6 +27,7 @@ INDEXED_KINDS = (
     "batch",
     "change",
     "proposal",
+    "grants",  # ledger-rest: an account's role grants, listed by area, role and organisation
 )
 
 
@@ -71,6 +72,12 @@ _FIELDS: dict[str, Any] = {
     "batch": lambda r: [("cycle", r["cycle"]), ("status", r["status"])],
     "change": lambda r: [("household", r["household"]), ("status", r["status"])],
     "proposal": lambda r: [("status", r["status"]), ("account", r["account"])],
+    # one key per grant and field; two grants in one area share the area key (sets dedupe)
+    "grants": lambda r: [
+        field
+        for role, area, org in r["grants"]
+        for field in (("area", area), ("role", f"{role}/{area}"), ("org", f"{org}/{area}"))
+    ],
 }
 
 

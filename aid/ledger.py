@@ -50,6 +50,8 @@ ACTIONS: dict[str, Handler] = {
     "payment.report": payments.payment_report,
     "payment.reissue": payments.payment_reissue,
     "delivery.confirm": payments.delivery_confirm,
+    # ledger-rest (wave 3): organisation key rotation, governed like role grants
+    "org.rotate_key": governance.org_rotate_key,
 }
 MAX_ACTION_CHARS = 64
 ENTITY_KINDS = frozenset({*INDEXED_KINDS, "grants"})  # kinds whose history is kept

@@ -41,6 +41,7 @@ LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "batch": (("cycle", ("cycle",)), ("status", ("status",))),
     "change": (("household", ("household",)), ("status", ("status",))),
     "proposal": (("status", ("status",)), ("account", ("account",))),
+    "grants": (("area", ("area",)), ("role", ("role", "area")), ("org", ("org", "area"))),
 }
 
 
