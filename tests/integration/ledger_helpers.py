@@ -195,6 +195,7 @@ CLERKS: tuple[tuple[str, str, str, str], ...] = (
     ("registrar2", "registrar", OTHER_COUNTY, "office2"),
     ("rev2", "reviewer", OTHER_COUNTY, "office2"),
     ("approver2", "approver", OTHER_COUNTY, "office2"),
+    ("cli-registrar", "registrar", COUNTY, "office"),  # signs only through the CLI (own nonces)
 )
 
 

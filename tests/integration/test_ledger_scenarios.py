@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from nacl.exceptions import CryptoError
 
 from aid.cycles import entitlement_id
 from aid.identity import account_commitment, person_commitment, seal, unseal
+from node.keys import save_key
 from tests.integration.aid_genesis import COUNTY, OTHER_VILLAGE, add_aid_genesis
 from tests.integration.harness import LocalCluster, aidchain
 from tests.integration.ledger_helpers import (
@@ -499,3 +501,84 @@ def _read_if_still_there(path: Path) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except FileNotFoundError:
         return None
+
+
+# --- organisation key rotation and role grants, through the CLI ---------------------------------------
+def _cli_apply(world: World, person: Person, key_file: Path, registry: Path) -> dict[str, Any]:
+    out = aidchain(
+        "aid", "household", "apply", "--key", str(key_file), "--rpc", world.cluster.url(0),
+        "--registry-key", str(registry), "--village", "530102001001",
+        "--member", f"{person.name},{person.id_number},{person.phone}",
+        "--bank-account", person.bank_account, "--cause", "illness", "--income", "3000", "--wait",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout))
+
+
+def _cli_show(world: World, household: str, enc_key: Path) -> dict[str, Any]:
+    out = aidchain(
+        "aid", "household", "show", household, "--enc-key", str(enc_key),
+        "--rpc", world.cluster.url(1),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout))
+
+
+async def test_a_rotated_key_seals_new_data_and_the_old_key_still_opens_old_data(
+    world: World, tmp_path: Path
+) -> None:
+    ledger, setup, cluster = world.ledger, world.setup, world.cluster
+    key_file = tmp_path / "cli-registrar.key"
+    save_key(key_file, world.clerks["cli-registrar"])
+    registry = tmp_path / "registry.key"
+    registry.write_text(setup.registry_key.hex())
+    old_key = tmp_path / "civil.enc.key"
+    old_key.write_text(setup.enc_keys["civil"])
+    before = _cli_apply(world, Person.make(960), key_file, registry)
+    # civil affairs makes a new key pair and proposes it; two more organisations approve
+    new_key = tmp_path / "civil.enc.key.new"
+    made = aidchain("aid", "enc-keygen", "--out", str(new_key))
+    assert made.returncode == 0, made.stderr
+    new_public = json.loads(made.stdout)["enc_key"]
+    receipt = await ledger.act(
+        setup.admins["civil"], "org.rotate_key", org="civil", enc_key=new_public
+    )
+    proposal = receipt["events"][0]["proposal"]
+    for org in ("fin", "audit"):
+        await ledger.act(setup.admins[org], "role.approve", proposal=proposal, as_admin_of=org)
+    await same_head(cluster)
+    for policy in await on_every_node(cluster, "aid_policy"):
+        (civil,) = [o for o in policy["orgs"] if o["id"] == "civil"]
+        assert civil["enc_key"] == new_public
+        assert [k["key"] for k in civil["enc_keys_retired"]] == [setup.enc_public["civil"]]
+    # new data is sealed to the new key (the CLI reads it from aid_policy), old data keeps opening
+    after = _cli_apply(world, Person.make(961), key_file, registry)
+    sealed = (await cluster.call(0, "aid_get", kind="household", id=after["id"]))["sealed"]
+    assert unseal(new_key.read_text().strip(), sealed["civil"])["bank_account"]
+    with pytest.raises(CryptoError):
+        unseal(setup.enc_keys["civil"], sealed["civil"])
+    old = _cli_show(world, before["id"], old_key)
+    assert (old["org"], old["personal"]["bank_account"]) == ("civil", Person.make(960).bank_account)
+    new = _cli_show(world, after["id"], new_key)
+    assert new["personal"]["members"][0]["id_number"] == Person.make(961).id_number
+
+
+async def test_role_grants_are_read_through_the_cli(world: World) -> None:
+    clerks, url = world.clerks, world.cluster.url(2)
+    out = aidchain("aid", "roles", "--account", clerks["handler"].public_hex, "--rpc", url)
+    assert out.returncode == 0, out.stderr
+    assert sorted((r["role"], r["area"], r["org"]) for r in json.loads(out.stdout)["items"]) == [
+        ("handler", COUNTY, "office"),
+        ("reviewer", COUNTY, "office"),
+    ]
+    out = aidchain("aid", "roles", "--area", "530103000000", "--rpc", url)
+    assert out.returncode == 0, out.stderr
+    other = {(r["account"], r["role"]) for r in json.loads(out.stdout)["items"]}
+    assert other == {
+        (clerks["registrar2"].public_hex, "registrar"),
+        (clerks["rev2"].public_hex, "reviewer"),
+        (clerks["approver2"].public_hex, "approver"),
+    }
+    out = aidchain("aid", "roles", "--role", "bank_operator", "--area", COUNTY, "--rpc", url)
+    rows = json.loads(out.stdout)["items"]
+    assert [(r["account"], r["org"]) for r in rows] == [(clerks["bank"].public_hex, "bank")]
