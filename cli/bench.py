@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cli.common import EXIT_FAILED, EXIT_OK
 from node.bench import BenchReport, run_bench
-from node.benchledger import run_ledger_bench
+from node.benchledger import STREAMS, run_ledger_bench
 
 WORKLOADS = ("transfers", "ledger", "both")
 
@@ -29,7 +29,8 @@ async def _run(args: argparse.Namespace) -> list[BenchReport]:
     if args.workload in ("transfers", "both"):
         reports.append(await run_bench(Path(args.dir), **options))
     if args.workload in ("ledger", "both"):
-        reports.append(await run_ledger_bench(Path(args.dir), **options))
+        actions = tuple(args.actions or STREAMS)
+        reports.append(await run_ledger_bench(Path(args.dir), actions=actions, **options))
     return reports
 
 
@@ -60,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="transfers",
         help="plain transfers, ledger actions (registrations, entitlements, approvals, bank "
         "reports, after an untimed set-up), or both side by side",
+    )
+    p.add_argument(
+        "--actions",
+        nargs="+",
+        choices=STREAMS,
+        help="the ledger workload's streams to measure (default: all four, --txs/4 each)",
     )
     p.add_argument("--txs", type=int, default=10_000)
     p.add_argument("--clients", type=int, default=8)

@@ -52,6 +52,12 @@ def test_too_many_for_the_program_window_is_refused_up_front() -> None:
         LedgerPlan.for_txs(10_000_000)
 
 
+async def test_unknown_actions_are_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    for actions in (("household.apply", "fund.receive"), ()):
+        with pytest.raises(BenchSetupError, match="ledger actions must be some of"):
+            await run_ledger_bench(tmp_path, txs=4, clients=1, timeout_s=1, actions=actions)
+
+
 def test_periods_are_months_in_order() -> None:
     assert [period(i) for i in (0, 11, 12, PERIODS - 1)] == [
         "2000-01",
