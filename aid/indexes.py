@@ -37,6 +37,7 @@ INDEXED_KINDS = (
     "disclosure",
     "export",
     "sample",
+    "grants",  # ledger-rest: an account's role grants, listed by area, role and organisation
 )
 
 
@@ -113,6 +114,12 @@ _FIELDS: dict[str, Any] = {
     ],
     "export": lambda r: [("area", _area(r["area"]))],
     "sample": lambda r: [("cycle", r["cycle"]), ("area", _area(r["area"]))],
+    # one key per grant and field; two grants in one area share the area key (sets dedupe)
+    "grants": lambda r: [
+        field
+        for role, area, org in r["grants"]
+        for field in (("area", area), ("role", f"{role}/{area}"), ("org", f"{org}/{area}"))
+    ],
 }
 
 

@@ -88,6 +88,8 @@ ACTIONS: dict[str, Handler] = {
     "audit.record_export": audit.audit_record_export,
     "audit.sample": audit.audit_sample,
     "sample.verify": audit.sample_verify,
+    # ledger-rest (wave 3): organisation key rotation, governed like role grants
+    "org.rotate_key": governance.org_rotate_key,
 }
 # kind -> what the end-of-block deadline sweep does with a due item of that kind
 ESCALATIONS: dict[str, Callable[[Action, str, int], None]] = {

@@ -68,6 +68,7 @@ LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     ),
     "export": (("area", ("area",)),),
     "sample": (("cycle", ("cycle",)), ("area", ("area",))),
+    "grants": (("area", ("area",)), ("role", ("role", "area")), ("org", ("org", "area"))),
 }
 
 

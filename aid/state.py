@@ -8,7 +8,6 @@ state root; their shapes are documented per kind in docs/ledger.md.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Protocol
 
 from aid.errors import UnknownEntity
@@ -67,6 +66,18 @@ class StateAccess(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (records hold only dicts, lists and immutable scalars).
+
+    Several times faster than ``copy.deepcopy``, which every ledger read would otherwise pay.
+    """
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value
+
+
 def record_key(kind: str, ident: str) -> str:
     assert kind in KINDS, f"unknown record kind {kind!r}"
     return f"{PREFIX}{kind}/{ident}"
@@ -90,7 +101,7 @@ class Records:
         if value is None:
             return None
         assert isinstance(value, dict), f"ledger record {kind}/{ident} is not an object"
-        return copy.deepcopy(value)
+        return json_copy(value)
 
     def need(self, kind: str, ident: str, what: str | None = None) -> dict[str, Any]:
         value = self.get(kind, ident)

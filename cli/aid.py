@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey
 
-from aid.errors import BadArgs
-from aid.identity import unseal
+from aid.areas import area_contains, area_level
+from aid.errors import BadArgs, LedgerError
+from aid.identity import account_commitment, person_commitment, unseal
 from aid.indexes import INDEXED_KINDS
 from aid.ledger import ACTIONS
 from aid.reads import LIST_SPECS, MAX_PAGE
+from aid.roles import ROLES
 from chain import limits
 from chain.crypto import KeyPair
 from chain.encoding import loads_strict
@@ -44,17 +44,31 @@ from node.aidclient import (
     Member,
     SignedTx,
     aid_tx,
+    enc_public_key,
     household_args,
+    org_of_enc_key,
     read_enc_key,
     read_registry_key,
     readers_of,
+    write_enc_key,
 )
 from node.cluster import load_cluster
 from node.keys import load_key
 from rpc.client import RpcClient, RpcError, RpcTransportError
 
 LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
-LIST_FILTERS = ("area", "status", "program", "period", "household", "cycle", "year", "source")
+LIST_FILTERS = (
+    "area",
+    "status",
+    "program",
+    "period",
+    "household",
+    "cycle",
+    "year",
+    "source",
+    "role",
+    "org",
+)
 KINDS = tuple(sorted(INDEXED_KINDS))  # what aid_get, aid_history and aid_trace read
 
 
@@ -184,52 +198,65 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 
 # --- household personal data ----------------------------------------------------------------------
-def _cluster_keys(directory: Path) -> tuple[bytes, dict[str, str]]:
-    info = load_cluster(directory)
-    paths = info.aid_paths()
-    genesis = json.loads((info.root / "genesis.json").read_text(encoding="utf-8"))
-    return read_registry_key(paths["registry_key"]), readers_of(genesis["aid"]["orgs"])
-
-
-def build_apply_args(args: argparse.Namespace) -> dict[str, Any]:
-    """household.apply arguments from the command line; a bad ID number exits 2, unechoed."""
+def _registry_key(args: argparse.Namespace) -> bytes:
     if args.cluster is not None:
-        registry_key, readers = _cluster_keys(args.cluster)
-    elif args.registry_key is not None and args.readers:
-        registry_key, readers = read_registry_key(args.registry_key), parse_readers(args.readers)
-    else:
-        raise UsageError("give --cluster DIR, or --registry-key FILE and --readers ORG=KEY ...")
-    members = [parse_member(m) for m in args.member]
+        return read_registry_key(load_cluster(args.cluster).aid_paths()["registry_key"])
+    if args.registry_key is not None:
+        return read_registry_key(args.registry_key)
+    raise UsageError("give --cluster DIR or --registry-key FILE (the consortium's registry key)")
+
+
+def check_personal_data(registry_key: bytes, members: list[Member], bank_account: str) -> None:
+    """Refuse a malformed ID number or account (exit 2, never echoed) before any network call."""
     try:
-        return household_args(
-            registry_key,
-            readers,
-            village=args.village,
-            members=members,
-            bank_account=args.bank_account,
-            cause=args.cause,
-            income_per_head_yuan=args.income,
-        )
+        for member in members:
+            person_commitment(registry_key, member.id_number)
+        account_commitment(registry_key, bank_account)
     except BadArgs as exc:
         raise UsageError(exc.message) from None
 
 
+def build_apply_args(args: argparse.Namespace, readers: dict[str, str]) -> dict[str, Any]:
+    """household.apply arguments from the command line, sealed to ``readers``' keys."""
+    registry_key = _registry_key(args)
+    members = [parse_member(m) for m in args.member]
+    check_personal_data(registry_key, members, args.bank_account)
+    return household_args(
+        registry_key,
+        readers,
+        village=args.village,
+        members=members,
+        bank_account=args.bank_account,
+        cause=args.cause,
+        income_per_head_yuan=args.income,
+    )
+
+
+async def current_readers(url: str) -> dict[str, str]:
+    """The reader organisations' keys as the chain holds them now (rotations included)."""
+    return readers_of((await rpc_call(url, "aid_policy"))["orgs"])
+
+
 def cmd_household_apply(args: argparse.Namespace) -> int:
-    action_args = build_apply_args(args)
+    registry_key = _registry_key(args)
+    check_personal_data(registry_key, [parse_member(m) for m in args.member], args.bank_account)
     key = load_key(args.key)
-    asyncio.run(
-        send_action(
+
+    async def run() -> None:
+        readers = parse_readers(args.readers) if args.readers else await current_readers(args.rpc)
+        action_args = build_apply_args(args, readers)
+        await send_action(
             args.rpc, key, "household.apply", action_args, wait=args.wait, check=not args.no_check
         )
-    )
+
+    asyncio.run(run())
     return EXIT_OK
 
 
 async def _show(args: argparse.Namespace) -> dict[str, Any]:
     private = read_enc_key(args.enc_key)
-    public = bytes(PrivateKey(bytes.fromhex(private)).public_key).hex()
     policy = await rpc_call(args.rpc, "aid_policy")
-    org = next((o for o in policy["orgs"] if o["enc_key"] == public), None)
+    org = org_of_enc_key(policy["orgs"], enc_public_key(private))
     if org is None:
         raise UsageError(f"{args.enc_key} is not the encryption key of any organisation")
     household = await rpc_call(args.rpc, "aid_get", kind="household", id=args.id)
@@ -263,7 +290,11 @@ def cmd_household_show(args: argparse.Namespace) -> int:
 # --- reads ----------------------------------------------------------------------------------------
 def list_params(args: argparse.Namespace) -> dict[str, Any]:
     filters = {f: getattr(args, f) for f in LIST_FILTERS if getattr(args, f) is not None}
-    params: dict[str, Any] = {"kind": args.kind, "filters": filters}
+    return page_params(args, {"kind": args.kind, "filters": filters})
+
+
+def page_params(args: argparse.Namespace, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the page options: --cursor, and --limit (checked)."""
     if args.cursor is not None:
         params["cursor"] = args.cursor
     if args.limit is not None:
@@ -300,6 +331,60 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_policy(args: argparse.Namespace) -> int:
     return _read(args, "aid_policy", {})
+
+
+def grant_rows(entity: dict[str, Any] | None, args: argparse.Namespace) -> list[dict[str, str]]:
+    """One row per grant of an ``aid_get grants`` entity, narrowed by --area, --role, --org."""
+    if entity is None:
+        return []
+    rows = []
+    for role, area, org in entity["grants"]:
+        if args.area is not None and not area_contains(args.area, area):
+            continue
+        if args.role not in (None, role) or args.org not in (None, org):
+            continue
+        rows.append({"account": entity["id"], "role": role, "area": area, "org": org})
+    return rows
+
+
+def roles_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``aid_list kind=grants`` page the options ask for (role or org, then area)."""
+    filters: dict[str, str] = {}
+    if args.role is not None:
+        filters["role"] = args.role
+    elif args.org is not None:
+        filters["org"] = args.org
+    if args.area is not None:
+        filters["area"] = args.area
+    return page_params(args, {"kind": "grants", "filters": filters})
+
+
+async def _roles(args: argparse.Namespace) -> dict[str, Any]:
+    if args.area is not None:
+        try:
+            area_level(args.area)
+        except LedgerError as exc:
+            raise UsageError(f"--area: {exc.message}") from None
+    if args.account is not None:
+        entity = await rpc_call(args.rpc, "aid_get", kind="grants", id=args.account)
+        return {"items": grant_rows(entity, args), "next_cursor": None}
+    page = await rpc_call(args.rpc, "aid_list", **roles_params(args))
+    rows: dict[tuple[str, ...], dict[str, str]] = {}
+    for entity in page["items"]:  # an account listed under two areas appears twice
+        for row in grant_rows(entity, args):
+            rows[tuple(row.values())] = row
+    return {"items": list(rows.values()), "next_cursor": page["next_cursor"]}
+
+
+def cmd_roles(args: argparse.Namespace) -> int:
+    print_json(asyncio.run(_roles(args)))
+    return EXIT_OK
+
+
+def cmd_enc_keygen(args: argparse.Namespace) -> int:
+    public = write_enc_key(args.out)
+    print_json({"enc_key": public, "private_key_file": str(args.out)})
+    return EXIT_OK
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -363,6 +448,20 @@ def _register_reads(sub: Any) -> None:
     p = sub.add_parser("policy", help="the ledger policy and organisations")
     p.add_argument("--rpc", default=DEFAULT_RPC)
     p.set_defaults(func=cmd_policy)
+    p = sub.add_parser("roles", help="role grants: of one account, or in an area")
+    p.add_argument("--account", help="one account's grants")
+    p.add_argument("--area", help="grants for this area and the areas below it")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--org", help="grants held for this organisation")
+    p.add_argument("--cursor")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--rpc", default=DEFAULT_RPC)
+    p.set_defaults(func=cmd_roles)
+    p = sub.add_parser(
+        "enc-keygen", help="a new X25519 key pair for an organisation (org.rotate_key)"
+    )
+    p.add_argument("--out", required=True, type=Path, help="the new private key file (0600)")
+    p.set_defaults(func=cmd_enc_keygen)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

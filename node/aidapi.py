@@ -24,10 +24,10 @@ from chain.errors import MalformedTx, WrongChain
 from chain.tx import tx_verified_from_dict
 from node.executor import TxState, aid_receipt, run_aid
 from node.genesis import Genesis
-from storage.chainstore import ChainStore
+from storage.chainstore import ChainStore, StoreView
 
 T = TypeVar("T")
-ORG_PUBLIC_FIELDS = ("id", "kind", "name", "area", "enc_key")
+ORG_PUBLIC_FIELDS = ("id", "kind", "name", "area", "enc_key", "enc_keys_retired")
 ASSESS_REPORTS = ("assessment", "overdue_visits")
 
 
@@ -47,14 +47,20 @@ def is_ledger_member(store: ChainStore, genesis: Genesis, address: str) -> bool:
     )
 
 
-def public_orgs(genesis: Genesis) -> list[dict[str, Any]]:
-    """Each organisation's public face (no admin list), in id order."""
+def public_orgs(genesis: Genesis, view: StoreView) -> list[dict[str, Any]]:
+    """Each organisation's public face (no admin list), in id order, as of ``view``.
+
+    The organisations are those of the genesis; their records come from the state, so a
+    rotated encryption key (``org.rotate_key``) shows here at once, with the keys it replaced.
+    """
     prefix = record_key("org", "")
-    return [
-        {name: org[name] for name in ORG_PUBLIC_FIELDS}
-        for key, org in sorted(genesis.aid_records.items())
-        if key.startswith(prefix)
-    ]
+    out = []
+    for key in sorted(k for k in genesis.aid_records if k.startswith(prefix)):
+        record = view.get(key)
+        assert isinstance(record, dict), f"organisation {key} from the genesis is not in the state"
+        org = {"enc_keys_retired": [], **record}
+        out.append({name: org[name] for name in ORG_PUBLIC_FIELDS})
+    return out
 
 
 class AidRpc:
@@ -125,10 +131,11 @@ class AidRpc:
         genesis = self._aid_genesis
         with self._aid_store.read_view() as view:
             doc = view.get(record_key("policy", "current"))
+            orgs = public_orgs(genesis, view)
         area_prefix = record_key("area", "")
         return {
             "policy": None if doc is None else Policy(**doc).to_dict(),
-            "orgs": public_orgs(genesis),
+            "orgs": orgs,
             "area_count": sum(1 for key in genesis.aid_records if key.startswith(area_prefix)),
         }
 

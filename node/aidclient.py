@@ -10,9 +10,12 @@ process that called it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from nacl.public import PrivateKey
 
 from aid.context import Context
 from aid.identity import REGISTRY_KEY_BYTES, account_commitment, person_commitment, seal
@@ -32,7 +35,9 @@ CREATES = {
     "batch.create": "batch",
     "disclosure.draft": "disclosure",
     "audit.sample": "sample",
+    "org.rotate_key": "proposal",
 }
+ENC_KEY_FILE_MODE = 0o600  # an organisation's private key opens every household it may read
 # organisation kinds a household's personal data is sealed to: those that serve, pay or audit
 # the household. The finance bureau allocates money and never needs a name or an ID number.
 READER_KINDS = ("poverty_office", "civil_affairs", "bank", "auditor", "village_committee")
@@ -89,9 +94,46 @@ def read_enc_key(path: str | Path) -> str:
     return text.lower()
 
 
+def write_enc_key(path: str | Path) -> str:
+    """A new X25519 key pair: the private key into a new 0600 file; returns the public key.
+
+    Refuses to overwrite: the file it would replace may be the only key that still opens data
+    sealed before a rotation.
+    """
+    private = PrivateKey.generate()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, ENC_KEY_FILE_MODE)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), ENC_KEY_FILE_MODE)
+        f.write(bytes(private).hex() + "\n")
+    return bytes(private.public_key).hex()
+
+
+def enc_public_key(private_hex: str) -> str:
+    return bytes(PrivateKey(bytes.fromhex(private_hex)).public_key).hex()
+
+
 def readers_of(orgs: list[dict[str, Any]]) -> dict[str, str]:
-    """org id -> X25519 public key of the organisations allowed to read personal data."""
+    """org id -> current X25519 public key of the organisations allowed to read personal data.
+
+    ``orgs`` is ``aid_policy``'s list, which carries each organisation's key as of the latest
+    block: after an ``org.rotate_key`` new data is sealed to the new key.
+    """
     return {o["id"]: o["enc_key"] for o in orgs if o["kind"] in READER_KINDS}
+
+
+def org_of_enc_key(orgs: list[dict[str, Any]], public_hex: str) -> dict[str, Any] | None:
+    """The organisation whose current or retired encryption key is ``public_hex``.
+
+    A retired key still opens what was sealed to it before the rotation.
+    """
+    for org in orgs:
+        keys = [org["enc_key"], *(k["key"] for k in org.get("enc_keys_retired", []))]
+        if public_hex in keys:
+            return org
+    return None
 
 
 @dataclass(frozen=True, slots=True)

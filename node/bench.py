@@ -1,4 +1,9 @@
-"""``aidchain bench``: committed transfers per second and submit-to-commit latency.
+"""``aidchain bench``: committed transactions per second and submit-to-commit latency.
+
+``measure`` is the engine: pre-signed transactions, each sender's in nonce order, sent by
+concurrent clients (closed loop, or open loop at an offered rate) while a watcher notes when each
+is first seen in a committed block. ``run_bench`` feeds it plain transfers; the ledger workload
+(node/benchledger.py) feeds it ledger actions after setting up what they act on.
 
 All transactions are signed before the clock starts. A transaction counts only once it is seen
 in a committed block; rejections and transactions still uncommitted at the deadline are reported,
@@ -31,16 +36,19 @@ class BenchReport:
     clients: int
     nodes: int
     rate: float = 0.0
+    label: str = "transfers"
     submitted: int = 0
     committed: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)  # committed, refused by the ledger
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     blocks: int = 0
+    notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
 
     @property
     def ok(self) -> bool:
-        return self.committed == self.txs and not self.rejected
+        return self.committed == self.txs and not self.rejected and not self.refused
 
     @property
     def tps(self) -> float:
@@ -55,8 +63,9 @@ class BenchReport:
 
     def render(self) -> str:
         lines = [
-            f"bench: {self.txs} transfers, {self.clients} clients, {self.nodes} nodes, offered load "
+            f"bench: {self.txs} {self.label}, {self.clients} clients, {self.nodes} nodes, offered load "
             + (f"{self.rate:.0f} tx/s" if self.rate else "unlimited"),
+            *(f"  {note}" for note in self.notes),
             f"  submitted   {self.submitted}",
             f"  committed   {self.committed} in {self.blocks} blocks over {self.seconds:.2f}s",
             f"  throughput  {self.tps:.0f} committed tx/s",
@@ -68,12 +77,15 @@ class BenchReport:
             lines.append(f"  NOT COMMITTED {uncommitted} accepted transactions (not counted)")
         for reason, count in sorted(self.rejected.items()):
             lines.append(f"  REJECTED    {count} x {reason}")
+        for reason, count in sorted(self.refused.items()):
+            lines.append(f"  REFUSED BY THE LEDGER {count} x {reason} (committed, ok: false)")
         return "\n".join(lines)
 
 
-async def _sign_all(
+def sign_transfers(
     keys: list[KeyPair], chain_id: str, nonces: list[int], txs: int
 ) -> list[list[Transaction]]:
+    """``txs`` transfers of 1 round-robin over ``keys``, per sender in nonce order."""
     per_account: list[list[Transaction]] = [[] for _ in keys]
     for i in range(txs):
         a = i % len(keys)
@@ -85,37 +97,96 @@ async def _sign_all(
     return per_account
 
 
-async def run_bench(
-    directory: Path, *, txs: int, clients: int, timeout_s: float, rate: float = 0.0
-) -> BenchReport:
-    info = load_cluster(directory)
-    urls = info.rpc_urls
-    keys = info.account_keys()
-    clients = max(1, min(clients, len(keys)))
-    report = BenchReport(txs=txs, clients=clients, nodes=len(urls), rate=rate)
-    per_client_rate = rate / clients if rate > 0 else 0.0
-    # with an offered rate, send small batches often (~20 per second per client) to keep it smooth
-    batch_size = max(1, min(SUBMIT_BATCH, int(per_client_rate / 20))) if rate > 0 else SUBMIT_BATCH
-    async with RpcClient(urls[0]) as probe:
+async def chain_position(url: str, keys: list[KeyPair]) -> tuple[str, int, list[int]]:
+    """(chain id, head height, each key's next nonce) as the node sees them now."""
+    async with RpcClient(url) as probe:
         status = await probe.call("node_status")
         nonces = [
             (await probe.call("account_get", address=k.public_hex))["next_nonce"] for k in keys
         ]
-        start_height = status["height"]
-    per_account = await _sign_all(keys, status["chain_id"], nonces, txs)
-    submit_time: dict[str, float] = {}
-    commit_time: dict[str, float] = {}
-    done = asyncio.Event()
+    return status["chain_id"], status["height"], nonces
 
-    all_hashes = {t.hash for txs_ in per_account for t in txs_}
-    sent_time: dict[str, float] = {}
 
-    async def send_batch(rpc: RpcClient, batch: list[Transaction]) -> None:
+async def run_bench(
+    directory: Path, *, txs: int, clients: int, timeout_s: float, rate: float = 0.0
+) -> BenchReport:
+    """Plain transfers between the cluster's funded accounts."""
+    info = load_cluster(directory)
+    keys = info.account_keys()
+    chain_id, height, nonces = await chain_position(info.rpc_urls[0], keys)
+    per_account = sign_transfers(keys, chain_id, nonces, txs)
+    clients = max(1, min(clients, len(keys)))
+    return await measure(info.rpc_urls, per_account, clients, height, timeout_s, rate)
+
+
+async def measure(
+    urls: list[str],
+    per_account: list[list[Transaction]],
+    clients: int,
+    start_height: int,
+    timeout_s: float,
+    rate: float = 0.0,
+    label: str = "transfers",
+) -> BenchReport:
+    """Submit pre-signed transactions (each sender's in nonce order) and time their commits.
+
+    The clock starts here, after signing; a transaction counts once it is seen in a block.
+    """
+    txs = sum(len(x) for x in per_account)
+    report = BenchReport(txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label)
+    run = _Run(report, {t.hash for x in per_account for t in x}, rate)
+    watch = asyncio.create_task(run.watch(urls[0], start_height))
+    try:
+        queues = _client_queues(per_account, clients)
+        await asyncio.gather(*(run.client(urls[c % len(urls)], q) for c, q in enumerate(queues)))
+        report.submitted = len(run.submit_time)
+        await run.wait_commits(watch, timeout_s)
+    finally:
+        run.done.set()
+        try:
+            await asyncio.wait_for(watch, 5)
+        except (TimeoutError, asyncio.CancelledError):
+            watch.cancel()
+    run.settle()
+    return report
+
+
+def _client_queues(per_account: list[list[Transaction]], clients: int) -> list[list[Transaction]]:
+    """Each client's accounts, interleaved so that every sender pipelines its nonces in order."""
+    queues = []
+    for c in range(clients):
+        accounts = [per_account[a] for a in range(len(per_account)) if a % clients == c]
+        queue: list[Transaction] = []
+        for i in range(max((len(x) for x in accounts), default=0)):
+            queue.extend(x[i] for x in accounts if i < len(x))
+        queues.append(queue)
+    return queues
+
+
+class _Run:
+    """One measurement: the submitting clients, the block watcher and their timestamps."""
+
+    def __init__(self, report: BenchReport, hashes: set[str], rate: float) -> None:
+        self.report = report
+        self.hashes = hashes
+        self.rate = rate
+        per_client_rate = rate / report.clients if rate > 0 else 0.0
+        # with an offered rate, send small batches often (~20 per second per client): smooth
+        self.batch_size = (
+            max(1, min(SUBMIT_BATCH, int(per_client_rate / 20))) if rate > 0 else SUBMIT_BATCH
+        )
+        self.sent_time: dict[str, float] = {}
+        self.submit_time: dict[str, float] = {}
+        self.commit_time: dict[str, float] = {}
+        self.done = asyncio.Event()
+        self.started = time.monotonic()
+
+    async def send_batch(self, rpc: RpcClient, batch: list[Transaction]) -> None:
         retries = 0
         while batch:
             sent_at = time.monotonic()
             for tx in batch:
-                sent_time.setdefault(tx.hash, sent_at)
+                self.sent_time.setdefault(tx.hash, sent_at)
             results = await rpc.batch([("tx_send", {"tx": t.to_dict()}) for t in batch])
             retry = []
             for tx, res in zip(batch, results, strict=True):
@@ -123,43 +194,40 @@ async def run_bench(
                     if res.reason == "mempool_full" and retries < MAX_RETRIES:
                         retry.append(tx)
                     else:
-                        report.rejected[res.reason or res.message] += 1
+                        self.report.rejected[res.reason or res.message] += 1
                 else:
-                    submit_time[tx.hash] = sent_time[tx.hash]
+                    self.submit_time[tx.hash] = self.sent_time[tx.hash]
             batch = retry
             if batch:
                 retries += 1
                 await asyncio.sleep(BACKOFF_S)
 
-    async def client(c: int) -> None:
-        accounts = [per_account[a] for a in range(len(keys)) if a % clients == c]
-        # interleave this client's accounts so every sender pipelines its nonces in order
-        queue: list[Transaction] = []
-        for i in range(max((len(x) for x in accounts), default=0)):
-            queue.extend(x[i] for x in accounts if i < len(x))
-        my_rate = rate * len(queue) / txs if rate > 0 and txs else 0.0  # share of the offered load
-        async with RpcClient(urls[c % len(urls)], timeout=60) as rpc:
+    async def client(self, url: str, queue: list[Transaction]) -> None:
+        txs = self.report.txs
+        my_rate = self.rate * len(queue) / txs if self.rate > 0 and txs else 0.0
+        size = self.batch_size
+        async with RpcClient(url, timeout=60) as rpc:
             if not my_rate:  # closed loop: one batch in flight per client
-                for pos in range(0, len(queue), batch_size):
-                    await send_batch(rpc, queue[pos : pos + batch_size])
+                for pos in range(0, len(queue), size):
+                    await self.send_batch(rpc, queue[pos : pos + size])
                 return
             # open loop at the offered rate: batches leave on schedule, whatever is in flight
             inflight = asyncio.Semaphore(MAX_INFLIGHT_BATCHES)
             tasks = []
-            for pos in range(0, len(queue), batch_size):
-                delay = started + pos / my_rate - time.monotonic()
+            for pos in range(0, len(queue), size):
+                delay = self.started + pos / my_rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await inflight.acquire()
-                task = asyncio.create_task(send_batch(rpc, queue[pos : pos + batch_size]))
+                task = asyncio.create_task(self.send_batch(rpc, queue[pos : pos + size]))
                 task.add_done_callback(lambda _t: inflight.release())
                 tasks.append(task)
             await asyncio.gather(*tasks)
 
-    async def watcher() -> None:
-        height = start_height
-        async with RpcClient(urls[0]) as rpc:
-            while not done.is_set():
+    async def watch(self, url: str, height: int) -> None:
+        """Note when each of our transactions is first seen in a committed block."""
+        async with RpcClient(url) as rpc:
+            while not self.done.is_set():
                 latest = (await rpc.call("block_get", height="latest"))["height"]
                 if latest > height:
                     heights = list(range(height + 1, latest + 1))
@@ -168,32 +236,25 @@ async def run_bench(
                     for blk in blocks:
                         if isinstance(blk, RpcError) or blk is None:
                             raise RuntimeError(f"block_get failed during bench: {blk}")
-                        report.blocks += 1
+                        self.report.blocks += 1
                         for h in blk["txs"]:
-                            if h in all_hashes and h not in commit_time:
-                                commit_time[h] = now
+                            if h in self.hashes and h not in self.commit_time:
+                                self.commit_time[h] = now
                     height = latest
                 await asyncio.sleep(POLL_INTERVAL_S)
 
-    started = time.monotonic()
-    watch = asyncio.create_task(watcher())
-    try:
-        await asyncio.gather(*(client(c) for c in range(clients)))
-        report.submitted = len(submit_time)
-        deadline = started + timeout_s
-        while not set(submit_time) <= set(commit_time) and time.monotonic() < deadline:
+    async def wait_commits(self, watch: asyncio.Task[None], timeout_s: float) -> None:
+        deadline = self.started + timeout_s
+        while not set(self.submit_time) <= set(self.commit_time) and time.monotonic() < deadline:
             if watch.done():
                 watch.result()
             await asyncio.sleep(POLL_INTERVAL_S)
-    finally:
-        done.set()
-        try:
-            await asyncio.wait_for(watch, 5)
-        except (TimeoutError, asyncio.CancelledError):
-            watch.cancel()
-    counted = [h for h in commit_time if h in submit_time]  # only accepted and seen committed
-    report.committed = len(counted)
-    if counted:
-        report.seconds = max(commit_time[h] for h in counted) - started
-    report.latencies = [commit_time[h] - submit_time[h] for h in counted]
-    return report
+
+    def settle(self) -> None:
+        """Count only what was accepted and seen committed."""
+        counted = [h for h in self.commit_time if h in self.submit_time]
+        report = self.report
+        report.committed = len(counted)
+        if counted:
+            report.seconds = max(self.commit_time[h] for h in counted) - self.started
+        report.latencies = [self.commit_time[h] - self.submit_time[h] for h in counted]

@@ -653,6 +653,8 @@ METHODS: dict[str, Method] = {
                                 "name": oa.STRING,
                                 "area": oa.STRING,
                                 "enc_key": oa.STRING,
+                                # keys replaced by org.rotate_key: old seals open with them
+                                "enc_keys_retired": oa.array(oa.OBJECT),
                             }
                         )
                     ),

@@ -12,6 +12,7 @@ from aid.errors import (
     WrongRole,
     WrongState,
 )
+from aid.reads import MAX_PAGE, get_entity, list_entities
 from aid.roles import grants_of, require_role
 from aid.state import Records
 from tests.aid.helpers import ADMINS, COUNTY, OTHER_VILLAGE, VILLAGE, MemoryChain, key
@@ -109,3 +110,96 @@ def test_bad_input_is_refused_and_changes_nothing() -> None:
     with pytest.raises(BadArgs, match="role must be one of"):
         propose(chain, role="king")
     assert chain.state == before
+
+
+# --- organisation key rotation ---------------------------------------------------------------------
+NEW_KEY = "cd" * 32
+
+
+def rotate(chain: MemoryChain, org: str = "office", enc_key: str = NEW_KEY) -> str:
+    chain.act(ADMINS[org], "org.rotate_key", org=org, enc_key=enc_key)
+    return chain.last_id("proposal")
+
+
+def test_a_key_rotation_is_proposed_by_the_orgs_admin_and_applied_at_quorum() -> None:
+    chain = MemoryChain()
+    pid = rotate(chain)
+    records = Records(chain)
+    assert records.need("org", "office")["enc_key"] == "ab" * 32  # one organisation of three
+    out = chain.act(ADMINS["fin"], "role.approve", proposal=pid, as_admin_of="fin")
+    assert [e["name"] for e in out.events] == ["key_rotation_approved"]
+    applied_at = chain.height
+    out = chain.act(ADMINS["audit"], "role.approve", proposal=pid, as_admin_of="audit")
+    assert [e["name"] for e in out.events] == ["key_rotation_approved", "org_key_rotated"]
+    assert "org/office" in out.touched and f"proposal/{pid}" in out.touched
+    org = records.need("org", "office")
+    assert org["enc_key"] == NEW_KEY
+    assert org["enc_keys_retired"] == [
+        {"key": "ab" * 32, "retired_ms": chain.time_ms, "height": applied_at}
+    ]
+    assert records.need("proposal", pid)["status"] == "applied"
+    assert grants_of(records, ADMINS["office"].public_hex) == []  # no role came with it
+
+
+def test_only_the_orgs_own_admin_proposes_and_keys_are_never_reused() -> None:
+    chain = MemoryChain()
+    with pytest.raises(WrongRole, match="not an admin of organisation office"):
+        chain.act(ADMINS["fin"], "org.rotate_key", org="office", enc_key=NEW_KEY)
+    with pytest.raises(NotAllowed, match="used this encryption key before"):
+        rotate(chain, enc_key="ab" * 32)
+    with pytest.raises(BadArgs, match="X25519"):
+        rotate(chain, enc_key="AB" * 32)
+    with pytest.raises(UnknownEntity):
+        chain.act(ADMINS["fin"], "org.rotate_key", org="nope", enc_key=NEW_KEY)
+    pid = rotate(chain)
+    for org in ("fin", "bank"):
+        chain.act(ADMINS[org], "role.approve", proposal=pid, as_admin_of=org)
+    with pytest.raises(NotAllowed, match="used this encryption key before"):
+        rotate(chain, enc_key="ab" * 32)  # the retired key
+    with pytest.raises(NotAllowed, match="used this encryption key before"):
+        rotate(chain)  # the current one
+
+
+def test_a_stale_rotation_is_refused_and_changes_nothing() -> None:
+    chain = MemoryChain()
+    first, second = rotate(chain), rotate(chain, enc_key="ef" * 32)
+    for org in ("fin", "bank"):
+        chain.act(ADMINS[org], "role.approve", proposal=first, as_admin_of=org)
+    chain.act(ADMINS["fin"], "role.approve", proposal=second, as_admin_of="fin")
+    before = dict(chain.state)
+    with pytest.raises(WrongState, match="key changed since proposal"):
+        chain.act(ADMINS["bank"], "role.approve", proposal=second, as_admin_of="bank")
+    assert chain.state == before
+    assert Records(chain).need("org", "office")["enc_key"] == NEW_KEY
+
+
+# --- reading grants --------------------------------------------------------------------------------
+def test_grants_are_listed_by_area_role_and_org() -> None:
+    chain = MemoryChain()
+    other = key("other")
+    chain.grant(CLERK, "registrar", COUNTY, "office")
+    chain.grant(CLERK, "reviewer", VILLAGE, "office")
+    chain.grant(other, "village_registrar", VILLAGE, "village")
+    records = Records(chain)
+
+    def listed(**filters: str) -> list[str]:
+        page = list_entities(records, chain, "grants", filters, limit=MAX_PAGE)
+        return [e["id"] for e in page.items]
+
+    clerk, oth = CLERK.public_hex, other.public_hex
+    assert get_entity(records, "grants", clerk) == {
+        "kind": "grants",
+        "id": clerk,
+        "grants": [["registrar", COUNTY, "office"], ["reviewer", VILLAGE, "office"]],
+    }
+    assert sorted(listed(area=VILLAGE)) == sorted([clerk, oth])
+    assert listed(area=COUNTY).count(clerk) == 2  # once per area it holds a role in
+    assert listed(role="registrar") == [clerk]
+    assert listed(role="reviewer", area=VILLAGE) == [clerk]
+    assert listed(org="village") == [oth]
+    assert listed(area=OTHER_VILLAGE) == []
+    pid = propose(chain, role="registrar", change="revoke")
+    for org in ("office", "bank"):
+        chain.act(ADMINS[org], "role.approve", proposal=pid, as_admin_of=org)
+    assert listed(role="registrar") == []
+    assert listed(role="reviewer") == [clerk]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from nacl.exceptions import CryptoError
 
 from aid.context import Context
 from aid.identity import gb11643_check_digit, person_commitment, unseal
@@ -19,12 +21,12 @@ from chain.encoding import canonical, sha256_hex
 from cli import aid as cli_aid
 from cli.common import CliError, UsageError
 from cli.main import build_parser, main
-from node.aidclient import READER_KINDS, aid_tx
+from node.aidclient import READER_KINDS, aid_tx, readers_of
 from node.cluster import init_cluster
 from node.keys import save_key
 from tests.cli.test_main import closed_port_url
 
-VILLAGE = "530102001001"
+COUNTY, TOWNSHIP, VILLAGE = "530102000000", "530102001000", "530102001001"
 GOOD_ID = "53010219800101101" + gb11643_check_digit("53010219800101101")
 SECOND_ID = "53010220100304102" + gb11643_check_digit("53010220100304102")
 BAD_ID = GOOD_ID[:17] + ("0" if GOOD_ID[17] != "0" else "1")  # a mistyped check digit
@@ -139,10 +141,14 @@ def apply_argv(cluster: Path, id_number: str, rpc: str) -> list[str]:
     ]  # fmt: skip
 
 
+def genesis_readers(cluster: Path) -> dict[str, str]:
+    return readers_of(json.loads((cluster / "genesis.json").read_text())["aid"]["orgs"])
+
+
 def test_household_args_carry_no_plain_personal_data(cluster: Path) -> None:
     good_second = SECOND_ID
     args = build_parser().parse_args(apply_argv(cluster, GOOD_ID, "http://x/"))
-    built = cli_aid.build_apply_args(args)
+    built = cli_aid.build_apply_args(args, genesis_readers(cluster))
     text = json.dumps(built, ensure_ascii=False)
     for secret in ("张秀英", "李强", GOOD_ID, good_second, "13812345678", "6228480012345678"):
         assert secret not in text
@@ -172,7 +178,7 @@ def test_apply_needs_keys_from_somewhere(cluster: Path) -> None:
     i = argv.index("--cluster")
     del argv[i : i + 2]
     with pytest.raises(UsageError, match="--registry-key"):
-        cli_aid.build_apply_args(build_parser().parse_args(argv))
+        cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
 
 
 # --- the check-before-send flow against a fake node -----------------------------------------------
@@ -186,10 +192,13 @@ class FakeNode:
         genesis = json.loads((cluster / "genesis.json").read_text())
         self.orgs = genesis["aid"]["orgs"]
         self.household: dict[str, Any] | None = None
+        self.grants: list[dict[str, Any]] = []  # aid_list kind=grants answers this page
+        self.params: list[dict[str, Any]] = []
 
     def answer(self, req: dict[str, Any]) -> dict[str, Any]:
         method, params = req["method"], req.get("params") or {}
         self.calls.append(method)
+        self.params.append(params)
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": req["id"]}
         if method == "node_status":
             reply["result"] = {"chain_id": "fake-chain"}
@@ -210,8 +219,13 @@ class FakeNode:
             reply["result"] = {"status": "committed", "height": 9, "receipt": {"ok": True}}
         elif method == "aid_policy":
             reply["result"] = {"orgs": self.orgs}
+        elif method == "aid_get" and params["kind"] == "grants":
+            found = [g for g in self.grants if g["id"] == params["id"]]
+            reply["result"] = found[0] if found else None
         elif method == "aid_get":
             reply["result"] = self.household
+        elif method == "aid_list":
+            reply["result"] = {"items": self.grants, "next_cursor": "c1"}
         else:
             reply["error"] = {"code": -32601, "message": "no such method"}
         return reply
@@ -272,7 +286,7 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
     cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_aid.build_apply_args(build_parser().parse_args(argv))
+    built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {"kind": "household", "id": "hh1", "sealed": built["sealed"]}
     auditor = KeyPair.generate()
@@ -306,3 +320,82 @@ def test_cmd_action_reads_the_key_file(tmp_path: Path) -> None:
     args = argparse.Namespace(args=None, arg=["x=1"], key=str(tmp_path / "missing.key"))
     with pytest.raises(Exception, match=r"missing\.key"):
         cli_aid.cmd_action(args)
+
+
+# --- key rotation, roles ----------------------------------------------------------------------------
+def rotate(orgs: list[dict[str, Any]], org_id: str, new_public: str) -> list[dict[str, Any]]:
+    """``aid_policy``'s orgs after ``org_id`` rotated to ``new_public``."""
+    out = []
+    for org in orgs:
+        if org["id"] == org_id:
+            retired = [{"key": org["enc_key"], "retired_ms": 1, "height": 9}]
+            org = {**org, "enc_key": new_public, "enc_keys_retired": retired}
+        out.append(org)
+    return out
+
+
+async def test_apply_seals_to_the_current_keys_and_a_retired_key_still_opens_old_data(
+    cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = FakeNode(refuse=False, cluster=cluster)
+    argv = apply_argv(cluster, GOOD_ID, "http://x/")
+    old_built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    assert main(["aid", "enc-keygen", "--out", str(tmp_path / "office.new")]) == 0
+    new_public = json.loads(capsys.readouterr().out)["enc_key"]
+    assert (tmp_path / "office.new").stat().st_mode & 0o777 == 0o600
+    assert main(["aid", "enc-keygen", "--out", str(tmp_path / "office.new")]) == 2  # never over
+    node.orgs = rotate(node.orgs, "office", new_public)
+    async for url in serve(node):
+        argv = apply_argv(cluster, GOOD_ID, url)
+        assert await asyncio.to_thread(main, argv) == 0
+        sealed = node.sent[-1]["payload"]["args"]["sealed"]
+        assert unseal((tmp_path / "office.new").read_text().strip(), sealed["office"])
+        with pytest.raises(CryptoError):
+            unseal((cluster / "aid/office.enc.key").read_text().strip(), sealed["office"])
+        # data sealed before the rotation: the retired key still finds its organisation
+        node.household = {"kind": "household", "id": "hh0", "sealed": old_built["sealed"]}
+        show = ["aid", "household", "show", "hh0", "--rpc", url, "--enc-key"]
+        old = build_parser().parse_args([*show, str(cluster / "aid/office.enc.key")])
+        assert (await cli_aid._show(old))["personal"]["bank_account"] == "6228480012345678"
+        new = build_parser().parse_args([*show, str(tmp_path / "office.new")])
+        with pytest.raises(CliError, match="does not open with this key"):
+            await cli_aid._show(new)
+    capsys.readouterr()
+
+
+async def test_roles_lists_grants_of_an_account_or_an_area(
+    cluster: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = FakeNode(refuse=False, cluster=cluster)
+    a, b = "a" * 64, "b" * 64
+    node.grants = [
+        {"kind": "grants", "id": a, "grants": [["reviewer", TOWNSHIP, "office"],
+                                                ["handler", COUNTY, "office"]]},
+        {"kind": "grants", "id": b, "grants": [["village_registrar", VILLAGE, "village"]]},
+        {"kind": "grants", "id": a, "grants": [["reviewer", TOWNSHIP, "office"],
+                                                ["handler", COUNTY, "office"]]},
+    ]  # fmt: skip
+    async for url in serve(node):
+        mine = build_parser().parse_args(["aid", "roles", "--account", a, "--rpc", url])
+        assert (await cli_aid._roles(mine))["items"] == [
+            {"account": a, "role": "reviewer", "area": TOWNSHIP, "org": "office"},
+            {"account": a, "role": "handler", "area": COUNTY, "org": "office"},
+        ]
+        argv = ["aid", "roles", "--area", TOWNSHIP, "--role", "reviewer", "--rpc", url]
+        page = await cli_aid._roles(build_parser().parse_args([*argv, "--limit", "5"]))
+        assert node.params[-1] == {
+            "kind": "grants",
+            "filters": {"role": "reviewer", "area": TOWNSHIP},
+            "limit": 5,
+        }
+        # deduplicated, narrowed to the area and role asked for, with the node's cursor
+        assert page == {
+            "items": [{"account": a, "role": "reviewer", "area": TOWNSHIP, "org": "office"}],
+            "next_cursor": "c1",
+        }
+        nobody = build_parser().parse_args(["aid", "roles", "--account", "c" * 64, "--rpc", url])
+        assert (await cli_aid._roles(nobody))["items"] == []
+        bad = build_parser().parse_args(["aid", "roles", "--area", "53", "--rpc", url])
+        with pytest.raises(UsageError, match="--area"):
+            await cli_aid._roles(bad)
+    capsys.readouterr()

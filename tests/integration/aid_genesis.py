@@ -1,9 +1,10 @@
 """Give a LocalCluster's genesis a ledger (``aid``) section before its nodes start.
 
-The six organisations' admins are the cluster's first six funded accounts; the organisations'
-X25519 keys are made here and kept in memory, like the registry key, as a consortium's agencies
-would keep them off chain. Areas: one county with one township and one village, and a second
-county for "another county" cases. Policy durations are seconds so notices pass in a test.
+The seven organisations' admins are the cluster's first seven funded accounts; the
+organisations' X25519 keys are made here and kept in memory, like the registry key, as a
+consortium's agencies would keep them off chain. Areas: one county with one township and one
+village, and a second county (with its own poverty-alleviation office, ``office2``) for
+"another county" cases. Policy durations are seconds so notices pass in a test.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests.integration.harness import LocalCluster
 
 PROVINCE, CITY = "530000000000", "530100000000"
 COUNTY, TOWNSHIP, VILLAGE = "530102000000", "530102001000", "530102001001"
-OTHER_COUNTY = "530103000000"
+OTHER_COUNTY, OTHER_TOWNSHIP, OTHER_VILLAGE = "530103000000", "530103001000", "530103001001"
 ORGS = (
     ("fin", "finance", COUNTY),
     ("office", "poverty_office", COUNTY),
@@ -28,6 +29,17 @@ ORGS = (
     ("audit", "auditor", COUNTY),
     ("civil", "civil_affairs", COUNTY),
     ("village", "village_committee", COUNTY),
+    ("office2", "poverty_office", OTHER_COUNTY),
+)
+AREAS = (
+    (PROVINCE, "Fictional Province"),
+    (CITY, "Fictional City"),
+    (COUNTY, "Qingshan County (fictional)"),
+    (TOWNSHIP, "Qingshan Township (fictional)"),
+    (VILLAGE, "Qingshan Village (fictional)"),
+    (OTHER_COUNTY, "Lushan County (fictional)"),
+    (OTHER_TOWNSHIP, "Lushan Township (fictional)"),
+    (OTHER_VILLAGE, "Lushan Village (fictional)"),
 )
 TEST_POLICY = {
     "governance_quorum": 3,
@@ -55,14 +67,7 @@ def add_aid_genesis(cluster: LocalCluster, policy: dict[str, int] | None = None)
     public = {org: bytes(key.public_key).hex() for org, key in private.items()}
     genesis["aid"] = {
         "policy": {**TEST_POLICY, **(policy or {})},
-        "areas": [
-            {"code": PROVINCE, "name": "Fictional Province"},
-            {"code": CITY, "name": "Fictional City"},
-            {"code": COUNTY, "name": "Qingshan County (fictional)"},
-            {"code": TOWNSHIP, "name": "Qingshan Township (fictional)"},
-            {"code": VILLAGE, "name": "Qingshan Village (fictional)"},
-            {"code": OTHER_COUNTY, "name": "Lushan County (fictional)"},
-        ],
+        "areas": [{"code": code, "name": name} for code, name in AREAS],
         "orgs": [
             {
                 "id": org,

@@ -11,119 +11,41 @@ receipt and through ``aid_check``, and hold none of the household's personal dat
 from __future__ import annotations
 
 import asyncio
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aid.context import Context
 from aid.cycles import entitlement_id
 from aid.identity import account_commitment, gb11643_check_digit, person_commitment, seal, unseal
 from chain.crypto import KeyPair
-from chain.tx import Transaction, sign_tx
-from contracts import runtime
 from rpc.client import RpcClient, RpcError
 from tests.integration.aid_genesis import (
+    AREAS,
     COUNTY,
     TOWNSHIP,
     VILLAGE,
-    AidSetup,
     add_aid_genesis,
 )
-from tests.integration.harness import LocalCluster, submit_all, wait_committed
+from tests.integration.harness import LocalCluster
+from tests.integration.ledger_helpers import (
+    PERIOD,
+    RULES_GAS,
+    RULES_INIT,
+    RULES_SOURCE,
+    Ledger,
+    approvals,
+    new_id,
+    on_every_node,
+    propose,
+    same_head,
+)
 
 pytestmark = pytest.mark.integration
 
-RULES_SOURCE = (Path(runtime.__file__).parent / "system" / "rules_living_subsidy.py").read_text()
-RULES_INIT = {
-    "line_yuan": 4000,
-    "base_fen": 30_000,
-    "per_member_fen": 10_000,
-    "dibao_fen": 5_000,
-    "large_cycle_fen": 10**9,
-}
 NAME = "Qiao Mingyuan-Fictional"
 ID_NUMBER = "53010219800101123" + gb11643_check_digit("53010219800101123")
 BANK_ACCOUNT = "6222020000012345678"
-PERIOD = "2026-11"
-RULES_GAS = 2_000_000
 NOTICE_S = 6  # long enough that a review right after the village's falls inside the notice
-
-
-class Ledger:
-    """Signs with each key's next nonce, submits to node 0, waits for the commit."""
-
-    def __init__(self, cluster: LocalCluster) -> None:
-        self.cluster = cluster
-        self.nonces: dict[str, int] = {}
-        self.committed: dict[str, dict[str, Any]] = {}  # tx hash -> tx_get on node 0
-
-    def sign(self, key: KeyPair, action: str, gas: int = 0, **args: Any) -> Transaction:
-        payload: dict[str, Any] = {"action": action, "args": args}
-        if gas:
-            payload["gas"] = gas
-        return self._signed(key, "aid", payload)
-
-    def _signed(self, key: KeyPair, tx_type: str, payload: dict[str, Any]) -> Transaction:
-        nonce = self.nonces.get(key.public_hex, 0)
-        self.nonces[key.public_hex] = nonce + 1
-        return sign_tx(key, self.cluster.chain_id, nonce, tx_type, payload)
-
-    async def run(self, *txs: Transaction, ok: bool = True) -> list[dict[str, Any]]:
-        hashes = await submit_all(self.cluster.url(0), txs)
-        found = await wait_committed(self.cluster, 0, hashes, timeout=60)
-        self.committed.update(found)
-        receipts = [found[h]["receipt"] for h in hashes]
-        if ok:
-            failed = [
-                (t.payload.get("action"), r)
-                for t, r in zip(txs, receipts, strict=True)
-                if not r["ok"]
-            ]
-            assert not failed, failed
-        return receipts
-
-
-def new_id(tx: Transaction, kind: str) -> str:
-    return Context("", 0, 0, tx.hash).new_id(kind)
-
-
-def propose(
-    ledger: Ledger, setup: AidSetup, key: KeyPair, role: str, area: str, org: str
-) -> Transaction:
-    return ledger.sign(
-        setup.admins["fin"],
-        "role.propose",
-        account=key.public_hex,
-        role=role,
-        area=area,
-        org=org,
-        change="grant",
-        as_admin_of="fin",
-    )
-
-
-def approvals(ledger: Ledger, setup: AidSetup, proposals: list[str], org: str) -> list[Transaction]:
-    return [
-        ledger.sign(setup.admins[org], "role.approve", proposal=p, as_admin_of=org)
-        for p in proposals
-    ]
-
-
-async def on_every_node(cluster: LocalCluster, method: str, **params: Any) -> list[Any]:
-    return [await cluster.call(i, method, **params) for i in range(cluster.n)]
-
-
-async def same_head(cluster: LocalCluster, timeout: float = 30) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses = [await cluster.status(i) for i in range(cluster.n)]
-        if len({(s["height"], s["state_root"]) for s in statuses}) == 1:
-            return statuses
-        if time.monotonic() > deadline:
-            raise AssertionError([(s["height"], s["state_root"][:12]) for s in statuses])
-        await asyncio.sleep(0.3)
 
 
 async def test_a_cycle_from_fund_document_to_bank_report_on_every_node(new_cluster: Any) -> None:
@@ -171,7 +93,7 @@ async def test_a_cycle_from_fund_document_to_bank_report_on_every_node(new_clust
 
     # 2. the rules contract, by an ordinary deploy tx from a funded account
     deployer = cluster.accounts[7]
-    deploy = ledger._signed(
+    deploy = ledger.signed(
         deployer, "deploy", {"source": RULES_SOURCE, "init": RULES_INIT, "gas": 5_000_000}
     )
     (receipt,) = await ledger.run(deploy)
@@ -337,7 +259,7 @@ async def test_a_cycle_from_fund_document_to_bank_report_on_every_node(new_clust
         "household.review",
     ]
     policy = await cluster.call(3, "aid_policy")
-    assert policy["policy"]["notice_period_s"] == NOTICE_S and policy["area_count"] == 6
+    assert policy["policy"]["notice_period_s"] == NOTICE_S and policy["area_count"] == len(AREAS)
     assert {o["id"] for o in policy["orgs"]} == set(setup.admins)
     got = await cluster.call(0, "aid_get", kind="household", id=household)
     box = got["sealed"]["office"]

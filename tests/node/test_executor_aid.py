@@ -239,7 +239,9 @@ def test_state_and_index_agree_after_a_restart(tmp_path: Path) -> None:
     store = open_store(path)
     try:
         assert stored_index(store) == before == index_from_state(store)
-        assert len(before) == 4  # two proposals, each under its status and its account
+        # two proposals, each under its status and its account; two accounts' grants, each
+        # under its area, role and organisation
+        assert len(before) == 10
     finally:
         assert P_STATE != P_INDEX
         store.close()
