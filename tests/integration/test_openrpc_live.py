@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from rpc.client import Client, RpcError, Signer
-from tests.integration.aid_genesis import COUNTY, VILLAGE, add_aid_genesis
+from tests.integration.aid_genesis import AREAS, COUNTY, VILLAGE, add_aid_genesis
 from tests.integration.harness import LocalCluster
 from tests.rpc.openrpc_meta import meta_validator, schema_validator
 
@@ -133,7 +133,7 @@ MUST_FIND: dict[str, Callable[[Any], bool]] = {
     "aid_history": lambda r: [s["action"] for s in r["items"]] == ["fund.receive"],
     "aid_trace": lambda r: not r["truncated"] and r["nodes"],
     "aid_check": lambda r: r["ok"] is True,
-    "aid_policy": lambda r: r["area_count"] == 6,
+    "aid_policy": lambda r: r["area_count"] == len(AREAS),
 }
 
 
