@@ -33,7 +33,7 @@ from aid.errors import (
 )
 from aid.policy import current_policy
 from aid.programs import check_period
-from aid.registry import PAYABLE_STATES
+from aid.registry import is_payable
 from aid.roles import require_role
 from aid.rules import RulesEngine, check_stages, household_view, program_view
 from aid.state import Records
@@ -180,10 +180,10 @@ def _entitle(
     records = act.records
     program_id, period = cycle["program"], cycle["period"]
     household = records.need("household", hh, "household")
-    if household["status"] not in PAYABLE_STATES:
+    if not is_payable(household):
         raise WrongState(
-            f"household {hh} is {household['status']}: only registered or monitored households "
-            "are paid",
+            f"household {hh} is {household['status']}: only registered households, and lifted "
+            "ones under return-to-poverty monitoring, are paid",
             household=hh,
             check="payment_to_unregistered_household",
         )

@@ -59,6 +59,14 @@ ACTIVE_STATES = (*OPEN_STATES, "registered", "monitored", "lifting", "lifted")
 PAYABLE_STATES = ("registered", "monitored")
 
 
+def is_payable(household: dict[str, Any]) -> bool:
+    """Registered (or monitored) households are paid; so is a lifted household while a verified
+    return-to-poverty alert keeps it ``monitored`` (脱贫不脱政策: lifted households stay
+    monitored and targeted programs may support them; each program's rules decide whom)."""
+    status = household["status"]
+    return status in PAYABLE_STATES or (status == "lifted" and bool(household.get("monitored")))
+
+
 def _members(a: Args) -> list[str]:
     raw = a.list_of("members", max_items=MAX_MEMBERS)
     members: list[str] = []
@@ -360,9 +368,9 @@ def household_view(act: Action) -> None:
 
 
 def payable(records: Records, ident: str) -> dict[str, Any] | None:
-    """The household if it may receive payments now (registered or monitored), else None."""
+    """The household if it may receive payments now (``is_payable``), else None."""
     household = records.get("household", ident)
-    if household is None or household["status"] not in PAYABLE_STATES:
+    if household is None or not is_payable(household):
         return None
     return household
 

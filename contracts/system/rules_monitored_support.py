@@ -2,7 +2,8 @@
 # mypy: ignore-errors
 """Rules of a targeted support program (防返贫帮扶) for households under monitoring, cash.
 
-Only households a verified return-to-poverty alert made ``monitored`` are eligible (the ledger
+Only households a verified return-to-poverty alert made ``monitored`` are eligible, lifted ones
+included (they stay monitored after 脱贫; the ledger pays them only while monitored, and
 passes ``monitored`` in the household view, aid/rules.py); each gets a fixed sum per member,
 capped by the program. The township office reviews and finance co-signs every cycle.
 This file is contract source in the VM's Python subset; it is never imported by the node.
@@ -15,7 +16,7 @@ def init(per_member_fen):
 
 
 def eligible(household, program, period):
-    if household["status"] not in ("registered", "monitored"):
+    if household["status"] not in ("registered", "monitored", "lifted"):
         return f"household is {household['status']}"
     if not household["monitored"]:
         return "the household is not under return-to-poverty monitoring"

@@ -358,6 +358,6 @@ def test_payments_to_unregistered_households_are_refused(chain: MemoryChain) -> 
     program = fund_program(chain)
     pending = apply(chain, ids(IDS[2]))
     chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
-    with pytest.raises(WrongState, match="only registered or monitored") as info:
+    with pytest.raises(WrongState, match="only registered households") as info:
         chain.act(HANDLER, "cycle.add", cycle=chain.last_id("cycle"), households=[pending])
     assert info.value.data["check"] == "payment_to_unregistered_household"

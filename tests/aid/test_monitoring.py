@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from aid import deadlines
 from aid.errors import BadArgs, RuleFailed, UnknownEntity, WrongArea, WrongRole, WrongState
 from aid.reads import list_entities
+from aid.registry import payable
 from aid.rules import household_view
 from aid.state import Records
 from contracts import runtime
@@ -475,7 +476,15 @@ def test_lifting_needs_every_exit_criterion(chain: MemoryChain) -> None:
     chain.time_ms += 7 * DAY_MS
     chain.act(second, "household.lift", household=hh, step="confirm")
     assert record(chain, "household", hh)["status"] == "lifted"
-    assert raised(chain, hh)  # a lifted household is still monitored
+    assert payable(Records(chain), hh) is None  # lifted: programs no longer pay it
+    alert = raised(chain, hh)  # a lifted household is still monitored
+    assign(chain, alert)
+    chain.act(CADRE, "alert.verify", alert=alert, findings_hash=HASH, monitored=True)
+    # 脱贫不脱政策: while monitored, targeted programs may pay it again (their rules decide)
+    assert payable(Records(chain), hh) is not None
+    chain.act(CADRE, "alert.intervene", alert=alert, measure="employment", note_hash=HASH)
+    chain.act(REVIEWER, "alert.resolve", alert=alert, reason="stable again")
+    assert payable(Records(chain), hh) is None
 
 
 @pytest.mark.parametrize(
