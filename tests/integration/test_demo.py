@@ -77,6 +77,21 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
     assert summary["pairings"] >= 1 and summary["visits"] == summary["pairings"]
     assert summary["alerts"] >= 3 and summary["escalated"] >= 1
     assert summary["grievances"] == 3
+    # a published masked list (公示): public, hash and height, no full name in it
+    assert summary["disclosures"] == 1
+    published = await cluster.call(
+        2, "aid_list", kind="disclosure", filters={"status": "published"}
+    )
+    (disc,) = published["items"]
+    public = await cluster.call(3, "public_disclosure", village=disc["village"], period="2026-01")
+    shown = public["data"]["disclosure"]
+    rows = shown["content"]["rows"]
+    full_names = {
+        p.name for hh in demo_county(households=HOUSEHOLDS).households for p in hh.members
+    }
+    assert rows and all("*" in r["masked_name"] for r in rows)
+    assert not any(r["masked_name"] in full_names for r in rows)
+    assert shown["content_hash"] == disc["content_hash"] and public["height"] > 0
     levels = await cluster.call(1, "aid_list", kind="alert", filters={"area": "530102000000"})
     assert {a["level"] for a in levels["items"]} >= {"orange", "red"}
     report = await cluster.call(2, "aid_assess", area="530102000000", period="2026")
