@@ -24,7 +24,7 @@ from chain.crypto import KeyPair
 from contracts import runtime
 from tests.integration.aid_genesis import COUNTY, TOWNSHIP, VILLAGE, add_aid_genesis
 from tests.integration.harness import LocalCluster, aidchain
-from tests.integration.test_ledger_chain import (
+from tests.integration.ledger_helpers import (
     Ledger,
     approvals,
     new_id,
@@ -87,7 +87,7 @@ async def test_return_to_poverty_alert_escalation_monitoring_and_targeting(
     # the province's rules: contracts deployed, the county pointed at the monitoring one
     deployer = cluster.accounts[7]
     monitor_tx, targeted_tx = (
-        ledger._signed(deployer, "deploy", {"source": (SYSTEM / f).read_text(), "init": i,
+        ledger.signed(deployer, "deploy", {"source": (SYSTEM / f).read_text(), "init": i,
                                             "gas": 5_000_000})
         for f, i in (("monitoring_rules.py", MONITORING_INIT),
                      ("rules_monitored_support.py", {"per_member_fen": 20_000}))
