@@ -213,7 +213,12 @@ def utc_text(time_ms: int) -> str:
 
 
 def outcome_of(receipt: dict[str, Any]) -> str:
-    return "ok" if receipt.get("ok") else f"refused:{receipt.get('error_type') or 'error'}"
+    return outcome_text(receipt.get("ok"), receipt.get("error_type"))
+
+
+def outcome_text(ok: Any, error_type: Any) -> str:
+    """``ok`` or ``refused:<error type>`` from a receipt's two fields."""
+    return "ok" if ok else f"refused:{error_type or 'error'}"
 
 
 def audit_row(
@@ -226,16 +231,39 @@ def audit_row(
     place: Placement,
 ) -> list[str]:
     payload = tx.get("payload") or {}
+    return row_fields(
+        height,
+        tx_index,
+        when,
+        payload.get("action", tx.get("type", "")),
+        tx.get("sender", ""),
+        outcome_of(receipt),
+        tx_hash,
+        place,
+    )
+
+
+def row_fields(
+    height: int,
+    tx_index: int,
+    when: str,
+    action: Any,
+    sender: Any,
+    outcome: str,
+    tx_hash: str,
+    place: Placement,
+) -> list[str]:
+    """One export row in ``EXPORT_COLUMNS`` order (the one place that orders them)."""
     return [
         str(height),
         str(tx_index),
         when,
-        str(payload.get("action", tx.get("type", ""))),
+        str(action),
         place.area,
         place.program,
-        str(tx.get("sender", "")),
+        str(sender),
         place.org,
-        outcome_of(receipt),
+        outcome,
         tx_hash,
     ]
 

@@ -15,7 +15,7 @@ path uses the unchecked canonical encoder; reads parse our own bytes with plain 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chain.block import (
@@ -29,7 +29,7 @@ from chain.block import (
 from chain.encoding import canonical_unchecked
 from chain.errors import AidchainError
 from chain.tx import Transaction, tx_from_dict
-from storage.db import P_BLOCK_TXS, P_CERT, P_HEADER, Batch, Database, height_key, tx_key
+from storage.db import P_BLOCK_TXS, P_CERT, P_HEADER, P_TX, Batch, Database, height_key, tx_key
 from storage.errors import ChainStoreError
 
 HASH_BYTES = 32
@@ -94,6 +94,26 @@ def read_tx_hashes(db: Database, height: int) -> list[str] | None:
     if len(raw) % HASH_BYTES:
         raise ChainStoreError(f"corrupt tx list at height {height}")
     return [raw[i : i + HASH_BYTES].hex() for i in range(0, len(raw), HASH_BYTES)]
+
+
+def read_tx_records_raw(
+    get: Callable[[bytes], bytes | None], height: int
+) -> list[tuple[str, bytes]] | None:
+    """A block's (tx hash, stored record bytes) in block order, through ``get`` (a database or
+    a snapshot's point read), undecoded: a streaming reader decodes only the fields it needs."""
+    hashes = get(height_key(P_BLOCK_TXS, height))
+    if hashes is None:
+        return None
+    if len(hashes) % HASH_BYTES:
+        raise ChainStoreError(f"corrupt tx list at height {height}")
+    out = []
+    for i in range(0, len(hashes), HASH_BYTES):
+        digest = hashes[i : i + HASH_BYTES]
+        raw = get(P_TX + digest)
+        if raw is None:
+            raise ChainStoreError(f"block {height} lists a transaction that is not stored")
+        out.append((digest.hex(), raw))
+    return out
 
 
 def read_tx_record(db: Database, tx_hash: str) -> dict[str, Any] | None:

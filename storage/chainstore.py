@@ -160,6 +160,18 @@ class StoreView:
         except ValueError as exc:
             raise ChainStoreError(f"corrupt state value at {key!r}: {exc}") from None
 
+    def get_raw(self, key: str) -> bytes | None:
+        """The stored canonical JSON of a state value, for a reader with its own decoder."""
+        raw: bytes | None = self._snap.get(state_key(key))
+        return raw
+
+    def block_tx_raw(self, height: int) -> list[tuple[str, bytes]] | None:
+        """A committed block's (tx hash, stored ``{"height", "index", "receipt", "tx"}`` bytes)
+        in block order, read from this snapshot (what a streaming export reads per block)."""
+        if not is_u64(height):
+            return None
+        return blocks.read_tx_records_raw(self._snap.get, height)
+
     def set(self, key: str, value: Any) -> None:
         raise ChainStoreError("a store view is read-only")
 
