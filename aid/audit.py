@@ -170,9 +170,11 @@ class Placer:
 
     def place(self, sender: str, args: Any) -> Placement:
         """The area, program and organisation of an action from its args and the records."""
+        if not isinstance(args, dict):
+            args = {}
         area = _text_arg(args, "village") or _text_arg(args, "area") or _linked_area(self, args)
         program = ""
-        for arg, kind in _ARG_ENTITIES:
+        for arg, kind in [entry for entry in _ARG_ENTITIES if entry[0] in args]:
             ident = _text_arg(args, arg)
             if ident is None:
                 continue
