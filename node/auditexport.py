@@ -12,9 +12,7 @@ of every byte before it; ``audit.record_export`` puts that on chain.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
 from collections.abc import AsyncGenerator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from aid.audit import (
     Placer,
     check_scope,
     csv_line,
+    csv_text,
     outcome_text,
     row_fields,
     trailer,
@@ -196,9 +195,7 @@ class ExportStream:
             assert header is not None, f"committed height {height} has no header"
             self._block_rows(height, utc_text(header.time), table)
             height += 1
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(table)
-        return out.getvalue(), len(table), height
+        return csv_text(table), len(table), height
 
     def _block_rows(self, height: int, when: str, table: list[list[str]]) -> None:
         """Append the in-scope rows of one block's aid transactions to ``table``."""

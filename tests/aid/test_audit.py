@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 
 import pytest
 from hypothesis import example, given, settings
@@ -15,6 +17,7 @@ from aid.audit import (
     audit_row,
     check_export,
     csv_line,
+    csv_text,
     draw_sample,
     paid_payment,
     parse_statement,
@@ -259,3 +262,17 @@ def test_placement_matches_the_plain_loop(sender: str, args: object) -> None:
         return audit.Placer(lambda kind, ident: RECORDS.get((kind, ident)))
 
     assert placer().place(sender, args) == plain_place(placer(), sender, args)
+
+
+FIELD = st.one_of(
+    st.sampled_from(["", "ok", "a,b", 'say "hi"', "x\ny", "x\ry", "\0", " lead", "tail ", "村"]),
+    st.text(max_size=8),
+)
+
+
+@given(st.lists(st.lists(FIELD, min_size=1, max_size=10), max_size=6))
+@example([[""], ["", ""], ["a", ""]])
+def test_csv_text_is_what_csv_writer_writes(rows: list[list[str]]) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    assert csv_text(rows) == out.getvalue()
