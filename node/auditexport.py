@@ -185,9 +185,9 @@ class ExportStream:
             self._stack.close()
         raise Busy("blocks commit too fast to take a consistent export snapshot; retry")
 
-    def _page(self, start: int) -> tuple[str, int, int]:
+    def _page(self, start: int) -> tuple[bytes, int, int]:
         """CSV of blocks from ``start``, up to PAGE_BLOCKS blocks or PAGE_ROWS rows:
-        (text, rows, next height)."""
+        (UTF-8 text, rows, next height), encoded here so the event loop only hashes and sends."""
         table: list[list[str]] = []
         height = start
         while height <= self._end and height < start + PAGE_BLOCKS and len(table) < PAGE_ROWS:
@@ -195,7 +195,7 @@ class ExportStream:
             assert header is not None, f"committed height {height} has no header"
             self._block_rows(height, utc_text(header.time), table)
             height += 1
-        return csv_text(table), len(table), height
+        return csv_text(table).encode("utf-8"), len(table), height
 
     def _block_rows(self, height: int, when: str, table: list[list[str]]) -> None:
         """Append the in-scope rows of one block's aid transactions to ``table``."""
@@ -215,12 +215,12 @@ class ExportStream:
                     )
                 )
 
-    async def _next_page(self, height: int) -> tuple[str, int, int]:
+    async def _next_page(self, height: int) -> tuple[bytes, int, int]:
         """The next page, waiting for a free query thread: once the response has started, a
         busy node must delay the stream, not cut it (the client would hold half a file)."""
         for attempt in range(1, PAGE_BUSY_RETRIES + 1):
             try:
-                page: tuple[str, int, int] = await self._runner.run(_bind(self._page, height))
+                page: tuple[bytes, int, int] = await self._runner.run(_bind(self._page, height))
                 return page
             except Busy:
                 if attempt == PAGE_BUSY_RETRIES:
@@ -242,10 +242,9 @@ class ExportStream:
             yield first
             height = self._start
             while height <= self._end:
-                text, rows, height = await self._next_page(height)
+                chunk, rows, height = await self._next_page(height)
                 if not rows:
                     continue
-                chunk = text.encode("utf-8")
                 count += rows
                 digest.update(chunk)
                 yield chunk
