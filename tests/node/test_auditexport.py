@@ -23,6 +23,7 @@ from storage.chainstore import ChainStore
 from storage.index import IndexChanges
 from tests.aid.helpers import COUNTY, genesis_doc
 from tests.bench.bench_public import CHAIN, Inline, Result, action, commit, load, load_actions
+from tests.storage.test_tx_layout import to_old_layout
 
 DAY_MS = 86_400_000
 
@@ -221,3 +222,9 @@ def test_the_export_is_the_bytes_of_the_plain_json_path(tmp_path: Path) -> None:
         "银行".encode(),
     ):
         assert seen in county
+    # a data dir written before the height-ordered layout exports the same bytes
+    for height in range(1, s.height + 1):
+        block = s.get_block(height)
+        assert block is not None
+        to_old_layout(s._db, block)
+    assert export(s, {"area": COUNTY}) == county
