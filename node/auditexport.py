@@ -12,23 +12,25 @@ of every byte before it; ``audit.record_export`` puts that on chain.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
 from collections.abc import AsyncGenerator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from aid.areas import area_contains, area_level
 from aid.audit import (
     EXPORT_COLUMNS,
     Placement,
     Placer,
-    audit_row,
     check_scope,
     csv_line,
+    csv_text,
+    outcome_text,
+    row_fields,
     trailer,
     utc_text,
 )
@@ -36,6 +38,7 @@ from aid.errors import BadArgs, LedgerError
 from aid.state import record_key
 from chain.errors import Busy
 from storage.chainstore import ChainStore, StoreView
+from storage.errors import ChainStoreError
 
 PAGE_BLOCKS = 200  # blocks read per query-thread call
 PAGE_ROWS = 5_000  # rows per chunk handed to the response (whichever comes first)
@@ -45,6 +48,46 @@ PAGE_BUSY_RETRIES = 100  # a page waits this many times for a query thread, then
 PAGE_BUSY_WAIT_S = 0.01  # first wait; it grows linearly ...
 PAGE_BUSY_MAX_WAIT_S = 0.5  # ... up to this (about 45 s in all before giving up)
 MAX_AREA_CACHE = 100_000  # area codes whose in-scope answer an export remembers
+
+
+class _Receipt(msgspec.Struct):
+    ok: Any = None
+    error_type: Any = None
+
+
+class _Tx(msgspec.Struct):
+    type: Any = None
+    sender: Any = ""
+    payload: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Record(msgspec.Struct):
+    """The fields of a stored ``{"height", "index", "receipt", "tx"}`` record a row needs.
+
+    Decoding only these (msgspec skips the rest: signatures, events, a deploy's source) rather
+    than the whole record is most of what makes the export fast; the values are the ones
+    ``json.loads`` gives, so the rows are the same bytes."""
+
+    index: int
+    receipt: _Receipt
+    tx: _Tx
+
+
+class _AidPayload(msgspec.Struct):
+    action: Any = msgspec.UNSET
+    args: Any = None
+
+
+_RECORD = msgspec.json.Decoder(_Record)
+_AID_PAYLOAD = msgspec.json.Decoder(_AidPayload)
+_VALUE = msgspec.json.Decoder()
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes, what: str) -> Any:
+    try:
+        return decoder.decode(raw)
+    except msgspec.DecodeError as exc:  # ValidationError included
+        raise ChainStoreError(f"corrupt {what}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +165,7 @@ class ExportStream:
         self._stack = ExitStack()
         self._view, self.height = self._snapshot()
         view = self._view
-        self._placer = Placer(lambda kind, ident: view.get(record_key(kind, ident)))
+        self._placer = Placer(lambda kind, ident: _record(view, kind, ident))
         self._inside: dict[str, bool] = {}
         self._start = (
             1 if scope.from_ms is None else first_height_at(store, scope.from_ms, self.height)
@@ -142,37 +185,42 @@ class ExportStream:
             self._stack.close()
         raise Busy("blocks commit too fast to take a consistent export snapshot; retry")
 
-    def _page(self, start: int) -> tuple[str, int, int]:
+    def _page(self, start: int) -> tuple[bytes, int, int]:
         """CSV of blocks from ``start``, up to PAGE_BLOCKS blocks or PAGE_ROWS rows:
-        (text, rows, next height)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        rows = 0
+        (UTF-8 text, rows, next height), encoded here so the event loop only hashes and sends."""
+        table: list[list[str]] = []
         height = start
-        while height <= self._end and height < start + PAGE_BLOCKS and rows < PAGE_ROWS:
+        while height <= self._end and height < start + PAGE_BLOCKS and len(table) < PAGE_ROWS:
             header = self._store.get_header(height)
             assert header is not None, f"committed height {height} has no header"
-            when = utc_text(header.time)
-            for tx_hash, record in self._store.block_tx_records(height) or []:
-                tx = record["tx"]
-                if tx["type"] != "aid":
-                    continue
-                place = self._placer.place(tx["sender"], tx["payload"].get("args"))
-                if self._scope.keeps(place, self._inside):
-                    row = audit_row(
-                        height, record["index"], when, tx, tx_hash, record["receipt"], place
-                    )
-                    writer.writerow(row)
-                    rows += 1
+            self._block_rows(height, utc_text(header.time), table)
             height += 1
-        return out.getvalue(), rows, height
+        return csv_text(table).encode("utf-8"), len(table), height
 
-    async def _next_page(self, height: int) -> tuple[str, int, int]:
+    def _block_rows(self, height: int, when: str, table: list[list[str]]) -> None:
+        """Append the in-scope rows of one block's aid transactions to ``table``."""
+        for tx_hash, raw in self._view.block_tx_raw(height) or []:
+            record = _decode(_RECORD, raw, f"transaction record {tx_hash[:12]}")
+            tx = record.tx
+            if tx.type != "aid":
+                continue
+            payload = _decode(_AID_PAYLOAD, tx.payload, f"payload of {tx_hash[:12]}")
+            place = self._placer.place(tx.sender, payload.args)
+            if self._scope.keeps(place, self._inside):
+                action = tx.type if payload.action is msgspec.UNSET else payload.action
+                outcome = outcome_text(record.receipt.ok, record.receipt.error_type)
+                table.append(
+                    row_fields(
+                        height, record.index, when, action, tx.sender, outcome, tx_hash, place
+                    )
+                )
+
+    async def _next_page(self, height: int) -> tuple[bytes, int, int]:
         """The next page, waiting for a free query thread: once the response has started, a
         busy node must delay the stream, not cut it (the client would hold half a file)."""
         for attempt in range(1, PAGE_BUSY_RETRIES + 1):
             try:
-                page: tuple[str, int, int] = await self._runner.run(_bind(self._page, height))
+                page: tuple[bytes, int, int] = await self._runner.run(_bind(self._page, height))
                 return page
             except Busy:
                 if attempt == PAGE_BUSY_RETRIES:
@@ -194,16 +242,20 @@ class ExportStream:
             yield first
             height = self._start
             while height <= self._end:
-                text, rows, height = await self._next_page(height)
+                chunk, rows, height = await self._next_page(height)
                 if not rows:
                     continue
-                chunk = text.encode("utf-8")
                 count += rows
                 digest.update(chunk)
                 yield chunk
             yield trailer(self.height, count, digest.hexdigest()).encode("utf-8")
         finally:
             self._stack.close()
+
+
+def _record(view: StoreView, kind: str, ident: str) -> Any:
+    raw = view.get_raw(record_key(kind, ident))
+    return None if raw is None else _decode(_VALUE, raw, f"state value {kind}/{ident}")
 
 
 def _scope_text(raw: dict[str, str]) -> str:

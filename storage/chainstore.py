@@ -27,7 +27,7 @@ from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage import blocks, index, state
-from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key, tx_key
+from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key
 from storage.errors import ChainStoreError
 from storage.journal import Journal
 
@@ -159,6 +159,18 @@ class StoreView:
             return json.loads(raw)
         except ValueError as exc:
             raise ChainStoreError(f"corrupt state value at {key!r}: {exc}") from None
+
+    def get_raw(self, key: str) -> bytes | None:
+        """The stored canonical JSON of a state value, for a reader with its own decoder."""
+        raw: bytes | None = self._snap.get(state_key(key))
+        return raw
+
+    def block_tx_raw(self, height: int) -> list[tuple[str, bytes]] | None:
+        """A committed block's (tx hash, stored ``{"height", "index", "receipt", "tx"}`` bytes)
+        in block order, read from this snapshot (what a streaming export reads per block)."""
+        if not is_u64(height):
+            return None
+        return blocks.read_tx_records_raw(self._snap, height)
 
     def set(self, key: str, value: Any) -> None:
         raise ChainStoreError("a store view is read-only")
@@ -322,14 +334,13 @@ class ChainStore:
     def block_tx_records(self, height: int) -> list[tuple[str, dict[str, Any]]] | None:
         """A committed block's (tx hash, ``{"height", "index", "receipt", "tx"}``) in block
         order, as stored (no re-validation): what a streaming export reads per block."""
-        hashes = self.get_block_tx_hashes(height)
-        if hashes is None:
+        if not is_u64(height):
+            return None
+        found = blocks.read_tx_records_raw(self._db.raw, height)
+        if found is None:
             return None
         out = []
-        for tx_hash in hashes:
-            raw = self._db.get(tx_key(tx_hash))
-            if raw is None:
-                raise ChainStoreError(f"block {height} lists a transaction that is not stored")
+        for tx_hash, raw in found:
             try:  # str, not bytes: json skips sniffing the encoding of our own UTF-8
                 out.append((tx_hash, json.loads(raw.decode("utf-8"))))
             except ValueError as exc:

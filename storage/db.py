@@ -28,7 +28,9 @@ P_META = b"m"  # m<name>            -> canonical JSON (head, genesis)
 P_HEADER = b"h"  # h<u64 height>    -> canonical header JSON
 P_BLOCK_TXS = b"b"  # b<u64 height> -> the block's tx hashes, 32 raw bytes each, in order
 P_CERT = b"c"  # c<u64 height>      -> canonical certificate JSON
-P_TX = b"t"  # t<32-byte tx hash>   -> canonical {"height", "index", "tx", "receipt"}
+P_TX = b"t"  # t<32-byte tx hash>   -> its locator (u64 height, u32 index); before the
+#                                     height-ordered layout: the record itself (still read)
+P_TX_AT = b"r"  # r<u64 height><u32 index> -> canonical {"height", "index", "receipt", "tx"}
 P_STATE = b"s"  # s<utf-8 state key> -> canonical JSON value
 P_JOURNAL = b"j"  # j<u64 seq>      -> canonical journal record
 P_INDEX = (

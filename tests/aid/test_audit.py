@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from aid import audit
 from aid.audit import (
     EXPORT_COLUMNS,
     Payment,
     audit_row,
     check_export,
     csv_line,
+    csv_text,
     draw_sample,
     paid_payment,
     parse_statement,
@@ -190,3 +194,85 @@ def test_record_export_once_per_file_hash() -> None:
         chain.act(
             AUDITOR, "audit.record_export", file_hash="bb" * 32, **{**args, "scope": {"x": "1"}}
         )
+
+
+# --- placement: the fast loop places like the plain one ------------------------------------------
+
+RECORDS = {
+    ("program", "p1"): {"area": "530102000000"},
+    ("program", "p2"): {"area": "530102001000"},
+    ("cycle", "c1"): {"program": "p1"},
+    ("batch", "b1"): {"program": "p2"},
+    ("entitlement", "e1"): {"household": "h1", "program": "p2"},
+    ("household", "h1"): {"village": "530102001001"},
+    ("fund", "f1"): {"area": "530102002000"},
+    ("allocation", "a1"): {"area": "530102003000"},
+    ("alert", "x1"): {"area": "530102001002"},
+    ("grants", "s1"): {"grants": [["handler", "530102001000", "town"], ["auditor", COUNTY, "cty"]]},
+}
+IDS = st.sampled_from(["p1", "p2", "c1", "b1", "e1", "h1", "f1", "a1", "x1", "zz", "", 7, None])
+ARG_NAMES = st.sampled_from(
+    [arg for arg, _ in audit._ARG_ENTITIES] + ["village", "area", "as_admin_of", "other"]
+)
+LINKS = st.lists(
+    st.fixed_dictionaries(
+        {"kind": st.sampled_from(["household", "alert", "fund", "x"]), "id": IDS}
+    ),
+    max_size=2,
+)
+ARGS = st.one_of(
+    st.dictionaries(ARG_NAMES, IDS, max_size=5),
+    st.dictionaries(st.just("links"), LINKS, max_size=1),
+    st.none(),
+    st.lists(IDS, max_size=2),
+)
+
+
+def plain_place(placer: audit.Placer, sender: str, args: object) -> audit.Placement:
+    """``Placer.place`` as first written: every entity argument tried in order."""
+    area = (
+        audit._text_arg(args, "village")
+        or audit._text_arg(args, "area")
+        or audit._linked_area(placer, args)
+    )
+    program = ""
+    for arg, kind in audit._ARG_ENTITIES:
+        ident = audit._text_arg(args, arg)
+        if ident is None:
+            continue
+        found_area, found_program = placer.entity(kind, ident)
+        area = area or found_area
+        program = program or found_program
+        if area and program:
+            break
+    org = audit._text_arg(args, "as_admin_of") or ""
+    if not org:
+        grants = placer._grants(sender)
+        covering = [g for g in grants if area and area.startswith(g[0])]
+        org = (covering or grants or [("", "")])[0][1]
+    return audit.Placement(area, program, org)
+
+
+@given(sender=st.sampled_from(["s1", "s2"]), args=ARGS)
+@example(sender="s1", args={"cycle": "c1", "entitlement": "e1"})
+@example(sender="s2", args={"program": "p2", "source": "f1", "batch": "zz"})
+@settings(max_examples=300)
+def test_placement_matches_the_plain_loop(sender: str, args: object) -> None:
+    def placer() -> audit.Placer:
+        return audit.Placer(lambda kind, ident: RECORDS.get((kind, ident)))
+
+    assert placer().place(sender, args) == plain_place(placer(), sender, args)
+
+
+FIELD = st.one_of(
+    st.sampled_from(["", "ok", "a,b", 'say "hi"', "x\ny", "x\ry", "\0", " lead", "tail ", "村"]),
+    st.text(max_size=8),
+)
+
+
+@given(st.lists(st.lists(FIELD, min_size=1, max_size=10), max_size=6))
+@example([[""], ["", ""], ["a", ""]])
+def test_csv_text_is_what_csv_writer_writes(rows: list[list[str]]) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    assert csv_text(rows) == out.getvalue()
