@@ -34,6 +34,7 @@ from chain import limits
 from chain.block import Block, receipts_root
 from chain.encoding import canonical
 from chain.errors import AidchainError, EncodingError, InvalidBlock
+from chain.gas import block_gas
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage.chainstore import ChainStore
@@ -258,7 +259,8 @@ class Executor:
 
     ``execute`` is pure Python over store reads and may run for as long as the block's gas
     allows, so the daemon calls it on a worker thread; ``block_gas_limit`` (from the genesis)
-    bounds that time by refusing blocks whose declared gas is larger.
+    bounds that time by refusing blocks whose gas (``chain.gas.block_gas``: each transaction's
+    intrinsic gas plus its declared gas) is larger.
     """
 
     def __init__(
@@ -283,9 +285,9 @@ class Executor:
         which the replica checks first.
         """
         txs = block.txs
-        gas = sum(tx.gas_limit for tx in txs)
+        gas = sum(block_gas(tx) for tx in txs)
         if gas > self.block_gas_limit:
-            return f"block transactions declare {gas} gas, more than {self.block_gas_limit}"
+            return f"block transactions cost {gas} gas, more than {self.block_gas_limit}"
         next_nonce: dict[str, int] = {}
         for index, tx in enumerate(txs):
             expected = next_nonce.get(tx.sender)
