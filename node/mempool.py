@@ -405,11 +405,14 @@ class Mempool:
             if start is not None:
                 nonce = max(nonce, start.get(sender, nonce))
             tx = pending.get(nonce)
-            if tx is None or tx.size > budget or block_gas(tx) > gas:
+            if tx is None or tx.size > budget:
+                continue
+            cost = block_gas(tx)
+            if cost > gas:
                 continue
             out.append(tx)
             budget -= tx.size
-            gas -= block_gas(tx)
+            gas -= cost
             if nonce + 1 in pending:
                 cursors.append([pending, nonce + 1])
             if len(out) >= max_txs:
@@ -419,11 +422,12 @@ class Mempool:
             for cursor in cursors:
                 pending, nonce = cursor
                 tx = pending[nonce]
-                if tx.size > budget or block_gas(tx) > gas:
+                cost = block_gas(tx)
+                if tx.size > budget or cost > gas:
                     continue  # this sender's run stops; smaller txs of others may still fit
                 out.append(tx)
                 budget -= tx.size
-                gas -= block_gas(tx)
+                gas -= cost
                 if len(out) >= max_txs:
                     return out
                 cursor[1] = nonce + 1
