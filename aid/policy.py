@@ -84,6 +84,6 @@ def policy_from_dict(doc: Any, org_count: int) -> Policy:
 
 
 def current_policy(records: Records) -> Policy:
-    doc = records.get("policy", "current")
+    doc = records.peek("policy", "current")  # read-only: Policy takes its integers
     assert doc is not None, "the ledger's policy is written at genesis"
     return Policy(**doc)

@@ -9,6 +9,7 @@ are the only accounts that may propose or approve grants.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aid.areas import area_contains
@@ -44,7 +45,7 @@ ROLES = tuple(sorted(ROLE_ORG_KINDS))
 
 def grants_of(records: Records, account: str) -> list[list[str]]:
     """The account's grants as sorted ``[role, area, org]`` triples."""
-    entry = records.get("grants", account)
+    entry = records.peek("grants", account)  # read-only: the triples are copied here
     return [] if entry is None else [list(g) for g in entry["grants"]]
 
 
@@ -84,8 +85,9 @@ def org_of_admin(records: Records, account: str, org_id: str) -> dict[str, Any]:
     return org
 
 
-def require_org(records: Records, org_id: str) -> dict[str, Any]:
-    org = records.get("org", org_id)
+def require_org(records: Records, org_id: str) -> Mapping[str, Any]:
+    """The organisation ``org_id``, READ-ONLY (``Records.peek``): callers check, never edit it."""
+    org = records.peek("org", org_id)
     if org is None:
         raise UnknownEntity(f"no organisation {org_id!r} on this chain", entity="org")
     return org

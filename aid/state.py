@@ -97,11 +97,20 @@ class Records:
         self.written: dict[str, None] = {}  # "kind/id" of every record put or deleted, in order
 
     def get(self, kind: str, ident: str) -> dict[str, Any] | None:
+        value = self.peek(kind, ident)
+        return None if value is None else json_copy(value)
+
+    def peek(self, kind: str, ident: str) -> dict[str, Any] | None:
+        """The record itself, not a copy: READ-ONLY, for checks that never edit what they read.
+
+        The executor shares one decoded value per key across a block's actions, so a caller
+        that mutated a peeked record would change what every later action reads. Used for the
+        records nearly every action reads (organisations, grants, policy), where the copy was
+        a large part of an action's time.
+        """
         value = self._state.get(record_key(kind, ident))
-        if value is None:
-            return None
-        assert isinstance(value, dict), f"ledger record {kind}/{ident} is not an object"
-        return json_copy(value)
+        assert value is None or isinstance(value, dict), f"record {kind}/{ident} is not an object"
+        return value
 
     def need(self, kind: str, ident: str, what: str | None = None) -> dict[str, Any]:
         value = self.get(kind, ident)

@@ -7,6 +7,8 @@ their defaults here and are overridable in ``config.toml``; limits that every no
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 # --- protocol constants (all nodes must agree) -------------------------------------------------
 MAX_AMOUNT = 2**53  # amounts are integers with 0 < amount < MAX_AMOUNT (fen)
 MAX_TX_BYTES = 64 * 1024  # canonical encoding of one transaction
@@ -25,13 +27,52 @@ MAX_VALIDATORS = 256  # bounds every per-sender table and every commit certifica
 SIGNATURE_HEX_CHARS = 128  # an ed25519 signature as lowercase hex
 DEFAULT_CALL_GAS = 1_000_000
 MAX_BLOCK_GAS = 2**53  # upper bound of the genesis block gas limit (declared gas summed per block)
-# The genesis ``block_gas_limit`` when a genesis does not set one: the declared gas of one block's
-# contract transactions. Measured on the quiet 2-core dev machine, the VM burns 20-80 Mgas/s per
-# core on spinning contracts (80-100 on an integer loop, ~20 building and formatting small lists),
-# so a full block takes 0.1-0.5 s of a core -- about twice that with four nodes sharing the two
-# cores -- under the 2 s view-change timeout. It is at least MAX_CALL_GAS so that every
-# admissible transaction fits in some block.
-DEFAULT_BLOCK_GAS_LIMIT = MAX_CALL_GAS
+# The genesis ``block_gas_limit`` (default below) bounds the gas of one block's transactions.
+# Measured on the quiet 2-core dev machine, the VM burns 20-80 Mgas/s per core on spinning
+# contracts (80-100 on an integer loop, ~20 building and formatting small lists), so a full block
+# of calls takes 0.1-0.5 s of a core -- about twice that with four nodes sharing the two cores.
+# Intrinsic gas (chain/gas.py): the node's own work per transaction, counted against the block gas
+# limit together with the declared gas, so that a block of ledger actions (which declare no gas
+# unless they run rules) is bounded like a block of contract calls. One gas is priced at 50 ns of
+# one core -- the VM's own rate on the demo rules contract, about 4,150 gas per household in
+# ~180 us (23 Mgas/s) -- from in-process replays of recorded bench chains on the 2-core machine
+# (tests/bench/bench_replay.py, execute only, warm): transfer 2-13 us, household.apply ~300 us with
+# its ~2.5 kB of sealed data, cycle.approve ~210, payment.report ~220, cycle.add ~200 us plus
+# ~50 us per household beside its rules, batch.create ~8.4 ms for a 200-entitlement cycle.
+# Figures are rounded up and were kept after the executor's read caching made the same actions
+# 1.5-2x faster in process (household.apply ~175 us, payment.report ~100): on four nodes sharing
+# the two cores (load average 7) a full block of 508 mixed ledger actions still takes 1.1-2 s from
+# its proposal to the next one, within the 3 s request timeout with little room to spare.
+# Every node must use the same figures (they decide block validity).
+GAS_PER_TX_BYTE = 1  # decoding, hashing and storing what a transaction carries (~50 ns/byte)
+INTRINSIC_GAS_TRANSFER = 800  # ~40 us: a transfer's whole block path, commit included
+INTRINSIC_GAS_CONTRACT_TX = 2_000  # a deploy/call outside the VM: runtime set-up, checks, receipt
+INTRINSIC_GAS_AID = 8_000  # a ledger action not listed below (~400 us, the costliest common one)
+# ledger actions whose work differs widely from INTRINSIC_GAS_AID
+INTRINSIC_GAS_AID_ACTIONS = MappingProxyType(
+    {
+        "batch.create": 200_000,  # one bank batch of a cycle: ~42 us per entitlement it holds
+    }
+)
+# ... plus this much per item of a list argument whose items each cost a handler's work
+INTRINSIC_GAS_AID_PER_ITEM = MappingProxyType({"cycle.add": ("households", 1_000)})
+MAX_AID_ITEMS = 500  # aid/cycles.py MAX_BATCH_HOUSEHOLDS; tests check they agree
+MAX_INTRINSIC_GAS = (
+    max(
+        INTRINSIC_GAS_TRANSFER,
+        INTRINSIC_GAS_CONTRACT_TX,
+        INTRINSIC_GAS_AID
+        + max(gas for _, gas in INTRINSIC_GAS_AID_PER_ITEM.values()) * MAX_AID_ITEMS,
+        *INTRINSIC_GAS_AID_ACTIONS.values(),
+    )
+    + GAS_PER_TX_BYTE * MAX_TX_BYTES
+)
+# The genesis ``block_gas_limit`` must hold one maximal transaction: a call declaring MAX_CALL_GAS
+# and its intrinsic gas. That minimum is also the default: a full block of ledger actions priced
+# as above executes in 0.2-0.5 s of one core per node (in process; the slowest replayed block of
+# 748 actions and transfers took 0.37 s), against the 2 s view-change and 3 s request timeouts.
+MIN_BLOCK_GAS_LIMIT = MAX_CALL_GAS + MAX_INTRINSIC_GAS
+DEFAULT_BLOCK_GAS_LIMIT = MIN_BLOCK_GAS_LIMIT
 
 # --- node-local defaults (overridable in config.toml) ------------------------------------------
 DEFAULT_MEMPOOL_MAX_TXS = 50_000

@@ -86,8 +86,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--block-gas-limit",
         type=int,
         default=limits.DEFAULT_BLOCK_GAS_LIMIT,
-        help="most declared gas of the contract transactions in one block "
-        f"(default {limits.DEFAULT_BLOCK_GAS_LIMIT:_}; at least {limits.MAX_CALL_GAS:_})",
+        help="most gas (intrinsic plus declared, docs/transactions.md) of one block "
+        f"(default {limits.DEFAULT_BLOCK_GAS_LIMIT:_}; at least {limits.MIN_BLOCK_GAS_LIMIT:_})",
     )
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--force", action="store_true")

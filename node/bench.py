@@ -21,7 +21,7 @@ from pathlib import Path
 from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
 from node.cluster import load_cluster
-from rpc.client import RpcClient, RpcError
+from rpc.client import RpcClient, RpcError, RpcTransportError
 
 SUBMIT_BATCH = 100  # transactions per JSON-RPC batch request
 POLL_INTERVAL_S = 0.02
@@ -44,6 +44,8 @@ class BenchReport:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     blocks: int = 0
+    views_entered: int = -1  # new views the nodes entered during the run, all nodes (-1: unknown)
+    view: int = 0  # the highest view of any node afterwards
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
 
     @property
@@ -72,6 +74,11 @@ class BenchReport:
             f"  latency     p50 {self.percentile(50) * 1000:.0f} ms   p95 {self.percentile(95) * 1000:.0f} ms"
             f"   p99 {self.percentile(99) * 1000:.0f} ms   (submit -> seen committed)",
         ]
+        if self.views_entered >= 0:
+            lines.append(
+                f"  views       {self.views_entered} view changes completed during the run "
+                f"(all nodes), highest view now {self.view}"
+            )
         uncommitted = self.submitted - self.committed
         if uncommitted:
             lines.append(f"  NOT COMMITTED {uncommitted} accepted transactions (not counted)")
@@ -134,6 +141,7 @@ async def measure(
     """
     txs = sum(len(x) for x in per_account)
     report = BenchReport(txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label)
+    views_before = await _views(urls)
     run = _Run(report, {t.hash for x in per_account for t in x}, rate)
     watch = asyncio.create_task(run.watch(urls[0], start_height))
     try:
@@ -148,7 +156,29 @@ async def measure(
         except (TimeoutError, asyncio.CancelledError):
             watch.cancel()
     run.settle()
+    views_after = await _views(urls)
+    if views_before is not None and views_after is not None:
+        report.views_entered = sum(views_after[1]) - sum(views_before[1])
+        report.view = max(views_after[0])
     return report
+
+
+async def _views(urls: list[str]) -> tuple[list[int], list[int]] | None:
+    """Each node's view and how many new views it has entered (consensus stats), or None.
+
+    A healthy run stays in its view: every view change means some replica gave up waiting for
+    a block (request or view-change timeout), which is what an unbounded block causes.
+    """
+    views, entered = [], []
+    try:
+        for url in urls:
+            async with RpcClient(url) as rpc:
+                status = await rpc.call("node_status")
+            views.append(int(status["view"]))
+            entered.append(int(status["stats"]["consensus"].get("views_entered", 0)))
+    except (RpcError, RpcTransportError, KeyError, TypeError, ValueError):
+        return None  # a node that does not answer: no figure rather than a wrong one
+    return views, entered
 
 
 def _client_queues(per_account: list[list[Transaction]], clients: int) -> list[list[Transaction]]:

@@ -15,7 +15,6 @@ the read-side index (``aid.indexes``), stored in the block's batch with everythi
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import importlib
 import logging
@@ -30,11 +29,12 @@ from aid.ledger import END_BLOCK_ACTION, Outcome
 from aid.ledger import end_block as ledger_end_block
 from aid.ledger import execute as ledger_execute
 from aid.rules import ContractRules
-from aid.state import record_key
+from aid.state import json_copy, record_key
 from chain import limits
 from chain.block import Block, receipts_root
 from chain.encoding import canonical
 from chain.errors import AidchainError, EncodingError, InvalidBlock
+from chain.gas import block_gas
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage.chainstore import ChainStore
@@ -62,18 +62,27 @@ def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
 
 
 class BlockState:
-    """The block overlay: reads fall through to the committed store, writes stay in memory."""
+    """The block overlay: reads fall through to the committed store, writes stay in memory.
 
-    __slots__ = ("_store", "writes")
+    Committed values are decoded once per block and shared (``_read``): a block's actions read
+    the same organisations, grants, policy, programs and rules code over and over, and the
+    committed state cannot change while the block executes. Nothing may mutate a value this
+    returns; ``TxState`` and the ledger's ``Records`` hand out private copies.
+    """
+
+    __slots__ = ("_read", "_store", "writes")
 
     def __init__(self, store: ChainStore) -> None:
         self._store = store
+        self._read: dict[str, Any | None] = {}  # committed value of each key read, None = absent
         self.writes: dict[str, Any | None] = {}
 
     def get(self, key: str) -> Any | None:
         value = self.writes.get(key, _MISSING)
         if value is _MISSING:
-            return self._store.get_state(key)
+            value = self._read.get(key, _MISSING)
+            if value is _MISSING:
+                value = self._read[key] = self._store.get_state(key)
         return value
 
     def set(self, key: str, value: Any) -> None:
@@ -97,11 +106,15 @@ class TxState:
         self.writes: dict[str, Any | None] = {}
 
     def get(self, key: str) -> Any | None:
+        # a copy: a runtime that mutates what it read must not leak into the block on failure
+        return json_copy(self.shared(key))
+
+    def shared(self, key: str) -> Any | None:
+        """The value itself, not a copy: only for readers that copy (or never mutate) it."""
         value = self.writes.get(key, _MISSING)
         if value is _MISSING:
             value = self._parent.get(key)
-        # a copy: a runtime that mutates what it read must not leak into the block on failure
-        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+        return value
 
     def set(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -110,6 +123,20 @@ class TxState:
 
     def delete(self, key: str) -> None:
         self.writes[key] = None
+
+
+class LedgerState:
+    """A transaction overlay as the ledger sees it: reads are not copied, because the ledger's
+    ``Records`` copies every record it reads; writes go to the overlay. Halves the copying of
+    every record a ledger action reads (the rules contract keeps the copying ``TxState``).
+    """
+
+    __slots__ = ("delete", "get", "set")
+
+    def __init__(self, tx_state: TxState) -> None:
+        self.get = tx_state.shared
+        self.set = tx_state.set
+        self.delete = tx_state.delete
 
 
 ACCOUNT_PREFIX = account_key("")
@@ -145,7 +172,7 @@ def run_aid(
     if rules is None:
         rules = ContractRules(state, gas=tx.gas_limit, height=height, time_ms=time_ms)
     ctx = Context(signer=tx.sender, height=height, time_ms=time_ms, tx_hash=tx.hash)
-    outcome = ledger_execute(state, ctx, payload["action"], payload["args"], rules)
+    outcome = ledger_execute(LedgerState(state), ctx, payload["action"], payload["args"], rules)
     return AidRun(outcome, rules.gas_used)
 
 
@@ -232,7 +259,8 @@ class Executor:
 
     ``execute`` is pure Python over store reads and may run for as long as the block's gas
     allows, so the daemon calls it on a worker thread; ``block_gas_limit`` (from the genesis)
-    bounds that time by refusing blocks whose declared gas is larger.
+    bounds that time by refusing blocks whose gas (``chain.gas.block_gas``: each transaction's
+    intrinsic gas plus its declared gas) is larger.
     """
 
     def __init__(
@@ -257,9 +285,9 @@ class Executor:
         which the replica checks first.
         """
         txs = block.txs
-        gas = sum(tx.gas_limit for tx in txs)
+        gas = sum(block_gas(tx) for tx in txs)
         if gas > self.block_gas_limit:
-            return f"block transactions declare {gas} gas, more than {self.block_gas_limit}"
+            return f"block transactions cost {gas} gas, more than {self.block_gas_limit}"
         next_nonce: dict[str, int] = {}
         for index, tx in enumerate(txs):
             expected = next_nonce.get(tx.sender)
@@ -318,7 +346,7 @@ class Executor:
     def _end_block(overlay: BlockState, block: Block, ledger: _LedgerTouches) -> None:
         """The ledger's deadline sweep (escalations) after the block's transactions."""
         tx_state = TxState(overlay)
-        outcome = ledger_end_block(tx_state, block.height, block.header.time)
+        outcome = ledger_end_block(LedgerState(tx_state), block.height, block.header.time)
         overlay.writes.update(tx_state.writes)
         ledger.add_end_block(block.height, outcome)
 

@@ -49,7 +49,7 @@ class Genesis:
 
     @property
     def block_gas_limit(self) -> int:
-        """Most declared gas (sum of ``Transaction.gas_limit``) one block may carry."""
+        """Most gas (sum of ``chain.gas.block_gas``) one block may carry."""
         return int(self.doc.get("block_gas_limit", limits.DEFAULT_BLOCK_GAS_LIMIT))
 
     @property
@@ -66,11 +66,11 @@ def _check_block_gas_limit(value: Any) -> None:
     if (
         not isinstance(value, int)
         or isinstance(value, bool)
-        or not limits.MAX_CALL_GAS <= value <= limits.MAX_BLOCK_GAS
+        or not limits.MIN_BLOCK_GAS_LIMIT <= value <= limits.MAX_BLOCK_GAS
     ):
         raise ConfigError(
             f"genesis.block_gas_limit must be an integer in "
-            f"{limits.MAX_CALL_GAS}..{limits.MAX_BLOCK_GAS} (at least one transaction's gas)"
+            f"{limits.MIN_BLOCK_GAS_LIMIT}..{limits.MAX_BLOCK_GAS} (at least one transaction's gas)"
         )
 
 

@@ -43,6 +43,7 @@ from chain.errors import (
     UnknownAccount,
     WrongChain,
 )
+from chain.gas import block_gas
 from chain.tx import Transaction
 
 log = logging.getLogger(__name__)
@@ -384,7 +385,8 @@ class Mempool:
     ) -> list[Transaction]:
         """Proposable txs, at most ``max_txs`` totalling at most ``max_bytes`` and ``max_gas``.
 
-        Gas is each tx's declared ``gas_limit`` (0 for transfers); ``None`` means unlimited.
+        Gas is each tx's ``chain.gas.block_gas`` (intrinsic plus declared), as the replicas count
+        it; ``None`` means unlimited.
 
         Per sender: consecutive nonces from its committed nonce (or from ``start[sender]`` if
         larger -- for a primary with blocks still in flight). One tx per sender per round.
@@ -403,11 +405,14 @@ class Mempool:
             if start is not None:
                 nonce = max(nonce, start.get(sender, nonce))
             tx = pending.get(nonce)
-            if tx is None or tx.size > budget or tx.gas_limit > gas:
+            if tx is None or tx.size > budget:
+                continue
+            cost = block_gas(tx)
+            if cost > gas:
                 continue
             out.append(tx)
             budget -= tx.size
-            gas -= tx.gas_limit
+            gas -= cost
             if nonce + 1 in pending:
                 cursors.append([pending, nonce + 1])
             if len(out) >= max_txs:
@@ -417,11 +422,12 @@ class Mempool:
             for cursor in cursors:
                 pending, nonce = cursor
                 tx = pending[nonce]
-                if tx.size > budget or tx.gas_limit > gas:
+                cost = block_gas(tx)
+                if tx.size > budget or cost > gas:
                     continue  # this sender's run stops; smaller txs of others may still fit
                 out.append(tx)
                 budget -= tx.size
-                gas -= tx.gas_limit
+                gas -= cost
                 if len(out) >= max_txs:
                     return out
                 cursor[1] = nonce + 1

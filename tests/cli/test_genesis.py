@@ -86,7 +86,8 @@ def test_genesis_new_sets_the_block_gas_limit(
 
 
 @pytest.mark.parametrize(
-    "value", [limits.MAX_CALL_GAS - 1, 0, -1, limits.MAX_BLOCK_GAS + 1, True, "10000000", 1.5e7]
+    "value",
+    [limits.MIN_BLOCK_GAS_LIMIT - 1, 0, -1, limits.MAX_BLOCK_GAS + 1, True, "10000000", 1.5e7],
 )
 def test_a_block_gas_limit_below_one_call_or_not_an_int_is_refused(value: object) -> None:
     doc = build_genesis("c", _validators(), {}, 1).doc
@@ -99,7 +100,7 @@ def test_genesis_new_refuses_a_block_gas_limit_below_one_call(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["genesis", "new", "--chain-id", "c", "--out", str(tmp_path / "g.json")]
-    argv += ["--block-gas-limit", str(limits.MAX_CALL_GAS - 1)]
+    argv += ["--block-gas-limit", str(limits.MIN_BLOCK_GAS_LIMIT - 1)]
     for name, v in _validators():
         argv += ["--validator", f"{name}={v}"]
     assert main(argv) == 2

@@ -16,6 +16,7 @@ from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_ro
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from chain.errors import ContractError, InvalidBlock
+from chain.gas import block_gas, intrinsic_gas
 from chain.statekeys import account_key, storage_key
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
 from node.executor import ExecutionResult, Executor, compute_state_root
@@ -433,30 +434,40 @@ def _call(key: KeyPair, nonce: int, gas: int) -> Transaction:
 
 
 def test_validate_refuses_a_block_over_the_gas_limit(store: ChainStore) -> None:
-    ex = Executor(store, block_gas_limit=limits.MAX_CALL_GAS + 10)
     at_limit = [_call(A, 0, limits.MAX_CALL_GAS), _call(B, 0, 10), pay(A, 1, B, 1)]
-    assert ex.validate_block_txs(block_of(store, at_limit)) is None  # transfers declare no gas
-    over = [_call(A, 0, limits.MAX_CALL_GAS), _call(B, 0, 11)]
+    cost = sum(block_gas(tx) for tx in at_limit)
+    assert cost == limits.MAX_CALL_GAS + 10 + sum(intrinsic_gas(tx) for tx in at_limit)
+    ex = Executor(store, block_gas_limit=cost)
+    assert ex.validate_block_txs(block_of(store, at_limit)) is None
+    over = [_call(A, 0, limits.MAX_CALL_GAS), _call(B, 0, 11), pay(A, 1, B, 1)]
     reason = ex.validate_block_txs(block_of(store, over))
-    assert reason == (
-        f"block transactions declare {limits.MAX_CALL_GAS + 11} gas, "
-        f"more than {limits.MAX_CALL_GAS + 10}"
+    assert reason == f"block transactions cost {cost + 1} gas, more than {cost}"
+
+
+def test_transfers_cost_their_intrinsic_gas(store: ChainStore) -> None:
+    txs = [pay(A, i, B, 1) for i in range(3)]
+    each = limits.INTRINSIC_GAS_TRANSFER + limits.GAS_PER_TX_BYTE * txs[0].size
+    assert [block_gas(tx) for tx in txs] == [each] * 3
+    assert (
+        Executor(store, block_gas_limit=3 * each).validate_block_txs(block_of(store, txs)) is None
     )
+    too_small = Executor(store, block_gas_limit=3 * each - 1)
+    assert "gas" in (too_small.validate_block_txs(block_of(store, txs)) or "")
 
 
 def test_an_undeclared_gas_counts_as_the_default_call_gas(store: ChainStore) -> None:
-    ex = Executor(store, block_gas_limit=limits.MAX_CALL_GAS)
     payload = {"contract": "ab" * 32, "method": "m", "args": {}}
     txs = [sign_tx(A, CHAIN, i, "call", payload) for i in range(11)]
-    assert limits.DEFAULT_CALL_GAS * 10 == limits.MAX_CALL_GAS
+    assert all(tx.gas_limit == limits.DEFAULT_CALL_GAS for tx in txs)
+    ex = Executor(store, block_gas_limit=sum(block_gas(tx) for tx in txs[:10]))
     assert ex.validate_block_txs(block_of(store, txs[:10])) is None
     assert "gas" in (ex.validate_block_txs(block_of(store, txs)) or "")
 
 
 def test_the_default_block_gas_limit_holds_a_maximal_call(store: ChainStore) -> None:
     ex = Executor(store)
-    assert ex.block_gas_limit == limits.DEFAULT_BLOCK_GAS_LIMIT >= limits.MAX_CALL_GAS
-    fits = limits.DEFAULT_BLOCK_GAS_LIMIT // limits.MAX_CALL_GAS
-    calls = [_call(A, i, limits.MAX_CALL_GAS) for i in range(fits + 1)]
-    assert ex.validate_block_txs(block_of(store, calls[:fits])) is None
+    assert ex.block_gas_limit == limits.DEFAULT_BLOCK_GAS_LIMIT >= limits.MIN_BLOCK_GAS_LIMIT
+    calls = [_call(A, i, limits.MAX_CALL_GAS) for i in range(2)]
+    assert block_gas(calls[0]) <= limits.MAX_CALL_GAS + limits.MAX_INTRINSIC_GAS
+    assert ex.validate_block_txs(block_of(store, calls[:1])) is None
     assert ex.validate_block_txs(block_of(store, calls)) is not None

@@ -15,6 +15,7 @@ from aid.reads import history
 from aid.state import record_key
 from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.crypto import KeyPair
+from chain.gas import intrinsic_gas
 from chain.statekeys import account_key
 from chain.tx import Transaction, sign_tx
 from node.executor import ExecutionResult, Executor
@@ -211,8 +212,9 @@ def test_rules_gas_comes_out_of_the_declared_gas_and_counts_in_the_block(store: 
         1, store.head_hash, tx_root([tx]), 1, store.state_root, EMPTY_ROOT, 2, "00" * 32, 0
     )
     block = Block(header, (tx,) * 1)
-    ex = Executor(store, block_gas_limit=1_000_000)
-    assert "declare 2000000 gas" in (ex.validate_block_txs(block) or "")
+    ex = Executor(store, block_gas_limit=2_000_000)
+    cost = 2_000_000 + intrinsic_gas(tx)
+    assert f"cost {cost} gas" in (ex.validate_block_txs(block) or "")
 
 
 def stored_index(store: ChainStore) -> set[str]:

@@ -22,6 +22,7 @@ from chain.errors import (
     UnknownAccount,
     WrongChain,
 )
+from chain.gas import block_gas
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
 from chain.wire import tx_to_wire
 from node.cluster import init_cluster, load_cluster
@@ -351,15 +352,19 @@ def call(key: KeyPair, nonce: int, gas: int) -> Transaction:
     return sign_tx(key, CHAIN, nonce, "call", payload)
 
 
-def test_ready_respects_max_gas_and_transfers_cost_none() -> None:
+def test_ready_counts_intrinsic_and_declared_gas() -> None:
     mp = pool()
-    for tx in [call(A, 0, 600), call(A, 1, 600), call(B, 0, 300), pay(C, 0), pay(C, 1)]:
+    a0, a1, b0 = call(A, 0, 6_000), call(A, 1, 6_000), call(B, 0, 300)
+    c0, c1 = pay(C, 0), pay(C, 1)
+    for tx in [a0, a1, b0, c0, c1]:
         mp.add(tx)
-    got = [(t.sender, t.nonce) for t in mp.ready(100, 10**9, max_gas=1000)]
-    # A's second call would pass 1000; B's fits after A's first; transfers never count
-    assert got == [(A.public_hex, 0), (B.public_hex, 0), (C.public_hex, 0), (C.public_hex, 1)]
+    fits = block_gas(a0) + block_gas(b0) + block_gas(c0) + block_gas(c1)
+    assert fits < block_gas(a0) + block_gas(a1)  # A's second call is what does not fit
+    got = mp.ready(100, 10**9, max_gas=fits)
+    assert got == [a0, b0, c0, c1]
+    assert mp.ready(100, 10**9, max_gas=fits - 1) == [a0, b0, c0]
     assert len(mp.ready(100, 10**9)) == 5
-    assert [t.type for t in mp.ready(100, 10**9, max_gas=0)] == ["transfer", "transfer"]
+    assert mp.ready(100, 10**9, max_gas=block_gas(c0) - 1) == []  # transfers cost gas too
 
 
 def test_ready_start_skips_nonces_in_flight() -> None:

@@ -1,0 +1,47 @@
+"""Intrinsic gas: what a transaction costs against the block gas limit before it runs anything.
+
+The genesis ``block_gas_limit`` bounds how long a block takes to execute, and so keeps the
+replicas inside their view-change and request timeouts. Declared gas (``Transaction.gas_limit``)
+only covers what the contract VM may burn; the node's own work per transaction -- decoding and
+copying the records a ledger action reads, its checks, the records and receipt it writes -- is
+priced here, per transaction type and per ledger action, plus a price per byte for what the
+transaction carries. Both the primary's proposal (``node.mempool.Mempool.ready``) and every
+replica's block validation (``node.executor.Executor.validate_block_txs``) count ``block_gas``,
+so a block that could take too long is never proposed and never voted for. The figures are
+protocol constants (chain/limits.py): every node must price alike.
+"""
+
+from __future__ import annotations
+
+from chain import limits
+from chain.tx import Transaction
+
+
+def intrinsic_gas(tx: Transaction) -> int:
+    """The node's own work for ``tx``, in gas: by type (and ledger action) plus its bytes."""
+    if tx.type == "transfer":
+        base = limits.INTRINSIC_GAS_TRANSFER
+    elif tx.type == "aid":
+        action = tx.payload["action"]
+        base = limits.INTRINSIC_GAS_AID_ACTIONS.get(action, limits.INTRINSIC_GAS_AID)
+        per_item = limits.INTRINSIC_GAS_AID_PER_ITEM.get(action)
+        if per_item is not None:
+            base += per_item[1] * _items(tx.payload["args"], per_item[0])
+    else:
+        base = limits.INTRINSIC_GAS_CONTRACT_TX
+    return base + limits.GAS_PER_TX_BYTE * tx.size
+
+
+def block_gas(tx: Transaction) -> int:
+    """What ``tx`` counts against the block gas limit: intrinsic plus declared gas."""
+    return intrinsic_gas(tx) + tx.gas_limit
+
+
+def _items(args: object, name: str) -> int:
+    """Items of list argument ``name``, as many as the ledger would handle (it refuses more).
+
+    The arguments are not checked yet (the ledger does that when the action runs), so anything
+    that is not a list counts as none: such an action is refused before any per-item work.
+    """
+    items = args.get(name) if isinstance(args, dict) else None
+    return min(len(items), limits.MAX_AID_ITEMS) if isinstance(items, list) else 0
