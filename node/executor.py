@@ -29,7 +29,9 @@ from aid.indexes import history_key, index_delta
 from aid.ledger import Outcome
 from aid.ledger import execute as ledger_execute
 from aid.rules import ContractRules
+from aid.state import PREFIX as AID_PREFIX
 from aid.state import record_key
+from aid.stats import STATS, stats_delta
 from chain import limits
 from chain.block import Block
 from chain.encoding import canonical
@@ -38,6 +40,7 @@ from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage.chainstore import ChainStore
 from storage.index import NO_INDEX_CHANGES, IndexChanges
+from storage.stats import NO_STATS_CHANGES, StatsChanges
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class ExecutionResult:
     receipts: list[dict[str, Any]]  # one per tx, in block order
     state_root: str
     index: IndexChanges = NO_INDEX_CHANGES  # the ledger's read-side index (not in the root)
+    stats: StatsChanges = NO_STATS_CHANGES  # the ledger's statistics counters (not in the root)
 
 
 def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
@@ -298,8 +302,42 @@ class Executor:
             raise InvalidBlock(
                 f"execution produced a non-canonical state value: {exc.message}"
             ) from None
-        index_changes = ledger.changes(self._store.get_state, overlay.get)
-        return ExecutionResult(writes, receipts, root, index_changes)
+        index_changes, stats_changes = self._read_side(overlay, ledger)
+        return ExecutionResult(writes, receipts, root, index_changes, stats_changes)
+
+    def _read_side(
+        self, overlay: BlockState, ledger: _LedgerTouches
+    ) -> tuple[IndexChanges, StatsChanges]:
+        """The block's edits of the read-side index and of the statistics (outside the root)."""
+        return ledger.changes(self._store.get_state, overlay.get), self._stats(overlay)
+
+    def _stats(self, overlay: BlockState) -> StatsChanges:
+        """New absolute values of the counters this block moves (aid.stats), read once each.
+
+        Every ledger record the block wrote counts, not only the ones its actions reported as
+        touched (a payment report also rewrites its program). The committed value of each key is
+        read here, while the block's batch is being built; blocks commit one at a time, so no
+        other write can land between this read and the batch that stores the sum.
+        """
+        changed = []
+        for key in overlay.writes:
+            if key.startswith(AID_PREFIX):
+                kind, _, ident = key[len(AID_PREFIX) :].partition("/")
+                if kind in STATS:
+                    changed.append((kind, ident))
+        if not changed:
+            return NO_STATS_CHANGES
+        deltas = stats_delta(
+            changed,
+            lambda kind, ident: self._store.get_state(f"{AID_PREFIX}{kind}/{ident}"),
+            lambda kind, ident: overlay.get(f"{AID_PREFIX}{kind}/{ident}"),
+        )
+        values = []
+        for key in sorted(deltas):
+            value = self._store.get_stat(key) + deltas[key]
+            assert value >= 0, f"statistics counter {key} would be {value}: run node reindex"
+            values.append((key, value))
+        return StatsChanges(tuple(values))
 
     @staticmethod
     def _aid(overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:

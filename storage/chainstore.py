@@ -25,7 +25,7 @@ from chain.encoding import canonical, canonical_unchecked, sha256_hex
 from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
-from storage import blocks, index, state
+from storage import blocks, index, state, stats
 from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key
 from storage.errors import ChainStoreError
 from storage.journal import Journal
@@ -51,6 +51,9 @@ class BlockResult(Protocol):
 
     @property
     def index(self) -> index.IndexChanges: ...
+
+    @property
+    def stats(self) -> stats.StatsChanges: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,20 @@ class StoreView:
 
     def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
         return index.scan(self._snap, prefix, after, limit)
+
+    def stat(self, key: str) -> int:
+        return stats.read(self._snap, key)
+
+    def stats_scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, int]]:
+        return stats.scan(self._snap, prefix, after, limit)
+
+    def head(self) -> tuple[int, int]:
+        """(height, block time in ms) of the block this view shows."""
+        raw = self._snap.get(META_HEAD)
+        if raw is None:
+            raise ChainStoreError("the store has no head yet")
+        doc = json.loads(raw)
+        return int(doc["height"]), int(doc["time"])
 
 
 class ChainStore:
@@ -300,6 +317,10 @@ class ChainStore:
     def get_state(self, key: str) -> Any | None:
         return state.read_state(self._db, key)
 
+    def get_stat(self, key: str) -> int:
+        """A statistics counter's committed value (0 if absent)."""
+        return stats.read(self._db.raw, key)
+
     @contextmanager
     def read_view(self) -> Iterator[StoreView]:
         """State and ledger index as of one committed block, however many commit meanwhile."""
@@ -342,6 +363,7 @@ class ChainStore:
             blocks.put_block(batch, block, certificate, result.receipts)
             state.put_writes(batch, result.writes)
             index.put_changes(batch, result.index)
+            stats.put_changes(batch, result.stats)
             new_head = Head(block.height, block_hash, result.state_root, block.header.time)
             batch.put(META_HEAD, new_head.encode())
             batch.write()

@@ -34,6 +34,8 @@ P_INDEX = (
     b"x"  # x<utf-8 index key> -> canonical JSON (the ledger's read-side index, storage/index.py)
 )
 
+P_STATS = b"g"  # g<utf-8 stats key> -> decimal integer (the ledger's counters, storage/stats.py)
+
 META_HEAD = P_META + b"head"
 META_GENESIS = P_META + b"genesis"
 
