@@ -24,6 +24,7 @@ from node.aidapi import AidRpc
 from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
+from node.statsapi import StatsRpc
 from storage.chainstore import ChainStore
 
 
@@ -150,11 +151,12 @@ def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> Non
     )
 
 
-class NodeRpc(AidRpc):
+class NodeRpc(AidRpc, StatsRpc):
     def __init__(self, node: RpcHost) -> None:
         self.node = node
         self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)
         self._aid_setup(node.store, node.genesis, self.queries)
+        self._stats_setup(node.store, self.queries)
 
     def close(self) -> None:
         self.queries.close()

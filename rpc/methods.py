@@ -317,6 +317,27 @@ METHODS: dict[str, Method] = {
             "Simulate a signed aid transaction on the latest state without admitting it.",
         ),
         Method("aid_policy", (), _aid_policy, "The ledger's policy, organisations and areas."),
+        # --- statistics and reports (oversight-stats; docs/oversight.md) ---------------------
+        Method(
+            "aid_stats",
+            (
+                Param("area", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("period", "string", _text(MAX_AID_TEXT_CHARS), lambda: None),
+            ),
+            lambda api, p: api.aid_stats(p["area"], p["period"]),
+            "Every statistics counter of an area (and period), at a stated height.",
+        ),
+        Method(
+            "aid_report",
+            (
+                Param("kind", "string", _text(MAX_AID_TEXT_CHARS)),
+                Param("area", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("period", "string", _text(MAX_AID_TEXT_CHARS), lambda: None),
+            ),
+            lambda api, p: api.aid_report(p["kind"], p["area"], p["period"]),
+            "A report (overview, funds, payments_failed, support_share, incidence, "
+            "exit_ranking, idle_funds, alerts) of an area and period, at a stated height.",
+        ),
     )
 }
 

@@ -26,7 +26,7 @@ from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage import blocks, index, state, stats
-from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key
+from storage.db import META_GENESIS, META_HEAD, P_INDEX, P_STATS, Database, is_u64, state_key
 from storage.errors import ChainStoreError
 from storage.journal import Journal
 
@@ -369,6 +369,33 @@ class ChainStore:
             batch.write()
             self._head = new_head
         log.debug("committed block %d (%d txs) %s", block.height, len(block.txs), block_hash[:12])
+
+    # --- the read side (outside the state root) ---------------------------------------------------
+    def replace_read_side(self, source: ChainStore) -> tuple[int, int]:
+        """Replace this store's ledger index and statistics with ``source``'s, in one batch.
+
+        ``source`` is a scratch store rebuilt from this store's blocks (``node.reindex``); both
+        must be at the same head, so the copy is exactly as current as the state. Returns the
+        (index, stats) entries written.
+        """
+        with self._lock:
+            head = self._require_head()
+            if (source.height, source.head_hash) != (head.height, head.hash):
+                raise ChainStoreError(
+                    f"the rebuilt read side is at height {source.height}, the chain at {head.height}"
+                )
+            batch = self._db.batch()
+            counts = []
+            for prefix in (P_INDEX, P_STATS):
+                for key, _ in self._db.iterate(prefix):
+                    batch.delete(prefix + key)
+                written = 0
+                for key, value in source._db.iterate(prefix):
+                    batch.put(prefix + key, value)
+                    written += 1
+                counts.append(written)
+            batch.write()
+        return counts[0], counts[1]
 
     # --- vote journal ----------------------------------------------------------------------------
     def journal_append(self, records: Sequence[dict[str, Any]]) -> None:

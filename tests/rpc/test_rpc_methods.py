@@ -38,6 +38,8 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "aid_trace",
         "aid_check",
         "aid_policy",
+        "aid_stats",
+        "aid_report",
     }
     assert [p.name for p in METHODS["contract_call"].params] == [
         "contract",
