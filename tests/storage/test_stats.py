@@ -11,7 +11,7 @@ import pytest
 from storage.chainstore import ChainStore
 from storage.db import P_STATS
 from storage.errors import ChainStoreError
-from storage.index import IndexChanges
+from storage.index import NO_INDEX_CHANGES, IndexChanges
 from storage.stats import MAX_STATS_SCAN, StatsChanges, stats_key
 from tests.storage.test_chainstore import Result, cert_for, make_genesis, next_block
 
@@ -24,7 +24,9 @@ def store(tmp_path: Path) -> Any:
     s.close()
 
 
-def commit(store: ChainStore, values: dict[str, int], index: IndexChanges = IndexChanges()) -> None:
+def commit(
+    store: ChainStore, values: dict[str, int], index: IndexChanges = NO_INDEX_CHANGES
+) -> None:
     block = next_block(store)
     changes = StatsChanges(tuple(sorted(values.items())))
     store.commit_block(block, cert_for(block), Result({}, [], "11" * 32, index, changes))
