@@ -28,6 +28,7 @@ from chain import limits
 from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
+from cli import report
 from cli.common import (
     DEFAULT_RPC,
     EXIT_FAILED,
@@ -378,3 +379,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(func=cmd_action, action=action)
     _register_household(sub)
     _register_reads(sub)
+    report.register(sub)  # aidchain aid report / aid stats (cli/report.py)

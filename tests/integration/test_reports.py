@@ -321,6 +321,20 @@ async def test_every_report_figure_equals_the_sum_over_the_ledger(new_cluster: A
     assert raw["height"] == answers[0]["height"]
     assert raw["counters"]["paid/category/cash"] == summary["paid_fen"]
 
+    # the clerk's CLI prints the same report; a malformed period or area is refused with a reason
+    cli = aidchain("aid", "report", "overview", "--area", COUNTY_CODE, "--rpc", cluster.url(0))
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout) == answers[0]
+    flat = aidchain(
+        "aid", "report", "funds", "--area", COUNTY_CODE, "--flat", "--rpc", cluster.url(0)
+    )
+    assert f"paid\t{county_all['funds']['paid']}" in flat.stdout.splitlines()
+    for bad in (["--period", "2026-13"], ["--area", "5301"]):
+        args = ["--area", COUNTY_CODE, *bad] if bad[0] == "--period" else bad
+        refused = aidchain("aid", "report", "funds", *args, "--rpc", cluster.url(0))
+        assert refused.returncode == 1
+        assert "bad_args" in refused.stderr or "unknown_area" in refused.stderr
+
     await idle_funds_scenario(cluster, ledger, townships[0])
 
 
