@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -52,6 +53,18 @@ def counter_key(area: str, period: str, metric: str) -> str:
     return f"c|{area}|{period}|{metric}"
 
 
+@lru_cache(maxsize=65_536)
+def ancestors(area: str) -> tuple[str, ...]:
+    """``area_ancestors``, cached: a block moves many records of the same few villages."""
+    return tuple(area_ancestors(area))
+
+
+@lru_cache(maxsize=65_536)
+def _prefixes(area: str, periods: tuple[str, ...]) -> tuple[str, ...]:
+    """The counter key prefixes (``c|<area>|<period>|``) a record in ``area`` counts under."""
+    return tuple(counter_key(code, period, "") for code in ancestors(area) for period in periods)
+
+
 def month_of(time_ms: int) -> str:
     """``YYYY-MM`` (UTC) of a block time in milliseconds."""
     return time.strftime("%Y-%m", time.gmtime(time_ms // 1000))
@@ -67,53 +80,70 @@ def periods_at(time_ms: int | None) -> tuple[str, ...]:
 
 
 class _Out:
-    """Collects one record's contributions as (key, value) with a sign (+ new, - old)."""
+    """Adds one record's contributions, times ``sign`` (+1 new, -1 old), into ``total``."""
 
-    __slots__ = ("items",)
+    __slots__ = ("sign", "total")
 
-    def __init__(self) -> None:
-        self.items: list[Delta] = []
+    def __init__(self, total: dict[str, int], sign: int) -> None:
+        self.total = total
+        self.sign = sign
 
-    def add(self, area: str, periods: Iterable[str], metric: str, value: int) -> None:
+    def add(self, area: str, periods: tuple[str, ...], metric: str, value: int) -> None:
         if value == 0:
             return
-        for code in area_ancestors(area):
-            for period in periods:
-                self.items.append((counter_key(code, period, metric), value))
+        value *= self.sign
+        total = self.total
+        for prefix in _prefixes(area, periods):
+            key = prefix + metric
+            total[key] = total.get(key, 0) + value
 
     def stock(self, area: str, metric: str, value: int = 1) -> None:
         self.add(area, (ALL,), metric, value)
 
     def item(self, key: str, value: int) -> None:
         if value:
-            self.items.append((key, value))
+            self.total[key] = self.total.get(key, 0) + self.sign * value
 
 
-def _diff(
-    contribute: Callable[[_Out, str, Record, Refs], None],
-) -> Row:
-    """A row from "what does this record contribute": new contribution minus old."""
+Contribute = Callable[[_Out, str, Record, Refs], None]
 
-    def row(ident: str, old: Record | None, new: Record | None, refs: Refs) -> list[Delta]:
-        merged: dict[str, int] = {}
-        for record, sign in ((old, -1), (new, 1)):
-            if record is None:
-                continue
-            out = _Out()
-            contribute(out, ident, record, refs)
-            for key, value in out.items:
-                merged[key] = merged.get(key, 0) + sign * value
-        return [(key, value) for key, value in merged.items() if value]
 
-    return row
+class _Diff:
+    """A row from "what does this record contribute": the new contribution minus the old.
+
+    ``stats_delta`` calls ``into`` to sum a whole block into one dict without a list per row.
+    """
+
+    __slots__ = ("contribute",)
+
+    def __init__(self, contribute: Contribute) -> None:
+        self.contribute = contribute
+
+    def into(
+        self, total: dict[str, int], ident: str, old: Record | None, new: Record | None, refs: Refs
+    ) -> None:
+        if old is not None:
+            self.contribute(_Out(total, -1), ident, old, refs)
+        if new is not None:
+            self.contribute(_Out(total, 1), ident, new, refs)
+
+    def __call__(
+        self, ident: str, old: Record | None, new: Record | None, refs: Refs
+    ) -> list[Delta]:
+        total: dict[str, int] = {}
+        self.into(total, ident, old, new, refs)
+        return [(key, value) for key, value in total.items() if value]
+
+
+_diff = _Diff
 
 
 # --- households --------------------------------------------------------------------------------
 def _household(out: _Out, ident: str, r: Record, refs: Refs) -> None:
     village, status, size = r["village"], r["status"], int(r.get("size", 0))
     out.stock(village, f"hh/status/{status}")
-    out.stock(village, f"persons/status/{status}", size)
-    if status in POOR_STATES:
+    poor = status in POOR_STATES
+    if poor:
         out.stock(village, "hh/poor")
         out.stock(village, "persons/poor", size)
         out.stock(village, f"hh/cause/{r.get('cause')}")
@@ -123,19 +153,18 @@ def _household(out: _Out, ident: str, r: Record, refs: Refs) -> None:
         for label in r.get("labels", ()):
             out.stock(village, f"hh/label/{label}")
     registered = r.get("registered_ms")
-    lifted = r.get("lifted_ms")
-    out.add(village, periods_at(registered), "hh/new", 1 if registered is not None else 0)
-    out.add(village, periods_at(lifted), "hh/lifted", 1 if lifted is not None else 0)
-    # exit ranking: each area above the village sees its child on the village's path
-    path = area_ancestors(village)
-    for child, parent in pairwise(path):
+    lifted_periods = periods_at(r.get("lifted_ms"))
+    if registered is not None:
+        out.add(village, periods_at(registered), "hh/new", 1)
+    out.add(village, lifted_periods, "hh/lifted", 1)
+    # exit ranking: each area above the village sees its child on the village's path (the
+    # base of the rate, households ever registered, is a stock: counted under "all" only)
+    for child, parent in pairwise(ancestors(village)):
         if registered is not None:
-            for period in periods_at(registered):
-                out.item(counter_key(parent, period, f"rank/{child}/new"), 1)
-        if lifted is not None:
-            for period in periods_at(lifted):
-                out.item(counter_key(parent, period, f"rank/{child}/lifted"), 1)
-        if status in POOR_STATES:
+            out.item(counter_key(parent, ALL, f"rank/{child}/new"), 1)
+        for period in lifted_periods:
+            out.item(counter_key(parent, period, f"rank/{child}/lifted"), 1)
+        if poor:
             out.item(counter_key(parent, ALL, f"rank/{child}/poor"), 1)
 
 
@@ -163,8 +192,8 @@ def _allocation(out: _Out, ident: str, r: Record, refs: Refs) -> None:
     # one that do not also hold the source (an allocation inside a county is not new money to it)
     source = refs(r["source_kind"], r["source"])
     assert source is not None, f"allocation {ident}'s source {r['source']} is missing"
-    holds_source = set(area_ancestors(source["area"]))
-    for code in area_ancestors(area):
+    holds_source = set(ancestors(source["area"]))
+    for code in ancestors(area):
         if code not in holds_source:
             for period in received:
                 out.item(counter_key(code, period, "in"), amount)
@@ -263,6 +292,9 @@ def stats_delta(
     for kind, ident in changed:
         row = STATS.get(kind)
         if row is None:
+            continue
+        if isinstance(row, _Diff):
+            row.into(total, ident, before(kind, ident), after(kind, ident), after)
             continue
         for key, value in row(ident, before(kind, ident), after(kind, ident), after):
             total[key] = total.get(key, 0) + value

@@ -309,9 +309,16 @@ class Executor:
         self, overlay: BlockState, ledger: _LedgerTouches
     ) -> tuple[IndexChanges, StatsChanges]:
         """The block's edits of the read-side index and of the statistics (outside the root)."""
-        return ledger.changes(self._store.get_state, overlay.get), self._stats(overlay)
+        committed: dict[str, Any] = {}  # both read the records as they were before the block
 
-    def _stats(self, overlay: BlockState) -> StatsChanges:
+        def before(key: str) -> Any | None:
+            if key not in committed:
+                committed[key] = self._store.get_state(key)
+            return committed[key]
+
+        return ledger.changes(before, overlay.get), self._stats(overlay, before)
+
+    def _stats(self, overlay: BlockState, before: Callable[[str], Any | None]) -> StatsChanges:
         """New absolute values of the counters this block moves (aid.stats), read once each.
 
         Every ledger record the block wrote counts, not only the ones its actions reported as
@@ -329,7 +336,7 @@ class Executor:
             return NO_STATS_CHANGES
         deltas = stats_delta(
             changed,
-            lambda kind, ident: self._store.get_state(f"{AID_PREFIX}{kind}/{ident}"),
+            lambda kind, ident: before(f"{AID_PREFIX}{kind}/{ident}"),
             lambda kind, ident: overlay.get(f"{AID_PREFIX}{kind}/{ident}"),
         )
         values = []
