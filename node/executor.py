@@ -339,9 +339,10 @@ class Executor:
             lambda kind, ident: before(f"{AID_PREFIX}{kind}/{ident}"),
             lambda kind, ident: overlay.get(f"{AID_PREFIX}{kind}/{ident}"),
         )
+        keys = sorted(deltas)
         values = []
-        for key in sorted(deltas):
-            value = self._store.get_stat(key) + deltas[key]
+        for key, old in zip(keys, self._store.get_stats(keys), strict=True):
+            value = old + deltas[key]
             assert value >= 0, f"statistics counter {key} would be {value}: run node reindex"
             values.append((key, value))
         return StatsChanges(tuple(values))

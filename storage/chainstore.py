@@ -321,6 +321,10 @@ class ChainStore:
         """A statistics counter's committed value (0 if absent)."""
         return stats.read(self._db.raw, key)
 
+    def get_stats(self, keys: list[str]) -> list[int]:
+        """Committed values of many counters (0 if absent), in order."""
+        return stats.read_many(self._db.raw, keys)
+
     @contextmanager
     def read_view(self) -> Iterator[StoreView]:
         """State and ledger index as of one committed block, however many commit meanwhile."""

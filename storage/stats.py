@@ -73,6 +73,16 @@ def read(source: Readable, key: str) -> int:
     return 0 if raw is None else decode_value(bytes(raw), key)
 
 
+def read_many(source: Readable, keys: list[str]) -> list[int]:
+    """Committed values of ``keys`` (0 if absent), in order: one block's counters, read once."""
+    get = source.get
+    out = []
+    for key in keys:
+        raw = get(P_STATS + key.encode("utf-8"))
+        out.append(0 if raw is None else decode_value(bytes(raw), key))
+    return out
+
+
 def scan(source: Readable, prefix: str, after: str | None, limit: int) -> list[tuple[str, int]]:
     """Up to ``limit`` (key, value) pairs whose key starts with ``prefix``, after ``after``."""
     if type(limit) is not int or not 0 < limit <= MAX_STATS_SCAN:

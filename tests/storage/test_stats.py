@@ -36,6 +36,7 @@ def test_counters_commit_with_their_block_and_scan_in_key_order(store: ChainStor
     commit(store, {"c|530102000000|all|paid": 500, "c|530102000000|all|in": 900, "c|x|all|a": 1})
     assert store.get_stat("c|530102000000|all|paid") == 500
     assert store.get_stat("c|nothing") == 0
+    assert store.get_stats(["c|x|all|a", "c|nothing", "c|530102000000|all|in"]) == [1, 0, 900]
     with store.read_view() as view:
         rows = view.stats_scan("c|530102000000|all|", None, 10)
         assert rows == [("c|530102000000|all|in", 900), ("c|530102000000|all|paid", 500)]
