@@ -5,8 +5,9 @@ only kept as of the head, so the before/after records each block's edits were co
 longer exist. The robust rebuild is therefore to re-execute every stored block from genesis in
 a scratch store (the same executor the node runs, so the same edits), check each block's result
 against the state root the chain recorded for it, and then swap the scratch store's index and
-counters for the live ones in one synced batch (``ChainStore.replace_read_side``): a crash
-leaves either the old read side or the new one, never a mix.
+counters in for the live ones (``ChainStore.replace_read_side``: bounded batches between two
+synced marks; a store whose swap a crash interrupted opens only for another reindex, so no node
+ever serves a half-replaced read side).
 
 The node must be stopped: LevelDB's lock refuses a second opener, and that refusal is reported
 as such. The scratch store lives under the data dir and is removed afterwards.
@@ -57,7 +58,7 @@ def _open_live(path: Path) -> ChainStore:
     if not path.exists():
         raise ReindexError(f"no chain data at {path}")
     try:
-        return ChainStore.open(path)
+        return ChainStore.open(path, reindexing=True)
     except ChainStoreError as exc:
         raise ReindexError(
             f"cannot open {path}: {exc.message} -- stop the node before reindexing"

@@ -26,13 +26,23 @@ from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage import blocks, index, state, stats
-from storage.db import META_GENESIS, META_HEAD, P_INDEX, P_STATS, Database, is_u64, state_key
+from storage.db import (
+    META_GENESIS,
+    META_HEAD,
+    META_REINDEX,
+    P_INDEX,
+    P_STATS,
+    Database,
+    is_u64,
+    state_key,
+)
 from storage.errors import ChainStoreError
 from storage.journal import Journal
 
 log = logging.getLogger(__name__)
 
 MAX_GENESIS_ACCOUNTS = 1_000_000
+REINDEX_BATCH = 50_000  # read-side entries per synced batch while reindex swaps them in
 MAX_GENESIS_VALIDATORS = 1_024
 ZERO_HASH = "0" * 64
 
@@ -199,8 +209,15 @@ class ChainStore:
                 ) from None
 
     @classmethod
-    def open(cls, path: str | Path) -> ChainStore:
-        store = cls(Database(path))
+    def open(cls, path: str | Path, *, reindexing: bool = False) -> ChainStore:
+        """Open the store; one a reindex left half-replaced opens only to be reindexed again."""
+        db = Database(path)
+        if db.get(META_REINDEX) is not None and not reindexing:
+            db.close()
+            raise ChainStoreError(
+                f"{path} holds an interrupted reindex: run `aidchain node reindex` again"
+            )
+        store = cls(db)
         if store._head is not None:
             log.info("opened chain store %s at height %d", path, store._head.height)
         return store
@@ -376,11 +393,14 @@ class ChainStore:
 
     # --- the read side (outside the state root) ---------------------------------------------------
     def replace_read_side(self, source: ChainStore) -> tuple[int, int]:
-        """Replace this store's ledger index and statistics with ``source``'s, in one batch.
+        """Replace this store's ledger index and statistics with ``source``'s.
 
         ``source`` is a scratch store rebuilt from this store's blocks (``node.reindex``); both
-        must be at the same head, so the copy is exactly as current as the state. Returns the
-        (index, stats) entries written.
+        must be at the same head, so the copy is exactly as current as the state. The read side
+        of a large chain does not fit one batch in memory, so the swap runs in bounded batches
+        between two synced marks: while ``META_REINDEX`` is set the store refuses to open for
+        anything but another reindex, so a crash midway never leaves a node serving a half
+        read side. Returns the (index, stats) entries written.
         """
         with self._lock:
             head = self._require_head()
@@ -388,18 +408,42 @@ class ChainStore:
                 raise ChainStoreError(
                     f"the rebuilt read side is at height {source.height}, the chain at {head.height}"
                 )
-            batch = self._db.batch()
+            mark = self._db.batch()
+            mark.put(META_REINDEX, b"1")
+            mark.write()
             counts = []
             for prefix in (P_INDEX, P_STATS):
-                for key, _ in self._db.iterate(prefix):
-                    batch.delete(prefix + key)
-                written = 0
-                for key, value in source._db.iterate(prefix):
-                    batch.put(prefix + key, value)
-                    written += 1
-                counts.append(written)
-            batch.write()
+                self._chunked(prefix, (key for key, _ in self._db.iterate(prefix)), None)
+                counts.append(self._chunked(prefix, iter(()), source._db.iterate(prefix)))
+            done = self._db.batch()
+            done.delete(META_REINDEX)
+            done.write()
         return counts[0], counts[1]
+
+    def _chunked(
+        self,
+        prefix: bytes,
+        deletes: Iterator[bytes],
+        puts: Iterator[tuple[bytes, bytes]] | None,
+    ) -> int:
+        """Delete then put ``prefix`` keys in synced batches of REINDEX_BATCH; returns puts."""
+        written = 0
+        batch, queued = self._db.batch(), 0
+        for key in deletes:
+            batch.delete(prefix + key)
+            queued += 1
+            if queued >= REINDEX_BATCH:
+                batch.write()
+                batch, queued = self._db.batch(), 0
+        for key, value in puts or ():
+            batch.put(prefix + key, value)
+            queued += 1
+            written += 1
+            if queued >= REINDEX_BATCH:
+                batch.write()
+                batch, queued = self._db.batch(), 0
+        batch.write()
+        return written
 
     # --- vote journal ----------------------------------------------------------------------------
     def journal_append(self, records: Sequence[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from storage.chainstore import ChainStore
-from storage.db import P_STATS
+from storage.db import META_REINDEX, P_STATS
 from storage.errors import ChainStoreError
 from storage.index import NO_INDEX_CHANGES, IndexChanges
 from storage.stats import MAX_STATS_SCAN, StatsChanges, stats_key
@@ -81,3 +81,29 @@ def test_replace_read_side_swaps_index_and_stats_in_one_batch(
     with store.read_view() as view:
         assert view.stats_scan("c|", None, 10) == [("c|both", 3), ("c|new", 7)]
         assert view.scan("k/", None, 10) == [("k/new", 1)]
+
+
+def test_an_interrupted_swap_opens_only_for_another_reindex(
+    store: ChainStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebuilt = ChainStore.open(tmp_path / "rebuilt")
+    try:
+        rebuilt.init_genesis(make_genesis())
+        many = {f"c|k{i:03d}": i + 1 for i in range(25)}
+        commit(store, {"c|old": 1})
+        commit(rebuilt, many, IndexChanges((), tuple((f"k/{i}", i) for i in range(7))))
+        monkeypatch.setattr("storage.chainstore.REINDEX_BATCH", 4)  # several batches each way
+        assert store.replace_read_side(rebuilt) == (7, 25)
+    finally:
+        rebuilt.close()
+    with store.read_view() as view:
+        assert dict(view.stats_scan("c|", None, 100)) == many
+    path = store._db.path
+    batch = store._db.batch()
+    batch.put(META_REINDEX, b"1")  # what a crash between the two marks leaves
+    batch.write()
+    store.close()
+    with pytest.raises(ChainStoreError, match="interrupted reindex"):
+        ChainStore.open(path)
+    again = ChainStore.open(path, reindexing=True)
+    again.close()
