@@ -217,6 +217,7 @@ def _entitle(
             "period": period,
             "cycle": cycle_id,
             "household": hh,
+            "village": household["village"],  # frozen with the rest: where the money went
             "quantity": quantity if program["category"] == "in_kind" else None,
             "amount": value,
             "status": "pending",

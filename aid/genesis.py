@@ -21,6 +21,8 @@ MAX_GENESIS_AREAS = 100_000
 MAX_ORGS = 256
 MAX_ADMINS_PER_ORG = 16
 ORG_FIELDS = frozenset({"id", "kind", "name", "area", "admins", "enc_key"})
+AREA_FIELDS = frozenset({"code", "name", "population"})
+MAX_POPULATION = 2_000_000_000
 
 
 def _text(value: object, what: str) -> str:
@@ -29,23 +31,30 @@ def _text(value: object, what: str) -> str:
     return value
 
 
-def _areas(doc: Any) -> dict[str, str]:
+def _areas(doc: Any) -> tuple[dict[str, str], dict[str, int]]:
+    """Names by code, and the optional resident populations (poverty incidence's denominator)."""
     if not isinstance(doc, list) or not 0 < len(doc) <= MAX_GENESIS_AREAS:
         raise BadArgs(f"aid.areas must be a list of 1..{MAX_GENESIS_AREAS} areas")
     names: dict[str, str] = {}
+    populations: dict[str, int] = {}
     for item in doc:
-        if not isinstance(item, dict) or set(item) != {"code", "name"}:
-            raise BadArgs('each of aid.areas must be {"code": ..., "name": ...}')
+        if not isinstance(item, dict) or not {"code", "name"} <= set(item) <= AREA_FIELDS:
+            raise BadArgs('each of aid.areas must be {"code": ..., "name": ..., "population"?: n}')
         code = item["code"]
         area_level(code)
         if code in names:
             raise BadArgs(f"area {code} is listed twice")
         names[code] = _text(item["name"], f"name of area {code}")
+        if "population" in item:
+            population = item["population"]
+            if type(population) is not int or not 0 < population <= MAX_POPULATION:
+                raise BadArgs(f"population of area {code} must be an integer 1..{MAX_POPULATION}")
+            populations[code] = population
     for code in names:
         parent = area_parent(code)
         if parent is not None and parent not in names and _has_ancestor(names, code):
             raise BadArgs(f"area {code}'s parent {parent} is missing from aid.areas")
-    return names
+    return names, populations
 
 
 def _has_ancestor(names: dict[str, str], code: str) -> bool:
@@ -90,7 +99,7 @@ def genesis_records(doc: Any) -> dict[str, Any]:
     """The state writes (key -> value) of a validated ``aid`` genesis section."""
     if not isinstance(doc, dict) or set(doc) - {"policy", "areas", "orgs"}:
         raise BadArgs('genesis "aid" must be an object with policy, areas and orgs')
-    areas = _areas(doc.get("areas"))
+    areas, populations = _areas(doc.get("areas"))
     orgs_doc = doc.get("orgs")
     if not isinstance(orgs_doc, list) or not 0 < len(orgs_doc) <= MAX_ORGS:
         raise BadArgs(f"aid.orgs must be a list of 1..{MAX_ORGS} organisations")
@@ -100,7 +109,10 @@ def genesis_records(doc: Any) -> dict[str, Any]:
     policy = policy_from_dict(doc.get("policy", {}), len(orgs))
     writes: dict[str, Any] = {record_key("policy", "current"): policy.to_dict()}
     for code in sorted(areas):
-        writes[record_key("area", code)] = {"name": areas[code]}
+        record: dict[str, Any] = {"name": areas[code]}
+        if code in populations:
+            record["population"] = populations[code]
+        writes[record_key("area", code)] = record
     for org in orgs:
         writes[record_key("org", org["id"])] = org
     return writes

@@ -171,22 +171,33 @@ def _ids(index: ReadIndex, prefix: str, limit: int) -> list[str]:
 
 
 def _neighbours(
-    records: Records, index: ReadIndex, kind: str, record: dict[str, Any], ident: str
+    records: Records,
+    index: ReadIndex,
+    kind: str,
+    record: dict[str, Any],
+    ident: str,
+    want_down: bool = True,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(up, down) references of one entity in the chain of custody."""
+    """(up, down) references of one entity in the chain of custody.
+
+    ``want_down`` False skips the downward scans (a node reached going up only links up: a
+    cycle above a payment would otherwise read every entitlement of its period to be ignored).
+    """
     up: list[tuple[str, str]] = []
     down: list[tuple[str, str]] = []
     cap = MAX_TRACE_NODES
     if kind == "allocation":
         up.append((record["source_kind"], record["source"]))
-    if kind in ("fund", "allocation"):
+    if kind in ("fund", "allocation") and want_down:
         down += [("allocation", i) for i in _ids(index, f"allocation/source/{ident}/", cap)]
         down += [("program", i) for i in _ids(index, f"program/allocation/{ident}/", cap)]
     if kind == "program":
         up += [("allocation", alloc) for alloc, _ in record["funding"]]
+    if kind == "program" and want_down:
         down += [("cycle", i) for i in _ids(index, f"cycle/program/{ident}/", cap)]
     if kind == "cycle":
         up.append(("program", record["program"]))
+    if kind == "cycle" and want_down:
         down += [
             ("entitlement", i)
             for i in _ids(
@@ -198,7 +209,7 @@ def _neighbours(
     if kind == "entitlement":
         up += [("cycle", record["cycle"]), ("household", record["household"])]
         up += [("batch", a["batch"]) for a in record["attempts"] if "batch" in a]
-    if kind == "household":
+    if kind == "household" and want_down:
         down += [("entitlement", i) for i in _ids(index, f"entitlement/household/{ident}/", cap)]
     if kind == "batch":
         up.append(("cycle", record["cycle"]))
@@ -232,8 +243,9 @@ def trace(records: Records, index: ReadIndex, kind: str, ident: str) -> dict[str
                 "history": history(index, ref[0], ref[1], limit=MAX_PAGE).items,
             }
         )
-        up, down = _neighbours(records, index, ref[0], record, ref[1])
-        directions = [("up", up)] + ([("down", down)] if seen[ref] in ("start", "down") else [])
+        going_down = seen[ref] in ("start", "down")
+        up, down = _neighbours(records, index, ref[0], record, ref[1], going_down)
+        directions = [("up", up)] + ([("down", down)] if going_down else [])
         for direction, refs in directions:
             for nxt in refs:
                 links.append([f"{ref[0]}/{ref[1]}", f"{nxt[0]}/{nxt[1]}", direction])

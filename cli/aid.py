@@ -28,6 +28,7 @@ from chain import limits
 from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
+from cli import report
 from cli.common import (
     DEFAULT_RPC,
     EXIT_FAILED,
@@ -505,3 +506,4 @@ def _register_assess(sub: Any) -> None:
     p.add_argument("--limit", type=int)
     p.add_argument("--rpc", default=DEFAULT_RPC)
     p.set_defaults(func=cmd_assess)
+    report.register(sub)  # aidchain aid report / aid stats (cli/report.py)

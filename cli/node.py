@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from pathlib import Path
 
 from node.config import load_config
@@ -19,6 +20,14 @@ def cmd_node_start(args: argparse.Namespace) -> int:
     return asyncio.run(run_node(cfg, context))
 
 
+def cmd_node_reindex(args: argparse.Namespace) -> int:
+    from node.reindex import reindex
+
+    summary = reindex(load_config(args.config))
+    print(json.dumps(summary.to_dict()))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     nodep = subparsers.add_parser("node", help="run a node").add_subparsers(
         dest="sub", required=True
@@ -26,3 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = nodep.add_parser("start", help="run one node in the foreground")
     p.add_argument("--config", required=True, type=Path)
     p.set_defaults(func=cmd_node_start)
+    p = nodep.add_parser(
+        "reindex",
+        help="rebuild the ledger index and statistics from the stored blocks (node stopped)",
+    )
+    p.add_argument("--config", required=True, type=Path)
+    p.set_defaults(func=cmd_node_reindex)

@@ -29,7 +29,9 @@ from aid.ledger import END_BLOCK_ACTION, Outcome
 from aid.ledger import end_block as ledger_end_block
 from aid.ledger import execute as ledger_execute
 from aid.rules import ContractRules
+from aid.state import PREFIX as AID_PREFIX
 from aid.state import json_copy, record_key
+from aid.stats import STATS, stats_delta
 from chain import limits
 from chain.block import Block, receipts_root
 from chain.encoding import canonical
@@ -39,6 +41,7 @@ from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage.chainstore import ChainStore
 from storage.index import NO_INDEX_CHANGES, IndexChanges
+from storage.stats import NO_STATS_CHANGES, StatsChanges
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class ExecutionResult:
     state_root: str
     receipts_root: str  # chain.block.receipts_root of ``receipts``; the next header carries it
     index: IndexChanges = NO_INDEX_CHANGES  # the ledger's read-side index (not in the root)
+    stats: StatsChanges = NO_STATS_CHANGES  # the ledger's statistics counters (not in the root)
 
 
 def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
@@ -338,9 +342,9 @@ class Executor:
             raise InvalidBlock(
                 f"execution produced a non-canonical state value: {exc.message}"
             ) from None
-        index_changes = ledger.changes(self._store.get_state, overlay.get)
+        index_changes, stats_changes = self._read_side(overlay, ledger)
         results_root = receipts_root(block.txs, receipts)
-        return ExecutionResult(writes, receipts, root, results_root, index_changes)
+        return ExecutionResult(writes, receipts, root, results_root, index_changes, stats_changes)
 
     @staticmethod
     def _end_block(overlay: BlockState, block: Block, ledger: _LedgerTouches) -> None:
@@ -349,6 +353,48 @@ class Executor:
         outcome = ledger_end_block(LedgerState(tx_state), block.height, block.header.time)
         overlay.writes.update(tx_state.writes)
         ledger.add_end_block(block.height, outcome)
+
+    def _read_side(
+        self, overlay: BlockState, ledger: _LedgerTouches
+    ) -> tuple[IndexChanges, StatsChanges]:
+        """The block's edits of the read-side index and of the statistics (outside the root)."""
+        committed: dict[str, Any] = {}  # both read the records as they were before the block
+
+        def before(key: str) -> Any | None:
+            if key not in committed:
+                committed[key] = self._store.get_state(key)
+            return committed[key]
+
+        return ledger.changes(before, overlay.get), self._stats(overlay, before)
+
+    def _stats(self, overlay: BlockState, before: Callable[[str], Any | None]) -> StatsChanges:
+        """New absolute values of the counters this block moves (aid.stats), read once each.
+
+        Every ledger record the block wrote counts, not only the ones its actions reported as
+        touched (a payment report also rewrites its program). The committed value of each key is
+        read here, while the block's batch is being built; blocks commit one at a time, so no
+        other write can land between this read and the batch that stores the sum.
+        """
+        changed = []
+        for key in overlay.writes:
+            if key.startswith(AID_PREFIX):
+                kind, _, ident = key[len(AID_PREFIX) :].partition("/")
+                if kind in STATS:
+                    changed.append((kind, ident))
+        if not changed:
+            return NO_STATS_CHANGES
+        deltas = stats_delta(
+            changed,
+            lambda kind, ident: before(f"{AID_PREFIX}{kind}/{ident}"),
+            lambda kind, ident: overlay.get(f"{AID_PREFIX}{kind}/{ident}"),
+        )
+        keys = sorted(deltas)
+        values = []
+        for key, old in zip(keys, self._store.get_stats(keys), strict=True):
+            value = old + deltas[key]
+            assert value >= 0, f"statistics counter {key} would be {value}: run node reindex"
+            values.append((key, value))
+        return StatsChanges(tuple(values))
 
     @staticmethod
     def _aid(overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
 from node.publicapi import PublicRpc
+from node.statsapi import StatsRpc
 from rpc.notifications import Committed, TxStatus
 from rpc.subscriptions import SubscriptionHub
 from storage.chainstore import ChainStore
@@ -161,11 +162,12 @@ def _raise_failed_query(receipt: dict[str, Any], contract: str, gas: int) -> Non
     )
 
 
-class NodeRpc(AidRpc, PublicRpc, AuditRpc):
+class NodeRpc(AidRpc, PublicRpc, AuditRpc, StatsRpc):
     def __init__(self, node: RpcHost) -> None:
         self.node = node
         self.queries = QueryRunner(node.cfg.rpc.max_concurrent_queries, node.cfg.name)
         self._aid_setup(node.store, node.genesis, self.queries)
+        self._stats_setup(node.store, self.queries)
 
     def close(self) -> None:
         self.queries.close()

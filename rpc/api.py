@@ -121,4 +121,12 @@ class NodeAPI(Protocol):
 
     async def audit_export(self, scope: dict[str, str]) -> ExportStream:
         """Start streaming the AU-3 audit export of ``scope`` (area, from, to, program, org)."""
+
+    # --- statistics and reports (docs/oversight.md "Statistics and reports") -------------------
+    async def aid_stats(self, area: str, period: str | None) -> dict[str, Any]:
+        """Every counter of an area in a period, with the height it reflects."""
+        ...
+
+    async def aid_report(self, kind: str, area: str, period: str | None) -> dict[str, Any]:
+        """One report (overview, funds, ..., alerts) of an area in a period, at a stated height."""
         ...

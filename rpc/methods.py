@@ -349,6 +349,19 @@ def _page(item: oa.Schema) -> oa.Schema:
     return oa.obj({"items": oa.array(item, MAX_AID_PAGE), "next_cursor": oa.nullable(oa.STRING)})
 
 
+# every statistics answer: which report, of which area and period, at which block (aid/reports.py)
+REPORT_RESULT = oa.obj(
+    {
+        "kind": oa.STRING,
+        "area": oa.STRING,
+        "period": oa.nullable(oa.STRING),
+        "height": oa.NATURAL,
+        "time": oa.NATURAL,
+        "truncated": oa.BOOLEAN,
+    }
+)
+
+
 # the reasons an aid_* read may answer (a ledger refusal, a query slot, a reply over the cap)
 AID_READ_ERRORS = ("ledger_refused",)
 TX_ADMISSION_ERRORS = (
@@ -734,6 +747,31 @@ METHODS: dict[str, Method] = {
             subs.unsubscribe_method,
             "End a subscription of this connection; false if it is unknown.",
             result=oa.BOOLEAN,
+        ),
+        # --- statistics and reports (oversight-stats; docs/oversight.md) ---------------------
+        Method(
+            "aid_stats",
+            (
+                Param("area", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("period", "string", _text(MAX_AID_TEXT_CHARS), lambda: None),
+            ),
+            lambda api, p: api.aid_stats(p["area"], p["period"]),
+            "Every statistics counter of an area (and period), at a stated height.",
+            result=REPORT_RESULT,
+            errors=("ledger_refused",),
+        ),
+        Method(
+            "aid_report",
+            (
+                Param("kind", "string", _text(MAX_AID_TEXT_CHARS)),
+                Param("area", "string", _text(MAX_AID_TEXT_CHARS)),
+                _optional("period", "string", _text(MAX_AID_TEXT_CHARS), lambda: None),
+            ),
+            lambda api, p: api.aid_report(p["kind"], p["area"], p["period"]),
+            "A report (overview, funds, payments_failed, support_share, incidence, "
+            "exit_ranking, idle_funds, alerts) of an area and period, at a stated height.",
+            result=REPORT_RESULT,
+            errors=("ledger_refused",),
         ),
     )
 }

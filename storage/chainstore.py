@@ -26,14 +26,24 @@ from chain.encoding import canonical, canonical_unchecked, sha256_hex
 from chain.errors import EncodingError
 from chain.statekeys import account_key
 from chain.tx import Transaction
-from storage import blocks, index, state
-from storage.db import META_GENESIS, META_HEAD, Database, is_u64, state_key
+from storage import blocks, index, state, stats
+from storage.db import (
+    META_GENESIS,
+    META_HEAD,
+    META_REINDEX,
+    P_INDEX,
+    P_STATS,
+    Database,
+    is_u64,
+    state_key,
+)
 from storage.errors import ChainStoreError
 from storage.journal import Journal
 
 log = logging.getLogger(__name__)
 
 MAX_GENESIS_ACCOUNTS = 1_000_000
+REINDEX_BATCH = 50_000  # read-side entries per synced batch while reindex swaps them in
 MAX_GENESIS_VALIDATORS = 1_024
 ZERO_HASH = "0" * 64
 
@@ -55,6 +65,9 @@ class BlockResult(Protocol):
 
     @property
     def index(self) -> index.IndexChanges: ...
+
+    @property
+    def stats(self) -> stats.StatsChanges: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +194,20 @@ class StoreView:
     def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
         return index.scan(self._snap, prefix, after, limit)
 
+    def stat(self, key: str) -> int:
+        return stats.read(self._snap, key)
+
+    def stats_scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, int]]:
+        return stats.scan(self._snap, prefix, after, limit)
+
+    def head(self) -> tuple[int, int]:
+        """(height, block time in ms) of the block this view shows."""
+        raw = self._snap.get(META_HEAD)
+        if raw is None:
+            raise ChainStoreError("the store has no head yet")
+        doc = json.loads(raw)
+        return int(doc["height"]), int(doc["time"])
+
 
 class ChainStore:
     def __init__(self, db: Database) -> None:
@@ -210,8 +237,15 @@ class ChainStore:
                 ) from None
 
     @classmethod
-    def open(cls, path: str | Path) -> ChainStore:
-        store = cls(Database(path))
+    def open(cls, path: str | Path, *, reindexing: bool = False) -> ChainStore:
+        """Open the store; one a reindex left half-replaced opens only to be reindexed again."""
+        db = Database(path)
+        if db.get(META_REINDEX) is not None and not reindexing:
+            db.close()
+            raise ChainStoreError(
+                f"{path} holds an interrupted reindex: run `aidchain node reindex` again"
+            )
+        store = cls(db)
         if store._head is not None:
             log.info("opened chain store %s at height %d", path, store._head.height)
         return store
@@ -355,6 +389,14 @@ class ChainStore:
     def get_state(self, key: str) -> Any | None:
         return state.read_state(self._db, key)
 
+    def get_stat(self, key: str) -> int:
+        """A statistics counter's committed value (0 if absent)."""
+        return stats.read(self._db.raw, key)
+
+    def get_stats(self, keys: list[str]) -> list[int]:
+        """Committed values of many counters (0 if absent), in order."""
+        return stats.read_many(self._db.raw, keys)
+
     @contextmanager
     def read_view(self) -> Iterator[StoreView]:
         """State and ledger index as of one committed block, however many commit meanwhile."""
@@ -397,6 +439,7 @@ class ChainStore:
             blocks.put_block(batch, block, certificate, result.receipts)
             state.put_writes(batch, result.writes)
             index.put_changes(batch, result.index)
+            stats.put_changes(batch, result.stats)
             new_head = Head(
                 block.height, block_hash, result.state_root, result.receipts_root, block.header.time
             )
@@ -404,6 +447,60 @@ class ChainStore:
             batch.write()
             self._head = new_head
         log.debug("committed block %d (%d txs) %s", block.height, len(block.txs), block_hash[:12])
+
+    # --- the read side (outside the state root) ---------------------------------------------------
+    def replace_read_side(self, source: ChainStore) -> tuple[int, int]:
+        """Replace this store's ledger index and statistics with ``source``'s.
+
+        ``source`` is a scratch store rebuilt from this store's blocks (``node.reindex``); both
+        must be at the same head, so the copy is exactly as current as the state. The read side
+        of a large chain does not fit one batch in memory, so the swap runs in bounded batches
+        between two synced marks: while ``META_REINDEX`` is set the store refuses to open for
+        anything but another reindex, so a crash midway never leaves a node serving a half
+        read side. Returns the (index, stats) entries written.
+        """
+        with self._lock:
+            head = self._require_head()
+            if (source.height, source.head_hash) != (head.height, head.hash):
+                raise ChainStoreError(
+                    f"the rebuilt read side is at height {source.height}, the chain at {head.height}"
+                )
+            mark = self._db.batch()
+            mark.put(META_REINDEX, b"1")
+            mark.write()
+            counts = []
+            for prefix in (P_INDEX, P_STATS):
+                self._chunked(prefix, (key for key, _ in self._db.iterate(prefix)), None)
+                counts.append(self._chunked(prefix, iter(()), source._db.iterate(prefix)))
+            done = self._db.batch()
+            done.delete(META_REINDEX)
+            done.write()
+        return counts[0], counts[1]
+
+    def _chunked(
+        self,
+        prefix: bytes,
+        deletes: Iterator[bytes],
+        puts: Iterator[tuple[bytes, bytes]] | None,
+    ) -> int:
+        """Delete then put ``prefix`` keys in synced batches of REINDEX_BATCH; returns puts."""
+        written = 0
+        batch, queued = self._db.batch(), 0
+        for key in deletes:
+            batch.delete(prefix + key)
+            queued += 1
+            if queued >= REINDEX_BATCH:
+                batch.write()
+                batch, queued = self._db.batch(), 0
+        for key, value in puts or ():
+            batch.put(prefix + key, value)
+            queued += 1
+            written += 1
+            if queued >= REINDEX_BATCH:
+                batch.write()
+                batch, queued = self._db.batch(), 0
+        batch.write()
+        return written
 
     # --- vote journal ----------------------------------------------------------------------------
     def journal_append(self, records: Sequence[dict[str, Any]]) -> None:

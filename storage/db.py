@@ -37,8 +37,11 @@ P_INDEX = (
     b"x"  # x<utf-8 index key> -> canonical JSON (the ledger's read-side index, storage/index.py)
 )
 
+P_STATS = b"g"  # g<utf-8 stats key> -> decimal integer (the ledger's counters, storage/stats.py)
+
 META_HEAD = P_META + b"head"
 META_GENESIS = P_META + b"genesis"
+META_REINDEX = P_META + b"reindex"  # set while `node reindex` swaps the read side in
 
 _U64 = struct.Struct(">Q")
 U64_MAX = 2**64 - 1

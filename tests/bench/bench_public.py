@@ -44,6 +44,7 @@ from node import publicapi
 from node.auditexport import ExportStream, parse_scope
 from storage.chainstore import ChainStore
 from storage.index import IndexChanges
+from storage.stats import NO_STATS_CHANGES
 from tests.aid.helpers import COUNTY, genesis_doc
 
 CHAIN = "bench-public"
@@ -58,6 +59,7 @@ class Result:
         self.writes, self.receipts, self.index = writes, receipts, index
         self.state_root = "00" * 32
         self.receipts_root = "00" * 32  # the benchmark builds no proofs
+        self.stats = NO_STATS_CHANGES  # nor statistics (tests/bench/bench_scale.py does)
 
 
 class Inline:

@@ -6,6 +6,11 @@ registered and reviewed, cycles created, filled by the rules contract, submitted
 batched, payments reported, and plain transfers -- recorded before the block overlay cached
 committed reads and before the ledger stopped copying what it only checks. Every block must
 give the receipts and the state root that chain recorded.
+
+The receipts are as recorded on the cluster; the state roots were re-derived once, when
+entitlements began to keep their village (the statistics need the village frozen at the
+cycle; receipts did not change, 15 of 44 roots did). Any other change of a root is a change
+of the ledger's behaviour and must be just as deliberate.
 """
 
 from __future__ import annotations

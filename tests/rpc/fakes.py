@@ -126,6 +126,14 @@ class FakeNode:
         self._enter("aid_policy")
         return {"policy": None, "orgs": [], "area_count": 0}
 
+    async def aid_stats(self, area: str, period: str | None) -> dict[str, Any]:
+        self._enter("aid_stats", area, period)
+        return {"kind": "stats", "area": area, "period": period or "all", "counters": {}}
+
+    async def aid_report(self, kind: str, area: str, period: str | None) -> dict[str, Any]:
+        self._enter("aid_report", kind, area, period)
+        return {"kind": kind, "area": area, "period": period or "all"}
+
 
 def transfer(
     key: KeyPair, nonce: int = 0, chain_id: str = CHAIN_ID, amount: int = 5

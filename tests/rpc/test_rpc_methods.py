@@ -48,6 +48,8 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "public_events",
         "subscribe",
         "unsubscribe",
+        "aid_stats",
+        "aid_report",
     }
     assert [p.name for p in METHODS["contract_call"].params] == [
         "contract",

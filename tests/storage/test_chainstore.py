@@ -18,6 +18,7 @@ from storage.chainstore import ChainStore
 from storage.db import META_HEAD, P_STATE, Database
 from storage.errors import ChainStoreError
 from storage.index import MAX_SCAN, NO_INDEX_CHANGES, IndexChanges
+from storage.stats import NO_STATS_CHANGES, StatsChanges
 
 CHAIN = "test-chain"
 ALICE = KeyPair.from_seed(b"a" * 32)
@@ -43,6 +44,7 @@ class Result:
     state_root: str = "ab" * 32
     index: IndexChanges = NO_INDEX_CHANGES
     receipts_root: str = "ef" * 32
+    stats: StatsChanges = NO_STATS_CHANGES
 
 
 def next_block(store: ChainStore, txs: tuple[Transaction, ...] = (), **header: Any) -> Block:

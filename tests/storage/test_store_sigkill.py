@@ -26,6 +26,7 @@ WRITER = textwrap.dedent(
     from chain.tx import make_transfer
     from storage.chainstore import ChainStore
     from storage.index import IndexChanges
+    from storage.stats import NO_STATS_CHANGES, StatsChanges
 
     @dataclass(frozen=True)
     class Result:
@@ -34,6 +35,7 @@ WRITER = textwrap.dedent(
         state_root: str
         receipts_root: str
         index: IndexChanges
+        stats: StatsChanges = NO_STATS_CHANGES
 
     alice = KeyPair.from_seed(b"a" * 32)
     store = ChainStore.open(sys.argv[1])
