@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the operation failed (RPC error, transaction rejected o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from chain.errors import AidchainError, ConfigError, KeyFileError
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`aidchain ... | head`): stop quietly, as Unix tools do; point
+        # stdout at /dev/null so the interpreter's final flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -99,3 +99,30 @@ def test_module_and_help_run_as_a_user_would() -> None:
     for group in ("cluster", "node", "genesis", "keys", "tx", "bench", "contract", "sim"):
         assert group in proc.stdout
     assert "exit codes" in proc.stdout
+
+
+def test_a_reader_that_goes_away_stops_the_cli_quietly(tmp_path: Path) -> None:
+    """`aidchain ... | head` must not end in a BrokenPipeError traceback."""
+    script = (
+        "import sys\n"
+        "from cli import main as m\n"
+        "def spew(args):\n"
+        "    for i in range(100000):\n"
+        "        print('line', i)\n"
+        "    return 0\n"
+        "class G:\n"
+        "    @staticmethod\n"
+        "    def register(sub):\n"
+        "        sub.add_parser('spew').set_defaults(func=spew)\n"
+        "m.GROUPS = (*m.GROUPS, G)\n"
+        "sys.exit(m.main(['spew']))\n"
+    )
+    proc = subprocess.run(
+        f'{sys.executable} -c "{script}" | head -1',
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.stdout == "line 0\n"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
