@@ -28,6 +28,7 @@ from chain import limits
 from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
+from chain.keyfile import load_key
 from cli import report
 from cli.common import (
     DEFAULT_RPC,
@@ -54,7 +55,6 @@ from node.aidclient import (
     write_enc_key,
 )
 from node.cluster import load_cluster
-from node.keys import load_key
 from rpc.client import RpcClient, RpcError, RpcTransportError
 
 LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)

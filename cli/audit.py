@@ -46,6 +46,7 @@ from aid.audit import (
 from aid.disclosure import masked_rows
 from aid.errors import BadArgs
 from aid.identity import unseal
+from chain.keyfile import load_key
 from cli.aid import send_action
 from cli.common import (
     DEFAULT_RPC,
@@ -58,7 +59,6 @@ from cli.common import (
     rpc_call,
 )
 from node.aidclient import read_enc_key
-from node.keys import load_key
 
 EXPORT_READ_BYTES = 64 * 1024
 PAGE = 200

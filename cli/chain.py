@@ -9,6 +9,7 @@ from typing import Any
 
 from chain.crypto import is_pubkey_hex
 from chain.errors import AidchainError
+from chain.keyfile import load_key
 from chain.tx import check_amount
 from cli import proof
 from cli.common import (
@@ -20,7 +21,6 @@ from cli.common import (
     rpc_call,
     send_signed,
 )
-from node.keys import load_key
 
 
 def cmd_tx_transfer(args: argparse.Namespace) -> int:

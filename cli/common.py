@@ -1,6 +1,6 @@
 """Plumbing every command group shares: exit codes, the default node URL, errors, RPC, signing.
 
-Key files are read with ``node.keys.load_key``; its ``KeyFileError`` exits 2 like bad usage.
+Key files are read with ``chain.keyfile.load_key``; its ``KeyFileError`` exits 2 like bad usage.
 
 A command raises ``CliError`` (or ``UsageError``) with a message for the operator; ``cli.main``
 is the one place that turns it, and every other exception it knows, into an exit code.

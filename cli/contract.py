@@ -15,6 +15,7 @@ from chain import limits
 from chain.crypto import is_pubkey_hex
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
+from chain.keyfile import load_key
 from cli.common import (
     DEFAULT_RPC,
     EXIT_FAILED,
@@ -26,7 +27,6 @@ from cli.common import (
 )
 from contracts.runtime import run_local
 from contracts.vm.checker import check_source
-from node.keys import load_key
 
 DEFAULT_SENDER = "00" * 32
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from chain.crypto import KeyPair
+from chain.keyfile import save_key
 from cli.common import EXIT_OK
-from node.keys import save_key
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:

@@ -37,12 +37,12 @@ from aid.demo_county import COUNTY_CODE, demo_county
 from aid.identity import gb11643_check_digit
 from chain.crypto import KeyPair
 from chain.errors import AidchainError
+from chain.keyfile import load_key
 from chain.tx import Transaction, sign_tx
 from contracts.runtime import contract_address
 from node.aidclient import Member, aid_payload, household_args, read_registry_key, readers_of
 from node.bench import BenchReport, measure
 from node.cluster import ClusterInfo, load_cluster
-from node.keys import load_key
 from rpc.client import RpcClient, RpcError
 
 STREAMS = ("household.apply", "cycle.add", "cycle.approve", "payment.report")

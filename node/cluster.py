@@ -28,8 +28,8 @@ from aid.identity import REGISTRY_KEY_BYTES
 from chain import limits
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
+from chain.keyfile import load_key, save_key
 from node.config import render_config
-from node.keys import load_key, save_key
 from storage.db import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir
 
 log = logging.getLogger(__name__)

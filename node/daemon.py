@@ -21,6 +21,7 @@ from aiohttp import web
 
 from chain.block import Block, CommitCertificate
 from chain.errors import AidchainError, BadNonce, ConfigError
+from chain.keyfile import load_key
 from chain.tx import Transaction
 from chain.wire import known_tx_from_wire, tx_to_wire
 from consensus.actions import Action
@@ -32,7 +33,6 @@ from node.aidapi import is_ledger_member
 from node.config import NodeConfig
 from node.executor import Executor
 from node.genesis import Genesis, load_genesis
-from node.keys import load_key
 from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.ports import PeerTransport, StoreJournal, SyncFetcher

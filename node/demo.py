@@ -29,6 +29,7 @@ from aid.disclosure import masked_rows
 from aid.identity import account_commitment, seal
 from chain.crypto import KeyPair
 from chain.errors import AidchainError
+from chain.keyfile import load_key, save_key
 from chain.tx import sign_tx
 from contracts.runtime import contract_address
 from node import demo_oversight
@@ -42,7 +43,6 @@ from node.aidclient import (
     signed,
 )
 from node.cluster import ClusterInfo
-from node.keys import load_key, save_key
 from rpc.client import RpcClient, RpcError
 
 SEND_BATCH = 50  # transactions per JSON-RPC batch (as tests/integration/harness.py submit_all)

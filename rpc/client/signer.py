@@ -9,40 +9,15 @@ the two readers to the same verdicts.
 from __future__ import annotations
 
 import hashlib
-import json
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chain.crypto import KeyPair, is_pubkey_hex
-from chain.errors import KeyFileError
+from chain.crypto import KeyPair
+from chain.keyfile import load_key as read_key_file  # the SDK's name for the one reader
 from chain.tx import Transaction, sign_tx
 
 ID_HEX_CHARS = 20  # a ledger id: the first 20 hex digits of sha256("<tx hash>:<kind>:<n>")
-
-
-def read_key_file(path: str | Path, *, check_permissions: bool = True) -> KeyPair:
-    """The key in ``path``; KeyFileError if unreadable, malformed, or readable by others."""
-    path = Path(path)
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    if check_permissions and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(
-            f"key file {path} is accessible by group or others "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}"
-        )
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-        public, secret = obj["public_key"], obj["secret_key"]
-        key = KeyPair.from_seed_hex(secret)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KeyFileError(f"{path} is not a valid key file: {exc}") from None
-    if not is_pubkey_hex(public) or key.public_hex != public:
-        raise KeyFileError(f"{path}: public_key does not match secret_key")
-    return key
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ import pytest
 
 from chain import limits
 from chain.crypto import KeyPair
+from chain.keyfile import load_key
 from node import handshake as hs
-from node.keys import load_key
 from tests.adversarial.probe import (
     MemoryWatch,
     assert_commits,

@@ -18,12 +18,12 @@ from aid.identity import gb11643_check_digit, person_commitment, unseal
 from aid.ledger import ACTIONS
 from chain.crypto import KeyPair, verify
 from chain.encoding import canonical, sha256_hex
+from chain.keyfile import save_key
 from cli import aid as cli_aid
 from cli.common import CliError, UsageError
 from cli.main import build_parser, main
 from node.aidclient import READER_KINDS, aid_tx, readers_of
 from node.cluster import init_cluster
-from node.keys import save_key
 from tests.cli.test_main import closed_port_url
 
 COUNTY, TOWNSHIP, VILLAGE = "530102000000", "530102001000", "530102001001"

@@ -12,9 +12,9 @@ from nacl.public import PrivateKey
 from aid.demo_county import COUNTY_CODE, demo_county
 from aid.genesis import genesis_records
 from aid.identity import seal, unseal
+from chain.keyfile import load_key
 from cli.main import main
 from node.cluster import AID_ORGS, LOCAL_AID_POLICY, init_cluster, load_cluster
-from node.keys import load_key
 
 
 def mode(path: Path) -> int:

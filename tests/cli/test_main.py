@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from chain.crypto import KeyPair
+from chain.keyfile import save_key
 from cli.common import DEFAULT_RPC, LOCAL_RPC
 from cli.main import build_parser, main
-from node.keys import save_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,9 +25,9 @@ import pytest_asyncio
 
 from aid.identity import gb11643_check_digit
 from chain.crypto import KeyPair
+from chain.keyfile import save_key
 from contracts import runtime
 from node.aidclient import Member, household_args, readers_of
-from node.keys import save_key
 from rpc.client import Account, Client, MethodNotFoundError, Sent, Signer
 from tests.integration.aid_genesis import COUNTY, TOWNSHIP, VILLAGE, AidSetup, add_aid_genesis
 from tests.integration.harness import LocalCluster

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from chain.keyfile import load_key
 from consensus.invariants import CHECKPOINT_NOT_ABOVE_COMMITTED
 from consensus.messages import make_checkpoint
 from consensus.records import VoteRecord
 from node.cluster import wait_ready
 from node.config import load_config
-from node.keys import load_key
 from storage.chainstore import ChainStore
 from tests.integration.harness import LocalCluster
 

@@ -21,7 +21,7 @@ from nacl.exceptions import CryptoError
 
 from aid.cycles import entitlement_id
 from aid.identity import account_commitment, person_commitment, seal, unseal
-from node.keys import save_key
+from chain.keyfile import save_key
 from tests.integration.aid_genesis import COUNTY, OTHER_VILLAGE, add_aid_genesis
 from tests.integration.harness import LocalCluster, aidchain
 from tests.integration.ledger_helpers import (

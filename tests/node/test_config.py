@@ -10,12 +10,12 @@ from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_ro
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from chain.errors import ConfigError
+from chain.keyfile import load_key
 from chain.tx import sign_tx
 from consensus.messages import make_pre_prepare
 from node.cluster import init_cluster, load_cluster
 from node.config import load_config
 from node.genesis import load_genesis, validate_genesis
-from node.keys import load_key
 from node.ports import consensus_envelope
 from node.statesync import sync_item
 

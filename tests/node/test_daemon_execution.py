@@ -12,11 +12,11 @@ import pytest
 from chain import limits
 from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
 from chain.gas import block_gas
+from chain.keyfile import load_key
 from chain.tx import Transaction, make_transfer, sign_tx
 from node.cluster import init_cluster
 from node.config import load_config
 from node.daemon import Node
-from node.keys import load_key
 
 LIMIT = limits.MIN_BLOCK_GAS_LIMIT + 5  # one maximal call and some small txs, not two calls
 

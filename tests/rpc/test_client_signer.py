@@ -11,8 +11,8 @@ import pytest
 from aid.context import Context
 from chain.crypto import KeyPair
 from chain.errors import KeyFileError
+from chain.keyfile import load_key, save_key
 from chain.tx import tx_verified_from_dict
-from node.keys import load_key, save_key
 from rpc.client import Signer, new_id, read_key_file
 
 

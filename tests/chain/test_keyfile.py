@@ -9,7 +9,7 @@ import pytest
 
 from chain.crypto import KeyPair
 from chain.errors import KeyFileError
-from node.keys import load_key, save_key
+from chain.keyfile import load_key, save_key
 
 
 def test_save_creates_0600_and_roundtrips(tmp_path: Path) -> None:
