@@ -40,10 +40,11 @@ from chain.errors import AidchainError
 from chain.keyfile import load_key
 from chain.tx import Transaction, sign_tx
 from contracts.runtime import contract_address
+from node import txflow
 from node.aidclient import Member, aid_payload, household_args, read_registry_key, readers_of
 from node.bench import BenchReport, measure
 from node.cluster import ClusterInfo, load_cluster
-from rpc.client import RpcClient, RpcError
+from rpc.client import RpcClient
 
 STREAMS = ("household.apply", "cycle.add", "cycle.approve", "payment.report")
 ENT_PER_ADD = 4  # households per measured cycle.add
@@ -63,7 +64,7 @@ RULES_INIT = {
 RULES_FILE = (
     Path(__file__).resolve().parents[1] / "contracts" / "system" / "rules_living_subsidy.py"
 )
-SEND_BATCH, POLL_BATCH, POLL_S, PHASE_TIMEOUT_S = 100, 200, 0.2, 300.0
+SEND_BATCH = 100  # set-up transactions per JSON-RPC batch
 
 
 class BenchSetupError(AidchainError):
@@ -168,39 +169,11 @@ class LedgerBench:
         return receipts
 
     async def _send(self, txs: Sequence[Transaction]) -> None:
-        deadline = time.monotonic() + PHASE_TIMEOUT_S
-        for start in range(0, len(txs), SEND_BATCH):
-            chunk = list(txs[start : start + SEND_BATCH])
-            while chunk:
-                results = await self.client.batch([("tx_send", {"tx": t.to_dict()}) for t in chunk])
-                retry = []
-                for t, r in zip(chunk, results, strict=True):
-                    if isinstance(r, RpcError):
-                        if r.reason != "mempool_full":
-                            raise BenchSetupError(f"tx_send refused {t.hash[:12]}: {r.message}")
-                        retry.append(t)
-                chunk = retry
-                if chunk:
-                    if time.monotonic() > deadline:
-                        raise BenchSetupError("the mempool stayed full for the phase timeout")
-                    await asyncio.sleep(POLL_S)
+        pairs = [(t.hash, t.to_dict()) for t in txs]
+        await txflow.send_all(self.client, pairs, BenchSetupError, batch=SEND_BATCH)
 
     async def _wait(self, hashes: list[str]) -> list[dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + PHASE_TIMEOUT_S
-        while len(found) < len(hashes):
-            missing = [h for h in hashes if h not in found]
-            for start in range(0, len(missing), POLL_BATCH):
-                part = missing[start : start + POLL_BATCH]
-                results = await self.client.batch([("tx_get", {"hash": h}) for h in part])
-                for h, r in zip(part, results, strict=True):
-                    if isinstance(r, dict) and r.get("status") == "committed":
-                        found[h] = r
-            if len(found) < len(hashes):
-                if time.monotonic() > deadline:
-                    raise BenchSetupError(f"{len(hashes) - len(found)} set-up txs did not commit")
-                await asyncio.sleep(POLL_S)
-        return [found[h] for h in hashes]
+        return await txflow.wait_committed(self.client, hashes, BenchSetupError)
 
     # --- the set-up ---------------------------------------------------------------------------
     def _clerks(self) -> list[tuple[str, str, str]]:
@@ -399,8 +372,8 @@ def measured_txs(bench: LedgerBench, prepared: Prepared) -> list[list[Transactio
 async def refusals(client: RpcClient, hashes: list[str]) -> Counter[str]:
     """Committed measured actions the ledger refused (``ok: false``), by reason."""
     out: Counter[str] = Counter()
-    for start in range(0, len(hashes), POLL_BATCH):
-        part = hashes[start : start + POLL_BATCH]
+    for start in range(0, len(hashes), txflow.POLL_BATCH):
+        part = hashes[start : start + txflow.POLL_BATCH]
         for info in await client.batch([("tx_get", {"hash": h}) for h in part]):
             receipt = info.get("receipt") if isinstance(info, dict) else None
             if receipt is not None and not receipt["ok"]:

@@ -32,7 +32,7 @@ from chain.errors import AidchainError
 from chain.keyfile import load_key, save_key
 from chain.tx import sign_tx
 from contracts.runtime import contract_address
-from node import demo_oversight
+from node import demo_oversight, txflow
 from node.aidclient import (
     Member,
     SignedTx,
@@ -46,9 +46,6 @@ from node.cluster import ClusterInfo
 from rpc.client import RpcClient, RpcError
 
 SEND_BATCH = 50  # transactions per JSON-RPC batch (as tests/integration/harness.py submit_all)
-POLL_BATCH = 200  # tx_get calls per batch while waiting for a phase
-POLL_S = 0.2
-PHASE_TIMEOUT_S = 300.0
 ADD_CHUNK = 500  # households per cycle.add (aid.cycles.MAX_BATCH_HOUSEHOLDS)
 ADD_GAS_PER_HOUSEHOLD = (
     6_000  # rules gas per household added (about 4,150 measured, docs/ledger.md)
@@ -212,39 +209,12 @@ class DemoLoader:
         return receipts
 
     async def _send(self, txs: Sequence[SignedTx]) -> None:
-        for start in range(0, len(txs), SEND_BATCH):
-            chunk = list(txs[start : start + SEND_BATCH])
-            deadline = time.monotonic() + PHASE_TIMEOUT_S
-            while chunk:
-                results = await self.client.batch([("tx_send", {"tx": t.tx}) for t in chunk])
-                retry = []
-                for t, r in zip(chunk, results, strict=True):
-                    if isinstance(r, RpcError):
-                        if r.reason != "mempool_full":
-                            raise DemoError(f"tx_send refused {t.hash[:12]}: {r.message}")
-                        retry.append(t)
-                chunk = retry
-                if chunk:
-                    if time.monotonic() > deadline:
-                        raise DemoError("the mempool stayed full for the whole phase timeout")
-                    await asyncio.sleep(POLL_S)
+        await txflow.send_all(
+            self.client, [(t.hash, t.tx) for t in txs], DemoError, batch=SEND_BATCH
+        )
 
     async def _wait(self, hashes: list[str]) -> list[dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + PHASE_TIMEOUT_S
-        while len(found) < len(hashes):
-            missing = [h for h in hashes if h not in found]
-            for start in range(0, len(missing), POLL_BATCH):
-                part = missing[start : start + POLL_BATCH]
-                results = await self.client.batch([("tx_get", {"hash": h}) for h in part])
-                for h, r in zip(part, results, strict=True):
-                    if isinstance(r, dict) and r.get("status") == "committed":
-                        found[h] = r
-            if len(found) < len(hashes):
-                if time.monotonic() > deadline:
-                    raise DemoError(f"{len(hashes) - len(found)} transactions did not commit")
-                await asyncio.sleep(POLL_S)
-        return [found[h] for h in hashes]
+        return await txflow.wait_committed(self.client, hashes, DemoError)
 
     async def list_all(self, kind: str, filters: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
