@@ -17,10 +17,10 @@ from aid.args import Args
 from aid.context import Action
 from aid.errors import BadArgs, WrongArea, WrongRole, WrongState
 from aid.roles import grants_of, require_org
+from aid.sealed import sealed_boxes
 from aid.state import Records
 from chain.crypto import is_pubkey_hex
 
-MAX_SEALED_HEX = 8_192  # one organisation's sealed box of a note, in hex
 MAX_SEALED_ORGS = 8
 HASH = "a 64-hex SHA-256 hash of the off-chain document"
 
@@ -69,22 +69,7 @@ def require_one_of(act: Action, who: Who, area: str) -> list[str]:
 
 def sealed_note(a: Args, records: Records, name: str) -> dict[str, str]:
     """A note sealed to organisations: ``{org id: hex sealed box}``, each organisation known."""
-    raw = a.mapping(name, max_items=MAX_SEALED_ORGS)
-    if not raw:
-        raise BadArgs(f"{name} must seal the note to at least one organisation", argument=name)
-    for org_id, box in raw.items():
-        require_org(records, org_id)
-        if (
-            not isinstance(box, str)
-            or not 0 < len(box) <= MAX_SEALED_HEX
-            or len(box) % 2
-            or box.strip("0123456789abcdef")
-        ):
-            raise BadArgs(
-                f"{name}[{org_id!r}] must be a hex sealed box of <= {MAX_SEALED_HEX} chars",
-                argument=name,
-            )
-    return {k: raw[k] for k in sorted(raw)}
+    return sealed_boxes(a, records, name, what="the note", max_orgs=MAX_SEALED_ORGS)
 
 
 def note_hash(a: Args, name: str, *, required: bool = True) -> str | None:

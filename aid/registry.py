@@ -31,12 +31,12 @@ from aid.errors import (
 )
 from aid.exits import missing_exit_criteria
 from aid.policy import current_policy
-from aid.roles import require_org, require_role
+from aid.roles import require_role
+from aid.sealed import sealed_boxes
 from aid.state import Records
 from chain.crypto import is_pubkey_hex
 
 MAX_MEMBERS = 32
-MAX_SEALED_HEX = 8_192  # one organisation's sealed box of a household's personal data, in hex
 MAX_INCOME_YUAN = 10_000_000
 CAUSES = (
     "illness",  # 因病
@@ -80,21 +80,7 @@ def _members(a: Args) -> list[str]:
 
 
 def _sealed(a: Args, records: Records) -> dict[str, str]:
-    raw = a.mapping("sealed")
-    if not raw:
-        raise BadArgs("sealed must hold the personal data sealed to at least one organisation")
-    for org_id, box in raw.items():
-        require_org(records, org_id)
-        if (
-            not isinstance(box, str)
-            or not 0 < len(box) <= MAX_SEALED_HEX
-            or len(box) % 2
-            or box.strip("0123456789abcdef")
-        ):
-            raise BadArgs(
-                f"sealed[{org_id!r}] must be a hex sealed box of <= {MAX_SEALED_HEX} chars"
-            )
-    return {k: raw[k] for k in sorted(raw)}
+    return sealed_boxes(a, records, "sealed", what="the personal data")
 
 
 def _attributes(a: Args) -> dict[str, Any]:
