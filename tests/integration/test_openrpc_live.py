@@ -98,6 +98,7 @@ async def populate(cluster: LocalCluster, client: Client, admins: dict[str, Any]
         "period": "2026-11",
         "year": 2026,
         ("contract_get", "address"): contract,
+        ("aid_report", "kind"): "funds",
         ("tx_send", "tx"): fresh.to_dict(),
         ("aid_check", "tx"): issue.to_dict(),
     }
@@ -134,6 +135,7 @@ MUST_FIND: dict[str, Callable[[Any], bool]] = {
     "aid_trace": lambda r: not r["truncated"] and r["nodes"],
     "aid_check": lambda r: r["ok"] is True,
     "aid_policy": lambda r: r["area_count"] == len(AREAS),
+    "aid_report": lambda r: r["kind"] == "funds" and r["area"] == COUNTY,
 }
 
 
