@@ -76,13 +76,22 @@ def tx_key(tx_hash: str) -> bytes:
     return P_TX + raw
 
 
-def state_key(key: str) -> bytes:
+def text_key(prefix: bytes, key: str, what: str, max_bytes: int | None = None) -> bytes:
+    """``prefix`` + the UTF-8 of a string key (state, index, stats), refused with a clear error
+    when it is not a string, not encodable, or longer than ``max_bytes`` once encoded."""
     if not isinstance(key, str):
-        raise ChainStoreError(f"state keys must be strings, not {type(key).__name__}")
+        raise ChainStoreError(f"{what} keys must be strings, not {type(key).__name__}")
     try:
-        return P_STATE + key.encode("utf-8")
+        raw = key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ChainStoreError("state key is not valid UTF-8 text") from None
+        raise ChainStoreError(f"{what} key is not valid UTF-8 text") from None
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise ChainStoreError(f"{what} key of {len(raw)} bytes exceeds {max_bytes}")
+    return prefix + raw
+
+
+def state_key(key: str) -> bytes:
+    return text_key(P_STATE, key, "state")
 
 
 class Batch:

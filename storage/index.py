@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chain.encoding import canonical_unchecked
-from storage.db import P_INDEX, Batch
+from storage.db import P_INDEX, Batch, text_key
 from storage.errors import ChainStoreError
 
 MAX_SCAN = 1_000  # entries one scan may return: a page (<= 201) or a trace's fan-out (<= 500)
@@ -38,15 +38,7 @@ NO_INDEX_CHANGES = IndexChanges()
 
 
 def index_key(key: str) -> bytes:
-    if not isinstance(key, str):
-        raise ChainStoreError(f"index keys must be strings, not {type(key).__name__}")
-    try:
-        raw = key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ChainStoreError("index key is not valid UTF-8 text") from None
-    if len(raw) > MAX_INDEX_KEY_BYTES:
-        raise ChainStoreError(f"index key of {len(raw)} bytes exceeds {MAX_INDEX_KEY_BYTES}")
-    return P_INDEX + raw
+    return text_key(P_INDEX, key, "index", MAX_INDEX_KEY_BYTES)
 
 
 def put_changes(batch: Batch, changes: IndexChanges) -> None:

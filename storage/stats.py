@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from storage.db import P_STATS, Batch
+from storage.db import P_STATS, Batch, text_key
 from storage.errors import ChainStoreError
 
 MAX_STATS_SCAN = 1_000  # entries one scan may return; callers page with ``after``
@@ -34,15 +34,7 @@ NO_STATS_CHANGES = StatsChanges()
 
 
 def stats_key(key: str) -> bytes:
-    if not isinstance(key, str):
-        raise ChainStoreError(f"stats keys must be strings, not {type(key).__name__}")
-    try:
-        raw = key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ChainStoreError("stats key is not valid UTF-8 text") from None
-    if len(raw) > MAX_STATS_KEY_BYTES:
-        raise ChainStoreError(f"stats key of {len(raw)} bytes exceeds {MAX_STATS_KEY_BYTES}")
-    return P_STATS + raw
+    return text_key(P_STATS, key, "stats", MAX_STATS_KEY_BYTES)
 
 
 def decode_value(raw: bytes, key: Any) -> int:
