@@ -45,6 +45,9 @@ class BenchReport:
     latencies: list[float] = field(default_factory=list)
     blocks: int = 0
     views_entered: int = -1  # new views the nodes entered during the run, all nodes (-1: unknown)
+    node_cpu_s: float = -1.0  # CPU seconds all nodes used during the run (-1: unknown)
+    exec_cpu_s: float = 0.0  # of which executing blocks
+    commit_cpu_s: float = 0.0  # of which writing them
     view: int = 0  # the highest view of any node afterwards
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
 
@@ -78,6 +81,14 @@ class BenchReport:
             lines.append(
                 f"  views       {self.views_entered} view changes completed during the run "
                 f"(all nodes), highest view now {self.view}"
+            )
+        if self.node_cpu_s >= 0 and self.committed:
+            per_tx = self.node_cpu_s / self.committed / max(self.nodes, 1) * 1e6
+            share = self.committed * max(self.nodes, 1) / 1e6
+            lines.append(
+                f"  node CPU    {per_tx:.0f} us per committed tx per node: execution "
+                f"{self.exec_cpu_s / share:.0f}, commit {self.commit_cpu_s / share:.0f}, the rest "
+                f"(admission, consensus, RPC) {(self.node_cpu_s - self.exec_cpu_s - self.commit_cpu_s) / share:.0f}"
             )
         uncommitted = self.submitted - self.committed
         if uncommitted:
@@ -160,25 +171,40 @@ async def measure(
     if views_before is not None and views_after is not None:
         report.views_entered = sum(views_after[1]) - sum(views_before[1])
         report.view = max(views_after[0])
+        spent = [
+            sum(after) - sum(before)
+            for after, before in zip(views_after[2:], views_before[2:], strict=True)
+        ]
+        report.node_cpu_s, report.exec_cpu_s, report.commit_cpu_s = (ms / 1000 for ms in spent)
     return report
 
 
-async def _views(urls: list[str]) -> tuple[list[int], list[int]] | None:
-    """Each node's view and how many new views it has entered (consensus stats), or None.
+async def _views(
+    urls: list[str],
+) -> tuple[list[int], list[int], list[int], list[int], list[int]] | None:
+    """Each node's view, new views entered, and CPU ms (all, executing, committing), or None.
 
     A healthy run stays in its view: every view change means some replica gave up waiting for
     a block (request or view-change timeout), which is what an unbounded block causes.
     """
-    views, entered = [], []
+    views: list[int] = []
+    entered: list[int] = []
+    cpu_ms: list[int] = []
+    exec_ms: list[int] = []
+    commit_ms: list[int] = []
     try:
         for url in urls:
             async with RpcClient(url) as rpc:
                 status = await rpc.call("node_status")
             views.append(int(status["view"]))
             entered.append(int(status["stats"]["consensus"].get("views_entered", 0)))
+            node = status["stats"]["node"]
+            cpu_ms.append(int(node["cpu_ms"]))
+            exec_ms.append(int(node["exec_cpu_ms"]))
+            commit_ms.append(int(node["commit_cpu_ms"]))
     except (RpcError, RpcTransportError, KeyError, TypeError, ValueError):
         return None  # a node that does not answer: no figure rather than a wrong one
-    return views, entered
+    return views, entered, cpu_ms, exec_ms, commit_ms
 
 
 def _client_queues(per_account: list[list[Transaction]], clients: int) -> list[list[Transaction]]:

@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -206,6 +206,8 @@ class Node:
             "bad_consensus_messages": 0,
             "bad_gossip_txs": 0,
             "blocks_committed": 0,
+            "exec_cpu_ms": 0,  # CPU the execution thread spent on committed blocks
+            "commit_cpu_ms": 0,  # CPU the I/O thread spent writing them (batch build + write)
         }
         self.runner = Runner(
             journal=StoreJournal(self.store, self._io),
@@ -334,9 +336,15 @@ class Node:
         try:
             started = time.monotonic()
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._exec, self.executor.execute, block)
+            result, cpu_s = await loop.run_in_executor(
+                self._exec, _thread_cpu, self.executor.execute, block
+            )
+            self.stats["exec_cpu_ms"] += round(cpu_s * 1000)
             executed_ms = (time.monotonic() - started) * 1000
-            await self._io_call(self.store.commit_block, block, cert, result)
+            _, cpu_s = await self._io_call(
+                _thread_cpu, self.store.commit_block, block, cert, result
+            )
+            self.stats["commit_cpu_ms"] += round(cpu_s * 1000)
         except Exception:
             # A block 2f+1 validators committed cannot be applied here: our state has diverged
             # or our disk failed. Going on would serve a wrong chain, so stop loudly.
@@ -498,6 +506,16 @@ class Node:
             self.sync.on_response(peer, message)
         else:
             self.stats["bad_peer_messages"] += 1
+
+
+T = TypeVar("T")
+
+
+def _thread_cpu(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """``fn(*args)`` and the CPU seconds this thread spent on it (for the node's CPU stats)."""
+    start = time.thread_time()
+    out = fn(*args)
+    return out, time.thread_time() - start
 
 
 class NodeLogContext(logging.Filter):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar, overload
@@ -277,7 +278,7 @@ class NodeRpc(AidRpc, PublicRpc, AuditRpc, StatsRpc):
             "mempool_size": len(node.mempool),
             "syncing": node.sync.active,
             "stats": {
-                "node": dict(node.stats),
+                "node": {**node.stats, "cpu_ms": round(time.process_time() * 1000)},
                 "consensus": dict(node.replica.stats),
                 "mempool": dict(node.mempool.stats),
                 "peers": dict(node.peers.stats),
