@@ -95,6 +95,7 @@ class ContractRules:
         self._gas_left = gas
         self._height = height
         self._time_ms = time_ms
+        self._memo: Any = None  # a contracts.runtime.QueryMemo once a rule has run
         self.gas_used = 0
 
     def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
@@ -106,8 +107,16 @@ class ContractRules:
                 rule=hook,
             )
         ctx = runtime.CallContext(height=self._height, time=self._time_ms, tx_hash="")
+        if self._memo is None:
+            self._memo = runtime.QueryMemo()
         result = runtime.query(
-            self._state, contract=contract, method=hook, args=args, gas=self._gas_left, ctx=ctx
+            self._state,
+            contract=contract,
+            method=hook,
+            args=args,
+            gas=self._gas_left,
+            ctx=ctx,
+            memo=self._memo,
         )
         self._gas_left -= result.gas_used
         self.gas_used += result.gas_used

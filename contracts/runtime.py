@@ -36,7 +36,15 @@ from contracts.vm.errors import (
 from contracts.vm.failures import describe, locate
 from contracts.vm.gas import Meter
 from contracts.vm.machine import PROGRAM_CACHE_SIZE, Program, load
-from contracts.vm.values import decode, encode, from_json, short_text, to_json, vm_str
+from contracts.vm.values import (
+    Converted,
+    decode,
+    encode,
+    from_json,
+    short_text,
+    to_json,
+    vm_str,
+)
 
 log = logging.getLogger(__name__)
 
@@ -459,14 +467,39 @@ def _code_record_size(record: Any) -> int:
     return size
 
 
-def _program_of(tx: _Tx, contract: str) -> Program:
+@dataclass(slots=True)
+class QueryMemo:
+    """Work that read-only queries of one transaction share, charged to each as if redone.
+
+    A ledger action runs its program's rules hooks several times (two per household added to
+    a cycle). Deployed code never changes, and the caller passes the same argument objects
+    unchanged, so the code record's size, the loaded program and each argument's conversion
+    are worked out once; every query is still charged the gas a fresh one pays.
+    """
+
+    # contract -> (code record size, source length, program)
+    programs: dict[str, tuple[int, int, Program]] = field(default_factory=dict)
+    args: Converted = field(default_factory=dict)
+
+
+def _program_of(tx: _Tx, contract: str, memo: QueryMemo | None = None) -> Program:
+    known = None if memo is None else memo.programs.get(contract)
+    if known is not None:
+        size, source_chars, program = known  # charged as read_code and the lines below charge
+        tx.meter.charge(schedule.GAS_STORAGE_READ + size // 8 * schedule.GAS_STORAGE_READ_PER_BYTE)
+        tx.meter.alloc(size)
+        tx.meter.charge(source_chars // 64)
+        return tx.loaded(program)
     code = None
     if is_pubkey_hex(contract):  # the source (a str) is all we need: no copy of the record
         code = tx.read_code(code_key(contract))
     if not isinstance(code, dict) or not isinstance(code.get("source"), str):
         raise NoSuchContract(f"no contract at {contract!r}")
     tx.meter.charge(len(code["source"]) // 64)
-    return tx.loaded(load(code["source"]))
+    program = tx.loaded(load(code["source"]))
+    if memo is not None:
+        memo.programs[contract] = (_code_record_size(code), len(code["source"]), program)
+    return program
 
 
 def _run(
@@ -477,6 +510,7 @@ def _run(
     method: str,
     args: dict[str, Any],
     allow_init: bool = False,
+    memo: Converted | None = None,
 ) -> Any:
     """Run one public function of a program in a fresh instance; returns its JSON result."""
     if method == INIT_METHOD and not allow_init:
@@ -486,7 +520,7 @@ def _run(
     if not isinstance(args, dict) or not all(type(k) is str for k in args):
         raise InvalidValue("arguments must be an object with string keys")
     meter = tx.meter
-    values = {k: from_json(meter, v, "arguments") for k, v in args.items()}
+    values = {k: from_json(meter, v, "arguments", memo) for k, v in args.items()}
     instance, owned = _instance(tx, program)
     namespace = instance.namespace
     namespace["_ctx_sender"] = sender
@@ -507,9 +541,19 @@ def _run(
     return to_json(meter, result, "result")
 
 
-def _invoke(tx: _Tx, contract: str, sender: str, method: str, args: dict[str, Any]) -> Any:
+def _invoke(
+    tx: _Tx,
+    contract: str,
+    sender: str,
+    method: str,
+    args: dict[str, Any],
+    memo: QueryMemo | None = None,
+) -> Any:
     tx.meter.charge(schedule.GAS_CALL_BASE)
-    return _run(tx, _program_of(tx, contract), contract, sender, method, args)
+    program = _program_of(tx, contract, memo)
+    return _run(
+        tx, program, contract, sender, method, args, memo=None if memo is None else memo.args
+    )
 
 
 def _execute(tx: _Tx, body: Any, *, address: str | None, commit: bool) -> ContractResult:
@@ -604,11 +648,18 @@ def query(
     gas: int,
     ctx: CallContext,
     sender: str | None = None,
+    memo: QueryMemo | None = None,
 ) -> ContractResult:
-    """Run a method read-only: its writes are simulated in the overlay and then dropped."""
+    """Run a method read-only: its writes are simulated in the overlay and then dropped.
+
+    ``memo`` (one per transaction) lets queries share work; see ``QueryMemo``.
+    """
     tx = _new_tx(state, gas, ctx)
     return _execute(
-        tx, lambda: _invoke(tx, contract, sender or "", method, args), address=None, commit=False
+        tx,
+        lambda: _invoke(tx, contract, sender or "", method, args, memo),
+        address=None,
+        commit=False,
     )
 
 

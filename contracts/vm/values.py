@@ -151,17 +151,35 @@ def decode(text: str) -> Any:
     return _json_decode(text)
 
 
-def from_json(meter: Meter, value: Any, what: str) -> Any:
-    """Copy a JSON value coming from outside (args, storage) into a fresh contract value."""
+# id(value) -> (value, walk gas, canonical text): from_json's work on a value, to redo cheaply
+Converted = dict[int, tuple[Any, int, str]]
+
+
+def from_json(meter: Meter, value: Any, what: str, memo: Converted | None = None) -> Any:
+    """Copy a JSON value coming from outside (args, storage) into a fresh contract value.
+
+    With ``memo``, a value converted before (the same object, which the caller promises not to
+    have changed) is charged exactly what its walk and allocation cost the first time, without
+    walking and encoding it again: a ledger action asks the same rules several questions about
+    one household. The walk's charges only ever add up, so charging their sum at once runs out
+    of gas exactly when the walk would have.
+    """
     if type(value) in (int, str, bool) or value is None:
         if type(value) is int and value.bit_length() > gas.MAX_INT_BITS:
             raise LimitExceeded(f"{what}: integer larger than {gas.MAX_INT_BITS} bits")
         return value
-    try:
-        walk(meter, value)
-        text = _json_encode(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValue(f"{what} is not JSON: {exc}") from None
+    known = None if memo is None else memo.get(id(value))
+    if known is not None and known[0] is value:
+        _, cost, text = known
+        meter.charge(cost)
+    else:
+        try:
+            cost = walk(meter, value)
+            text = _json_encode(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValue(f"{what} is not JSON: {exc}") from None
+        if memo is not None:
+            memo[id(value)] = (value, cost, text)
     meter.alloc(len(text))
     return _json_decode(text)
 
