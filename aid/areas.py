@@ -13,10 +13,13 @@ without a state read, which is what every role-scope check needs.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aid.errors import UnknownArea
 
 AREA_CODE_DIGITS = 12
 LEVELS = ("province", "city", "county", "township", "village")
+AREA_CACHE_SIZE = 65_536  # area codes whose level is remembered (a province has ~20,000 villages)
 _SEGMENT_ENDS = (2, 4, 6, 9, 12)  # where each level's segment ends in the code
 
 
@@ -30,8 +33,17 @@ def area_level(code: object) -> str:
 
     Well-formed: 12 ASCII digits; the segments down to the code's level are non-zero and every
     segment below it is all zeros (``530100000000`` is a city, ``530100001000`` is not a code).
+    Every entitlement, payment and counter asks this of the same few villages, so answers are
+    cached (a refused code raises and is not cached).
     """
-    if not isinstance(code, str) or len(code) != AREA_CODE_DIGITS or not code.isascii():
+    if not isinstance(code, str):
+        raise UnknownArea(f"area code must be {AREA_CODE_DIGITS} digits, got {code!r:.40}")
+    return _level_of(code)
+
+
+@lru_cache(maxsize=AREA_CACHE_SIZE)
+def _level_of(code: str) -> str:
+    if len(code) != AREA_CODE_DIGITS or not code.isascii():
         raise UnknownArea(f"area code must be {AREA_CODE_DIGITS} digits, got {code!r:.40}")
     if not code.isdigit():
         raise UnknownArea(f"area code must be {AREA_CODE_DIGITS} digits, got {code!r:.40}")

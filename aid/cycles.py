@@ -179,7 +179,7 @@ def _entitle(
     """Write one entitlement and return its value in fen, or return why the rules skipped it."""
     records = act.records
     program_id, period = cycle["program"], cycle["period"]
-    household = records.need("household", hh, "household")
+    household = records.need_peek("household", hh, "household")  # the rules get a view
     if not is_payable(household):
         raise WrongState(
             f"household {hh} is {household['status']}: only registered households, and lifted "
@@ -190,7 +190,7 @@ def _entitle(
     if not area_contains(program["area"], household["village"]):
         raise WrongArea(f"household {hh} lives outside program {program_id}'s area")
     ent_id = entitlement_id(program_id, period, hh)
-    existing = records.get("entitlement", ent_id)
+    existing = records.peek("entitlement", ent_id)
     if existing is not None:
         raise AlreadyPaid(
             f"household {hh} already has an entitlement for program {program_id} in {period} "

@@ -115,7 +115,14 @@ class Records:
     def need(self, kind: str, ident: str, what: str | None = None) -> dict[str, Any]:
         value = self.get(kind, ident)
         if value is None:
-            raise UnknownEntity(f"no {what or kind} {ident!r} on this chain", entity=kind)
+            raise _unknown(kind, ident, what)
+        return value
+
+    def need_peek(self, kind: str, ident: str, what: str | None = None) -> dict[str, Any]:
+        """``need`` without the copy: READ-ONLY, as ``peek``."""
+        value = self.peek(kind, ident)
+        if value is None:
+            raise _unknown(kind, ident, what)
         return value
 
     def put(self, kind: str, ident: str, record: dict[str, Any]) -> None:
@@ -125,3 +132,7 @@ class Records:
     def delete(self, kind: str, ident: str) -> None:
         self._state.delete(record_key(kind, ident))
         self.written[f"{kind}/{ident}"] = None
+
+
+def _unknown(kind: str, ident: str, what: str | None) -> UnknownEntity:
+    return UnknownEntity(f"no {what or kind} {ident!r} on this chain", entity=kind)
