@@ -80,22 +80,26 @@ def periods_at(time_ms: int | None) -> tuple[str, ...]:
 
 
 class _Out:
-    """Adds one record's contributions, times ``sign`` (+1 new, -1 old), into ``total``."""
+    """Adds one record's contributions, times ``sign`` (+1 new, -1 old), into a block's sums.
 
-    __slots__ = ("sign", "total")
+    Area contributions are summed per (area, periods, metric) in ``local`` and spread to every
+    ancestor area and period once, by ``_spread``, when the block's sum is complete: a block's
+    records sit in a few villages, so this spreads each village's sum instead of every record.
+    The sums are the same (addition is linear); only the work moves.
+    """
 
-    def __init__(self, total: dict[str, int], sign: int) -> None:
+    __slots__ = ("local", "sign", "total")
+
+    def __init__(self, total: dict[str, int], local: Local, sign: int) -> None:
         self.total = total
+        self.local = local
         self.sign = sign
 
     def add(self, area: str, periods: tuple[str, ...], metric: str, value: int) -> None:
-        if value == 0:
+        if value == 0 or not periods:
             return
-        value *= self.sign
-        total = self.total
-        for prefix in _prefixes(area, periods):
-            key = prefix + metric
-            total[key] = total.get(key, 0) + value
+        key = (area, periods, metric)
+        self.local[key] = self.local.get(key, 0) + self.sign * value
 
     def stock(self, area: str, metric: str, value: int = 1) -> None:
         self.add(area, (ALL,), metric, value)
@@ -103,6 +107,18 @@ class _Out:
     def item(self, key: str, value: int) -> None:
         if value:
             self.total[key] = self.total.get(key, 0) + self.sign * value
+
+
+Local = dict[tuple[str, tuple[str, ...], str], int]
+
+
+def _spread(local: Local, total: dict[str, int]) -> None:
+    """Add each (area, periods, metric) sum to the counters of the area's ancestors."""
+    for (area, periods, metric), value in local.items():
+        if value:
+            for prefix in _prefixes(area, periods):
+                key = prefix + metric
+                total[key] = total.get(key, 0) + value
 
 
 Contribute = Callable[[_Out, str, Record, Refs], None]
@@ -120,18 +136,27 @@ class _Diff:
         self.contribute = contribute
 
     def into(
-        self, total: dict[str, int], ident: str, old: Record | None, new: Record | None, refs: Refs
+        self,
+        total: dict[str, int],
+        local: Local,
+        ident: str,
+        old: Record | None,
+        new: Record | None,
+        refs: Refs,
     ) -> None:
+        """Add the row to ``total`` (plain counters) and ``local`` (area sums, see ``_Out``)."""
         if old is not None:
-            self.contribute(_Out(total, -1), ident, old, refs)
+            self.contribute(_Out(total, local, -1), ident, old, refs)
         if new is not None:
-            self.contribute(_Out(total, 1), ident, new, refs)
+            self.contribute(_Out(total, local, 1), ident, new, refs)
 
     def __call__(
         self, ident: str, old: Record | None, new: Record | None, refs: Refs
     ) -> list[Delta]:
         total: dict[str, int] = {}
-        self.into(total, ident, old, new, refs)
+        local: Local = {}
+        self.into(total, local, ident, old, new, refs)
+        _spread(local, total)
         return [(key, value) for key, value in total.items() if value]
 
 
@@ -289,13 +314,15 @@ def stats_delta(
     ``before`` reads a record at the start of the block, ``after`` at its end (also the refs).
     """
     total: dict[str, int] = {}
+    local: Local = {}
     for kind, ident in changed:
         row = STATS.get(kind)
         if row is None:
             continue
         if isinstance(row, _Diff):
-            row.into(total, ident, before(kind, ident), after(kind, ident), after)
+            row.into(total, local, ident, before(kind, ident), after(kind, ident), after)
             continue
         for key, value in row(ident, before(kind, ident), after(kind, ident), after):
             total[key] = total.get(key, 0) + value
+    _spread(local, total)
     return {key: value for key, value in total.items() if value}

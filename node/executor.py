@@ -95,6 +95,14 @@ class BlockState:
     def delete(self, key: str) -> None:
         self.writes[key] = None
 
+    def committed(self, key: str) -> Any | None:
+        """The value at ``key`` before this block (shared, as ``get``'s): what the read side
+        diffs against. Most keys a block wrote it read first, so they are decoded already."""
+        value = self._read.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._read[key] = self._store.get_state(key)
+        return value
+
 
 class StateReader(Protocol):
     def get(self, key: str) -> Any | None: ...
@@ -358,13 +366,7 @@ class Executor:
         self, overlay: BlockState, ledger: _LedgerTouches
     ) -> tuple[IndexChanges, StatsChanges]:
         """The block's edits of the read-side index and of the statistics (outside the root)."""
-        committed: dict[str, Any] = {}  # both read the records as they were before the block
-
-        def before(key: str) -> Any | None:
-            if key not in committed:
-                committed[key] = self._store.get_state(key)
-            return committed[key]
-
+        before = overlay.committed  # both read the records as they were before the block
         return ledger.changes(before, overlay.get), self._stats(overlay, before)
 
     def _stats(self, overlay: BlockState, before: Callable[[str], Any | None]) -> StatsChanges:
