@@ -21,10 +21,43 @@ _encoder = json.JSONEncoder(
 
 
 def _check(obj: Any, depth: int = 0) -> None:
+    """Refuse what has no canonical JSON form (see ``canonical``).
+
+    Every committed block's state writes and receipts pass through here, so the common case --
+    plain dicts and lists of str, int, bool and None -- is checked by exact type without a call
+    per scalar; anything else (subclasses, floats, foreign types) takes ``_check_any``.
+    """
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:
+        return
+    # a container's items sit one level below it, scalars too
+    if depth > limits.MAX_JSON_DEPTH or (depth == limits.MAX_JSON_DEPTH and obj):
+        raise EncodingError(f"value nested deeper than {limits.MAX_JSON_DEPTH} levels")
+    if t is dict:
+        for key, value in obj.items():
+            if type(key) is not str:
+                _check_any(obj, depth)  # a str subclass passes there; anything else is refused
+                return
+            tv = type(value)
+            if not (tv is str or tv is int or tv is bool or value is None):
+                _check(value, depth + 1)
+        return
+    if t is list:
+        for value in obj:
+            tv = type(value)
+            if not (tv is str or tv is int or tv is bool or value is None):
+                _check(value, depth + 1)
+        return
+    _check_any(obj, depth)
+
+
+def _check_any(obj: Any, depth: int) -> None:
     if depth > limits.MAX_JSON_DEPTH:
         raise EncodingError(f"value nested deeper than {limits.MAX_JSON_DEPTH} levels")
     if obj is None or isinstance(obj, (bool, int, str)):
         return
+    if depth == limits.MAX_JSON_DEPTH and isinstance(obj, (list, tuple, dict)) and obj:
+        raise EncodingError(f"value nested deeper than {limits.MAX_JSON_DEPTH} levels")
     if isinstance(obj, float):
         raise EncodingError("floats are not allowed; use integers (fen)")
     if isinstance(obj, (list, tuple)):
