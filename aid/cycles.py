@@ -142,8 +142,10 @@ def cycle_add(act: Action) -> None:
     if cycle["count"] + len(households) > MAX_CYCLE_ENTITLEMENTS:
         raise BadArgs(f"a cycle holds at most {MAX_CYCLE_ENTITLEMENTS} entitlements")
     added, skipped, total = 0, [], 0
+    # one view for every household: the rules' query memo converts it for the VM only once
+    view = program_view(cycle["program"], program)
     for hh in households:
-        verdict = _entitle(act, act.rules, ident, cycle, program, hh)
+        verdict = _entitle(act, act.rules, ident, cycle, program, view, hh)
         if isinstance(verdict, str):
             skipped.append([hh, verdict])
         else:
@@ -174,6 +176,7 @@ def _entitle(
     cycle_id: str,
     cycle: dict[str, Any],
     program: dict[str, Any],
+    view: dict[str, Any],
     hh: str,
 ) -> int | str:
     """Write one entitlement and return its value in fen, or return why the rules skipped it."""
@@ -200,7 +203,7 @@ def _entitle(
         )
     args = {
         "household": household_view(hh, household),
-        "program": program_view(program_id, program),
+        "program": view,
         "period": period,
     }
     verdict = rules.call(program_id, program["rules"], "eligible", args)
