@@ -13,28 +13,41 @@ protocol constants (chain/limits.py): every node must price alike.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from chain import limits
-from chain.tx import Transaction
+
+if TYPE_CHECKING:
+    from chain.tx import Transaction
 
 
 def intrinsic_gas(tx: Transaction) -> int:
-    """The node's own work for ``tx``, in gas: by type (and ledger action) plus its bytes."""
-    if tx.type == "transfer":
+    """The node's own work for ``tx``, in gas: by type (and ledger action) plus its bytes.
+
+    Worked out once, when the transaction is decoded (``chain.tx.tx_from_dict``): proposals,
+    block validation and the mempool ask it of every pending transaction again and again.
+    """
+    return tx.intrinsic_gas
+
+
+def intrinsic_gas_of(tx_type: str, payload: dict[str, Any], size: int) -> int:
+    """``intrinsic_gas`` of a transaction of ``tx_type`` with ``payload`` and encoded ``size``."""
+    if tx_type == "transfer":
         base = limits.INTRINSIC_GAS_TRANSFER
-    elif tx.type == "aid":
-        action = tx.payload["action"]
+    elif tx_type == "aid":
+        action = payload["action"]
         base = limits.INTRINSIC_GAS_AID_ACTIONS.get(action, limits.INTRINSIC_GAS_AID)
         per_item = limits.INTRINSIC_GAS_AID_PER_ITEM.get(action)
         if per_item is not None:
-            base += per_item[1] * _items(tx.payload["args"], per_item[0])
+            base += per_item[1] * _items(payload["args"], per_item[0])
     else:
         base = limits.INTRINSIC_GAS_CONTRACT_TX
-    return base + limits.GAS_PER_TX_BYTE * tx.size
+    return base + limits.GAS_PER_TX_BYTE * size
 
 
 def block_gas(tx: Transaction) -> int:
     """What ``tx`` counts against the block gas limit: intrinsic plus declared gas."""
-    return intrinsic_gas(tx) + tx.gas_limit
+    return tx.intrinsic_gas + tx.gas_limit
 
 
 def _items(args: object, name: str) -> int:

@@ -17,6 +17,7 @@ from chain.checks import is_int
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
 from chain.encoding import canonical, is_valid_text, sha256_hex
 from chain.errors import BadSignature, EncodingError, MalformedTx, TooLarge
+from chain.gas import intrinsic_gas_of
 
 TX_FIELDS = frozenset({"chain_id", "sender", "nonce", "type", "payload", "signature"})
 TX_TYPES = ("transfer", "deploy", "call", "aid")
@@ -122,6 +123,7 @@ class Transaction:
     signature: str
     body_bytes: bytes = field(repr=False, compare=False)
     hash: str = field(compare=False)
+    intrinsic_gas: int = field(repr=False, compare=False)  # chain.gas.intrinsic_gas
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +202,7 @@ def tx_from_dict(obj: Any) -> Transaction:
         obj["signature"],
         body,
         sha256_hex(body),
+        intrinsic_gas_of(obj["type"], obj["payload"], len(body) + _SIGNATURE_FIELD_BYTES),
     )
 
 
