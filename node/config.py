@@ -104,6 +104,9 @@ class NodeConfig:
     data_dir: Path
     genesis: Path
     log_level: str = "INFO"
+    # keep the ledger's read-side index and statistics (false: a validator that serves no
+    # ledger reads, like CometBFT's null tx indexer; docs/operations.md)
+    read_side: bool = True
     rpc: RpcConfig = field(default_factory=RpcConfig)
     p2p: P2PConfig = field(default_factory=P2PConfig)
     consensus: ConsensusTuning = field(default_factory=ConsensusTuning)
@@ -150,7 +153,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
     node = raw.get("node")
     if not isinstance(node, dict):
         raise ConfigError("missing [node] section")
-    unknown = set(node) - {"name", "key_file", "data_dir", "genesis", "log_level"}
+    unknown = set(node) - {"name", "key_file", "data_dir", "genesis", "log_level", "read_side"}
     if unknown:
         raise ConfigError(f"unknown key(s) in [node]: {', '.join(sorted(unknown))}")
     base = path.parent
@@ -164,6 +167,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
     log_level = str(node.get("log_level", "INFO")).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("[node] log_level must be DEBUG, INFO, WARNING or ERROR")
+    read_side = node.get("read_side", True)
+    if not isinstance(read_side, bool):
+        raise ConfigError("[node] read_side must be true or false")
     peers_raw = raw.get("peers", [])
     if not isinstance(peers_raw, list):
         raise ConfigError("[[peers]] must be an array of tables")
@@ -181,6 +187,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         data_dir=rel("data_dir", "data"),
         genesis=rel("genesis"),
         log_level=log_level,
+        read_side=read_side,
         rpc=_section(RpcConfig, raw.get("rpc"), "rpc"),
         p2p=_section(P2PConfig, raw.get("p2p"), "p2p"),
         consensus=_section(ConsensusTuning, raw.get("consensus"), "consensus"),

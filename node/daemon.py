@@ -104,6 +104,7 @@ class Node:
                     f"data dir {data_dir} belongs to chain {store.chain_id!r}, "
                     f"genesis says {self.chain_id!r}"
                 )
+            store.keep_read_side(self.cfg.read_side)
         except BaseException:
             store.close()
             raise
@@ -112,7 +113,9 @@ class Node:
     def _build_core(self) -> None:
         """Executor, mempool and the replica, restored from the store and its vote journal."""
         cfg, store = self.cfg, self.store
-        self.executor = Executor(store, block_gas_limit=self.genesis.block_gas_limit)
+        self.executor = Executor(
+            store, block_gas_limit=self.genesis.block_gas_limit, read_side=cfg.read_side
+        )
         self.mempool = Mempool(
             self.chain_id,
             lambda addr: store.account(addr)[1],

@@ -281,8 +281,10 @@ class Executor:
         contracts: Any = None,
         *,
         block_gas_limit: int = limits.DEFAULT_BLOCK_GAS_LIMIT,
+        read_side: bool = True,
     ) -> None:
         self._store = store
+        self._read_side_kept = read_side  # False: no index or statistics ([node] read_side)
         self._contracts = contracts
         self.block_gas_limit = block_gas_limit
 
@@ -366,6 +368,8 @@ class Executor:
         self, overlay: BlockState, ledger: _LedgerTouches
     ) -> tuple[IndexChanges, StatsChanges]:
         """The block's edits of the read-side index and of the statistics (outside the root)."""
+        if not self._read_side_kept:
+            return NO_INDEX_CHANGES, NO_STATS_CHANGES
         before = overlay.committed  # both read the records as they were before the block
         return ledger.changes(before, overlay.get), self._stats(overlay, before)
 

@@ -42,6 +42,7 @@ APP_ERROR_CODES: dict[str, int] = {
     "ledger_refused": -32020,
     "unknown_tx": -32030,
     "not_yet_provable": -32031,
+    "read_side_off": -32032,
 }
 
 # Reasons that name a family: every error class below the one declaring such a reason shares its

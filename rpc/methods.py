@@ -364,6 +364,8 @@ REPORT_RESULT = oa.obj(
 
 # the reasons an aid_* read may answer (a ledger refusal, a query slot, a reply over the cap)
 AID_READ_ERRORS = ("ledger_refused",)
+# reads of the ledger index or statistics, refused by a node that keeps neither
+READ_SIDE_ERRORS = ("ledger_refused", "read_side_off")
 TX_ADMISSION_ERRORS = (
     "malformed_tx",
     "bad_signature",
@@ -418,6 +420,7 @@ PUBLIC_METHODS = (
         _public_disclosure,
         "The published masked list (公示) of a village and period, with hash and height.",
         result=PUBLIC_RESULT,
+        errors=("read_side_off",),
     ),
     Method(
         "public_funds",
@@ -425,6 +428,7 @@ PUBLIC_METHODS = (
         _public_funds,
         "Funds, allocations and programs of an area and year, with hash and height.",
         result=PUBLIC_RESULT,
+        errors=("read_side_off",),
     ),
     Method(
         "public_programs",
@@ -432,6 +436,7 @@ PUBLIC_METHODS = (
         _public_programs,
         "An area's programs with budgets, payments and targets, with hash and height.",
         result=PUBLIC_RESULT,
+        errors=("read_side_off",),
     ),
     Method(
         "public_events",
@@ -442,6 +447,7 @@ PUBLIC_METHODS = (
         _public_events,
         "Major events of an area, newest first, paged, with hash and height.",
         result=PUBLIC_RESULT,
+        errors=("read_side_off",),
     ),
 )
 
@@ -596,7 +602,7 @@ METHODS: dict[str, Method] = {
             _aid_list,
             "A page of ledger entities by filters (area, status, program, period, ...).",
             result=_page(ENTITY),
-            errors=AID_READ_ERRORS,
+            errors=READ_SIDE_ERRORS,
         ),
         Method(
             "aid_history",
@@ -609,7 +615,7 @@ METHODS: dict[str, Method] = {
             _aid_history,
             "Every transaction that changed a ledger entity, with height and hash.",
             result=_page(HISTORY_STEP),
-            errors=AID_READ_ERRORS,
+            errors=READ_SIDE_ERRORS,
         ),
         Method(
             "aid_trace",
@@ -633,7 +639,7 @@ METHODS: dict[str, Method] = {
                     "truncated": oa.BOOLEAN,
                 }
             ),
-            errors=AID_READ_ERRORS,
+            errors=READ_SIDE_ERRORS,
         ),
         Method(
             "aid_check",
@@ -712,7 +718,7 @@ METHODS: dict[str, Method] = {
             lambda api, p: api.aid_assess(**p),
             "Assessment of an area for a period (YYYY or YYYY-MM), or its overdue visits.",
             result=oa.OBJECT,  # two report shapes: docs/oversight.md "Assessment"
-            errors=("ledger_refused",),
+            errors=READ_SIDE_ERRORS,
         ),
         # --- public reads (oversight-public; docs/oversight.md) ----------------------------------
         *PUBLIC_METHODS,
@@ -758,7 +764,7 @@ METHODS: dict[str, Method] = {
             lambda api, p: api.aid_stats(p["area"], p["period"]),
             "Every statistics counter of an area (and period), at a stated height.",
             result=REPORT_RESULT,
-            errors=("ledger_refused",),
+            errors=READ_SIDE_ERRORS,
         ),
         Method(
             "aid_report",
@@ -771,7 +777,7 @@ METHODS: dict[str, Method] = {
             "A report (overview, funds, payments_failed, support_share, incidence, "
             "exit_ranking, idle_funds, alerts) of an area and period, at a stated height.",
             result=REPORT_RESULT,
-            errors=("ledger_refused",),
+            errors=READ_SIDE_ERRORS,
         ),
     )
 }

@@ -93,7 +93,8 @@ def _tag_matches(header: str | None, etag: str) -> bool:
 
 
 def _error_response(err: AidchainError) -> web.Response:
-    status = 503 if isinstance(err, Busy) else 400
+    # busy, or a node that keeps no read side (storage's read_side_off): ask another node
+    status = 503 if isinstance(err, Busy) or err.reason == "read_side_off" else 400
     body = json.dumps({"error": error_object(err)}, ensure_ascii=False).encode("utf-8")
     return web.Response(status=status, body=body, content_type="application/json")
 

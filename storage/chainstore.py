@@ -30,6 +30,7 @@ from storage import blocks, index, state, stats
 from storage.db import (
     META_GENESIS,
     META_HEAD,
+    META_READ_SIDE_OFF,
     META_REINDEX,
     P_INDEX,
     P_STATS,
@@ -37,7 +38,7 @@ from storage.db import (
     is_u64,
     state_key,
 )
-from storage.errors import ChainStoreError
+from storage.errors import READ_SIDE_OFF_MESSAGE, ChainStoreError, ReadSideOff
 from storage.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -159,10 +160,15 @@ class StoreView:
     reads and a simulated transaction run on it unchanged, and ``scan`` for ``aid.reads``.
     """
 
-    __slots__ = ("_snap",)
+    __slots__ = ("_read_side", "_snap")
 
-    def __init__(self, snap: Any) -> None:
+    def __init__(self, snap: Any, read_side: bool = True) -> None:
         self._snap = snap
+        self._read_side = read_side
+
+    def _require_read_side(self) -> None:
+        if not self._read_side:
+            raise ReadSideOff(READ_SIDE_OFF_MESSAGE)
 
     def get(self, key: str) -> Any | None:
         raw = self._snap.get(state_key(key))
@@ -192,12 +198,15 @@ class StoreView:
         raise ChainStoreError("a store view is read-only")
 
     def scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, Any]]:
+        self._require_read_side()
         return index.scan(self._snap, prefix, after, limit)
 
     def stat(self, key: str) -> int:
+        self._require_read_side()
         return stats.read(self._snap, key)
 
     def stats_scan(self, prefix: str, after: str | None, limit: int) -> list[tuple[str, int]]:
+        self._require_read_side()
         return stats.scan(self._snap, prefix, after, limit)
 
     def head(self) -> tuple[int, int]:
@@ -212,6 +221,7 @@ class StoreView:
 class ChainStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._read_side = db.get(META_READ_SIDE_OFF) is None
         self._lock = threading.Lock()
         self._journal = Journal(db)
         self._head: Head | None = None
@@ -403,9 +413,36 @@ class ChainStore:
         with self._lock:
             snap = self._db.snapshot()
         try:
-            yield StoreView(snap)
+            yield StoreView(snap, self._read_side)
         finally:
             snap.close()
+
+    @property
+    def read_side(self) -> bool:
+        """Whether this store's ledger index and statistics are current (see ``keep_read_side``)."""
+        return self._read_side
+
+    def keep_read_side(self, keep: bool) -> None:
+        """At start-up: whether this node keeps the ledger index and statistics from now on.
+
+        Turning them off is recorded (synced) before any block commits without them, and from
+        then on every read that needs them is refused (``ReadSideOff``). Turning them back on
+        over such a store is refused: the index would silently miss every block since, so
+        ``node reindex`` must rebuild it first (it clears the record).
+        """
+        with self._lock:
+            stale = self._db.get(META_READ_SIDE_OFF) is not None
+            if keep and stale:
+                raise ChainStoreError(
+                    "this node ran with [node] read_side = false, so its ledger index and "
+                    "statistics miss blocks: run `aidchain node reindex` before starting it "
+                    "with read_side = true"
+                )
+            if not keep and not stale:
+                mark = self._db.batch()
+                mark.put(META_READ_SIDE_OFF, b"1")
+                mark.write()
+            self._read_side = keep
 
     def account(self, address: str) -> tuple[int, int]:
         if not isinstance(address, str):
@@ -474,7 +511,9 @@ class ChainStore:
                 counts.append(self._chunked(prefix, iter(()), source._db.iterate(prefix)))
             done = self._db.batch()
             done.delete(META_REINDEX)
+            done.delete(META_READ_SIDE_OFF)  # rebuilt from every block: current again
             done.write()
+            self._read_side = True
         return counts[0], counts[1]
 
     def _chunked(

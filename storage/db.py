@@ -42,6 +42,9 @@ P_STATS = b"g"  # g<utf-8 stats key> -> decimal integer (the ledger's counters, 
 META_HEAD = P_META + b"head"
 META_GENESIS = P_META + b"genesis"
 META_REINDEX = P_META + b"reindex"  # set while `node reindex` swaps the read side in
+# set while a node runs with ``[node] read_side = false``: its index and counters are stale from
+# then on, until ``node reindex`` rebuilds them
+META_READ_SIDE_OFF = P_META + b"read_side_off"
 
 _U64 = struct.Struct(">Q")
 U64_MAX = 2**64 - 1

@@ -12,6 +12,7 @@ from aid.errors import LedgerError
 from chain import errors as CE
 from chain.crypto import KeyPair
 from rpc import errors as E
+from storage.errors import ReadSideOff
 from tests.rpc.fakes import FakeNode, answer, transfer
 
 EXPECTED = {
@@ -31,6 +32,7 @@ EXPECTED = {
     "ledger_refused": (LedgerError, -32020),
     "unknown_tx": (CE.UnknownTx, -32030),
     "not_yet_provable": (CE.NotYetProvable, -32031),
+    "read_side_off": (ReadSideOff, -32032),
 }
 
 
