@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from aid import reads, reports  # noqa: E402
 from aid.indexes import history_key  # noqa: E402
 from aid.state import Records, record_key  # noqa: E402
-from chain.block import Block, BlockHeader, CommitCertificate, merkle_root  # noqa: E402
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate  # noqa: E402
 from node.executor import (  # noqa: E402
     BlockState,
     ExecutionResult,
@@ -128,11 +128,21 @@ class Loader:
         index, stats = self.executor._read_side(overlay, touches)
         root = compute_state_root(store.state_root, overlay.writes)
         header = BlockHeader(
-            height, store.head_hash, merkle_root([]), store.state_root, self.time_ms, "00" * 32, 0
+            height,
+            store.head_hash,
+            EMPTY_ROOT,
+            0,
+            store.state_root,
+            EMPTY_ROOT,
+            self.time_ms,
+            "00" * 32,
+            0,
         )
         block = Block(header, ())
         cert = CommitCertificate(height, block.hash, 0, ())
-        store.commit_block(block, cert, ExecutionResult(overlay.writes, [], root, index, stats))
+        store.commit_block(
+            block, cert, ExecutionResult(overlay.writes, [], root, EMPTY_ROOT, index, stats)
+        )
 
 
 def sealed_box(n: int, org: str) -> str:
@@ -331,7 +341,7 @@ def read_figures(store: ChainStore, info: dict[str, Any]) -> None:
 # --- 3. the read side's cost on a real ledger block stream -------------------------------------
 class NoStats(Executor):
     def _read_side(self, overlay: BlockState, ledger: _LedgerTouches) -> Any:
-        return ledger.changes(self._store.get_state, overlay.get), NO_STATS_CHANGES
+        return ledger.changes(overlay.committed, overlay.get), NO_STATS_CHANGES
 
 
 class NoReadSide(Executor):
