@@ -18,5 +18,8 @@ def code_key(address: str) -> str:
     return "code/" + address
 
 
+STORAGE_PREFIX = "store/"  # every contract storage key starts so
+
+
 def storage_key(contract: str, key: str) -> str:
-    return f"store/{contract}/{key}"
+    return f"{STORAGE_PREFIX}{contract}/{key}"

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from chain import limits as chain_limits
 from chain.crypto import is_pubkey_hex
 from chain.encoding import canonical, sha256_hex
-from chain.statekeys import account_key, code_key, storage_key
+from chain.statekeys import STORAGE_PREFIX, account_key, code_key, storage_key
 from contracts.vm import gas as schedule
 from contracts.vm.builtins import make_helpers
 from contracts.vm.errors import (
@@ -140,6 +140,9 @@ class _Tx:
     helpers: dict[str, Any] = field(default_factory=dict)
     programs: dict[str, Program] = field(default_factory=dict)  # by code file name
     kit: _Kit | None = None
+    # contract storage key -> its text (None: absent), shared by one transaction's read-only
+    # queries (QueryMemo.storage); nothing else may be given one
+    storage_memo: dict[str, str | None] | None = None
 
     def loaded(self, program: Program) -> Program:
         """Remember a program this transaction runs, to map its frames back to the source."""
@@ -155,11 +158,16 @@ class _Tx:
         """The canonical JSON text at ``key``, charged as a read, and the state's own value
         when it came from the state (not a copy: only for reading immutable parts of it)."""
         value = None
+        memo = self.storage_memo
         if key in self.writes:
             text = self.writes[key]
+        elif memo is not None and key in memo:
+            text = memo[key]
         else:
             value = self.state.get(key)
             text = None if value is None else encode(value)
+            if memo is not None and key.startswith(STORAGE_PREFIX):
+                memo[key] = text
         if text is None:
             self.meter.charge(schedule.GAS_STORAGE_READ)
             return None, None
@@ -480,6 +488,9 @@ class QueryMemo:
     # contract -> (code record size, source length, program)
     programs: dict[str, tuple[int, int, Program]] = field(default_factory=dict)
     args: Converted = field(default_factory=dict)
+    # contract storage as the queries read it: a ledger action never writes contract storage
+    # and a query's writes are dropped, so it cannot change between one action's queries
+    storage: dict[str, str | None] = field(default_factory=dict)
 
 
 def _program_of(tx: _Tx, contract: str, memo: QueryMemo | None = None) -> Program:
@@ -655,6 +666,8 @@ def query(
     ``memo`` (one per transaction) lets queries share work; see ``QueryMemo``.
     """
     tx = _new_tx(state, gas, ctx)
+    if memo is not None:
+        tx.storage_memo = memo.storage
     return _execute(
         tx,
         lambda: _invoke(tx, contract, sender or "", method, args, memo),

@@ -9,6 +9,13 @@ from contracts.runtime import CallContext, MemoryState, QueryMemo, deploy, query
 CTX = CallContext(height=3, time=1_700_000_000_000, tx_hash="ab" * 32)
 DEPLOYER = "a1" * 32
 RULES = """
+def init(line=100):
+    storage["line"] = line
+    storage["names"] = ["n" * 40] * 30
+
+def from_storage(household):
+    return household["income"] < storage["line"] and len(storage["names"]) == 30
+
 def eligible(household, program):
     return household["income"] < program["line"] and len(household["members"]) > 0
 
@@ -67,6 +74,16 @@ def test_memo_runs_out_of_gas_exactly_where_a_fresh_query_does() -> None:
         assert _run(state, address, ["eligible"], args, gas, memo) == _run(
             state, address, ["eligible"], args, gas, None
         )
+
+
+def test_storage_reads_are_charged_as_fresh_ones() -> None:
+    state, address = _deployed()
+    args = {"household": {"income": 10}}
+    fresh = _run(state, address, ["from_storage"] * 3, args, 10**6, None)
+    memo = QueryMemo()
+    assert _run(state, address, ["from_storage"] * 3, args, 10**6, memo) == fresh
+    assert fresh[0][:2] == (True, True)
+    assert len(memo.storage) == 2  # both keys read once, then served from the memo
 
 
 def test_memo_is_per_object_not_per_content() -> None:
