@@ -340,8 +340,8 @@ RECEIPT = oa.obj(
     required=("ok", "error", "events"),
 )
 ENTITY = oa.obj({"kind": oa.STRING, "id": oa.STRING})  # plus the record's own fields
-HISTORY_STEP = oa.obj(
-    {"height": oa.NATURAL, "tx_index": oa.NATURAL, "tx": oa.HEX64, "action": oa.STRING}
+HISTORY_STEP = oa.obj(  # tx null: the block's end-of-block sweep (action "end_block")
+    {"height": oa.NATURAL, "tx_index": oa.NATURAL, "tx": oa.nullable(oa.HEX64), "action": oa.STRING}
 )
 
 

@@ -10,12 +10,16 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from aid.policy import Policy
+from aid.reads import history
 from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
 from chain.tx import Transaction
 from node.executor import ExecutionResult, Executor
 from node.reindex import rebuild
 from node.rpcapi import NodeFeed
+from rpc.methods import METHODS
 from rpc.subscriptions import Session, SubscriptionHub
 from storage.chainstore import ChainStore
 from tests.aid.helpers import COUNTY, TOWNSHIP, VILLAGE, key
@@ -134,6 +138,14 @@ def test_an_escalation_reaches_live_and_replaying_subscribers_alike(tmp_path: Pa
         assert delivered(fresh, *filtered) == [expected]
         other_county = listen(fresh, {"area": "530103"}, start)
         assert delivered(fresh, *other_county) == []
+
+        # the sweep's step in the grievance's history has no tx, as aid_history publishes it
+        with store.read_view() as view:
+            steps = history(view, "grievance", grievance).to_dict()
+        assert [(s["action"], s["tx"]) for s in steps["items"]][-1] == ("end_block", None)
+        schema = METHODS["aid_history"].result
+        assert schema is not None
+        Draft202012Validator(schema).validate(json.loads(json.dumps(steps)))
     finally:
         store.close()
 
