@@ -344,6 +344,35 @@ HISTORY_STEP = oa.obj(  # tx null: the block's end-of-block sweep (action "end_b
     {"height": oa.NATURAL, "tx_index": oa.NATURAL, "tx": oa.nullable(oa.HEX64), "action": oa.STRING}
 )
 
+MAX_TRACE_OVERSIGHT = 200  # = aid.reads.MAX_OVERSIGHT_ITEMS
+TRACE_ITEM_FIELDS: dict[str, oa.Schema] = {
+    "id": oa.STRING,
+    "status": oa.STRING,
+    "created_height": oa.NATURAL,
+}
+TRACE_OVERSIGHT = oa.obj(
+    {
+        "pairings": oa.array(oa.obj(TRACE_ITEM_FIELDS), MAX_TRACE_OVERSIGHT),
+        "alerts": oa.array(
+            oa.obj({**TRACE_ITEM_FIELDS, "level": oa.STRING, "overdue": oa.BOOLEAN}),
+            MAX_TRACE_OVERSIGHT,
+        ),
+        "grievances": oa.array(
+            oa.obj(
+                {
+                    **TRACE_ITEM_FIELDS,
+                    "category": oa.STRING,
+                    "overdue": oa.BOOLEAN,
+                    "about": oa.STRING,  # "household/<id>" or "entitlement/<id>"
+                }
+            ),
+            MAX_TRACE_OVERSIGHT,
+        ),
+        "sensitive_grievances": {"const": "omitted"},  # never listed, never counted
+        "truncated": oa.BOOLEAN,
+    }
+)
+
 
 def _page(item: oa.Schema) -> oa.Schema:
     return oa.obj({"items": oa.array(item, MAX_AID_PAGE), "next_cursor": oa.nullable(oa.STRING)})
@@ -631,6 +660,8 @@ METHODS: dict[str, Method] = {
                     ),
                     "links": oa.array(oa.array(oa.STRING)),
                     "truncated": oa.BOOLEAN,
+                    # a household's pairings, alerts and grievances (never a sensitive one)
+                    "oversight": oa.nullable(TRACE_OVERSIGHT),
                 }
             ),
             errors=AID_READ_ERRORS,
