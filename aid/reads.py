@@ -21,6 +21,9 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 200
 MAX_TRACE_NODES = 500
 MAX_HISTORY = 200
+MAX_OVERSIGHT_ITEMS = 200  # pairings, alerts and grievances each, listed with a household's trace
+# what a trace says of sensitive reports (fraud, bribery, data leak): never listed, not counted
+SENSITIVE_GRIEVANCES_OMITTED = "omitted"
 
 # kind -> index fields, each with the filters it serves, in key order
 LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
@@ -216,6 +219,93 @@ def _neighbours(
     return up, down
 
 
+def _oversight_rows(
+    records: Records, index: ReadIndex, kind: str, prefixes: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str, dict[str, Any]]], bool]:
+    """(about, id, record) of ``kind`` listed under each (about, index prefix); True if cut.
+
+    One id reached through two prefixes is listed once, under the first.
+    """
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for about, prefix in prefixes:
+        room = MAX_OVERSIGHT_ITEMS + 1 - len(rows)
+        for ident in _ids(index, prefix, room):
+            if ident in seen:
+                continue
+            seen.add(ident)
+            record = records.get(kind, ident)
+            assert record is not None, f"index key {prefix}{ident} points at a missing {kind}"
+            rows.append((about, ident, record))
+        if len(rows) > MAX_OVERSIGHT_ITEMS:
+            return rows[:MAX_OVERSIGHT_ITEMS], True
+    return rows, False
+
+
+def _by_creation(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda row: (row["created_height"], row["id"]))
+
+
+def household_oversight(records: Records, index: ReadIndex, hh_id: str) -> dict[str, Any]:
+    """The household's pairings (帮扶), alerts (监测预警) and grievances, by the read-side index.
+
+    Ids with their status (and level, category) only: the records themselves are one
+    ``aid_get`` away, and nothing here is personal data. Grievances are the ones linked to the
+    household or to one of its entitlements (a "not received" is about a payment).
+
+    Sensitive reports (fraud, bribery, data leak) are never listed, nor counted: the ledger
+    seals their links with their content, so it cannot tell which household one concerns, and
+    the trace has no caller to check against (only the auditor and the assigned handler may open
+    one, from the sealed content). A record that claims to be sensitive and links the household
+    anyway is skipped as well. ``sensitive_grievances`` says so in every answer, the same way.
+    """
+    mine = f"household/{hh_id}"
+    pairings, cut_p = _oversight_rows(
+        records, index, "pairing", [(mine, f"pairing/household/{hh_id}/")]
+    )
+    alerts, cut_a = _oversight_rows(records, index, "alert", [(mine, f"alert/household/{hh_id}/")])
+    about = [(mine, f"grievance/link/household/{hh_id}/")]
+    for ent in _ids(index, f"entitlement/household/{hh_id}/", MAX_TRACE_NODES):
+        about.append((f"entitlement/{ent}", f"grievance/link/entitlement/{ent}/"))
+    grievances, cut_g = _oversight_rows(records, index, "grievance", about)
+    return {
+        "pairings": _by_creation(
+            [
+                {"id": i, "status": r["status"], "created_height": r["created_height"]}
+                for _, i, r in pairings
+            ]
+        ),
+        "alerts": _by_creation(
+            [
+                {
+                    "id": i,
+                    "status": r["status"],
+                    "level": r["level"],
+                    "overdue": r["overdue"],
+                    "created_height": r["created_height"],
+                }
+                for _, i, r in alerts
+            ]
+        ),
+        "grievances": _by_creation(
+            [
+                {
+                    "id": i,
+                    "status": r["status"],
+                    "category": r["category"],
+                    "overdue": r["overdue"],
+                    "about": where,
+                    "created_height": r["created_height"],
+                }
+                for where, i, r in grievances
+                if not r["sensitive"]
+            ]
+        ),
+        "sensitive_grievances": SENSITIVE_GRIEVANCES_OMITTED,
+        "truncated": cut_p or cut_a or cut_g,
+    }
+
+
 def trace(records: Records, index: ReadIndex, kind: str, ident: str) -> dict[str, Any]:
     """The chain of custody around one entity, up to the fund document and down to payments.
 
@@ -223,6 +313,10 @@ def trace(records: Records, index: ReadIndex, kind: str, ident: str) -> dict[str
     shows its cycle, program, allocations and fund), downward links only from the start and
     below it. Every node carries its history (transaction hash and height of each step).
     Bounded by MAX_TRACE_NODES; ``truncated`` says when the bound cut it.
+
+    Traced from a household, ``oversight`` lists its pairings, alerts and grievances
+    (``household_oversight``); from anything else it is None. They are beside the chain of
+    custody, not in it: no money moves through them.
     """
     start = (_kind(kind), ident)
     if records.get(kind, ident) is None:
@@ -256,4 +350,11 @@ def trace(records: Records, index: ReadIndex, kind: str, ident: str) -> dict[str
                     continue
                 seen[nxt] = direction
                 queue.append(nxt)
-    return {"root": f"{kind}/{ident}", "nodes": nodes, "links": links, "truncated": truncated}
+    oversight = household_oversight(records, index, ident) if kind == "household" else None
+    return {
+        "root": f"{kind}/{ident}",
+        "nodes": nodes,
+        "links": links,
+        "truncated": truncated,
+        "oversight": oversight,
+    }

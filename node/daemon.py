@@ -360,7 +360,8 @@ class Node:
             self.fatal.set()
             raise
         self.mempool.on_block_committed(block)
-        self.subscriptions.on_block(block, result.receipts, cert)  # O(1): the pump does the rest
+        # O(1): the pump does the rest
+        self.subscriptions.on_block(block, result.receipts, cert, result.end_block_events)
         self.stats["blocks_committed"] += 1
         self.log.debug(
             "committed height=%d txs=%d view=%d hash=%s executed_ms=%.0f",

@@ -57,6 +57,9 @@ class ExecutionResult:
     receipts_root: str  # chain.block.receipts_root of ``receipts``; the next header carries it
     index: IndexChanges = NO_INDEX_CHANGES  # the ledger's read-side index (not in the root)
     stats: StatsChanges = NO_STATS_CHANGES  # the ledger's statistics counters (not in the root)
+    # the end-of-block sweep's events (escalations): in no receipt and no root, stored beside
+    # the block's index so ``events`` subscribers get them live and on replay
+    end_block_events: tuple[dict[str, Any], ...] = ()
 
 
 def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
@@ -344,7 +347,7 @@ class Executor:
                 overlay.set(key, {"balance": 0, "nonce": tx.nonce + 1})
             else:
                 overlay.set(key, {"balance": acct["balance"], "nonce": tx.nonce + 1})
-        self._end_block(overlay, block, ledger)
+        end_block_events = self._end_block(overlay, block, ledger)
         writes = overlay.writes
         try:
             root = compute_state_root(self._store.state_root, writes)
@@ -354,15 +357,20 @@ class Executor:
             ) from None
         index_changes, stats_changes = self._read_side(overlay, ledger)
         results_root = receipts_root(block.txs, receipts)
-        return ExecutionResult(writes, receipts, root, results_root, index_changes, stats_changes)
+        return ExecutionResult(
+            writes, receipts, root, results_root, index_changes, stats_changes, end_block_events
+        )
 
     @staticmethod
-    def _end_block(overlay: BlockState, block: Block, ledger: _LedgerTouches) -> None:
-        """The ledger's deadline sweep (escalations) after the block's transactions."""
+    def _end_block(
+        overlay: BlockState, block: Block, ledger: _LedgerTouches
+    ) -> tuple[dict[str, Any], ...]:
+        """The ledger's deadline sweep (escalations) after the block's transactions; its events."""
         tx_state = TxState(overlay)
         outcome = ledger_end_block(LedgerState(tx_state), block.height, block.header.time)
         overlay.writes.update(tx_state.writes)
         ledger.add_end_block(block.height, outcome)
+        return outcome.events
 
     def _read_side(
         self, overlay: BlockState, ledger: _LedgerTouches

@@ -367,7 +367,8 @@ class NodeFeed:
         block, cert = store.get_block(height), store.get_certificate(height)
         if block is None or cert is None:
             return None
-        return Committed(block, _StoredReceipts(store, [tx.hash for tx in block.txs]), cert)
+        receipts = _StoredReceipts(store, [tx.hash for tx in block.txs])
+        return Committed(block, receipts, cert, store.get_end_block_events(height))
 
     def tx_status(self, tx_hash: str) -> TxStatus:
         store = self.node.store

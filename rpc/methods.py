@@ -340,8 +340,37 @@ RECEIPT = oa.obj(
     required=("ok", "error", "events"),
 )
 ENTITY = oa.obj({"kind": oa.STRING, "id": oa.STRING})  # plus the record's own fields
-HISTORY_STEP = oa.obj(
-    {"height": oa.NATURAL, "tx_index": oa.NATURAL, "tx": oa.HEX64, "action": oa.STRING}
+HISTORY_STEP = oa.obj(  # tx null: the block's end-of-block sweep (action "end_block")
+    {"height": oa.NATURAL, "tx_index": oa.NATURAL, "tx": oa.nullable(oa.HEX64), "action": oa.STRING}
+)
+
+MAX_TRACE_OVERSIGHT = 200  # = aid.reads.MAX_OVERSIGHT_ITEMS
+TRACE_ITEM_FIELDS: dict[str, oa.Schema] = {
+    "id": oa.STRING,
+    "status": oa.STRING,
+    "created_height": oa.NATURAL,
+}
+TRACE_OVERSIGHT = oa.obj(
+    {
+        "pairings": oa.array(oa.obj(TRACE_ITEM_FIELDS), MAX_TRACE_OVERSIGHT),
+        "alerts": oa.array(
+            oa.obj({**TRACE_ITEM_FIELDS, "level": oa.STRING, "overdue": oa.BOOLEAN}),
+            MAX_TRACE_OVERSIGHT,
+        ),
+        "grievances": oa.array(
+            oa.obj(
+                {
+                    **TRACE_ITEM_FIELDS,
+                    "category": oa.STRING,
+                    "overdue": oa.BOOLEAN,
+                    "about": oa.STRING,  # "household/<id>" or "entitlement/<id>"
+                }
+            ),
+            MAX_TRACE_OVERSIGHT,
+        ),
+        "sensitive_grievances": {"const": "omitted"},  # never listed, never counted
+        "truncated": oa.BOOLEAN,
+    }
 )
 
 
@@ -637,6 +666,8 @@ METHODS: dict[str, Method] = {
                     ),
                     "links": oa.array(oa.array(oa.STRING)),
                     "truncated": oa.BOOLEAN,
+                    # a household's pairings, alerts and grievances (never a sensitive one)
+                    "oversight": oa.nullable(TRACE_OVERSIGHT),
                 }
             ),
             errors=READ_SIDE_ERRORS,

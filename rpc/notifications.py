@@ -33,11 +33,17 @@ _NOTE_HEAD = b'{"jsonrpc":"2.0","method":"subscription","params":{"subscription"
 
 @dataclass(frozen=True, slots=True)
 class Committed:
-    """A committed block with its receipts (in block order) and commit certificate."""
+    """A committed block with its receipts (in block order) and commit certificate.
+
+    ``end_block_events`` are the events of the ledger's end-of-block sweep (escalations): in no
+    receipt, so the node hands them over beside the receipts (live) or reads them from the
+    store (replay), and both give the same notifications.
+    """
 
     block: Block
     receipts: Sequence[dict[str, Any]]
     certificate: CommitCertificate
+    end_block_events: Sequence[dict[str, Any]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,14 +244,59 @@ def _tx_events(c: Committed, index: int) -> Iterator[_Event]:
         )
 
 
+SOURCE_END_BLOCK = "end_block"  # an event of the block's end (the deadline sweep), no tx
+
+
+def _end_block_events(c: Committed, entity_kinds: frozenset[str]) -> Iterator[_Event]:
+    """The sweep's events, after every transaction's: ``tx_hash`` and ``tx_index`` are null.
+
+    No transaction touched anything, so what ``kind`` and ``area`` filters look at are the
+    entities each event names (``{"alert": id, "household": id, ...}``): one escalation in
+    another county does not match an area filter because another one in the block does.
+    """
+    for event in c.end_block_events:
+        refs = tuple(
+            f"{key}/{value}"
+            for key, value in event.items()
+            if key in entity_kinds and isinstance(value, str)
+        )
+        result = {
+            "height": c.block.height,
+            "tx_hash": None,
+            "tx_index": None,
+            "source": SOURCE_END_BLOCK,
+            "action": SOURCE_END_BLOCK,
+            "event": event,
+        }
+        area = event.get("area")
+        yield _Event(
+            encode(result),
+            SOURCE_END_BLOCK,
+            None,
+            event.get("name"),
+            frozenset(r.split("/", 1)[0] for r in refs),
+            area if isinstance(area, str) else None,
+            refs,
+        )
+
+
 class BlockNotes:
-    """A height's encoded results, built on first use and shared by every subscriber."""
+    """A height's encoded results, built on first use and shared by every subscriber.
 
-    __slots__ = ("_block", "_events", "committed", "committed_at")
+    ``entity_kinds`` (the feed's) tells which fields of an end-of-block event name an entity.
+    """
 
-    def __init__(self, committed: Committed, committed_at: float | None) -> None:
+    __slots__ = ("_block", "_events", "committed", "committed_at", "entity_kinds")
+
+    def __init__(
+        self,
+        committed: Committed,
+        committed_at: float | None,
+        entity_kinds: frozenset[str] = frozenset(),
+    ) -> None:
         self.committed = committed
         self.committed_at = committed_at  # when the hook saw it (None: read from the store)
+        self.entity_kinds = entity_kinds
         self._block: bytes | None = None
         self._events: list[_Event] | None = None
 
@@ -260,6 +311,7 @@ class BlockNotes:
         if self._events is None:
             c = self.committed
             self._events = [e for i in range(len(c.block.txs)) for e in _tx_events(c, i)]
+            self._events += _end_block_events(c, self.entity_kinds)
         return self._events
 
 

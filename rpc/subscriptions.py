@@ -295,11 +295,18 @@ class SubscriptionHub:
 
     # --- the node's hooks (never block, never raise into the commit path) ------------------------
     def on_block(
-        self, block: Block, receipts: Sequence[dict[str, Any]], certificate: CommitCertificate
+        self,
+        block: Block,
+        receipts: Sequence[dict[str, Any]],
+        certificate: CommitCertificate,
+        end_block_events: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """A block was committed and stored: remember it and wake the pump. O(1)."""
+        """A block was committed and stored: remember it and wake the pump. O(1).
+
+        ``end_block_events``: its end-of-block sweep's events, as stored with the block.
+        """
         self._recent[block.height] = (
-            Committed(block, receipts, certificate),
+            Committed(block, receipts, certificate, end_block_events),
             time.monotonic(),
         )
         while len(self._recent) > RECENT_BLOCKS:
@@ -450,13 +457,14 @@ class SubscriptionHub:
         notes = self._built.get(height)
         if notes is None:
             recent = self._recent.get(height)
+            kinds = self.feed.entity_kinds
             if recent is not None:
-                notes = BlockNotes(*recent)
+                notes = BlockNotes(*recent, kinds)
             else:
                 committed = self.feed.committed(height)
                 if committed is None:
                     return None
-                notes = BlockNotes(committed, None)
+                notes = BlockNotes(committed, None, kinds)
             self._read_txs += len(notes.committed.block.txs)
             self._built[height] = notes
             while len(self._built) > BUILT_BLOCKS:

@@ -1,9 +1,9 @@
 """ChainStore: the node's one LevelDB, behind the few operations the daemon needs.
 
 Everything a committed block changes -- the block, its commit certificate, the state writes, the
-receipts, the tx index, the ledger's read-side index and the new head -- goes into ONE synced
-write batch, so after a crash at
-any instant the store is exactly at the last fully committed block. The head is cached in memory
+receipts, the tx index, the ledger's read-side index (with the events of the end-of-block
+sweep, which are in no receipt) and the new head -- goes into ONE synced write batch, so after a
+crash at any instant the store is exactly at the last fully committed block. The head is cached in memory
 and only replaced after its batch is on disk.
 """
 
@@ -69,6 +69,9 @@ class BlockResult(Protocol):
 
     @property
     def stats(self) -> stats.StatsChanges: ...
+
+    @property
+    def end_block_events(self) -> Sequence[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +378,12 @@ class ChainStore:
         record = self._tx_record(tx_hash)
         return None if record is None else dict(record["receipt"])
 
+    def get_end_block_events(self, height: int) -> tuple[dict[str, Any], ...]:
+        """The events of the end-of-block sweep of a committed block (escalations), if any."""
+        if not is_u64(height):
+            return ()
+        return index.read_end_block_events(self._db.raw, height)
+
     def block_tx_records(self, height: int) -> list[tuple[str, dict[str, Any]]] | None:
         """A committed block's (tx hash, ``{"height", "index", "receipt", "tx"}``) in block
         order, as stored (no re-validation): what a streaming export reads per block."""
@@ -477,6 +486,7 @@ class ChainStore:
             state.put_writes(batch, result.writes)
             index.put_changes(batch, result.index)
             stats.put_changes(batch, result.stats)
+            index.put_end_block_events(batch, block.height, result.end_block_events)
             new_head = Head(
                 block.height, block_hash, result.state_root, result.receipts_root, block.header.time
             )

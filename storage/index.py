@@ -12,6 +12,7 @@ same order as sorting the ``str`` keys would.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from storage.errors import ChainStoreError
 
 MAX_SCAN = 1_000  # entries one scan may return: a page (<= 201) or a trace's fan-out (<= 500)
 MAX_INDEX_KEY_BYTES = 1_024
+END_BLOCK_EVENTS = "endblock/"  # endblock/<012d height> -> [event, ...] of that block's sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,41 @@ def put_changes(batch: Batch, changes: IndexChanges) -> None:
         batch.delete(index_key(key))
     for key, value in changes.puts:
         batch.put(index_key(key), canonical_unchecked(value))
+
+
+class Gettable(Protocol):
+    """A plyvel DB or snapshot: anything with a point read."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+def end_block_events_key(height: int) -> str:
+    return f"{END_BLOCK_EVENTS}{height:012d}"
+
+
+def put_end_block_events(batch: Batch, height: int, events: Sequence[dict[str, Any]]) -> None:
+    """Queue the events of a block's end-of-block sweep (escalations), if it had any.
+
+    They are in no receipt, so a ``from_height`` replay of the ``events`` topic reads them
+    here. Kept on the read side (not in any root): derived by executing the block, like the
+    history entries, so ``node reindex`` rebuilds them with the rest of the index.
+    """
+    if events:
+        batch.put(index_key(end_block_events_key(height)), canonical_unchecked(list(events)))
+
+
+def read_end_block_events(source: Gettable, height: int) -> tuple[dict[str, Any], ...]:
+    """The events ``put_end_block_events`` stored for ``height`` (none: an empty tuple)."""
+    raw = source.get(index_key(end_block_events_key(height)))
+    if raw is None:
+        return ()
+    try:
+        events = json.loads(raw)
+    except ValueError as exc:
+        raise ChainStoreError(f"corrupt end-of-block events at height {height}: {exc}") from None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise ChainStoreError(f"corrupt end-of-block events at height {height}")
+    return tuple(events)
 
 
 class Readable(Protocol):

@@ -60,6 +60,7 @@ class Result:
         self.state_root = "00" * 32
         self.receipts_root = "00" * 32  # the benchmark builds no proofs
         self.stats = NO_STATS_CHANGES  # nor statistics (tests/bench/bench_scale.py does)
+        self.end_block_events: tuple[dict[str, Any], ...] = ()  # nor deadline escalations
 
 
 class Inline:

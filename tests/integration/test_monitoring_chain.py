@@ -32,6 +32,7 @@ from tests.integration.ledger_helpers import (
     propose,
     same_head,
 )
+from tests.integration.test_subscriptions import Subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -139,10 +140,28 @@ async def test_return_to_poverty_alert_escalation_monitoring_and_targeting(
     # alert B is handled; alert A is left alone past its deadline
     await ledger.run(ledger.sign(keys["dispatcher"], "alert.assign", alert=alert_b,
                                  owner=keys["cadre"].public_hex))  # fmt: skip
-    await asyncio.sleep(DEADLINE_S + 1)
-    # any block sweeps the deadline queue: this one carries B's verification (monitored)
-    await ledger.run(ledger.sign(keys["cadre"], "alert.verify", alert=alert_b,
-                                 findings_hash=HASH, monitored=True))  # fmt: skip
+    async with Subscriber(cluster.url(1)) as ws:
+        live = await ws.subscribe("events", filter={"kind": "alert", "area": COUNTY})
+        await asyncio.sleep(DEADLINE_S + 1)
+        # any block sweeps the deadline queue: this one carries B's verification (monitored)
+        await ledger.run(ledger.sign(keys["cadre"], "alert.verify", alert=alert_b,
+                                     findings_hash=HASH, monitored=True))  # fmt: skip
+        # B's verification and the sweep's escalations (B, red, is overdue by now too): the
+        # sweep's come after the block's transactions, with no transaction of their own
+        seen = [await ws.next(live)]
+        while seen[-1]["source"] != "end_block" or seen[-1]["event"].get("alert") != alert_a:
+            seen.append(await ws.next(live))
+        escalated = seen[-1]
+        assert escalated["tx_hash"] is None and escalated["tx_index"] is None
+        assert escalated["action"] == "end_block" and escalated["height"] >= seen[0]["height"]
+        assert escalated["event"]["name"] == "alert_escalated"
+        assert (escalated["event"]["from"], escalated["event"]["to"]) == ("orange", "red")
+        assert escalated["event"]["household"] == dropped
+        # a client that reconnects from that height gets the very same notifications
+        replay = await ws.subscribe(
+            "events", filter={"kind": "alert", "area": COUNTY}, from_height=seen[0]["height"]
+        )
+        assert [await ws.next(replay) for _ in seen] == seen
     await same_head(cluster)
     for a in await on_every_node(cluster, "aid_get", kind="alert", id=alert_a):
         assert a["level"] == "red" and [e["to"] for e in a["escalations"]] == ["red"]

@@ -18,8 +18,13 @@ CHAIN = "subs-test"
 KEY = KeyPair.from_seed(b"\x07" * 32)
 VALIDATORS = tuple(f"{i:02x}" * 32 for i in range(4))
 CONTRACT = "ab" * 32
-KINDS = frozenset({"household", "fund", "proposal", "grants"})
-AREAS = {"household/h1": "530102001001", "fund/f1": "530102000000", "fund/f2": "530103000000"}
+KINDS = frozenset({"household", "fund", "proposal", "grants", "alert", "grievance"})
+AREAS = {
+    "household/h1": "530102001001",
+    "fund/f1": "530102000000",
+    "fund/f2": "530103000000",
+    "grievance/g9": "530103000000",
+}
 
 
 def aid_tx(nonce: int, action: str = "fund.receive") -> Transaction:
@@ -70,7 +75,10 @@ class FakeFeed:
         return {"height": self.head(), "syncing": self.syncing, "peers": self.peers}
 
     def make_block(
-        self, txs: Sequence[Transaction] = (), receipts: Sequence[dict[str, Any]] | None = None
+        self,
+        txs: Sequence[Transaction] = (),
+        receipts: Sequence[dict[str, Any]] | None = None,
+        end_block_events: Sequence[dict[str, Any]] = (),
     ) -> Committed:
         height = len(self.blocks) + 1
         header = BlockHeader(
@@ -88,7 +96,7 @@ class FakeFeed:
         cert = CommitCertificate(height, block.hash, 0, tuple((v, "ee" * 64) for v in VALIDATORS))
         if receipts is None:
             receipts = [{"ok": True, "error": None, "events": [], "touched": []} for _ in txs]
-        return Committed(block, receipts, cert)
+        return Committed(block, receipts, cert, end_block_events)
 
     def commit(self, hub: SubscriptionHub | None, c: Committed | None = None) -> Committed:
         c = c or self.make_block()
@@ -96,7 +104,7 @@ class FakeFeed:
         for tx in c.block.txs:
             self.pending.discard(tx.hash)
         if hub is not None:
-            hub.on_block(c.block, c.receipts, c.certificate)
+            hub.on_block(c.block, c.receipts, c.certificate, c.end_block_events)
         return c
 
 

@@ -356,6 +356,50 @@ def test_events_replay_resumes_inside_a_block_when_the_queue_is_full() -> None:
     assert got == [(h, i, n) for h in range(1, 7) for i, n in per_block]
 
 
+ESCALATIONS = (
+    {"name": "alert_escalated", "alert": "a1", "household": "h1", "from": "yellow", "to": "orange"},
+    {"name": "grievance_escalated", "grievance": "g9", "to": "530000000000"},
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ({}, ["fund_received", "household_applied", "paid", *(e["name"] for e in ESCALATIONS)]),
+        ({"event": "alert_escalated"}, ["alert_escalated"]),
+        ({"kind": "household"}, ["household_applied", "alert_escalated"]),  # the alert's household
+        ({"kind": "grievance"}, ["grievance_escalated"]),
+        ({"area": "5301020010"}, ["household_applied", "alert_escalated"]),
+        ({"area": "530103"}, ["grievance_escalated"]),  # not the alert, escalated in the same block
+        ({"contract": CONTRACT}, ["paid"]),
+    ],
+)
+def test_end_of_block_events_follow_the_transactions_and_are_filtered_by_what_they_name(
+    raw: dict[str, Any], names: list[str]
+) -> None:
+    feed, hub, session = make()
+    live = subscribe(hub, session, "events", raw)
+    block = _events_block(feed)
+    feed.commit(hub, feed.make_block(block.block.txs, block.receipts, ESCALATIONS))
+    hub.step()
+    got = results(drain(session), live)
+    assert [r["event"]["name"] for r in got] == names
+    ends = [r for r in got if r["event"]["name"].endswith("_escalated")]
+    for r, event in zip(ends, [e for e in ESCALATIONS if e["name"] in names], strict=True):
+        assert r == {
+            "height": 1,
+            "tx_hash": None,
+            "tx_index": None,
+            "source": "end_block",
+            "action": "end_block",
+            "event": event,
+        }
+    replayer = hub.open_session()
+    again = subscribe(hub, replayer, "events", raw, from_height=1)
+    hub.step()
+    assert results(drain(replayer), again) == got  # from_height gives what a live one got
+
+
 # --- tx and sync ----------------------------------------------------------------------------------
 
 

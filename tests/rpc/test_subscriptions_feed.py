@@ -19,6 +19,7 @@ class Store:
         for tx in self.txs:
             self.chain.commit(None, self.chain.make_block([tx]))
         self.receipt_reads: list[str] = []
+        self.end_block_events: dict[int, tuple[dict[str, Any], ...]] = {}
         self.state = {
             record_key("household", "h1"): {"village": "530102001001", "status": "active"},
             record_key("fund", "f1"): {"area": "530102000000"},
@@ -38,6 +39,9 @@ class Store:
     def get_receipt(self, tx_hash: str) -> dict[str, Any] | None:
         self.receipt_reads.append(tx_hash)
         return {"ok": True, "events": [], "touched": []}
+
+    def get_end_block_events(self, height: int) -> tuple[dict[str, Any], ...]:
+        return self.end_block_events.get(height, ())
 
     def get_tx(self, tx_hash: str) -> tuple[Any, int, int] | None:
         for height, tx in enumerate(self.txs, start=1):

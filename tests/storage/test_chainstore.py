@@ -45,6 +45,7 @@ class Result:
     index: IndexChanges = NO_INDEX_CHANGES
     receipts_root: str = "ef" * 32
     stats: StatsChanges = NO_STATS_CHANGES
+    end_block_events: tuple[dict[str, Any], ...] = ()
 
 
 def next_block(store: ChainStore, txs: tuple[Transaction, ...] = (), **header: Any) -> Block:

@@ -36,6 +36,7 @@ WRITER = textwrap.dedent(
         receipts_root: str
         index: IndexChanges
         stats: StatsChanges = NO_STATS_CHANGES
+        end_block_events: tuple = ()
 
     alice = KeyPair.from_seed(b"a" * 32)
     store = ChainStore.open(sys.argv[1])
