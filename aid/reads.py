@@ -80,6 +80,23 @@ class ReadIndex(Protocol):
         """Up to ``limit`` (key, value) pairs with ``prefix``, in key order, after ``after``."""
         ...
 
+    def tx_hash_at(self, height: int, tx_index: int) -> str | None:
+        """The hash of the committed transaction at (height, index), None if there is none."""
+        ...
+
+
+def history_step(index: ReadIndex, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """One history entry as readers see it: ``{"height", "tx_index", "tx", "action"}``.
+
+    The entry stores only the action (the executor's ``_LedgerTouches``): the transaction's
+    hash is looked up by its position, which halves the bytes every touched entity costs each
+    block. Entries written before that carry ``tx`` themselves; the end-of-block sweep's carry
+    ``tx: null``.
+    """
+    height, tx_index = (int(part) for part in key.rsplit("/", 2)[-2:])
+    tx = value["tx"] if "tx" in value else index.tx_hash_at(height, tx_index)
+    return {"height": height, "tx_index": tx_index, "tx": tx, "action": value["action"]}
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -162,10 +179,7 @@ def history(
     prefix = f"history/{_kind(kind)}/{ident}/"
     size = _page_size(limit)
     rows = index.scan(prefix, cursor, size + 1)
-    items = [
-        {"height": int(key.split("/")[-2]), "tx_index": int(key.split("/")[-1]), **value}
-        for key, value in rows[:size]
-    ]
+    items = [history_step(index, key, value) for key, value in rows[:size]]
     return Page(items, rows[size - 1][0] if len(rows) > size else None)
 
 

@@ -245,7 +245,7 @@ class _LedgerTouches:
             self.touched[ref] = None
             kind, ident = ref.split("/", 1)
             key = history_key(kind, ident, height, index)
-            self.history.append((key, {"tx": tx.hash, "action": action}))
+            self.history.append((key, {"action": action}))  # the hash: aid.reads.history_step
 
     def add_end_block(self, height: int, outcome: Outcome) -> None:
         """The sweep's touches; its history entries sort after every tx of the block."""

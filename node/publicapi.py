@@ -27,7 +27,7 @@ from aid.areas import area_level, area_prefix
 from aid.disclosure import record_content
 from aid.errors import BadArgs
 from aid.programs import check_period
-from aid.reads import ReadIndex
+from aid.reads import ReadIndex, history_step
 from aid.state import Records
 from chain.encoding import canonical
 from chain.errors import Busy
@@ -249,15 +249,9 @@ def events(
             height, tx_index = (int(x) for x in key.split("/")[-2:])
             if before is not None and (height, tx_index) >= before:
                 continue
-            event = found.setdefault(
-                (height, tx_index),
-                {
-                    "height": height,
-                    "tx_index": tx_index,
-                    "tx": value["tx"],
-                    "action": value["action"],
-                },
-            )
+            event = found.get((height, tx_index))
+            if event is None:
+                event = found[(height, tx_index)] = history_step(index, key, value)
             event.setdefault("entities", []).append(f"{kind}/{ident}")
     page = sorted(found, reverse=True)[:EVENTS_PAGE]
     items = []

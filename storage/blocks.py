@@ -126,6 +126,14 @@ def read_tx_hashes(db: Database, height: int) -> list[str] | None:
     return [raw[i : i + HASH_BYTES].hex() for i in range(0, len(raw), HASH_BYTES)]
 
 
+def read_tx_hash_at(reader: RawReader, height: int, index: int) -> str | None:
+    """The hash of the ``index``-th transaction of block ``height`` (None: no such tx)."""
+    raw = reader.get(height_key(P_BLOCK_TXS, height))
+    if raw is None or not 0 <= index < len(raw) // HASH_BYTES:
+        return None
+    return bytes(raw[index * HASH_BYTES : (index + 1) * HASH_BYTES]).hex()
+
+
 def read_tx_records_raw(reader: RawReader, height: int) -> list[tuple[str, bytes]] | None:
     """A block's (tx hash, stored record bytes) in block order, undecoded (a streaming reader
     decodes only the fields it needs): one range read, or one point read per transaction for a

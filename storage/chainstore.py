@@ -194,6 +194,12 @@ class StoreView:
             return None
         return blocks.read_tx_records_raw(self._snap, height)
 
+    def tx_hash_at(self, height: int, tx_index: int) -> str | None:
+        """The hash of the transaction at (height, index) in this view (None: none there)."""
+        if not is_u64(height) or not is_u64(tx_index):
+            return None
+        return blocks.read_tx_hash_at(self._snap, height, tx_index)
+
     def set(self, key: str, value: Any) -> None:
         raise ChainStoreError("a store view is read-only")
 
