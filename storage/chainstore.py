@@ -44,6 +44,7 @@ from storage.journal import Journal
 log = logging.getLogger(__name__)
 
 MAX_GENESIS_ACCOUNTS = 1_000_000
+STATS_CACHE_ENTRIES = 200_000  # committed statistics counters kept in memory (~30 MB at most)
 REINDEX_BATCH = 50_000  # read-side entries per synced batch while reindex swaps them in
 MAX_GENESIS_VALIDATORS = 1_024
 ZERO_HASH = "0" * 64
@@ -231,6 +232,7 @@ class ChainStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._read_side = db.get(META_READ_SIDE_OFF) is None
+        self._stats_cache: dict[str, int] = {}  # committed counter values (get_stats)
         self._lock = threading.Lock()
         self._journal = Journal(db)
         self._head: Head | None = None
@@ -419,8 +421,20 @@ class ChainStore:
         return stats.read(self._db.raw, key)
 
     def get_stats(self, keys: list[str]) -> list[int]:
-        """Committed values of many counters (0 if absent), in order."""
-        return stats.read_many(self._db.raw, keys)
+        """Committed values of many counters (0 if absent), in order.
+
+        Every block reads the counters it moves, mostly the same ones as the block before (a
+        county's, a month's), so committed values are kept in memory (``STATS_CACHE_ENTRIES``),
+        updated by ``commit_block`` in the same step as the write and dropped by a reindex.
+        """
+        with self._lock:
+            cache = self._stats_cache
+            missing = [key for key in keys if key not in cache]
+            if missing:
+                if len(cache) + len(missing) > STATS_CACHE_ENTRIES:
+                    cache.clear()
+                cache.update(zip(missing, stats.read_many(self._db.raw, missing), strict=True))
+            return [cache[key] for key in keys]
 
     @contextmanager
     def read_view(self) -> Iterator[StoreView]:
@@ -499,6 +513,11 @@ class ChainStore:
             batch.put(META_HEAD, new_head.encode())
             batch.write()
             self._head = new_head
+            if result.stats:
+                cache = self._stats_cache
+                for key, value in result.stats.values:
+                    if key in cache:
+                        cache[key] = value
         log.debug("committed block %d (%d txs) %s", block.height, len(block.txs), block_hash[:12])
 
     # --- the read side (outside the state root) ---------------------------------------------------
@@ -530,6 +549,7 @@ class ChainStore:
             done.delete(META_READ_SIDE_OFF)  # rebuilt from every block: current again
             done.write()
             self._read_side = True
+            self._stats_cache.clear()
         return counts[0], counts[1]
 
     def _chunked(

@@ -379,3 +379,25 @@ def test_a_store_from_before_receipts_roots_is_refused_clearly(tmp_path: Path) -
     db.close()
     with pytest.raises(ChainStoreError, match="no receipts_root"):
         ChainStore.open(tmp_path / "old")
+
+
+def test_counter_reads_follow_every_commit(store: ChainStore, tmp_path: Path) -> None:
+    """get_stats keeps committed counters in memory; each commit and a reindex keep it true."""
+    assert store.get_stats(["c|a|all|x", "c|a|all|y"]) == [0, 0]
+    for value in (3, 5, 0):
+        block = next_block(store)
+        changes = StatsChanges((("c|a|all|x", value), ("c|a|all|z", value + 1)))
+        store.commit_block(block, cert_for(block), Result(stats=changes))
+        assert store.get_stats(["c|a|all|x", "c|a|all|y", "c|a|all|z"]) == [value, 0, value + 1]
+    other = ChainStore.open(tmp_path / "rebuilt")
+    try:
+        other.init_genesis(make_genesis())
+        for height in range(1, store.height + 1):
+            block = store.get_block(height)
+            assert block is not None
+            changes = StatsChanges((("c|a|all|x", 7 * height),))
+            other.commit_block(block, cert_for(block), Result(stats=changes))
+        store.replace_read_side(other)
+    finally:
+        other.close()
+    assert store.get_stats(["c|a|all|x", "c|a|all|z"]) == [7 * store.height, 0]
