@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 
 from aid.policy import Policy
 from aid.reads import history
-from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
+from chain.block import EMPTY_ROOT, CommitCertificate
 from chain.tx import Transaction
 from node.executor import ExecutionResult, Executor
 from node.reindex import rebuild
@@ -23,7 +23,7 @@ from rpc.methods import METHODS
 from rpc.subscriptions import Session, SubscriptionHub
 from storage.chainstore import ChainStore
 from tests.aid.helpers import COUNTY, TOWNSHIP, VILLAGE, key
-from tests.node.test_executor_aid import VALIDATORS, Signer, grant_txs, new_id, open_store
+from tests.node.test_executor_aid import Signer, grant_txs, new_id, next_block, open_store
 from tests.rpc.subs_fakes import drain, results
 
 FILER = key("filer")
@@ -40,18 +40,7 @@ class Chain:
 
     def commit(self, txs: list[Transaction], dt_ms: int = 1_000) -> ExecutionResult:
         store = self.store
-        header = BlockHeader(
-            store.height + 1,
-            store.head_hash,
-            tx_root(txs),
-            len(txs),
-            store.state_root,
-            EMPTY_ROOT,
-            store.head_time + dt_ms,
-            VALIDATORS[0].public_hex,
-            0,
-        )
-        block = Block(header, tuple(txs))
+        block = next_block(store, txs, dt_ms)
         cert = CommitCertificate(block.height, block.hash, 0, ())
         result = Executor(store).execute(block)
         store.commit_block(block, cert, result)

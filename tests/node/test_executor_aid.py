@@ -69,7 +69,8 @@ class Signer:
         return sign_tx(k, CHAIN, nonce, "aid", payload)
 
 
-def commit(store: ChainStore, txs: list[Transaction], dt_ms: int = 1_000) -> ExecutionResult:
+def next_block(store: ChainStore, txs: list[Transaction], dt_ms: int = 1_000) -> Block:
+    """The block after the store's head holding ``txs``, ``dt_ms`` later."""
     header = BlockHeader(
         store.height + 1,
         store.head_hash,
@@ -81,8 +82,17 @@ def commit(store: ChainStore, txs: list[Transaction], dt_ms: int = 1_000) -> Exe
         VALIDATORS[0].public_hex,
         0,
     )
-    block = Block(header, tuple(txs))
-    result = Executor(store).execute(block)
+    return Block(header, tuple(txs))
+
+
+def commit(
+    store: ChainStore,
+    txs: list[Transaction],
+    dt_ms: int = 1_000,
+    executor: Executor | None = None,
+) -> ExecutionResult:
+    block = next_block(store, txs, dt_ms)
+    result = (executor or Executor(store)).execute(block)
     store.commit_block(block, CommitCertificate(block.height, block.hash, 0, ()), result)
     return result
 

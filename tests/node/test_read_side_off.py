@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
-from chain.tx import Transaction
 from node.config import parse_config
 from node.executor import Executor
 from node.genesis import validate_genesis
@@ -21,8 +19,8 @@ from tests.aid.helpers import VILLAGE
 from tests.node.test_aidapi import Api, apply_household
 from tests.node.test_executor_aid import (
     CLERK,
-    VALIDATORS,
     Signer,
+    commit,
     genesis,
     grant_txs,
     new_id,
@@ -30,30 +28,15 @@ from tests.node.test_executor_aid import (
 )
 
 
-def _commit(store: ChainStore, executor: Executor, txs: list[Transaction]) -> None:
-    header = BlockHeader(
-        store.height + 1,
-        store.head_hash,
-        tx_root(txs),
-        len(txs),
-        store.state_root,
-        EMPTY_ROOT,
-        store.head_time + 1_000,
-        VALIDATORS[0].public_hex,
-        0,
-    )
-    block = Block(header, tuple(txs))
-    result = executor.execute(block)
-    store.commit_block(block, CommitCertificate(block.height, block.hash, 0, ()), result)
-
-
 def _load(store: ChainStore, read_side: bool) -> tuple[Executor, list[str]]:
     """Grants and three registrations, committed by an executor keeping the read side or not."""
     executor = Executor(store, read_side=read_side)
     sign = Signer()
-    _commit(store, executor, grant_txs(sign, CLERK, "village_registrar", VILLAGE, "village"))
+    commit(
+        store, grant_txs(sign, CLERK, "village_registrar", VILLAGE, "village"), executor=executor
+    )
     applies = [apply_household(sign, n) for n in range(3)]
-    _commit(store, executor, applies)
+    commit(store, applies, executor=executor)
     return executor, [new_id(t, "household") for t in applies]
 
 
