@@ -13,12 +13,20 @@ protocol constants (chain/limits.py): every node must price alike.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from chain import limits
 
-if TYPE_CHECKING:
-    from chain.tx import Transaction
+
+class Transaction(Protocol):
+    """What pricing needs of a ``chain.tx.Transaction`` (which computes its intrinsic gas here,
+    when it is decoded: this module must not import it back)."""
+
+    @property
+    def intrinsic_gas(self) -> int: ...
+
+    @property
+    def gas_limit(self) -> int: ...
 
 
 def intrinsic_gas(tx: Transaction) -> int:
