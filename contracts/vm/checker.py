@@ -56,7 +56,8 @@ FORBIDDEN_NAMES = frozenset(
 RESERVED = BUILTINS | HOST_FUNCTIONS | FORBIDDEN_NAMES | RAISABLE | {"storage", "ctx"}
 THROWAWAY = "_"  # the one name starting with '_' a contract may bind and read
 
-_BINOPS: dict[type[ast.operator], str] = {
+# the binary operators a contract may use, with their source symbols (the compiler writes these)
+BINARY_OPERATORS: dict[type[ast.operator], str] = {
     ast.Add: "+",
     ast.Sub: "-",
     ast.Mult: "*",
@@ -485,7 +486,7 @@ class _Checker:
             if stmt.value is not None:
                 self.expr(stmt.value, scope)
         elif isinstance(stmt, ast.AugAssign):
-            if type(stmt.op) not in _BINOPS:
+            if type(stmt.op) not in BINARY_OPERATORS:
                 self.bad(stmt, self.op_refusal(stmt.op))
             if isinstance(stmt.target, ast.Name):
                 self.check_binding(stmt.target, stmt.target.id)
@@ -637,7 +638,7 @@ class _Checker:
         self.check_load(node, scope)
 
     def e_BinOp(self, node: ast.BinOp, scope: _Scope | None) -> None:
-        if type(node.op) not in _BINOPS:
+        if type(node.op) not in BINARY_OPERATORS:
             self.bad(node, self.op_refusal(node.op))
         elif (
             isinstance(node.op, ast.Mod)

@@ -16,20 +16,9 @@ import ast
 from dataclasses import dataclass, field
 
 from contracts.vm import gas
-from contracts.vm.checker import BUILTINS, HOST_FUNCTIONS, CheckedModule
+from contracts.vm.checker import BINARY_OPERATORS, BUILTINS, HOST_FUNCTIONS, CheckedModule
 from contracts.vm.specialize import is_leaf, numeric_params
 
-_OPS = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.BitAnd: "&",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-}
 _HELPER_OPS = {
     ast.Add: "_add",
     ast.Sub: "_sub",
@@ -515,7 +504,7 @@ class Compiler:
                 # the value, then operate. str += str stays native so CPython can grow the
                 # string in place; it is still charged as a full copy.
                 value = self.temp("t")
-                sym = _OPS[type(stmt.op)]
+                sym = BINARY_OPERATORS[type(stmt.op)]
                 lines = [f"{ind}{name}", f"{ind}{value} = {self.expr(stmt.value)}"]
                 arith = (
                     f"{name} = (_r if _type({name}) is _int and _type({value}) is _int and "
@@ -542,7 +531,7 @@ class Compiler:
             ]
         obj, old, value = self.temp("o"), self.temp("t"), self.temp("v")
         if isinstance(stmt.op, (ast.Add, ast.Sub)):
-            sym = _OPS[type(stmt.op)]
+            sym = BINARY_OPERATORS[type(stmt.op)]
             result = (
                 f"(_r if _type({old}) is _int and _type({value}) is _int and "
                 f"-_L < (_r := {old} {sym} {value}) < _L else {helper}({old}, {value}))"
@@ -586,7 +575,7 @@ class Compiler:
     def int_binop(self, op: ast.operator, left: ast.expr, right: ast.expr) -> str:
         """Both operands are known ints: native operator plus the cheapest sufficient check."""
         a, b = self.expr(left), self.expr(right)
-        sym = _OPS[type(op)]
+        sym = BINARY_OPERATORS[type(op)]
         if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
             return f"(_r if -_L < (_r := {a} {sym} {b}) < _L else _bigr(_r))"
         helper = _HELPER_OPS[type(op)]
@@ -647,7 +636,7 @@ class Compiler:
         helper = _HELPER_OPS[type(node.op)]
         a, b = self.expr(left), self.expr(right)
         if isinstance(node.op, _BIT_OPS) and self.small_int(right):  # X & C: X checked once
-            sym = _OPS[type(node.op)]
+            sym = BINARY_OPERATORS[type(node.op)]
             return (
                 f"((_t {sym} {b}) if _type(_t := {a}) is _int and -_L < _t < _L "
                 f"else {helper}(_t, {b}))"
@@ -660,7 +649,7 @@ class Compiler:
             and not (isinstance(right, ast.Constant) and type(right.value) is str)
         ):
             guard = self.int_guard([left, right])
-            sym = _OPS[type(node.op)]
+            sym = BINARY_OPERATORS[type(node.op)]
             if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
                 return (
                     f"(_r if {guard} and -_L < (_r := {a} {sym} {b}) < _L else {helper}({a}, {b}))"
@@ -671,7 +660,7 @@ class Compiler:
         if isinstance(node.op, ast.Add) and self.short_str(right):  # X + "suffix"
             return f"((_t + {b}) if _type(_t := {a}) is _str and _len(_t) <= 64 else _add(_t, {b}))"
         if type(node.op) in _INT_OPS:
-            sym = _OPS[type(node.op)]
+            sym = BINARY_OPERATORS[type(node.op)]
             grows = isinstance(node.op, (ast.Add, ast.Sub, ast.Mult))
             if self.small_int(right):  # X op C: one type check on X, evaluated once
                 if grows:
