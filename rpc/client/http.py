@@ -10,18 +10,18 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from rpc.client.closing import Closing
 from rpc.client.errors import RpcError, RpcTransportError
 
 DEFAULT_TIMEOUT_S = 30.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a reply larger than this is refused, not buffered
 
 
-class RpcClient:
+class RpcClient(Closing):
     """``async with RpcClient(url) as c: await c.call("node_status")``."""
 
     def __init__(
@@ -36,17 +36,6 @@ class RpcClient:
         self._session = session
         self._owns_session = session is None
         self._ids = itertools.count(1)
-
-    async def __aenter__(self) -> RpcClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the session if this client created it (a caller's session is left open)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, overload
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +18,7 @@ import aiohttp
 
 from chain.tx import Transaction
 from rpc.client.account import Account
+from rpc.client.closing import Closing
 from rpc.client.errors import (
     BusyError,
     MempoolFullError,
@@ -59,7 +59,7 @@ def endpoints(url: str) -> tuple[str, str]:
     return http, ws
 
 
-class Client:
+class Client(Closing):
     """``async with Client("http://127.0.0.1:26657/") as client: await client.status()``.
 
     Calls go over HTTP, or over the WebSocket when ``websocket=True`` or the URL names it
@@ -86,17 +86,6 @@ class Client:
         self._ws: WsRpc | None = None
         self._ws_lock = asyncio.Lock()
         self._chain_id: str | None = None
-
-    async def __aenter__(self) -> Client:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         if self._ws is not None:
