@@ -37,7 +37,7 @@ from aid.disclosure import content_hash, public_content
 from aid.genesis import genesis_records
 from aid.indexes import index_keys
 from aid.state import Records, record_key
-from chain.block import Block, BlockHeader, CommitCertificate, tx_root
+from chain.block import CommitCertificate
 from chain.crypto import KeyPair
 from chain.tx import sign_tx
 from node import publicapi
@@ -46,6 +46,7 @@ from storage.chainstore import ChainStore
 from storage.index import IndexChanges
 from storage.stats import NO_STATS_CHANGES
 from tests.aid.helpers import COUNTY, genesis_doc
+from tests.blocks import block_after
 
 CHAIN = "bench-public"
 PERIOD = "2026-01"
@@ -75,19 +76,8 @@ def village(i: int) -> str:
 
 
 def commit(store: ChainStore, key: KeyPair, txs: list[Any], result: Result, time_ms: int) -> None:
-    header = BlockHeader(
-        store.height + 1,
-        store.head_hash,
-        tx_root(txs),
-        len(txs),
-        store.state_root,
-        store.receipts_root,
-        time_ms,
-        key.public_hex,
-        0,
-    )
-    block = Block(header, tuple(txs))
-    store.commit_block(block, CommitCertificate(header.height, block.hash, 0, ()), result)
+    block = block_after(store, txs, key.public_hex, time=time_ms)
+    store.commit_block(block, CommitCertificate(block.height, block.hash, 0, ()), result)
 
 
 def load(store: ChainStore, key: KeyPair, households: int, villages: int) -> str:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chain import limits
-from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
+from chain.block import EMPTY_ROOT, Block, CommitCertificate
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from chain.errors import ContractError, InvalidBlock
@@ -21,6 +21,7 @@ from chain.statekeys import account_key, storage_key
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
 from node.executor import ExecutionResult, Executor, compute_state_root
 from storage.chainstore import ChainStore
+from tests.blocks import block_after
 
 CHAIN = "exec-chain"
 KEYS = [KeyPair.from_seed(bytes([65 + i]) * 32) for i in range(4)]
@@ -48,19 +49,7 @@ def store(tmp_path: Path) -> Any:
 
 
 def block_of(store: ChainStore, txs: list[Transaction] | tuple[Transaction, ...]) -> Block:
-    txs = tuple(txs)
-    header = BlockHeader(
-        store.height + 1,
-        store.head_hash,
-        tx_root(txs),
-        len(txs),
-        store.state_root,
-        EMPTY_ROOT,
-        store.head_time + 1,
-        VALIDATOR.public_hex,
-        0,
-    )
-    return Block(header, txs)
+    return block_after(store, txs, VALIDATOR.public_hex, receipts_root=EMPTY_ROOT)
 
 
 def commit(store: ChainStore, executor: Executor, block: Block) -> ExecutionResult:

@@ -23,6 +23,7 @@ from node.genesis import validate_genesis
 from storage.chainstore import ChainStore
 from storage.db import P_INDEX, P_STATE
 from tests.aid.helpers import ADMINS, COUNTY, VILLAGE, genesis_doc, key
+from tests.blocks import block_after
 
 CHAIN = "aid-exec"
 VALIDATORS = [KeyPair.from_seed(bytes([80 + i]) * 32) for i in range(4)]
@@ -71,18 +72,9 @@ class Signer:
 
 def next_block(store: ChainStore, txs: list[Transaction], dt_ms: int = 1_000) -> Block:
     """The block after the store's head holding ``txs``, ``dt_ms`` later."""
-    header = BlockHeader(
-        store.height + 1,
-        store.head_hash,
-        tx_root(txs),
-        len(txs),
-        store.state_root,
-        EMPTY_ROOT,
-        store.head_time + dt_ms,
-        VALIDATORS[0].public_hex,
-        0,
+    return block_after(
+        store, txs, VALIDATORS[0].public_hex, receipts_root=EMPTY_ROOT, time=store.head_time + dt_ms
     )
-    return Block(header, tuple(txs))
 
 
 def commit(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chain.block import Block, BlockHeader, CommitCertificate, commit_signing_bytes, tx_root
+from chain.block import Block, CommitCertificate, commit_signing_bytes
 from chain.crypto import KeyPair
 from chain.errors import NotYetProvable, UnknownTx
 from chain.proof import verify_proof
@@ -19,6 +19,7 @@ from node.config import RpcConfig
 from node.executor import Executor
 from node.rpcapi import NodeRpc
 from storage.chainstore import ChainStore
+from tests.blocks import block_after
 
 CHAIN = "rpc-proof"
 VALS = [KeyPair.from_seed(hashlib.sha256(f"rp-{i}".encode()).digest()) for i in range(4)]
@@ -41,18 +42,7 @@ def store(tmp_path: Path) -> Iterator[ChainStore]:
 
 def commit(store: ChainStore, txs: list[Transaction]) -> Block:
     """Execute and store the next block with a 3-of-4 certificate, as the daemon does."""
-    header = BlockHeader(
-        store.height + 1,
-        store.head_hash,
-        tx_root(txs),
-        len(txs),
-        store.state_root,
-        store.receipts_root,
-        store.head_time + 1,
-        VALS[0].public_hex,
-        0,
-    )
-    block = Block(header, tuple(txs))
+    block = block_after(store, txs, VALS[0].public_hex)
     msg = commit_signing_bytes(CHAIN, 0, block.height, block.hash)
     cert = CommitCertificate(
         block.height, block.hash, 0, tuple(sorted((k.public_hex, k.sign(msg)) for k in VALS[:3]))

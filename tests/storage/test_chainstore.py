@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate, tx_root
+from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate
 from chain.crypto import KeyPair
 from chain.encoding import canonical, sha256_hex
 from chain.statekeys import account_key
@@ -19,6 +19,7 @@ from storage.db import META_HEAD, P_STATE, Database
 from storage.errors import ChainStoreError
 from storage.index import MAX_SCAN, NO_INDEX_CHANGES, IndexChanges
 from storage.stats import NO_STATS_CHANGES, StatsChanges
+from tests.blocks import block_after
 
 CHAIN = "test-chain"
 ALICE = KeyPair.from_seed(b"a" * 32)
@@ -49,19 +50,7 @@ class Result:
 
 
 def next_block(store: ChainStore, txs: tuple[Transaction, ...] = (), **header: Any) -> Block:
-    fields: dict[str, Any] = {
-        "height": store.height + 1,
-        "prev_hash": store.head_hash,
-        "tx_root": tx_root(txs),
-        "tx_count": len(txs),
-        "state_root": store.state_root,
-        "receipts_root": store.receipts_root,
-        "time": store.head_time + 1,
-        "proposer": VALIDATOR.public_hex,
-        "view": 0,
-    }
-    fields.update(header)
-    return Block(BlockHeader(**fields), txs)
+    return block_after(store, txs, VALIDATOR.public_hex, **header)
 
 
 def cert_for(block: Block) -> CommitCertificate:
