@@ -90,6 +90,52 @@ def new_id(tx: Transaction, kind: str) -> str:
     return Context("", 0, 0, tx.hash).new_id(kind)
 
 
+@dataclass(frozen=True, slots=True)
+class Funding:
+    """A fund document received, part of it allocated to the county, the allocation received."""
+
+    receive_fund: Transaction
+    issue: Transaction
+    receive: Transaction
+
+    @property
+    def fund(self) -> str:
+        return new_id(self.receive_fund, "fund")
+
+    @property
+    def allocation(self) -> str:
+        return new_id(self.issue, "allocation")
+
+    @property
+    def txs(self) -> tuple[Transaction, Transaction, Transaction]:
+        return self.receive_fund, self.issue, self.receive
+
+
+def funding(
+    ledger: Ledger, clerk: KeyPair, doc_no: str, level: str, amount: int, allocated: int
+) -> Funding:
+    """The three signed actions that put ``allocated`` fen of a new fund at the county's disposal."""
+    receive_fund = ledger.sign(
+        clerk,
+        "fund.receive",
+        doc_no=doc_no,
+        level=level,
+        year=2026,
+        purpose="living",
+        amount=amount,
+        area=COUNTY,
+    )
+    issue = ledger.sign(
+        clerk,
+        "allocation.issue",
+        source=new_id(receive_fund, "fund"),
+        area=COUNTY,
+        amount=allocated,
+    )
+    receive = ledger.sign(clerk, "allocation.receive", allocation=new_id(issue, "allocation"))
+    return Funding(receive_fund, issue, receive)
+
+
 def propose(
     ledger: Ledger, setup: AidSetup, key: KeyPair, role: str, area: str, org: str
 ) -> Transaction:
@@ -375,29 +421,17 @@ async def build_world(cluster: LocalCluster, setup: AidSetup, households: int) -
         "deploy",
         {"source": RULES_SOURCE, "init": RULES_INIT, "gas": 5_000_000},
     )
-    fund = ledger.sign(
+    money = funding(
+        ledger,
         clerks["alloc"],
-        "fund.receive",
-        doc_no="Qing-Cai-Nong (2026) No. 1 (fictional)",
-        level="central",
-        year=2026,
-        purpose="living",
-        amount=50_000_000,
-        area=COUNTY,
+        "Qing-Cai-Nong (2026) No. 1 (fictional)",
+        "central",
+        50_000_000,
+        20_000_000,
     )
-    issue = ledger.sign(
-        clerks["alloc"],
-        "allocation.issue",
-        source=new_id(fund, "fund"),
-        area=COUNTY,
-        amount=20_000_000,
-    )
-    receive = ledger.sign(
-        clerks["alloc"], "allocation.receive", allocation=new_id(issue, "allocation")
-    )
-    deployed, *_ = await ledger.run(deploy, fund, issue, receive)
+    deployed, *_ = await ledger.run(deploy, *money.txs)
     world.rules = deployed["address"]
-    world.allocation = new_id(issue, "allocation")
+    world.allocation = money.allocation
     people = [Person.make(n) for n in range(households)]
     world.pool = list(zip(await world.register(people), people, strict=True))
     return world

@@ -34,6 +34,7 @@ from tests.integration.ledger_helpers import (
     RULES_SOURCE,
     Ledger,
     approvals,
+    funding,
     new_id,
     on_every_node,
     propose,
@@ -129,23 +130,12 @@ async def test_a_cycle_from_fund_document_to_bank_report_on_every_node(new_clust
     )
 
     # 4. a fund document, allocated and received, drawn by a program on the rules contract
-    fund_tx = ledger.sign(
-        roles["alloc"],
-        "fund.receive",
-        doc_no="Qing-Cai-Nong (2026) No. 12 (fictional)",
-        level="central",
-        year=2026,
-        purpose="living",
-        amount=1_000_000,
-        area=COUNTY,
-    )
-    fund = new_id(fund_tx, "fund")
-    issue = ledger.sign(
-        roles["alloc"], "allocation.issue", source=fund, area=COUNTY, amount=200_000
-    )
-    allocation = new_id(issue, "allocation")
-    receive = ledger.sign(roles["alloc"], "allocation.receive", allocation=allocation)
-    await ledger.run(fund_tx, issue, receive)
+    money = funding(
+        ledger, roles["alloc"], "Qing-Cai-Nong (2026) No. 12 (fictional)", "central",
+        1_000_000, 200_000,
+    )  # fmt: skip
+    fund_tx, fund, allocation = money.receive_fund, money.fund, money.allocation
+    await ledger.run(*money.txs)
     create = ledger.sign(
         roles["handler"],
         "program.create",

@@ -30,6 +30,7 @@ from tests.integration.ledger_helpers import (
     World,
     build_world,
     expect_refused,
+    funding,
     get,
     listing,
     new_id,
@@ -97,23 +98,12 @@ async def test_1_end_to_end_every_step_traced_and_the_county_totals_move(world: 
     before = await county_statistics(world, COUNTY)
     summed_before = await ledger_sums(world, COUNTY)
     # finance receives a document's funds and allocates them to the county
-    fund_tx = ledger.sign(
-        clerks["alloc"],
-        "fund.receive",
-        doc_no="Qing-Cai-Nong (2026) No. 101 (fictional)",
-        level="provincial",
-        year=2026,
-        purpose="living",
-        amount=400_000,
-        area=COUNTY,
-    )
-    fund = new_id(fund_tx, "fund")
-    issue = ledger.sign(
-        clerks["alloc"], "allocation.issue", source=fund, area=COUNTY, amount=300_000
-    )
-    allocation = new_id(issue, "allocation")
-    receive = ledger.sign(clerks["alloc"], "allocation.receive", allocation=allocation)
-    await ledger.run(fund_tx, issue, receive)
+    money = funding(
+        ledger, clerks["alloc"], "Qing-Cai-Nong (2026) No. 101 (fictional)", "provincial",
+        400_000, 300_000,
+    )  # fmt: skip
+    fund_tx, fund, allocation = money.receive_fund, money.fund, money.allocation
+    await ledger.run(*money.txs)
     # the office registers a household through its public notice
     (household,) = await world.register([Person.make(900)])
     # a program on that allocation, a cycle through its stages, the bank pays
