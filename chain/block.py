@@ -72,11 +72,13 @@ def receipts_root(txs: Sequence[Transaction], receipts: Sequence[dict[str, Any]]
     For the executor's own receipts, which it already made canonical (unchecked encoding: this
     runs for every committed block).
     """
-    assert len(txs) == len(receipts), "one receipt per transaction"
-    leaves = [
-        leaf_hash(_receipt_leaf_data(tx.hash, canonical_unchecked(r)))
-        for tx, r in zip(txs, receipts, strict=True)
-    ]
+    return receipts_root_of_bytes(txs, [canonical_unchecked(r) for r in receipts])
+
+
+def receipts_root_of_bytes(txs: Sequence[Transaction], encoded: Sequence[bytes]) -> str:
+    """``receipts_root`` from the receipts' canonical bytes (the executor encodes them once)."""
+    assert len(txs) == len(encoded), "one receipt per transaction"
+    leaves = [leaf_hash(_receipt_leaf_data(tx.hash, e)) for tx, e in zip(txs, encoded, strict=True)]
     return root_of_hashes(leaves).hex()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from chain import limits
@@ -84,6 +85,29 @@ def canonical(obj: Any) -> bytes:
         return _encoder.encode(obj).encode("utf-8")
     except UnicodeEncodeError:
         raise EncodingError(LONE_SURROGATE) from None
+
+
+def canonical_pairs(pairs: Sequence[tuple[str, Any]]) -> tuple[bytes, list[bytes]]:
+    """``canonical([[key, value], ...])`` and each value's own canonical bytes, encoded once.
+
+    The state root hashes the block's writes as one list of pairs and the store keeps every
+    value's bytes; encoding each value once serves both. A JSON list is its items joined by
+    ``,`` inside ``[]``, so the joined bytes are exactly ``canonical``'s, and each value is
+    checked at the depth it has inside the list (2), so the same values are refused.
+    """
+    parts: list[bytes] = []
+    values: list[bytes] = []
+    encode = _encoder.encode
+    try:
+        for key, value in pairs:
+            _check(key, 2)
+            _check(value, 2)
+            encoded = encode(value).encode("utf-8")
+            values.append(encoded)
+            parts.append(b"[" + encode(key).encode("utf-8") + b"," + encoded + b"]")
+    except UnicodeEncodeError:
+        raise EncodingError(LONE_SURROGATE) from None
+    return b"[" + b",".join(parts) + b"]", values
 
 
 def canonical_unchecked(obj: Any) -> bytes:

@@ -33,8 +33,8 @@ from aid.state import PREFIX as AID_PREFIX
 from aid.state import json_copy, record_key
 from aid.stats import STATS, stats_delta
 from chain import limits
-from chain.block import Block, receipts_root
-from chain.encoding import canonical
+from chain.block import Block, receipts_root_of_bytes
+from chain.encoding import canonical, canonical_pairs, canonical_unchecked
 from chain.errors import AidchainError, EncodingError, InvalidBlock
 from chain.gas import block_gas
 from chain.statekeys import account_key
@@ -60,12 +60,28 @@ class ExecutionResult:
     # the end-of-block sweep's events (escalations): in no receipt and no root, stored beside
     # the block's index so ``events`` subscribers get them live and on replay
     end_block_events: tuple[dict[str, Any], ...] = ()
+    # canonical bytes, encoded once for the roots and kept by the store: every written value
+    # (not the deleted keys), and every receipt in block order
+    write_bytes: dict[str, bytes] | None = None
+    receipt_bytes: tuple[bytes, ...] | None = None
 
 
 def compute_state_root(prev_root: str, writes: dict[str, Any | None]) -> str:
     """sha256(prev_root bytes + canonical([[key, value], ...] sorted by key))."""
-    pairs = [[key, writes[key]] for key in sorted(writes)]
-    return hashlib.sha256(bytes.fromhex(prev_root) + canonical(pairs)).hexdigest()
+    return state_root_and_bytes(prev_root, writes)[0]
+
+
+def state_root_and_bytes(
+    prev_root: str, writes: dict[str, Any | None]
+) -> tuple[str, dict[str, bytes]]:
+    """``compute_state_root`` and the canonical bytes of every value written (not deleted).
+
+    The store keeps exactly those bytes, so each value is encoded once per block.
+    """
+    keys = sorted(writes)
+    encoded, values = canonical_pairs([(key, writes[key]) for key in keys])
+    root = hashlib.sha256(bytes.fromhex(prev_root) + encoded).hexdigest()
+    return root, {k: v for k, v in zip(keys, values, strict=True) if writes[k] is not None}
 
 
 class BlockState:
@@ -231,21 +247,25 @@ def _failed_contract_receipt(error: str, error_type: str) -> dict[str, Any]:
 class _LedgerTouches:
     """The block's accepted ledger actions: which entities they touched, at which tx."""
 
-    __slots__ = ("history", "touched")
+    __slots__ = ("_entries", "history", "touched")
 
     def __init__(self) -> None:
         self.touched: dict[str, None] = {}  # "kind/id", first-touched order
         self.history: list[tuple[str, Any]] = []
+        # one (never mutated) history value per action: the store encodes each object once
+        self._entries: dict[str, dict[str, Any]] = {}
 
     def add(self, height: int, index: int, tx: Transaction, receipt: dict[str, Any]) -> None:
         if not receipt["ok"]:
             return
         action = tx.payload["action"]
+        entry = self._entries.get(action)
+        if entry is None:
+            entry = self._entries[action] = {"action": action}  # hash: aid.reads.history_step
         for ref in receipt["touched"]:
             self.touched[ref] = None
             kind, ident = ref.split("/", 1)
-            key = history_key(kind, ident, height, index)
-            self.history.append((key, {"action": action}))  # the hash: aid.reads.history_step
+            self.history.append((history_key(kind, ident, height, index), entry))
 
     def add_end_block(self, height: int, outcome: Outcome) -> None:
         """The sweep's touches; its history entries sort after every tx of the block."""
@@ -323,6 +343,7 @@ class Executor:
         chain_id = self._store.chain_id
         overlay = BlockState(self._store)
         receipts: list[dict[str, Any]] = []
+        receipt_bytes: list[bytes] = []
         ledger = _LedgerTouches()
         for index, tx in enumerate(block.txs):
             if tx.chain_id != chain_id:
@@ -333,13 +354,17 @@ class Executor:
                 raise InvalidBlock(
                     f"tx {tx.hash[:12]} has nonce {tx.nonce}, sender's nonce is {nonce}"
                 )
-            if tx.type == "transfer":
-                receipts.append(self._transfer(overlay, tx))
-            elif tx.type == "aid":
-                receipts.append(self._aid(overlay, block, tx))
-                ledger.add(block.height, index, tx, receipts[-1])
+            if tx.type == "aid":
+                receipt, encoded = self._aid(overlay, block, tx)
+                ledger.add(block.height, index, tx, receipt)
             else:
-                receipts.append(self._contract(overlay, block, tx))
+                if tx.type == "transfer":
+                    receipt = self._transfer(overlay, tx)
+                else:
+                    receipt = self._contract(overlay, block, tx)
+                encoded = canonical_unchecked(receipt)
+            receipts.append(receipt)
+            receipt_bytes.append(encoded)
             # every included tx bumps its sender's nonce, whatever the outcome
             key = account_key(tx.sender)
             acct = overlay.get(key)
@@ -350,15 +375,22 @@ class Executor:
         end_block_events = self._end_block(overlay, block, ledger)
         writes = overlay.writes
         try:
-            root = compute_state_root(self._store.state_root, writes)
+            root, write_bytes = state_root_and_bytes(self._store.state_root, writes)
         except EncodingError as exc:
             raise InvalidBlock(
                 f"execution produced a non-canonical state value: {exc.message}"
             ) from None
         index_changes, stats_changes = self._read_side(overlay, ledger)
-        results_root = receipts_root(block.txs, receipts)
         return ExecutionResult(
-            writes, receipts, root, results_root, index_changes, stats_changes, end_block_events
+            writes,
+            receipts,
+            root,
+            receipts_root_of_bytes(block.txs, receipt_bytes),
+            index_changes,
+            stats_changes,
+            end_block_events,
+            write_bytes,
+            tuple(receipt_bytes),
         )
 
     @staticmethod
@@ -411,8 +443,10 @@ class Executor:
         return StatsChanges(tuple(values))
 
     @staticmethod
-    def _aid(overlay: BlockState, block: Block, tx: Transaction) -> dict[str, Any]:
+    def _aid(overlay: BlockState, block: Block, tx: Transaction) -> tuple[dict[str, Any], bytes]:
         """One ledger action on its own overlay: kept whole on success, dropped on refusal.
+
+        Returns the receipt and its canonical bytes (checking that it has them encodes it).
 
         Only a LedgerError is a refusal. Anything else the ledger raises is a bug in a state
         machine every node runs identically; it propagates, and the node stops (CRITICAL)
@@ -426,14 +460,14 @@ class Executor:
         except LedgerError as exc:
             receipt = _failed_aid_receipt(exc, rules.gas_used)
             try:
-                canonical(receipt)
+                return receipt, canonical(receipt)
             except EncodingError:  # error data that is not JSON: keep the reason and message
                 receipt["error_data"] = None
-            return receipt
+            return receipt, canonical(receipt)
         receipt = aid_receipt(run)
-        canonical(receipt)  # stored and hashed: an action whose events are not JSON is a bug
+        encoded = canonical(receipt)  # stored and hashed: events that are not JSON are a bug
         overlay.writes.update(tx_state.writes)
-        return receipt
+        return receipt, encoded
 
     @staticmethod
     def _transfer(overlay: BlockState, tx: Transaction) -> dict[str, Any]:

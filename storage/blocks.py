@@ -72,22 +72,28 @@ def put_block(
     block: Block,
     certificate: CommitCertificate | None,
     receipts: Sequence[dict[str, Any]],
+    receipt_bytes: Sequence[bytes] | None = None,
 ) -> None:
-    """Queue the block, its certificate and one record per transaction into ``batch``."""
+    """Queue the block, its certificate and one record per transaction into ``batch``.
+
+    ``receipt_bytes`` are the receipts' canonical bytes when the caller has them already.
+    """
     height = block.height
     put_header(batch, block.header)
     batch.put(height_key(P_BLOCK_TXS, height), b"".join(bytes.fromhex(tx.hash) for tx in block.txs))
     if certificate is not None:
         batch.put(height_key(P_CERT, height), canonical_unchecked(certificate.to_dict()))
     prefix = b'{"height":%d,"index":' % height
-    for index, (tx, receipt) in enumerate(zip(block.txs, receipts, strict=True)):
+    if receipt_bytes is None:
+        receipt_bytes = [canonical_unchecked(r) for r in receipts]
+    for index, (tx, receipt) in enumerate(zip(block.txs, receipt_bytes, strict=True)):
         # keys in canonical (sorted) order: height, index, receipt, tx
         record = b"".join(
             (
                 prefix,
                 b"%d" % index,
                 b',"receipt":',
-                canonical_unchecked(receipt),
+                receipt,
                 b',"tx":',
                 tx_bytes(tx),
                 b"}",

@@ -74,6 +74,14 @@ class BlockResult(Protocol):
     @property
     def end_block_events(self) -> Sequence[dict[str, Any]]: ...
 
+    # canonical bytes the executor already encoded (None: encode here): every value written,
+    # by key, and every receipt in block order
+    @property
+    def write_bytes(self) -> Mapping[str, bytes] | None: ...
+
+    @property
+    def receipt_bytes(self) -> Sequence[bytes] | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Head:
@@ -502,8 +510,8 @@ class ChainStore:
                     f"{len(result.receipts)} receipts for {len(block.txs)} transactions"
                 )
             batch = self._db.batch()
-            blocks.put_block(batch, block, certificate, result.receipts)
-            state.put_writes(batch, result.writes)
+            blocks.put_block(batch, block, certificate, result.receipts, result.receipt_bytes)
+            state.put_writes(batch, result.writes, result.write_bytes)
             index.put_changes(batch, result.index)
             stats.put_changes(batch, result.stats)
             index.put_end_block_events(batch, block.height, result.end_block_events)

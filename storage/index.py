@@ -47,8 +47,14 @@ def put_changes(batch: Batch, changes: IndexChanges) -> None:
     """Queue a block's index edits in its batch (deletes first: a key may be re-put)."""
     for key in changes.deletes:
         batch.delete(index_key(key))
+    # values repeat (None for an entity's keys, one shared history entry per action): encode
+    # each object once; ``changes`` keeps them alive, so their ids are stable during the loop
+    encoded: dict[int, bytes] = {}
     for key, value in changes.puts:
-        batch.put(index_key(key), canonical_unchecked(value))
+        raw = encoded.get(id(value))
+        if raw is None:
+            raw = encoded[id(value)] = canonical_unchecked(value)
+        batch.put(index_key(key), raw)
 
 
 class Gettable(Protocol):

@@ -11,11 +11,19 @@ from storage.db import Batch, Database, state_key
 from storage.errors import ChainStoreError
 
 
-def put_writes(batch: Batch, writes: Mapping[str, Any]) -> None:
-    """Queue state writes; a value of None deletes the key."""
+def put_writes(
+    batch: Batch, writes: Mapping[str, Any], encoded: Mapping[str, bytes] | None = None
+) -> None:
+    """Queue state writes; a value of None deletes the key.
+
+    ``encoded`` holds the canonical bytes of the written values when the caller has them (the
+    executor encodes each value once, for the state root).
+    """
     for key, value in writes.items():
         if value is None:
             batch.delete(state_key(key))
+        elif encoded is not None:
+            batch.put(state_key(key), encoded[key])
         else:
             batch.put(state_key(key), canonical_unchecked(value))
 

@@ -62,6 +62,8 @@ class Result:
         self.receipts_root = "00" * 32  # the benchmark builds no proofs
         self.stats = NO_STATS_CHANGES  # nor statistics (tests/bench/bench_scale.py does)
         self.end_block_events: tuple[dict[str, Any], ...] = ()  # nor deadline escalations
+        self.write_bytes: dict[str, bytes] | None = None  # the store encodes the values
+        self.receipt_bytes: tuple[bytes, ...] | None = None
 
 
 class Inline:

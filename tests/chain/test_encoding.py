@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain.encoding import canonical, loads_strict, sha256_hex
+from chain import limits
+from chain.encoding import canonical, canonical_pairs, loads_strict, sha256_hex
 from chain.errors import EncodingError
 
 json_values = st.recursive(
@@ -78,3 +80,40 @@ def test_roundtrip_is_stable(value: object) -> None:
     assert canonical(loads_strict(data)) == data
     assert json.loads(data) == value
     assert sha256_hex(data) == sha256_hex(canonical(json.loads(data)))
+
+
+def _outcome(fn: Any) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except EncodingError as exc:
+        return "refused", exc.message
+
+
+@given(st.lists(st.tuples(st.text(), json_values | st.floats()), max_size=6))
+def test_canonical_pairs_is_canonical_of_the_pair_list(pairs: list[tuple[str, Any]]) -> None:
+    """The state root's encoding: the same bytes (or the same refusal) as the list of pairs,
+    and each value's own canonical bytes."""
+    expected = _outcome(lambda: canonical([[k, v] for k, v in pairs]))
+    got = _outcome(lambda: canonical_pairs(pairs))
+    if expected[0] == "refused":
+        assert got == expected
+        return
+    assert got[0] == "ok"
+    joined, values = got[1]
+    assert joined == expected[1]
+    assert values == [canonical(v) for _, v in pairs]
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2, 3])
+def test_canonical_pairs_refuses_what_the_pair_list_nests_too_deep(extra: int) -> None:
+    value: object = 1
+    for _ in range(limits.MAX_JSON_DEPTH - 2 + extra):
+        value = [value]
+    expected = _outcome(lambda: canonical([["k", value]]))
+    assert _outcome(lambda: canonical_pairs([("k", value)]))[0] == expected[0]
+    assert expected[0] == ("ok" if extra == 0 else "refused")
+
+
+def test_canonical_pairs_refuses_a_lone_surrogate() -> None:
+    with pytest.raises(EncodingError):
+        canonical_pairs([("k", "\ud800")])

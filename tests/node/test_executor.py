@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chain import limits
-from chain.block import EMPTY_ROOT, Block, CommitCertificate
+from chain.block import EMPTY_ROOT, Block, CommitCertificate, receipts_root
 from chain.crypto import KeyPair
 from chain.encoding import canonical
 from chain.errors import ContractError, InvalidBlock
@@ -88,6 +88,12 @@ def test_transfer_moves_funds_and_creates_the_recipient(store: ChainStore) -> No
     pairs = [[k, result.writes[k]] for k in sorted(result.writes)]
     expected_root = hashlib.sha256(bytes.fromhex(store.state_root) + canonical(pairs)).hexdigest()
     assert result.state_root == expected_root == compute_state_root(store.state_root, result.writes)
+    # the bytes encoded once for the roots are what the store keeps
+    assert result.write_bytes == {
+        k: canonical(v) for k, v in result.writes.items() if v is not None
+    }
+    assert result.receipt_bytes == tuple(canonical(r) for r in result.receipts)
+    assert result.receipts_root == receipts_root(block.txs, result.receipts)
     assert store.account(A.public_hex) == (1_000, 0)  # execute never writes
     commit(store, ex, block)
     assert store.account(A.public_hex) == (893, 2)

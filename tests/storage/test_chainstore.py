@@ -47,6 +47,8 @@ class Result:
     receipts_root: str = "ef" * 32
     stats: StatsChanges = NO_STATS_CHANGES
     end_block_events: tuple[dict[str, Any], ...] = ()
+    write_bytes: dict[str, bytes] | None = None
+    receipt_bytes: tuple[bytes, ...] | None = None
 
 
 def next_block(store: ChainStore, txs: tuple[Transaction, ...] = (), **header: Any) -> Block:

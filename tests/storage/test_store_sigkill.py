@@ -37,6 +37,8 @@ WRITER = textwrap.dedent(
         index: IndexChanges
         stats: StatsChanges = NO_STATS_CHANGES
         end_block_events: tuple = ()
+        write_bytes: None = None
+        receipt_bytes: None = None
 
     alice = KeyPair.from_seed(b"a" * 32)
     store = ChainStore.open(sys.argv[1])
