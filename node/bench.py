@@ -13,6 +13,7 @@ never counted.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class BenchReport:
     exec_cpu_s: float = 0.0  # of which executing blocks
     commit_cpu_s: float = 0.0  # of which writing them
     view: int = 0  # the highest view of any node afterwards
+    client_cpu_s: float = -1.0  # CPU seconds this bench process used while measuring
+    cores: int = 0  # CPUs of this machine, which the local cluster's nodes share with the client
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
 
     @property
@@ -90,6 +93,12 @@ class BenchReport:
                 f"{self.exec_cpu_s / share:.0f}, commit {self.commit_cpu_s / share:.0f}, the rest "
                 f"(admission, consensus, RPC) {(self.node_cpu_s - self.exec_cpu_s - self.commit_cpu_s) / share:.0f}"
             )
+        if self.client_cpu_s >= 0 and self.committed:
+            lines.append(
+                f"  client CPU  {self.client_cpu_s / self.committed * 1e6:.0f} us per committed tx "
+                "(this process: JSON-RPC and polling; signing was before the clock)"
+            )
+            lines.extend(self._budget())
         uncommitted = self.submitted - self.committed
         if uncommitted:
             lines.append(f"  NOT COMMITTED {uncommitted} accepted transactions (not counted)")
@@ -98,6 +107,16 @@ class BenchReport:
         for reason, count in sorted(self.refused.items()):
             lines.append(f"  REFUSED BY THE LEDGER {count} x {reason} (committed, ok: false)")
         return "\n".join(lines)
+
+    def _budget(self) -> list[str]:
+        """What the machine allows: the cluster is local, so nodes and client share its CPUs."""
+        if self.node_cpu_s < 0 or self.cores <= 0:
+            return []
+        total = (self.node_cpu_s + self.client_cpu_s) / self.committed * 1e6
+        return [
+            f"  CPU budget  {total:.0f} us per committed tx, all nodes and this client: "
+            f"{self.cores} cores allow at most {self.cores * 1e6 / total:.0f} tx/s"
+        ]
 
 
 def sign_transfers(
@@ -153,6 +172,7 @@ async def measure(
     txs = sum(len(x) for x in per_account)
     report = BenchReport(txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label)
     views_before = await _views(urls)
+    cpu_before = time.process_time()
     run = _Run(report, {t.hash for x in per_account for t in x}, rate)
     watch = asyncio.create_task(run.watch(urls[0], start_height))
     try:
@@ -167,6 +187,8 @@ async def measure(
         except (TimeoutError, asyncio.CancelledError):
             watch.cancel()
     run.settle()
+    report.client_cpu_s = time.process_time() - cpu_before
+    report.cores = os.cpu_count() or 0
     views_after = await _views(urls)
     if views_before is not None and views_after is not None:
         report.views_entered = sum(views_after[1]) - sum(views_before[1])

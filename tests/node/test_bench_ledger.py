@@ -121,6 +121,8 @@ async def test_the_ledger_workload_commits_on_a_real_cluster(tmp_path: Path) -> 
         assert "80 ledger txs" in report.render() and "20 payment.report" in report.render()
         # the nodes' view changes during the run are read and printed (a figure, not a bound)
         assert report.views_entered >= 0 and "view changes completed" in report.render()
+        # and what the nodes and this client spent, against the machine's cores
+        assert report.client_cpu_s >= 0 and "CPU budget" in report.render()
         # on chain: the pool and the 20 measured registrations, 20 payments reported paid
         page = await cluster.call(0, "aid_list", kind="household", filters={}, limit=200)
         assert len(page["items"]) == LedgerPlan.for_txs(80).pool + 20

@@ -1,0 +1,32 @@
+"""BenchReport.render: the CPU lines that let a reader do the throughput arithmetic."""
+
+from __future__ import annotations
+
+from node.bench import BenchReport
+
+
+def _report(**kw: object) -> BenchReport:
+    report = BenchReport(txs=1_000, clients=8, nodes=4, rate=1_000, label="ledger txs")
+    report.committed, report.seconds = 1_000, 1.25
+    for name, value in kw.items():
+        setattr(report, name, value)
+    return report
+
+
+def test_the_budget_adds_every_node_and_the_client_and_divides_the_cores() -> None:
+    text = _report(
+        node_cpu_s=2.2, exec_cpu_s=1.08, commit_cpu_s=0.2, client_cpu_s=0.13, cores=2
+    ).render()
+    assert "node CPU    550 us per committed tx per node" in text
+    assert "client CPU  130 us per committed tx" in text
+    # 4 x 550 + 130 = 2,330 us per tx; 2 cores: 2,000,000 / 2,330 = 858 tx/s at most
+    assert (
+        "CPU budget  2330 us per committed tx, all nodes and this client: 2 cores allow at most 858 tx/s"
+        in text
+    )
+
+
+def test_no_budget_without_the_nodes_cpu_or_the_core_count() -> None:
+    assert "CPU budget" not in _report(client_cpu_s=0.13, cores=2).render()
+    assert "CPU budget" not in _report(node_cpu_s=2.2, client_cpu_s=0.13, cores=0).render()
+    assert "client CPU" not in _report(node_cpu_s=2.2).render()
