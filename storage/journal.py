@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from chain.checks import is_int
-from chain.encoding import canonical_unchecked
+from chain.encoding import canonical
+from chain.errors import EncodingError
 from storage.db import P_JOURNAL, Database, height_key, read_u64
 from storage.errors import ChainStoreError
 
@@ -44,10 +45,11 @@ class Journal:
             if not isinstance(record, dict):
                 raise ChainStoreError("journal records must be JSON objects")
             try:
-                # our replica's own records: skip the slow float walk, keep the canonical bytes
-                data = canonical_unchecked(record)
-            except (TypeError, ValueError) as exc:
-                raise ChainStoreError(f"journal record is not JSON: {exc}") from None
+                # checked: a record carries its block's transactions as strings, so the walk is
+                # short, and a value JSON has not (a float, NaN) must not reach the journal
+                data = canonical(record)
+            except EncodingError as exc:
+                raise ChainStoreError(f"journal record is not JSON: {exc.message}") from None
             if len(data) > MAX_JOURNAL_RECORD_BYTES:
                 raise ChainStoreError(f"journal record exceeds {MAX_JOURNAL_RECORD_BYTES} bytes")
             encoded.append(data)

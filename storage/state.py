@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from chain.encoding import canonical_unchecked
 from storage.db import Batch, Database, state_key
@@ -28,13 +29,18 @@ def put_writes(
             batch.put(state_key(key), canonical_unchecked(value))
 
 
+# State values are canonical JSON this node wrote itself, read on every transaction: msgspec's
+# decoder gives the same values as json.loads ~4x faster (tests/storage/test_state_decode.py).
+_decode = msgspec.json.Decoder().decode
+
+
 def read_state(db: Database, key: str) -> Any | None:
     raw = db.get(state_key(key))
     if raw is None:
         return None
     try:
-        return json.loads(raw)
-    except ValueError as exc:
+        return _decode(raw)
+    except msgspec.DecodeError as exc:
         raise ChainStoreError(f"corrupt state value at {key!r}: {exc}") from None
 
 

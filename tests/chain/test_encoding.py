@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chain import limits
@@ -117,3 +117,39 @@ def test_canonical_pairs_refuses_what_the_pair_list_nests_too_deep(extra: int) -
 def test_canonical_pairs_refuses_a_lone_surrogate() -> None:
     with pytest.raises(EncodingError):
         canonical_pairs([("k", "\ud800")])
+
+
+# the format's definition: the standard library's encoder with these options
+_REFERENCE = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+any_text = st.text(st.characters(codec=None, exclude_categories=("Cs",)))  # every code point
+wide_ints = st.integers() | st.integers(min_value=-(2**300), max_value=2**300)
+wide_values = st.recursive(
+    st.none() | st.booleans() | wide_ints | any_text,
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(any_text, children, max_size=6)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=2_000)
+@given(wide_values)
+def test_canonical_bytes_are_the_standard_librarys(value: object) -> None:
+    """msgspec writes the canonical bytes; the format is defined by the stdlib's encoder."""
+    assert canonical(value) == _REFERENCE.encode(value).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"\U0001f600": 1, "\uffff": 2, "z": 3, "\u00e9": 4, "": 5},  # key order: code points
+        "".join(chr(c) for c in range(0x80)),  # every ASCII character, controls escaped
+        ["\u2028\u2029", "\x7f", "/", "\\", '"'],
+        [2**64, -(2**63) - 1, 10**80, 0, -0],
+        (1, (2, "x")),  # tuples are arrays
+    ],
+)
+def test_canonical_bytes_of_edge_values(value: object) -> None:
+    assert canonical(value) == _REFERENCE.encode(value).encode("utf-8")
