@@ -8,19 +8,12 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from chain.encoding import canonical
 from storage.db import P_STATE, Database
 from storage.errors import ChainStoreError
 from storage.state import put_writes, read_state
-
-text = st.text(st.characters(codec=None, exclude_categories=("Cs",)))
-values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**300), max_value=2**300) | text,
-    lambda children: st.lists(children, max_size=6) | st.dictionaries(text, children, max_size=6),
-    max_leaves=40,
-)
+from tests.chain.test_encoding import wide_values
 
 
 def _typed(value: Any) -> Any:
@@ -40,7 +33,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @settings(max_examples=500)
-@given(values)
+@given(wide_values)
 def test_a_stored_value_reads_back_as_json_loads_reads_it(db: Database, value: Any) -> None:
     batch = db.batch()
     put_writes(batch, {"k/v": value})
