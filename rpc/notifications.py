@@ -232,16 +232,28 @@ def _tx_events(c: Committed, index: int) -> Iterator[_Event]:
         if action is not None:
             result["action"] = action
         result["event"] = event
-        area = event.get("area")
-        yield _Event(
-            encode(result),
-            source,
-            emitter,
-            event.get("name"),
-            kinds,
-            area if isinstance(area, str) else None,
-            refs,
-        )
+        yield _event(result, source, emitter, kinds, refs)
+
+
+def _event(
+    result: dict[str, Any],
+    source: str,
+    emitter: str | None,
+    kinds: frozenset[str],
+    refs: tuple[str, ...],
+) -> _Event:
+    """An event's notification (``result``, holding the event itself) and its filter fields."""
+    event = result["event"]
+    area = event.get("area")
+    return _Event(
+        encode(result),
+        source,
+        emitter,
+        event.get("name"),
+        kinds,
+        area if isinstance(area, str) else None,
+        refs,
+    )
 
 
 SOURCE_END_BLOCK = "end_block"  # an event of the block's end (the deadline sweep), no tx
@@ -268,16 +280,8 @@ def _end_block_events(c: Committed, entity_kinds: frozenset[str]) -> Iterator[_E
             "action": SOURCE_END_BLOCK,
             "event": event,
         }
-        area = event.get("area")
-        yield _Event(
-            encode(result),
-            SOURCE_END_BLOCK,
-            None,
-            event.get("name"),
-            frozenset(r.split("/", 1)[0] for r in refs),
-            area if isinstance(area, str) else None,
-            refs,
-        )
+        kinds = frozenset(r.split("/", 1)[0] for r in refs)
+        yield _event(result, SOURCE_END_BLOCK, None, kinds, refs)
 
 
 class BlockNotes:
