@@ -183,13 +183,7 @@ class StoreView:
             raise ReadSideOff(READ_SIDE_OFF_MESSAGE)
 
     def get(self, key: str) -> Any | None:
-        raw = self._snap.get(state_key(key))
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise ChainStoreError(f"corrupt state value at {key!r}: {exc}") from None
+        return state.read_state(self._snap, key)
 
     def get_raw(self, key: str) -> bytes | None:
         """The stored canonical JSON of a state value, for a reader with its own decoder."""

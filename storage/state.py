@@ -8,8 +8,9 @@ from typing import Any
 import msgspec
 
 from chain.encoding import canonical_unchecked
-from storage.db import Batch, Database, state_key
+from storage.db import Batch, state_key
 from storage.errors import ChainStoreError
+from storage.index import Gettable
 
 
 def put_writes(
@@ -34,7 +35,8 @@ def put_writes(
 _decode = msgspec.json.Decoder().decode
 
 
-def read_state(db: Database, key: str) -> Any | None:
+def read_state(db: Gettable, key: str) -> Any | None:
+    """The value at ``key`` in ``db`` (the store, or a snapshot of it), None if absent."""
     raw = db.get(state_key(key))
     if raw is None:
         return None
