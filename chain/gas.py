@@ -28,6 +28,9 @@ class Transaction(Protocol):
     @property
     def gas_limit(self) -> int: ...
 
+    @property
+    def block_gas(self) -> int: ...
+
 
 def intrinsic_gas(tx: Transaction) -> int:
     """The node's own work for ``tx``, in gas: by type (and ledger action) plus its bytes.
@@ -54,8 +57,9 @@ def intrinsic_gas_of(tx_type: str, payload: dict[str, Any], size: int) -> int:
 
 
 def block_gas(tx: Transaction) -> int:
-    """What ``tx`` counts against the block gas limit: intrinsic plus declared gas."""
-    return tx.intrinsic_gas + tx.gas_limit
+    """What ``tx`` counts against the block gas limit: intrinsic plus declared gas (added up
+    once, when the transaction is decoded)."""
+    return tx.block_gas
 
 
 def _items(args: object, name: str) -> int:

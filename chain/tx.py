@@ -124,6 +124,10 @@ class Transaction:
     body_bytes: bytes = field(repr=False, compare=False)
     hash: str = field(compare=False)
     intrinsic_gas: int = field(repr=False, compare=False)  # chain.gas.intrinsic_gas
+    # worked out once, like the hash: the mempool and the proposer ask them of every pending
+    # transaction at every offer (each consensus tick), the block validator of every tx
+    size: int = field(repr=False, compare=False)  # bytes of the full encoding, signature too
+    block_gas: int = field(repr=False, compare=False)  # chain.gas.block_gas: intrinsic + declared
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,15 +150,16 @@ class Transaction:
         block's execution time is bounded before it runs. A ledger (``aid``) action declares
         what its program's rules may burn; actions that run no rules need none (default 0).
         """
-        if self.type == "transfer":
-            return 0
-        if self.type == "aid":
-            return int(self.payload.get("gas", 0))
-        return int(self.payload.get("gas", limits.DEFAULT_CALL_GAS))
+        return declared_gas(self.type, self.payload)
 
-    @property
-    def size(self) -> int:
-        return len(self.body_bytes) + _SIGNATURE_FIELD_BYTES
+
+def declared_gas(tx_type: str, payload: dict[str, Any]) -> int:
+    """``Transaction.gas_limit`` of a (shape-checked) transaction of ``tx_type``."""
+    if tx_type == "transfer":
+        return 0
+    if tx_type == "aid":
+        return int(payload.get("gas", 0))
+    return int(payload.get("gas", limits.DEFAULT_CALL_GAS))
 
 
 def body_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -193,16 +198,21 @@ def tx_from_dict(obj: Any) -> Transaction:
         raise MalformedTx(exc.message) from None
     if len(body) > limits.MAX_TX_BYTES:
         raise TooLarge(f"transaction exceeds {limits.MAX_TX_BYTES} bytes")
+    tx_type, payload = obj["type"], obj["payload"]
+    size = len(body) + _SIGNATURE_FIELD_BYTES
+    intrinsic = intrinsic_gas_of(tx_type, payload, size)
     return Transaction(
         chain_id,
         sender,
         nonce,
-        obj["type"],
-        obj["payload"],
+        tx_type,
+        payload,
         obj["signature"],
         body,
         sha256_hex(body),
-        intrinsic_gas_of(obj["type"], obj["payload"], len(body) + _SIGNATURE_FIELD_BYTES),
+        intrinsic,
+        size,
+        intrinsic + declared_gas(tx_type, payload),
     )
 
 

@@ -36,7 +36,6 @@ from chain import limits
 from chain.block import Block, receipts_root_of_bytes
 from chain.encoding import canonical, canonical_pairs, canonical_unchecked
 from chain.errors import AidchainError, EncodingError, InvalidBlock
-from chain.gas import block_gas
 from chain.statekeys import account_key
 from chain.tx import Transaction
 from storage.chainstore import ChainStore
@@ -322,7 +321,7 @@ class Executor:
         which the replica checks first.
         """
         txs = block.txs
-        gas = sum(block_gas(tx) for tx in txs)
+        gas = sum(tx.block_gas for tx in txs)
         if gas > self.block_gas_limit:
             return f"block transactions cost {gas} gas, more than {self.block_gas_limit}"
         next_nonce: dict[str, int] = {}

@@ -43,7 +43,6 @@ from chain.errors import (
     UnknownAccount,
     WrongChain,
 )
-from chain.gas import block_gas
 from chain.tx import Transaction
 
 log = logging.getLogger(__name__)
@@ -407,7 +406,7 @@ class Mempool:
             tx = pending.get(nonce)
             if tx is None or tx.size > budget:
                 continue
-            cost = block_gas(tx)
+            cost = tx.block_gas
             if cost > gas:
                 continue
             out.append(tx)
@@ -422,7 +421,7 @@ class Mempool:
             for cursor in cursors:
                 pending, nonce = cursor
                 tx = pending[nonce]
-                cost = block_gas(tx)
+                cost = tx.block_gas
                 if tx.size > budget or cost > gas:
                     continue  # this sender's run stops; smaller txs of others may still fit
                 out.append(tx)
