@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,22 @@ async def test_a_node_whose_tick_loop_raises_exits_non_zero(
     assert code == 1
     texts = [r.getMessage() for r in critical(caplog)]
     assert any("tick-loop" in t and "gossip could not be encoded" in t for t in texts), texts
+
+
+async def test_a_running_node_keeps_its_start_up_heap_frozen_and_gives_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gc.freeze() after start-up (the collector's full passes skip what lives all along);
+    run_node unfreezes when it returns, so an embedding process is left as it was."""
+    seen: list[int] = []
+
+    def stop_at_first_tick(self: Replica, mono_ms: int, wall_ms: int) -> list[Any]:
+        seen.append(gc.get_freeze_count())
+        raise RuntimeError("seen one tick")
+
+    monkeypatch.setattr(Replica, "on_tick", stop_at_first_tick)
+    before = gc.get_freeze_count()
+    code = await asyncio.wait_for(run_node(_config(tmp_path)), 30)
+    assert code == 1
+    assert seen and seen[0] > before + 1000  # modules, genesis, servers: thousands of objects
+    assert gc.get_freeze_count() == 0
