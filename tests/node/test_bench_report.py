@@ -30,3 +30,12 @@ def test_no_budget_without_the_nodes_cpu_or_the_core_count() -> None:
     assert "CPU budget" not in _report(client_cpu_s=0.13, cores=2).render()
     assert "CPU budget" not in _report(node_cpu_s=2.2, client_cpu_s=0.13, cores=0).render()
     assert "client CPU" not in _report(node_cpu_s=2.2).render()
+
+
+def test_the_side_by_side_script_reads_what_render_prints() -> None:
+    """tests/bench/side_by_side.py parses these lines: a format change must fail here."""
+    from tests.bench.side_by_side import parse_bench
+
+    text = _report(node_cpu_s=2.2, exec_cpu_s=1.08, commit_cpu_s=0.2).render()
+    # 1,000 txs in 1.25 s; 2.2 s of CPU over 4 nodes and 1,000 txs; execution 1.08 s
+    assert parse_bench(text) == (800, 550, 270)
