@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from chain.encoding import canonical_unchecked
 from contracts.vm import gas
 from contracts.vm.errors import InvalidValue, LimitExceeded, Unsupported, worded
 from contracts.vm.formats import check_format_spec, parse_format
@@ -27,14 +28,13 @@ LAZY_NAMES = frozenset({"enumerate", "zip", "reversed"})
 CONTAINERS = (list, tuple, dict, DictKeys, DictValues, DictItems, *SET_TYPES)
 SCALARS = (int, str, bool, type(None), range)
 # The standard library's encoder with these settings DEFINES a value's text (and so its gas);
-# msgspec writes the same text, and reads it back the same, several times faster. Every use of
-# msgspec below falls back to the standard library wherever msgspec refuses, so each value gets
-# exactly the text, copy or error it always got.
+# msgspec (through chain.encoding's encoder) writes the same text, and reads it back the same,
+# several times faster. Every use of msgspec below falls back to the standard library wherever
+# msgspec refuses, so each value gets exactly the text, copy or error it always got.
 _json_decode = json.JSONDecoder().decode
 _json_encode = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
 ).encode
-_fast_encode = msgspec.json.Encoder(order="sorted").encode
 _fast_decode = msgspec.json.Decoder().decode
 # what msgspec raises where the standard library decides instead: a lone surrogate (not
 # UTF-8), an integer past sys.get_int_max_str_digits() (the same bound in both), NaN tokens
@@ -162,7 +162,7 @@ def encode(value: Any) -> str:
     values); what it refuses, the standard library writes or refuses as before.
     """
     try:
-        return _fast_encode(value).decode("utf-8")
+        return canonical_unchecked(value).decode("utf-8")  # the chain's one msgspec encoder
     except _FAST_REFUSALS:
         return str(_json_encode(value))
 
