@@ -9,13 +9,14 @@ the mempool's and executor's business.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chain import limits
 from chain.checks import is_int
 from chain.crypto import KeyPair, is_pubkey_hex, is_signature_hex, verify
-from chain.encoding import canonical, is_valid_text, sha256_hex
+from chain.encoding import canonical, canonical_unchecked, is_valid_text, sha256_hex
 from chain.errors import BadSignature, EncodingError, MalformedTx, TooLarge
 from chain.gas import intrinsic_gas_of
 
@@ -172,6 +173,20 @@ def tx_from_dict(obj: Any) -> Transaction:
     The signature is NOT checked here (see ``Transaction.verify_signature``) so that callers can
     verify once and cache the result.
     """
+    return _tx_from_obj(obj, canonical)
+
+
+def tx_from_canonical_obj(obj: Any) -> Transaction:
+    """``tx_from_dict`` of an object read from text that was proven to be its canonical JSON.
+
+    ``chain.wire`` proves it (no float, no lone surrogate, bounded depth, and re-encoding gives
+    the very bytes received), so what ``canonical`` would check of the body already holds and
+    the body is encoded without walking it again. Any other caller uses ``tx_from_dict``.
+    """
+    return _tx_from_obj(obj, canonical_unchecked)
+
+
+def _tx_from_obj(obj: Any, encode: Callable[[Any], bytes]) -> Transaction:
     if not isinstance(obj, dict):
         raise MalformedTx("transaction must be a JSON object")
     missing = TX_FIELDS - set(obj)
@@ -193,7 +208,7 @@ def tx_from_dict(obj: Any) -> Transaction:
         raise MalformedTx("signature must be 128 lowercase hex characters")
     _check_payload(obj["type"], obj["payload"])
     try:
-        body = canonical(body_of(obj))
+        body = encode(body_of(obj))
     except EncodingError as exc:
         raise MalformedTx(exc.message) from None
     if len(body) > limits.MAX_TX_BYTES:

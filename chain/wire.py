@@ -15,14 +15,17 @@ insists on exactly that string, so one transaction has one wire form. The string
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
+
+import msgspec
 
 from chain import limits
 from chain.block import Block, header_from_dict
-from chain.encoding import canonical_unchecked, loads_strict
+from chain.encoding import MAX_INT_DIGITS, canonical_unchecked, loads_strict
 from chain.errors import EncodingError, InvalidBlock, MalformedTx, TooLarge
-from chain.tx import Transaction, tx_from_dict
+from chain.tx import Transaction, tx_from_canonical_obj, tx_from_dict
 
 # The ``"signature":"<128 hex>",`` member the full encoding adds to the body, plus slack for the
 # two quotes of the string itself. The wire string is at most this much longer than the body.
@@ -53,6 +56,9 @@ def tx_from_wire(value: Any) -> Transaction:
         raise MalformedTx("a transaction on the wire must be a string (its canonical JSON)")
     if len(value) > MAX_TX_WIRE_CHARS:
         raise TooLarge(f"transaction exceeds {limits.MAX_TX_BYTES} bytes")
+    obj = _canonical_obj(value)
+    if obj is not None:
+        return tx_from_canonical_obj(obj)
     try:
         obj = loads_strict(value)
     except EncodingError as exc:
@@ -61,6 +67,43 @@ def tx_from_wire(value: Any) -> Transaction:
     if tx_to_wire(tx) != value:
         raise MalformedTx("transaction on the wire is not in canonical form")
     return tx
+
+
+def _refuse_float(_text: str) -> NoReturn:
+    raise ValueError("a float")
+
+
+_fast_decode = msgspec.json.Decoder(float_hook=_refuse_float).decode
+_LONG_DIGITS = re.compile(f"[0-9]{{{MAX_INT_DIGITS + 1}}}")  # a literal the strict path refuses
+_FAST_REFUSALS = (msgspec.DecodeError, UnicodeError, ValueError, RecursionError)
+
+
+def _canonical_obj(value: str) -> Any | None:
+    """The JSON value of ``value`` if ``value`` is exactly its canonical encoding, else None.
+
+    Every transaction a node hears of through gossip is decoded here, and the strict parser
+    (a Python hook per object and per integer) plus the walk ``canonical`` does over the body
+    cost a backup more than any other step of admission but the signature. msgspec reads the
+    text; the result is used only when the strict path would provably give the same one:
+    re-encoding it gives the very bytes received (so there was no duplicate key, whitespace,
+    escape or key order the strict path would refuse), no float was read, no text holds a lone
+    surrogate (it would not encode), nesting cannot exceed ``MAX_JSON_DEPTH`` (it is at most
+    the count of brackets) and no integer literal can be longer than the strict parser allows
+    (no run of digits is that long). Anything else returns None and takes the strict path,
+    which then accepts or refuses it in its own words.
+    """
+    if len(value) > MAX_INT_DIGITS and _LONG_DIGITS.search(value):
+        return None
+    if value.count("{") + value.count("[") > limits.MAX_JSON_DEPTH:
+        return None
+    try:
+        data = value.encode("utf-8")
+        obj = _fast_decode(data)
+        if canonical_unchecked(obj) != data:
+            return None
+    except _FAST_REFUSALS:
+        return None
+    return obj
 
 
 def known_tx_from_wire(value: Any, known: Mapping[str, Transaction] | None) -> Transaction:
