@@ -61,8 +61,14 @@ def ancestors(area: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65_536)
 def _prefixes(area: str, periods: tuple[str, ...]) -> tuple[str, ...]:
-    """The counter key prefixes (``c|<area>|<period>|``) a record in ``area`` counts under."""
-    return tuple(counter_key(code, period, "") for code in ancestors(area) for period in periods)
+    """The counter key prefixes (``c|<area>|<period>|``) of ``area`` itself in ``periods``."""
+    return tuple(counter_key(area, period, "") for period in periods)
+
+
+@lru_cache(maxsize=65_536)
+def _parent(area: str) -> str | None:
+    above = ancestors(area)
+    return above[1] if len(above) > 1 else None
 
 
 def month_of(time_ms: int) -> str:
@@ -113,12 +119,26 @@ Local = dict[tuple[str, tuple[str, ...], str], int]
 
 
 def _spread(local: Local, total: dict[str, int]) -> None:
-    """Add each (area, periods, metric) sum to the counters of the area's ancestors."""
-    for (area, periods, metric), value in local.items():
-        if value:
-            for prefix in _prefixes(area, periods):
-                key = prefix + metric
-                total[key] = total.get(key, 0) + value
+    """Add each (area, periods, metric) sum to the counters of the area and its ancestors.
+
+    One level at a time: the sums of a level's areas are added to their own counters and
+    summed into their parents', so the villages of one township reach the township, county,
+    city and province as one sum instead of each village separately (``ancestors`` is the
+    chain of ``_parent``s, and integer addition does not care about the order).
+    """
+    level = local
+    while level:
+        above: Local = {}
+        for (area, periods, metric), value in level.items():
+            if value:
+                for prefix in _prefixes(area, periods):
+                    key = prefix + metric
+                    total[key] = total.get(key, 0) + value
+                parent = _parent(area)
+                if parent is not None:
+                    up = (parent, periods, metric)
+                    above[up] = above.get(up, 0) + value
+        level = above
 
 
 Contribute = Callable[[_Out, str, Record, Refs], None]
