@@ -166,10 +166,11 @@ def event_filter(raw: dict[str, Any] | None, feed: ChainFeed) -> EventFilter:
 # --- one block's notifications, encoded once for every subscriber -------------------------------
 
 
+_encode_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # built once
+
+
 def encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
+    return _encode_text(value).encode("utf-8", "surrogatepass")
 
 
 def note(sub_id: str, result: bytes) -> bytes:

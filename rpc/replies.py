@@ -48,6 +48,11 @@ class ReplyBudget:
         self.used -= nbytes
 
 
+# built once: json.dumps with options builds a new encoder on every call, once per answer
+_encode_raw = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_encode_ascii = json.JSONEncoder(allow_nan=False).encode
+
+
 def encode_answer(answer: dict[str, Any]) -> bytes | None:
     """One response object as UTF-8 JSON, or None if it cannot be encoded (a node bug).
 
@@ -56,14 +61,14 @@ def encode_answer(answer: dict[str, Any]) -> bytes | None:
     (plain ASCII JSON) rather than failing the whole reply.
     """
     try:
-        text = json.dumps(answer, ensure_ascii=False, allow_nan=False)
+        text = _encode_raw(answer)
     except (TypeError, ValueError):
         log.exception("rpc answer for id %r cannot be encoded as JSON", answer.get("id"))
         return None
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(answer, allow_nan=False).encode("ascii")
+        return _encode_ascii(answer).encode("ascii")
 
 
 class Reply:

@@ -20,6 +20,9 @@ from rpc.client.errors import RpcError, RpcTransportError
 DEFAULT_TIMEOUT_S = 30.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a reply larger than this is refused, not buffered
 
+# built once: json.dumps with options builds a new encoder on every call
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
 
 class RpcClient(Closing):
     """``async with RpcClient(url) as c: await c.call("node_status")``."""
@@ -49,7 +52,7 @@ class RpcClient(Closing):
         return self._session
 
     async def _post(self, payload: Any) -> Any:
-        body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        body = _encode(payload).encode("utf-8")
         session = self._get_session()
         try:
             async with session.post(

@@ -31,6 +31,9 @@ ROUTE_CAPACITY = 10_000  # notifications held for one subscription its reader ha
 EARLY_IDS = 16  # subscription ids with notifications that arrived before their route
 EARLY_PER_ID = 256
 
+# built once: json.dumps with options builds a new encoder on every call
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
 
 @dataclass(frozen=True, slots=True)
 class Closed:
@@ -121,7 +124,7 @@ class WsRpc:
         self._pending[req_id] = future
         try:
             async with asyncio.timeout(self._timeout):
-                await self._ws.send_str(json.dumps(request, ensure_ascii=False, allow_nan=False))
+                await self._ws.send_str(_encode(request))
                 response = await future
         except TimeoutError:
             raise RpcTransportError(
