@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aid.stats import STATS, counter_key, month_of, stats_delta
+from aid.stats import STATS, _spread, ancestors, counter_key, month_of, stats_delta
 
 COUNTY = "530102000000"
 TOWNSHIP = "530102001000"
@@ -211,6 +211,39 @@ def test_applied_deltas_over_any_history_equal_a_recount(blocks: list[list[Any]]
                 del counters[key]
         state = after
     assert counters == recount(state)
+
+
+AREAS = (*VILLAGES, "530102002002", "530103001001", TOWNSHIP, COUNTY, "530000000000")
+PERIODS = (
+    ("all",),
+    ("all", "2026", "2026-01"),
+    ("all", "2026", "2026-02"),
+    ("all", "2027", "2027-03"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.tuples(st.sampled_from(AREAS), st.sampled_from(PERIODS), st.sampled_from(("m", "n/x"))),
+        st.integers(-5, 5),
+        max_size=20,
+    )
+)
+def test_spreading_level_by_level_adds_each_sum_to_every_area_above(
+    local: dict[tuple[str, tuple[str, ...], str], int],
+) -> None:
+    """``_spread`` passes sums up the tree one level at a time; the counters must be exactly
+    each (area, periods, metric) sum added under the area, every ancestor and every period."""
+    expected: dict[str, int] = {"x": 7}
+    for (area, periods, metric), value in local.items():
+        for code in ancestors(area):
+            for period in periods:
+                key = counter_key(code, period, metric)
+                expected[key] = expected.get(key, 0) + value
+    total = {"x": 7}  # a plain counter already in the block's sums stays as it is
+    _spread(local, total)
+    assert {k: v for k, v in total.items() if v} == {k: v for k, v in expected.items() if v}
 
 
 def test_a_fund_counts_in_its_area_and_every_area_above() -> None:
