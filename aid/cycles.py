@@ -206,11 +206,18 @@ def _entitle(
         "program": view,
         "period": period,
     }
-    verdict = rules.call(program_id, program["rules"], "eligible", args)
-    if verdict is not True:
-        return verdict if isinstance(verdict, str) and verdict else "not eligible"
-    quantity = rules.call(program_id, program["rules"], "entitlement", args)
-    value = _value(program_id, program, quantity)
+    if rules.defines(program["rules"], "assess"):  # both answers from one query
+        rule = "assess"
+        quantity = rules.call(program_id, program["rules"], rule, args)
+        if quantity is False or isinstance(quantity, str):
+            return quantity or "not eligible"
+    else:
+        verdict = rules.call(program_id, program["rules"], "eligible", args)
+        if verdict is not True:
+            return verdict if isinstance(verdict, str) and verdict else "not eligible"
+        rule = "entitlement"
+        quantity = rules.call(program_id, program["rules"], rule, args)
+    value = _value(program_id, program, quantity, rule)
     flags = _period_conflicts(act, hh, period, program_id, program["category"])
     records.put(
         "entitlement",
@@ -236,20 +243,19 @@ def _entitle(
     return value
 
 
-def _value(program_id: str, program: dict[str, Any], quantity: Any) -> int:
+def _value(program_id: str, program: dict[str, Any], quantity: Any, rule: str) -> int:
     """Fen this entitlement commits: cash amount, or quantity times unit value for in-kind aid."""
     if type(quantity) is not int or quantity <= 0:
         raise RuleFailed(
-            f"program {program_id}: rule entitlement returned {quantity!r:.40}, "
-            "not a positive integer",
-            rule="entitlement",
+            f"program {program_id}: rule {rule} returned {quantity!r:.40}, not a positive integer",
+            rule=rule,
         )
     value = quantity * program["unit_value"] if program["category"] == "in_kind" else quantity
     if value > program["per_household_cap"]:
         raise RuleFailed(
-            f"program {program_id}: rule entitlement gave {value} fen, over the program's "
+            f"program {program_id}: rule {rule} gave {value} fen, over the program's "
             f"per-household cap of {program['per_household_cap']} fen",
-            rule="entitlement",
+            rule=rule,
         )
     return int(value)
 

@@ -147,5 +147,8 @@ class _NoRules:
     def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
         raise AssertionError("the end-of-block sweep calls no rules contract")
 
+    def defines(self, contract: str, hook: str) -> bool:
+        raise AssertionError("the end-of-block sweep calls no rules contract")
+
 
 _NO_RULES = _NoRules()

@@ -4,7 +4,13 @@
 - ``entitlement(household, program, period)``: an integer — fen for cash programs, a quantity
   of the program's item for in-kind ones;
 - ``stages(program, total, count)``: the approval stages this cycle needs, a list of
-  ``{"role": ..., "quorum": n}`` with an optional ``"org_kind"``.
+  ``{"role": ..., "quorum": n}`` with an optional ``"org_kind"``;
+- optionally ``assess(household, program, period)``: both of the first two answers at once --
+  the entitlement if the household is eligible, else ``False`` or a string saying why not. A
+  contract that defines it is asked once per household added to a cycle instead of twice (half
+  the VM work of ``cycle.add``); one that does not is asked ``eligible`` and then
+  ``entitlement``, exactly as before, so programs already on a chain keep their gas and
+  receipts.
 
 The ledger passes only non-personal views (``household_view``, ``program_view``) and enforces
 what no rule may break (caps, budget, roles, maker ≠ checker) itself. ``ContractRules`` runs the
@@ -20,7 +26,7 @@ from aid.errors import RuleFailed
 from aid.roles import ORG_KINDS, ROLE_ORG_KINDS
 from aid.state import StateAccess
 
-HOOKS = ("eligible", "entitlement", "stages")
+HOOKS = ("eligible", "entitlement", "stages", "assess")
 MAX_STAGES = 8
 MAX_STAGE_QUORUM = 16
 
@@ -28,6 +34,10 @@ MAX_STAGE_QUORUM = 16
 class RulesEngine(Protocol):
     def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
         """Run ``hook`` of ``contract``; raise RuleFailed if it fails or refuses."""
+        ...
+
+    def defines(self, contract: str, hook: str) -> bool:
+        """Whether ``contract`` answers the optional ``hook`` (costs no gas)."""
         ...
 
 
@@ -96,7 +106,16 @@ class ContractRules:
         self._height = height
         self._time_ms = time_ms
         self._memo: Any = None  # a contracts.runtime.QueryMemo once a rule has run
+        self._defined: dict[tuple[str, str], bool] = {}  # deployed code never changes
         self.gas_used = 0
+
+    def defines(self, contract: str, hook: str) -> bool:
+        from contracts import runtime  # the VM loads only when a rule runs
+
+        known = self._defined.get((contract, hook))
+        if known is None:
+            known = self._defined[(contract, hook)] = runtime.defines(self._state, contract, hook)
+        return known
 
     def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
         from contracts import runtime  # the VM loads only when a rule runs

@@ -31,6 +31,7 @@ from contracts.vm.errors import (
     NoSuchMethod,
     OutOfGas,
     RequireFailed,
+    ValidationError,
     worded,
 )
 from contracts.vm.failures import describe, locate
@@ -674,6 +675,22 @@ def query(
         address=None,
         commit=False,
     )
+
+
+def defines(state: StateAccess, contract: str, method: str) -> bool:
+    """Whether the code deployed at ``contract`` has the public function ``method``.
+
+    A host's question about deployed code, asked before deciding which hooks to run, so it
+    costs no gas; a missing or unloadable contract has none (calling it then says why).
+    """
+    code = state.get(code_key(contract)) if is_pubkey_hex(contract) else None
+    if not isinstance(code, dict) or not isinstance(code.get("source"), str):
+        return False
+    try:
+        program = load(code["source"])
+    except ValidationError:
+        return False
+    return method != INIT_METHOD and method in program.functions
 
 
 def get_contract(state: StateAccess, address: str) -> dict[str, Any] | None:

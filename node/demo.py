@@ -48,7 +48,7 @@ from rpc.client import RpcClient, RpcError
 SEND_BATCH = 50  # transactions per JSON-RPC batch (as tests/integration/harness.py submit_all)
 ADD_CHUNK = 500  # households per cycle.add (aid.cycles.MAX_BATCH_HOUSEHOLDS)
 ADD_GAS_PER_HOUSEHOLD = (
-    6_000  # rules gas per household added (about 4,150 measured, docs/ledger.md)
+    6_000  # rules gas per household added (2,460 / 4,180 measured, docs/ledger.md)
 )
 ADD_GAS_BASE = 200_000
 DEPLOY_GAS = 2_000_000

@@ -2,13 +2,14 @@
 # mypy: ignore-errors
 """Rules of a monthly living subsidy (生活补助), cash: who is eligible, how much, who approves.
 
-The disbursement ledger calls three hooks, read-only, with non-personal views of the household
+The disbursement ledger calls these hooks, read-only, with non-personal views of the household
 and the program (see docs/ledger.md, "Rules contracts"):
 
 - ``eligible``: registered or monitored, and income per head below the poverty line set at
   deploy time; otherwise a sentence saying why not (the ledger reports it to the clerk);
 - ``entitlement``: a base amount plus an amount per extra member, plus a supplement for 低保
   households, never above the program's per-household cap (the ledger checks that too);
+- ``assess``: both of the above in one query (the ledger asks it instead of the two);
 - ``stages``: the township-level office reviews, the county office approves large cycles, and
   the finance bureau co-signs every cycle.
 
@@ -51,6 +52,14 @@ def entitlement(household, program, period):
     if "dibao" in household["labels"]:
         amount += p["dibao_fen"]
     return min(amount, program["per_household_cap"])
+
+
+def assess(household, program, period):
+    """Both answers in one query: the entitlement if eligible, else why not."""
+    verdict = eligible(household, program, period)
+    if verdict is not True:
+        return verdict
+    return entitlement(household, program, period)
 
 
 def stages(program, total, count):

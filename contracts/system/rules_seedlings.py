@@ -35,6 +35,14 @@ def entitlement(household, program, period):
     return min(p["base"] + p["per_member"] * household["size"], p["max"])
 
 
+def assess(household, program, period):
+    """Both answers in one query: the entitlement if eligible, else why not."""
+    verdict = eligible(household, program, period)
+    if verdict is not True:
+        return verdict
+    return entitlement(household, program, period)
+
+
 def stages(program, total, count):
     return [
         {"role": "reviewer", "quorum": 1, "org_kind": "poverty_office"},

@@ -21,7 +21,7 @@ from rpc.client.errors import NonceError, RpcError, RpcTransportError
 from rpc.client.receipt import Committed
 from rpc.client.signer import Signer, new_id
 
-# gas the demo rules contract needs (docs/ledger.md "JSON-RPC"): ~4,150 per household added
+# gas a rules contract needs (docs/ledger.md "JSON-RPC"): ~2,460 (demo) to ~4,180 per household
 CYCLE_ADD_GAS_PER_HOUSEHOLD = 5_000
 CYCLE_SUBMIT_GAS = 100_000
 

@@ -74,11 +74,15 @@ class FakeRules:
             {"role": "reviewer", "quorum": 1},
             {"role": "approver", "quorum": 1, "org_kind": "finance"},
         ]
+        self.assess: Any = None  # the optional hook: None, not defined
         self.calls: list[str] = []
 
     def call(self, program_id: str, contract: str, hook: str, args: dict[str, Any]) -> Any:
         self.calls.append(hook)
         return getattr(self, hook)(args)
+
+    def defines(self, contract: str, hook: str) -> bool:
+        return getattr(self, hook, None) is not None
 
 
 class MemoryChain:

@@ -352,6 +352,28 @@ def test_rules_answers_are_bounded_by_the_ledger(chain: MemoryChain) -> None:
         chain.act(HANDLER, "cycle.submit", cycle=cycle)
 
 
+def test_an_assess_hook_answers_both_questions_in_one_call(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 3)
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-11")
+    cycle = chain.last_id("cycle")
+    answers = {hhs[0]: "income above the line", hhs[1]: False, hhs[2]: 20_000}
+    chain.rules.assess = lambda args: answers[args["household"]["id"]]
+    out = chain.act(HANDLER, "cycle.add", cycle=cycle, households=hhs)
+    assert out.events[-1]["skipped"] == [
+        [hhs[0], "income above the line"],
+        [hhs[1], "not eligible"],
+    ]
+    assert out.events[-1]["added"] == 1 and out.events[-1]["total"] == 20_000
+    assert chain.rules.calls == ["assess"] * 3  # never eligible or entitlement
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-12")
+    december = chain.last_id("cycle")
+    for bad, why in ((True, "returned True, not a positive integer"), (10**9, "gave")):
+        chain.rules.assess = lambda args, bad=bad: bad
+        with pytest.raises(RuleFailed, match=f"rule assess {why}"):
+            chain.act(HANDLER, "cycle.add", cycle=december, households=hhs[:1])
+
+
 def test_payments_to_unregistered_households_are_refused(chain: MemoryChain) -> None:
     from tests.aid.helpers import apply
 

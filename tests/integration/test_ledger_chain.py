@@ -167,7 +167,7 @@ async def test_a_cycle_from_fund_document_to_bank_report_on_every_node(new_clust
     receipts = await ledger.run(cycle_tx, no_gas, add, submit, ok=False)
     assert [r["ok"] for r in receipts] == [True, False, True, True]
     assert receipts[1]["error_type"] == "rule_failed" and "gas" in receipts[1]["error"]
-    assert receipts[1]["error_data"]["rule"] == "eligible"
+    assert receipts[1]["error_data"]["rule"] == "assess"  # the demo rules answer in one hook
     assert receipts[2]["gas_used"] > 0 and receipts[3]["gas_used"] > 0
 
     # 6. the maker approving its own cycle: aid_check says wrong_role, the receipt too
