@@ -158,3 +158,19 @@ def test_assess_decides_exactly_what_eligible_and_entitlement_decide_for_less_ga
     assert one_event == two_event and one_ents == two_ents
     assert len(one_ents) == 3 and len(one_event["skipped"]) == 3
     assert one_gas < two_gas
+
+
+def test_which_hooks_a_contract_defines_is_read_from_its_code_without_gas(
+    chain: MemoryChain,
+) -> None:
+    with_assess = deploy(chain)
+    other = money_chain()
+    without = deploy(other, source=TWO_HOOKS)
+    assert runtime.defines(chain, with_assess, "assess")
+    assert not runtime.defines(other, without, "assess")
+    assert runtime.defines(other, without, "eligible")
+    assert not runtime.defines(chain, with_assess, "init")  # never callable as a hook
+    assert not runtime.defines(chain, "ab" * 32, "assess")  # nothing deployed there
+    assert not runtime.defines(chain, "not an address", "assess")
+    rules = use_vm(chain)
+    assert rules.defines(with_assess, "assess") and rules.gas_used == 0
