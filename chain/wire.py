@@ -59,6 +59,11 @@ def tx_from_wire(value: Any) -> Transaction:
     obj = _canonical_obj(value)
     if obj is not None:
         return tx_from_canonical_obj(obj)
+    return strict_tx_from_wire(value)
+
+
+def strict_tx_from_wire(value: str) -> Transaction:
+    """The strict path of ``tx_from_wire``: what decides every string msgspec cannot settle."""
     try:
         obj = loads_strict(value)
     except EncodingError as exc:
