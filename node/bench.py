@@ -2,8 +2,9 @@
 
 ``measure`` is the engine: pre-signed transactions, each sender's in nonce order, sent by
 concurrent clients (closed loop, or open loop at an offered rate) while a watcher, subscribed to
-the node's committed blocks, notes when each is first seen in one. ``run_bench`` feeds it plain transfers; the ledger workload
-(node/benchledger.py) feeds it ledger actions after setting up what they act on.
+the node's committed blocks, notes when each is first seen in one. ``run_bench`` feeds it plain
+transfers; the ledger workload (node/benchledger.py) feeds it ledger actions after setting up
+what they act on.
 
 All transactions are signed before the clock starts. A transaction counts only once it is seen
 in a committed block; rejections and transactions still uncommitted at the deadline are reported,

@@ -20,8 +20,9 @@ from rpc.client.errors import RpcError, RpcTransportError
 DEFAULT_TIMEOUT_S = 30.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a reply larger than this is refused, not buffered
 
-# built once: json.dumps with options builds a new encoder on every call
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+# a request's JSON, over HTTP or the WebSocket (rpc/client/ws.py); built once: json.dumps with
+# options builds a new encoder on every call
+encode_request = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 class RpcClient(Closing):
@@ -52,7 +53,7 @@ class RpcClient(Closing):
         return self._session
 
     async def _post(self, payload: Any) -> Any:
-        body = _encode(payload).encode("utf-8")
+        body = encode_request(payload).encode("utf-8")
         session = self._get_session()
         try:
             async with session.post(

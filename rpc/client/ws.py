@@ -23,16 +23,19 @@ from typing import Any
 import aiohttp
 
 from rpc.client.errors import RpcError, RpcTransportError
-from rpc.client.http import DEFAULT_TIMEOUT_S, MAX_RESPONSE_BYTES, check_response, unwrap
+from rpc.client.http import (
+    DEFAULT_TIMEOUT_S,
+    MAX_RESPONSE_BYTES,
+    check_response,
+    encode_request,
+    unwrap,
+)
 
 log = logging.getLogger(__name__)
 
 ROUTE_CAPACITY = 10_000  # notifications held for one subscription its reader has not taken
 EARLY_IDS = 16  # subscription ids with notifications that arrived before their route
 EARLY_PER_ID = 256
-
-# built once: json.dumps with options builds a new encoder on every call
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,7 @@ class WsRpc:
         self._pending[req_id] = future
         try:
             async with asyncio.timeout(self._timeout):
-                await self._ws.send_str(_encode(request))
+                await self._ws.send_str(encode_request(request))
                 response = await future
         except TimeoutError:
             raise RpcTransportError(
