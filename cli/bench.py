@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from cli.common import EXIT_FAILED, EXIT_OK
-from node.bench import BenchReport, run_bench
+from node.bench import TRANSPORTS, BenchReport, run_bench
 from node.benchledger import STREAMS, run_ledger_bench
 
 WORKLOADS = ("transfers", "ledger", "both")
@@ -24,6 +24,7 @@ async def _run(args: argparse.Namespace) -> list[BenchReport]:
         "clients": args.clients,
         "timeout_s": args.timeout,
         "rate": args.rate,
+        "transport": args.transport,
     }
     reports = []
     if args.workload in ("transfers", "both"):
@@ -69,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the ledger workload's streams to measure (default: all four, --txs/4 each)",
     )
     p.add_argument("--txs", type=int, default=10_000)
+    p.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="ws",
+        help="how each client sends its batches: a message on its own WebSocket (default), "
+        "or an HTTP POST each",
+    )
     p.add_argument("--clients", type=int, default=8)
     p.add_argument(
         "--rate",

@@ -18,6 +18,7 @@ import contextlib
 import os
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +26,15 @@ from chain.crypto import KeyPair
 from chain.tx import Transaction, make_transfer
 from node.cluster import load_cluster
 from rpc.client import Client, RpcClient, RpcError, RpcTransportError
+from rpc.client.sdk import endpoints
+from rpc.client.ws import WsRpc
 
 SUBMIT_BATCH = 100  # transactions per JSON-RPC batch request
 POLL_INTERVAL_S = 0.02  # how often the client looks whether the last commits were seen
 BACKOFF_S = 0.05
 MAX_RETRIES = 2_000  # per batch, on mempool_full
 MAX_INFLIGHT_BATCHES = 64  # per client, in open-loop (--rate) mode
+TRANSPORTS = ("ws", "http")  # how the clients send: one WebSocket each, or an HTTP POST per batch
 
 
 @dataclass
@@ -40,6 +44,7 @@ class BenchReport:
     nodes: int
     rate: float = 0.0
     label: str = "transfers"
+    transport: str = "ws"
     submitted: int = 0
     committed: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
@@ -73,7 +78,8 @@ class BenchReport:
 
     def render(self) -> str:
         lines = [
-            f"bench: {self.txs} {self.label}, {self.clients} clients, {self.nodes} nodes, offered load "
+            f"bench: {self.txs} {self.label}, {self.clients} clients ({_VIA[self.transport]}), "
+            f"{self.nodes} nodes, offered load "
             + (f"{self.rate:.0f} tx/s" if self.rate else "unlimited"),
             *(f"  {note}" for note in self.notes),
             f"  submitted   {self.submitted}",
@@ -147,7 +153,13 @@ async def chain_position(url: str, keys: list[KeyPair]) -> tuple[str, int, list[
 
 
 async def run_bench(
-    directory: Path, *, txs: int, clients: int, timeout_s: float, rate: float = 0.0
+    directory: Path,
+    *,
+    txs: int,
+    clients: int,
+    timeout_s: float,
+    rate: float = 0.0,
+    transport: str = "ws",
 ) -> BenchReport:
     """Plain transfers between the cluster's funded accounts."""
     info = load_cluster(directory)
@@ -155,7 +167,9 @@ async def run_bench(
     chain_id, height, nonces = await chain_position(info.rpc_urls[0], keys)
     per_account = sign_transfers(keys, chain_id, nonces, txs)
     clients = max(1, min(clients, len(keys)))
-    return await measure(info.rpc_urls, per_account, clients, height, timeout_s, rate)
+    return await measure(
+        info.rpc_urls, per_account, clients, height, timeout_s, rate, transport=transport
+    )
 
 
 async def measure(
@@ -166,13 +180,20 @@ async def measure(
     timeout_s: float,
     rate: float = 0.0,
     label: str = "transfers",
+    transport: str = "ws",
 ) -> BenchReport:
     """Submit pre-signed transactions (each sender's in nonce order) and time their commits.
 
     The clock starts here, after signing; a transaction counts once it is seen in a block.
+    ``transport`` is how each client sends its batches: ``ws``, one message each on its own
+    WebSocket, as a high-volume integrator would; ``http``, one POST each.
     """
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}: {transport!r}")
     txs = sum(len(x) for x in per_account)
-    report = BenchReport(txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label)
+    report = BenchReport(
+        txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label, transport=transport
+    )
     views_before = await _views(urls)
     cpu_before = time.process_time()
     run = _Run(report, {t.hash for x in per_account for t in x}, rate)
@@ -229,6 +250,24 @@ async def _views(
     return views, entered, cpu_ms, exec_ms, commit_ms
 
 
+_VIA = {"ws": "WebSocket", "http": "HTTP"}
+
+
+@contextlib.asynccontextmanager
+async def _submitter(url: str, transport: str) -> AsyncIterator[RpcClient | WsRpc]:
+    """One client's connection to its node, by ``transport``."""
+    if transport == "http":
+        async with RpcClient(url, timeout=60) as rpc:
+            yield rpc
+        return
+    ws = WsRpc(endpoints(url)[1], timeout=60)
+    await ws.connect()
+    try:
+        yield ws
+    finally:
+        await ws.close()
+
+
 def _client_queues(per_account: list[list[Transaction]], clients: int) -> list[list[Transaction]]:
     """Each client's accounts, interleaved so that every sender pipelines its nonces in order."""
     queues = []
@@ -258,7 +297,7 @@ class _Run:
         self.commit_time: dict[str, float] = {}
         self.started = time.monotonic()
 
-    async def send_batch(self, rpc: RpcClient, batch: list[Transaction]) -> None:
+    async def send_batch(self, rpc: RpcClient | WsRpc, batch: list[Transaction]) -> None:
         retries = 0
         while batch:
             sent_at = time.monotonic()
@@ -283,7 +322,7 @@ class _Run:
         txs = self.report.txs
         my_rate = self.rate * len(queue) / txs if self.rate > 0 and txs else 0.0
         size = self.batch_size
-        async with RpcClient(url, timeout=60) as rpc:
+        async with _submitter(url, self.report.transport) as rpc:
             if not my_rate:  # closed loop: one batch in flight per client
                 for pos in range(0, len(queue), size):
                     await self.send_batch(rpc, queue[pos : pos + size])

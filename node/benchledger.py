@@ -389,6 +389,7 @@ async def run_ledger_bench(
     timeout_s: float,
     rate: float = 0.0,
     actions: Sequence[str] = STREAMS,
+    transport: str = "ws",
 ) -> BenchReport:
     """Set up (untimed), then measure ledger actions: ``txs // 4`` of each of ``actions``.
 
@@ -410,7 +411,14 @@ async def run_ledger_bench(
         height = (await client.call("node_status"))["height"]
         clients = max(1, min(clients, len(streams)))
         report = await measure(
-            info.rpc_urls, streams, clients, height, timeout_s, rate, label="ledger txs"
+            info.rpc_urls,
+            streams,
+            clients,
+            height,
+            timeout_s,
+            rate,
+            label="ledger txs",
+            transport=transport,
         )
         report.refused = await refusals(client, [t.hash for s in streams for t in s])
     counts = Counter(t.payload["action"] for s in streams for t in s)

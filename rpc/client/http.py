@@ -24,6 +24,8 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a reply larger than this is refused, no
 # options builds a new encoder on every call
 encode_request = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
+Calls = Sequence[tuple[str, dict[str, Any] | list[Any]]]  # (method, params) of a batch
+
 
 class RpcClient(Closing):
     """``async with RpcClient(url) as c: await c.call("node_status")``."""
@@ -100,9 +102,7 @@ class RpcClient(Closing):
             raise RpcError.from_object(response["error"])  # refused as a whole (e.g. too large)
         return unwrap(check_response(response, req_id))
 
-    async def batch(
-        self, calls: Sequence[tuple[str, dict[str, Any] | list[Any]]]
-    ) -> list[Any | RpcError]:
+    async def batch(self, calls: Calls) -> list[Any | RpcError]:
         """Send ``calls`` as one batch; results in call order, failed calls as RpcError values.
 
         A batch refused as a whole (too many calls, body too large) raises RpcError.
@@ -110,11 +110,7 @@ class RpcClient(Closing):
         if not calls:
             return []
         ids = [next(self._ids) for _ in calls]
-        payload = [
-            {"jsonrpc": "2.0", "method": method, "params": params, "id": req_id}
-            for (method, params), req_id in zip(calls, ids, strict=True)
-        ]
-        response = await self._post(payload)
+        response = await self._post(batch_request(calls, ids))
         if isinstance(response, dict) and "error" in response:
             raise RpcError.from_object(response["error"])
         if not isinstance(response, list):
@@ -124,16 +120,29 @@ class RpcClient(Closing):
             if not isinstance(item, dict) or not isinstance(item.get("id"), int):
                 raise RpcTransportError(f"batch response item without an id: {item!r:.200}")
             by_id[item["id"]] = item
-        out: list[Any | RpcError] = []
-        for req_id in ids:
-            item = by_id.get(req_id)
-            if item is None:
-                raise RpcTransportError(f"batch response has no answer for request id {req_id}")
-            checked = check_response(item, req_id)
-            out.append(
-                RpcError.from_object(checked["error"]) if "error" in checked else checked["result"]
-            )
-        return out
+        return batch_results(ids, by_id)
+
+
+def batch_request(calls: Calls, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The JSON-RPC batch array for ``calls`` under ``ids`` (HTTP and the WebSocket)."""
+    return [
+        {"jsonrpc": "2.0", "method": method, "params": params, "id": req_id}
+        for (method, params), req_id in zip(calls, ids, strict=True)
+    ]
+
+
+def batch_results(ids: Sequence[int], by_id: dict[int, dict[str, Any]]) -> list[Any | RpcError]:
+    """Each call's result in call order, a failed call as its RpcError value."""
+    out: list[Any | RpcError] = []
+    for req_id in ids:
+        item = by_id.get(req_id)
+        if item is None:
+            raise RpcTransportError(f"batch response has no answer for request id {req_id}")
+        checked = check_response(item, req_id)
+        out.append(
+            RpcError.from_object(checked["error"]) if "error" in checked else checked["result"]
+        )
+    return out
 
 
 def check_response(response: Any, req_id: int) -> dict[str, Any]:

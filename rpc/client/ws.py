@@ -26,6 +26,9 @@ from rpc.client.errors import RpcError, RpcTransportError
 from rpc.client.http import (
     DEFAULT_TIMEOUT_S,
     MAX_RESPONSE_BYTES,
+    Calls,
+    batch_request,
+    batch_results,
     check_response,
     encode_request,
     unwrap,
@@ -77,6 +80,8 @@ class WsRpc:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        # the ids sent together (one call, or a batch), by first id, oldest first
+        self._groups: dict[int, list[int]] = {}
         self._routes: dict[str, Route] = {}
         self._early: dict[str, list[dict[str, Any]]] = {}
         self.close_reason: str | None = None
@@ -115,29 +120,51 @@ class WsRpc:
         """Call ``method`` (positional OR named params); its result, or RpcError."""
         if args and kwargs:
             raise TypeError("JSON-RPC params are either positional or named, not both")
-        if self.closed or self._ws is None:
-            raise RpcTransportError(f"{self.url}: not connected ({self.close_reason})")
         req_id = next(self._ids)
         request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": req_id}
         if args:
             request["params"] = list(args)
         elif kwargs:
             request["params"] = kwargs
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[req_id] = future
+        (answer,) = await self._exchange(method, request, [req_id])
+        return unwrap(check_response(answer, req_id))
+
+    async def batch(self, calls: Calls) -> list[Any | RpcError]:
+        """``calls`` as one batch message; results in call order, failed calls as RpcError values.
+
+        The same contract as ``RpcClient.batch``: a batch refused as a whole raises RpcError.
+        A high-volume sender (the bench, a bank's core system) saves the HTTP request per batch.
+        """
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        answers = await self._exchange("a batch", batch_request(calls, ids), ids)
+        return batch_results(ids, dict(zip(ids, answers, strict=True)))
+
+    async def _exchange(self, what: str, payload: Any, ids: list[int]) -> list[dict[str, Any]]:
+        """Send one message holding the requests ``ids``; each one's answer, in ``ids`` order."""
+        if self.closed or self._ws is None:
+            raise RpcTransportError(f"{self.url}: not connected ({self.close_reason})")
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in ids]
+        self._pending.update(zip(ids, futures, strict=True))
+        self._groups[ids[0]] = ids
         try:
             async with asyncio.timeout(self._timeout):
-                await self._ws.send_str(encode_request(request))
-                response = await future
+                await self._ws.send_str(encode_request(payload))
+                return [await future for future in futures]
         except TimeoutError:
             raise RpcTransportError(
-                f"{self.url}: no answer to {method} in {self._timeout:g} s"
+                f"{self.url}: no answer to {what} in {self._timeout:g} s"
             ) from None
         except (ConnectionError, aiohttp.ClientError) as exc:
             raise RpcTransportError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
         finally:
-            self._pending.pop(req_id, None)
-        return unwrap(check_response(response, req_id))
+            del self._groups[ids[0]]
+            for req_id, future in zip(ids, futures, strict=True):
+                self._pending.pop(req_id, None)
+                if future.done() and not future.cancelled():
+                    future.exception()  # one failure is raised; the group's others are seen
 
     def listen(self, subscription: str) -> Route:
         """The route for ``subscription``'s notifications (with any that came before it)."""
@@ -181,17 +208,41 @@ class WsRpc:
             self._notify(message.get("params"))
             return
         items = message if isinstance(message, list) else [message]
+        answered: set[int] = set()
         for item in items:
             req_id = item.get("id") if isinstance(item, dict) else None
-            future = self._pending.get(req_id) if isinstance(req_id, int) else None
-            if future is not None and not future.done():
-                future.set_result(item)
+            if isinstance(req_id, int):
+                future = self._pending.get(req_id)
+                if future is not None and not future.done():
+                    future.set_result(item)
+                    answered.add(req_id)
             elif isinstance(item, dict) and "error" in item and req_id is None:
-                # refused as a whole (e.g. too large): fail the oldest waiting call
-                for waiting in self._pending.values():
-                    if not waiting.done():
-                        waiting.set_exception(RpcError.from_object(item["error"]))
-                        break
+                self._refuse_oldest(RpcError.from_object(item["error"]))
+        if isinstance(message, list) and answered:
+            self._fail_unanswered(answered)
+
+    def _refuse_oldest(self, error: RpcError) -> None:
+        """A message refused as a whole (e.g. too large): fail the oldest group still waiting."""
+        for ids in self._groups.values():
+            waiting = [f for i in ids if (f := self._pending.get(i)) is not None and not f.done()]
+            if waiting:
+                for future in waiting:
+                    future.set_exception(error)
+                return
+
+    def _fail_unanswered(self, answered: set[int]) -> None:
+        """A batch reply comes whole: ids of its batch it did not answer never will be."""
+        for ids in self._groups.values():
+            if answered.isdisjoint(ids):
+                continue
+            for req_id in ids:
+                future = self._pending.get(req_id)
+                if future is not None and not future.done():
+                    future.set_exception(
+                        RpcTransportError(
+                            f"{self.url}: batch response has no answer for id {req_id}"
+                        )
+                    )
 
     def _notify(self, params: Any) -> None:
         if not isinstance(params, dict) or not isinstance(params.get("subscription"), str):

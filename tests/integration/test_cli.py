@@ -91,6 +91,7 @@ async def test_bench_counts_only_committed(cluster: LocalCluster) -> None:
         "bench", "--dir", str(cluster.info.root), "--txs", "400", "--clients", "4", "--rate", "400"
     )
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "4 clients (WebSocket)" in out.stdout  # the default transport, named
     assert "committed   400 in" in out.stdout
     assert "committed tx/s" in out.stdout and "p99" in out.stdout
     assert "NOT COMMITTED" not in out.stdout and "REJECTED" not in out.stdout
@@ -106,8 +107,19 @@ async def test_bench_reports_what_did_not_commit(cluster: LocalCluster) -> None:
     cluster.kill(2)
     cluster.kill(3)
     out = aidchain(
-        "bench", "--dir", str(cluster.info.root), "--txs", "50", "--clients", "2", "--timeout", "5"
+        "bench",
+        "--dir",
+        str(cluster.info.root),
+        "--txs",
+        "50",
+        "--clients",
+        "2",
+        "--timeout",
+        "5",
+        "--transport",
+        "http",
     )
     assert out.returncode == 1
+    assert "2 clients (HTTP)" in out.stdout
     assert "committed   0 in" in out.stdout
     assert "NOT COMMITTED 50 accepted transactions" in out.stdout

@@ -1,17 +1,26 @@
-"""The Python client against the real server: call, batch, RpcError fields, transport errors."""
+"""The Python client against the real server: call, batch, RpcError fields, transport errors.
+
+Batches are tested over both transports: an HTTP POST each (``RpcClient``) and a message each
+on one WebSocket (``WsRpc``), which must keep the same contract.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from chain.crypto import KeyPair
 from rpc import errors as E
 from rpc.client import RpcClient, RpcError, RpcTransportError
+from rpc.client.ws import WsRpc
 from tests.rpc.fakes import FakeNode, serve, transfer
 
 HEX = "ab" * 32
@@ -69,10 +78,26 @@ def test_rpc_error_reason_is_none_without_a_reason() -> None:
     assert RpcError(-32004, "full", {"reason": "mempool_full"}).reason == "mempool_full"
 
 
-async def test_batch_returns_results_and_errors_in_call_order() -> None:
+@contextlib.asynccontextmanager
+async def batcher(transport: str, srv: Any) -> AsyncIterator[RpcClient | WsRpc]:
+    """A client of ``srv`` that sends batches over ``transport`` ("http" or "ws")."""
+    if transport == "http":
+        async with RpcClient(url_of(srv)) as rpc:
+            yield rpc
+        return
+    ws = WsRpc(str(srv.make_url("/ws")), timeout=5)
+    await ws.connect()
+    try:
+        yield ws
+    finally:
+        await ws.close()
+
+
+@pytest.mark.parametrize("transport", ["http", "ws"])
+async def test_batch_returns_results_and_errors_in_call_order(transport: str) -> None:
     node = FakeNode()
     key = KeyPair.generate()
-    async with serve(node) as srv, RpcClient(url_of(srv)) as rpc:
+    async with serve(node) as srv, batcher(transport, srv) as rpc:
         assert await rpc.batch([]) == []
         out: list[Any] = await rpc.batch(
             [
@@ -92,14 +117,20 @@ async def test_batch_returns_results_and_errors_in_call_order() -> None:
         assert out[5]["height"] == 3
 
 
-async def test_batch_and_body_refused_as_a_whole_raise() -> None:
+@pytest.mark.parametrize("transport", ["http", "ws"])
+async def test_a_batch_refused_as_a_whole_raises(transport: str) -> None:
+    async with serve(FakeNode(), max_batch=2) as srv, batcher(transport, srv) as rpc:
+        with pytest.raises(RpcError) as info:
+            await rpc.batch([("node_status", [])] * 3)
+        assert info.value.reason == "too_large" and info.value.code == E.INVALID_REQUEST
+        assert len(await rpc.batch([("node_status", [])] * 2)) == 2  # the socket goes on
+
+
+async def test_body_refused_as_a_whole_raises() -> None:
     async with (
         serve(FakeNode(), max_batch=2, max_body_bytes=4096) as srv,
         RpcClient(url_of(srv)) as rpc,
     ):
-        with pytest.raises(RpcError) as info:
-            await rpc.batch([("node_status", [])] * 3)
-        assert info.value.reason == "too_large" and info.value.code == E.INVALID_REQUEST
         with pytest.raises(RpcError) as info:
             await rpc.call("tx_send", {"memo": "x" * 5000})
         assert info.value.code == E.TOO_LARGE and info.value.data["limit"] == 4096
@@ -161,3 +192,40 @@ async def test_named_param_called_method_does_not_clash() -> None:
     assert seen["method"] == "contract_call"
     assert seen["params"] == {"contract": "ab" * 32, "method": "total"}
     await client.close()
+
+
+async def _scripted_ws(reply: Any) -> tuple[web.AppRunner, str]:
+    """A WebSocket server that answers every message with ``reply(request)``."""
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            await ws.send_json(reply(json.loads(msg.data)))
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"ws://127.0.0.1:{port}/ws"
+
+
+async def test_ws_batch_reply_missing_an_answer_is_a_transport_error_at_once() -> None:
+    """A batch reply comes whole: an id it leaves out fails then, not at the timeout."""
+
+    def reply(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"jsonrpc": "2.0", "id": req["id"], "result": 1} for req in batch[:-1]]
+
+    runner, url = await _scripted_ws(reply)
+    ws = WsRpc(url, timeout=30)
+    await ws.connect()
+    try:
+        with pytest.raises(RpcTransportError, match="no answer for id"):
+            await asyncio.wait_for(ws.batch([("a", []), ("b", [])]), 5)
+    finally:
+        await ws.close()
+        await runner.cleanup()
