@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from contracts.vm import values
 from contracts.vm.gas import Meter
+from contracts.vm.sets import ContractSet
 from tests.chain.test_encoding import wide_values
 
 _STD_ENCODE = json.JSONEncoder(
@@ -106,4 +107,74 @@ def test_from_json_copies_and_charges_as_before(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(values, "decode", _STD_DECODE)
     slow = Meter(10**9)
     values.from_json(slow, arg, "arguments")
+    assert fast.used == slow.used
+
+
+# what a contract value can hold besides plain JSON: keys that are not str, sets, tuples
+odd_keys = st.integers() | st.booleans() | st.none() | st.text(max_size=3)
+odd_values = st.recursive(
+    vm_values,
+    lambda children: (
+        st.dictionaries(odd_keys, children, max_size=4)
+        | st.dictionaries(st.text(max_size=3), children, max_size=4)
+        | st.frozensets(st.integers() | st.text(max_size=3), max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+def _reference_from_json(meter: Meter, value: Any) -> Any:
+    """``from_json`` as the standard library alone does it: the definition of its outcome."""
+    values.walk(meter, value)
+    try:
+        text = _STD_ENCODE(value)
+    except (TypeError, ValueError) as exc:
+        raise values.InvalidValue(f"arguments is not JSON: {exc}") from None
+    meter.alloc(len(text))
+    return _STD_DECODE(text)
+
+
+@settings(max_examples=600)
+@given(odd_values)
+def test_from_json_gives_the_standard_librarys_copy_gas_and_refusal(value: Any) -> None:
+    """msgspec's copy is kept only when it provably is the standard library's: the same copy
+    (types and key order), the same gas and the same error for every value a contract or a
+    caller can hand over, including int keys, sets and tuples where the two encoders differ.
+    (Wrapped in a list: a bare scalar is passed through uncharged, before either encoder.)"""
+    fast, slow = Meter(10**9), Meter(10**9)
+    got = _outcome(lambda v: values.from_json(fast, v, "arguments"), [value])
+    want = _outcome(lambda v: _reference_from_json(slow, v), [value])
+    assert got == want
+    assert fast.used == slow.used
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "1": "b"},  # msgspec would write two "1" keys
+        {True: 1},
+        {"t": (1, 2)},  # a tuple: the same text, and the copy is a list either way
+        {"s": frozenset({1})},
+        {"big": 10 ** sys.get_int_max_str_digits()},
+        {"k": "x\ud800"},
+        {"v": {"a": 1}.keys()},
+        {"r": range(3)},
+        {"c": ContractSet({1: None})},
+    ],
+    ids=[
+        "int-and-str-key",
+        "bool-key",
+        "tuple",
+        "set",
+        "4301-digits",
+        "lone-surrogate",
+        "dict-view",
+        "range",
+        "contract-set",
+    ],
+)
+def test_from_json_edges(value: Any) -> None:
+    fast, slow = Meter(10**9), Meter(10**9)
+    got = _outcome(lambda v: values.from_json(fast, v, "arguments"), value)
+    assert got == _outcome(lambda v: _reference_from_json(slow, v), value)
     assert fast.used == slow.used
