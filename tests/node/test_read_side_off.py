@@ -24,6 +24,7 @@ from tests.node.test_executor_aid import (
     genesis,
     grant_txs,
     new_id,
+    next_block,
     open_store,
 )
 
@@ -113,3 +114,21 @@ def test_config_key_is_a_boolean(tmp_path: Path) -> None:
     assert parse_config(off, tmp_path / "node.toml").read_side is False
     with pytest.raises(Exception, match="read_side must be true or false"):
         parse_config({"node": {"genesis": "g.json", "read_side": "no"}}, tmp_path / "n.toml")
+
+
+def test_a_counter_that_would_go_negative_stops_the_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored counters behind the state (a read side that does not match its chain) are an
+    impossible state: the executor raises, naming the counter, rather than store a negative."""
+    store = open_store(tmp_path / "db")
+    try:
+        executor, _ = _load(store, True)
+        sign = Signer()
+        sign.nonces[CLERK.public_hex] = 3  # the grants used none of the clerk's; three applies
+        real = store.get_stats
+        monkeypatch.setattr(store, "get_stats", lambda keys: [-(10**9)] * len(real(keys)))
+        with pytest.raises(AssertionError, match=r"statistics counter c\|.* would be -\d+: run"):
+            executor.execute(next_block(store, [apply_household(sign, 3)]))
+    finally:
+        store.close()
