@@ -196,34 +196,19 @@ def from_json(meter: Meter, value: Any, what: str, memo: Converted | None = None
     if known is not None and known[0] is value:
         _, cost, text = known
         meter.charge(cost)
-        meter.alloc(len(text))
-        return decode(text)
-    try:
-        cost = walk(meter, value)
-        fast = _plain_copy(value)
-        text = _json_encode(value) if fast is None else fast[0]
-    except (TypeError, ValueError) as exc:
-        raise InvalidValue(f"{what} is not JSON: {exc}") from None
-    if memo is not None:
-        memo[id(value)] = (value, cost, text)
+    else:
+        try:
+            cost = walk(meter, value)
+            # the standard library's text: msgspec writes it for plain JSON, and anything else a
+            # walked value can hold (non-str keys, sets, dict views, ...) it refuses, so the
+            # standard library writes or refuses that as before (``encode``)
+            text = encode(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValue(f"{what} is not JSON: {exc}") from None
+        if memo is not None:
+            memo[id(value)] = (value, cost, text)
     meter.alloc(len(text))
-    return decode(text) if fast is None else fast[1]
-
-
-def _plain_copy(value: Any) -> tuple[str, Any] | None:
-    """The standard library's JSON text of a walked value and a fresh copy read from it.
-
-    For plain JSON (str-keyed dicts, lists, tuples, str, int, bool, None) msgspec writes the
-    standard library's text byte for byte (as in ``encode``) and reads it back several times
-    faster. Everything else a walked value can hold -- keys that are not str, sets, dict views,
-    ranges, generators, a lone surrogate, an integer past the digit limit -- msgspec refuses:
-    then None, and the caller takes the standard library's text, or its error, as before.
-    """
-    try:
-        raw = canonical_unchecked(value)
-        return raw.decode("utf-8"), _fast_decode(raw)
-    except _FAST_REFUSALS:
-        return None
+    return decode(text)
 
 
 # --- str() and repr() -----------------------------------------------------------------------
