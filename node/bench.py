@@ -34,7 +34,9 @@ POLL_INTERVAL_S = 0.02  # how often the client looks whether the last commits we
 BACKOFF_S = 0.05
 MAX_RETRIES = 2_000  # per batch, on mempool_full
 MAX_INFLIGHT_BATCHES = 64  # per client, in open-loop (--rate) mode
-TRANSPORTS = ("ws", "http")  # how the clients send: one WebSocket each, or an HTTP POST per batch
+# how the clients send (--transport): one WebSocket each, or an HTTP POST per batch; the
+# report names it
+TRANSPORTS = {"ws": "WebSocket", "http": "HTTP"}
 
 
 @dataclass
@@ -78,7 +80,7 @@ class BenchReport:
 
     def render(self) -> str:
         lines = [
-            f"bench: {self.txs} {self.label}, {self.clients} clients ({_VIA[self.transport]}), "
+            f"bench: {self.txs} {self.label}, {self.clients} clients ({TRANSPORTS[self.transport]}), "
             f"{self.nodes} nodes, offered load "
             + (f"{self.rate:.0f} tx/s" if self.rate else "unlimited"),
             *(f"  {note}" for note in self.notes),
@@ -248,9 +250,6 @@ async def _views(
     except (RpcError, RpcTransportError, KeyError, TypeError, ValueError):
         return None  # a node that does not answer: no figure rather than a wrong one
     return views, entered, cpu_ms, exec_ms, commit_ms
-
-
-_VIA = {"ws": "WebSocket", "http": "HTTP"}
 
 
 @contextlib.asynccontextmanager
