@@ -201,7 +201,9 @@ class SimNode:
     receipts_root: str = EMPTY_ROOT  # of the last stored block
     nonces: dict[str, int] = field(default_factory=dict)
     mempool: dict[str, tuple[int, Transaction]] = field(default_factory=dict)
-    verified: set[str] = field(default_factory=set)
+    # (hash, signature): the hash covers the body only, so a memo keyed by it alone would let
+    # a copy with a forged signature through
+    verified: set[tuple[str, str]] = field(default_factory=set)
     committed: set[str] = field(default_factory=set)
     offer_dirty: bool = False
     sync_busy_until: int = 0
@@ -227,10 +229,10 @@ class SimNode:
         for tx in block.txs:
             if tx.hash in self.committed:
                 return "transaction already committed"
-            if tx.hash not in self.verified:
+            if (tx.hash, tx.signature) not in self.verified:
                 if not tx.verify_signature():
                     return "bad transaction signature"
-                self.verified.add(tx.hash)
+                self.verified.add((tx.hash, tx.signature))
             want = expected.get(tx.sender, self.nonces.get(tx.sender, 0))
             if tx.nonce != want:
                 return f"nonce {tx.nonce} != {want}"
@@ -610,10 +612,10 @@ class Simulation:
             return
         if tx.nonce < node.nonces.get(tx.sender, 0):
             return
-        if tx.hash not in node.verified:
+        if (tx.hash, tx.signature) not in node.verified:
             if not tx.verify_signature():
                 return
-            node.verified.add(tx.hash)
+            node.verified.add((tx.hash, tx.signature))
         self._seq += 1
         node.mempool[tx.hash] = (self._seq, tx)
         node.offer_dirty = True

@@ -302,7 +302,7 @@ class Node:
 
     # --- the replica's view of the application ---------------------------------------------------
     def validate_block_txs(self, block: Block) -> str | None:
-        return self.executor.validate_block_txs(block, self.mempool.verified)
+        return self.executor.validate_block_txs(block, self.mempool)
 
     def _fresh_offer(self) -> list[Action]:
         """Offer the mempool's current proposable batch to the replica."""

@@ -126,6 +126,14 @@ class StateReader(Protocol):
     def get(self, key: str) -> Any | None: ...
 
 
+class SignatureMemo(Protocol):
+    """Signatures this node already verified (the mempool's memo), so each is checked once."""
+
+    def verified(self, tx: Transaction) -> bool: ...
+
+    def note_verified(self, tx: Transaction) -> None: ...
+
+
 class TxState:
     """One transaction's overlay over the block overlay (or a read view); merged only on success."""
 
@@ -311,14 +319,13 @@ class Executor:
         self.block_gas_limit = block_gas_limit
 
     # --- validation before voting for a block ----------------------------------------------------
-    def validate_block_txs(
-        self, block: Block, verified: Callable[[str], bool] | None = None
-    ) -> str | None:
+    def validate_block_txs(self, block: Block, memo: SignatureMemo | None = None) -> str | None:
         """None if every tx may be included at this height, else why not (balance not checked).
 
         Only the rules that need the committed state or the genesis are here; the ones a block
         settles alone (size, count, chain id, duplicates, tx_root) are ``chain.validity``'s,
-        which the replica checks first.
+        which the replica checks first. A signature ``memo`` already holds is not checked again,
+        and one checked here goes into it.
         """
         txs = block.txs
         gas = sum(tx.block_gas for tx in txs)
@@ -332,8 +339,11 @@ class Executor:
             if tx.nonce != expected:
                 return f"tx {index} from {tx.sender[:12]} has nonce {tx.nonce}, expected {expected}"
             next_nonce[tx.sender] = expected + 1
-            if (verified is None or not verified(tx.hash)) and not tx.verify_signature():
-                return f"tx {index} ({tx.hash[:12]}) has a bad signature"
+            if memo is None or not memo.verified(tx):
+                if not tx.verify_signature():
+                    return f"tx {index} ({tx.hash[:12]}) has a bad signature"
+                if memo is not None:
+                    memo.note_verified(tx)
         return None
 
     # --- execution --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Admission checks run cheapest first and the signature last, so a flood of bad or duplicate
 transactions costs a dict lookup each; a signature is verified at most once per node and the
 result is remembered (also for a while after the tx leaves the pool) so block validation can skip
-it. ``ready`` hands out, for each sender, the run of consecutive nonces starting at its committed
+it -- and, the other way round, one the block validator checked is not checked again when the
+gossip copy arrives. The memo is keyed by hash *and* signature: the hash covers the body only. ``ready`` hands out, for each sender, the run of consecutive nonces starting at its committed
 nonce, round-robin across senders, and senders that just got transactions into a block move to
 the back of the line.
 
@@ -164,7 +165,10 @@ class Mempool:
         self._by_gapped = _Ranking()  # senders by gapped txs
         # (deadline, tx) for every tx that was gapped when admitted; deadlines only grow
         self._gap_deadlines: deque[tuple[float, Transaction]] = deque()
-        self._recent: OrderedDict[str, bool] = OrderedDict()  # left the pool: hash -> committed?
+        # txs that left the pool (or were verified in a proposed block): hash -> (committed?,
+        # the signature verified for it). The hash covers the body only, so a verified-signature
+        # memo must name the signature too.
+        self._recent: OrderedDict[str, tuple[bool, str]] = OrderedDict()
         self._bytes = 0
         self._counts: Counter[str] = Counter()
 
@@ -193,7 +197,8 @@ class Mempool:
         if tx.chain_id != self.chain_id:
             raise WrongChain(f"transaction is for chain {tx.chain_id!r}, this is {self.chain_id!r}")
         h = tx.hash
-        if h in self._txs or self._recent.get(h) is True:
+        left = self._recent.get(h)
+        if h in self._txs or (left is not None and left[0]):
             return False
         self.expire()
         sender, nonce = tx.sender, tx.nonce
@@ -237,7 +242,7 @@ class Mempool:
                 f"mempool holds its maximum of {self.max_txs} transactions / {self.max_bytes} "
                 "bytes; retry later"
             )
-        if h not in self._recent:
+        if left is None or left[1] != tx.signature:
             if not tx.verify_signature():
                 raise BadSignature("signature does not verify for sender")
             self._counts["verified"] += 1
@@ -299,7 +304,7 @@ class Mempool:
         del self._txs[tx.hash]
         self._by_sig.pop(tx.signature, None)
         self._bytes -= tx.size
-        self._remember(tx.hash, committed=False)
+        self._remember(tx, committed=False)
         self._rerank(sender, s)
 
     def expire(self) -> int:
@@ -338,9 +343,28 @@ class Mempool:
             self._senders.pop(sender, None)
 
     # --- queries ---------------------------------------------------------------------------------
-    def verified(self, tx_hash: str) -> bool:
-        """True if this node already verified the signature of ``tx_hash``."""
-        return tx_hash in self._txs or tx_hash in self._recent
+    def verified(self, tx: Transaction) -> bool:
+        """True if this node already verified ``tx``'s signature: the same body *and* signature.
+
+        The hash covers the body only, so a copy of a pending tx with another signature shares
+        its hash. Such a copy must not ride on the original's check: a primary could otherwise
+        get a block with a forged signature committed, whose inclusion proof never verifies.
+        """
+        pending = self._txs.get(tx.hash)
+        if pending is not None:
+            return pending.signature == tx.signature
+        left = self._recent.get(tx.hash)
+        return left is not None and left[1] == tx.signature
+
+    def note_verified(self, tx: Transaction) -> None:
+        """Remember a signature the block validator checked, for a tx this pool does not hold.
+
+        A proposed block often carries txs before their gossip copies arrive; without this
+        memo every such copy would be verified a second time on admission.
+        """
+        if tx.hash not in self._txs and tx.hash not in self._recent:
+            self._remember(tx, committed=False)
+            self._counts["verified_in_block"] += 1
 
     def get(self, tx_hash: str) -> Transaction | None:
         return self._txs.get(tx_hash)
@@ -447,7 +471,7 @@ class Mempool:
                 del self._senders[tx.sender].txs[tx.nonce]
                 self._bytes -= mine.size
                 self._counts["committed"] += 1
-            self._remember(tx.hash, committed=True)
+            self._remember(tx, committed=True)
         for sender in touched:
             s = self._senders.get(sender)
             if s is not None:
@@ -469,7 +493,7 @@ class Mempool:
                 self._by_sig.pop(stale.signature, None)
                 self._bytes -= stale.size
                 self._counts["stale_dropped"] += 1
-                self._remember(stale.hash, committed=False)
+                self._remember(stale, committed=False)
         s.base = base
         s.run_end = max(s.run_end, base)
         s.extend_run()
@@ -478,11 +502,11 @@ class Mempool:
         self._runnable.pop(sender, None)  # re-inserted at the back: round-robin across blocks
         self._rerank(sender, s)
 
-    def _remember(self, tx_hash: str, *, committed: bool) -> None:
+    def _remember(self, tx: Transaction, *, committed: bool) -> None:
         if self._cache_size == 0:
             return
         recent = self._recent
-        recent[tx_hash] = committed
-        recent.move_to_end(tx_hash)
+        recent[tx.hash] = (committed, tx.signature)
+        recent.move_to_end(tx.hash)
         while len(recent) > self._cache_size:
             recent.popitem(last=False)

@@ -89,7 +89,7 @@ def main() -> None:
             reason = timed(
                 totals,
                 "validate (signatures cached)",
-                lambda: executor.validate_block_txs(block, mempool.verified),  # noqa: B023
+                lambda: executor.validate_block_txs(block, mempool),  # noqa: B023
             )
             assert reason is None, reason
             if blocks < 3:

@@ -20,6 +20,7 @@ from chain.gas import block_gas, intrinsic_gas
 from chain.statekeys import account_key, storage_key
 from chain.tx import Transaction, make_transfer, sign_tx, tx_from_dict
 from node.executor import ExecutionResult, Executor, compute_state_root
+from node.mempool import Mempool
 from storage.chainstore import ChainStore
 from tests.blocks import block_after
 
@@ -201,18 +202,51 @@ def test_validate_uses_committed_nonces(store: ChainStore) -> None:
     assert ex.validate_block_txs(block_of(store, [pay(A, 1, B, 1)])) is None
 
 
-def test_validate_skips_signatures_the_mempool_verified(store: ChainStore) -> None:
-    bad = tampered(pay(A, 0, B, 1))
+@dataclass
+class Memo:
+    """A signature memo that says what it is told to, and records what it is told."""
+
+    known: bool
+    asked: list[Transaction] = field(default_factory=list)
+    noted: list[Transaction] = field(default_factory=list)
+
+    def verified(self, tx: Transaction) -> bool:
+        self.asked.append(tx)
+        return self.known
+
+    def note_verified(self, tx: Transaction) -> None:
+        self.noted.append(tx)
+
+
+def test_validate_skips_signatures_the_memo_holds_and_notes_the_ones_it_checks(
+    store: ChainStore,
+) -> None:
     ex = Executor(store)
-    seen: list[str] = []
+    bad = tampered(pay(A, 0, B, 1))
+    trusting = Memo(known=True)
+    assert ex.validate_block_txs(block_of(store, [bad]), trusting) is None
+    assert trusting.asked == [bad] and trusting.noted == []
+    assert ex.validate_block_txs(block_of(store, [bad]), Memo(known=False)) is not None
+    good = pay(A, 0, B, 1)
+    fresh = Memo(known=False)
+    assert ex.validate_block_txs(block_of(store, [good]), fresh) is None
+    assert fresh.noted == [good]
 
-    def verified(h: str) -> bool:
-        seen.append(h)
-        return True
 
-    assert ex.validate_block_txs(block_of(store, [bad]), verified) is None
-    assert seen == [bad.hash]
-    assert ex.validate_block_txs(block_of(store, [bad]), lambda h: False) is not None
+def test_a_pending_txs_body_with_another_signature_is_checked(store: ChainStore) -> None:
+    """A primary re-signing nothing, only swapping the signature of a tx backups hold, is caught.
+
+    The hash covers the body only; a memo keyed by it alone let such a block commit, and its
+    inclusion proof would never verify.
+    """
+    ex = Executor(store)
+    genuine = pay(A, 0, B, 1)
+    mempool = Mempool(store.chain_id, lambda sender: store.account(sender)[1])
+    assert mempool.add(genuine)
+    forged = tampered(genuine)
+    assert forged.hash == genuine.hash
+    assert "bad signature" in (ex.validate_block_txs(block_of(store, [forged]), mempool) or "")
+    assert ex.validate_block_txs(block_of(store, [genuine]), mempool) is None
 
 
 # --- contract dispatch through an injected fake runtime ------------------------------------------

@@ -292,7 +292,7 @@ def test_committed_tx_resubmitted_is_known_not_an_error() -> None:
     mp.add(tx)
     commit(mp, nonces, [tx])
     assert len(mp) == 0 and mp.get(tx.hash) is None
-    assert mp.verified(tx.hash)
+    assert mp.verified(tx)
     assert mp.add(tx) is False
     with pytest.raises(BadNonce):
         mp.add(pay(A, 0, amount=2))  # a different tx with a used nonce is still refused
@@ -390,7 +390,7 @@ def test_block_commit_drops_included_and_stale_txs_and_rotates_senders() -> None
     assert mp.get(a0.hash) is None and mp.get(a1.hash) is None  # a1 is now stale
     assert mp.get(a2.hash) == a2 and len(mp) == 3
     assert mp.stats["stale_dropped"] == 1 and mp.stats["committed"] == 1
-    assert mp.verified(a1.hash)  # it left the pool but its signature stays known
+    assert mp.verified(a1)  # it left the pool but its signature stays known
     with pytest.raises(BadNonce):
         mp.add(a1)
     # A had txs included, so it moved behind B in the round-robin order
@@ -408,7 +408,7 @@ def test_commit_of_txs_never_seen_is_harmless() -> None:
     mp = pool(nonces)
     mp.add(pay(C, 0))
     commit(mp, nonces, [pay(A, 0), pay(B, 0)])
-    assert len(mp) == 1 and mp.verified(pay(A, 0).hash)
+    assert len(mp) == 1 and mp.verified(pay(A, 0))
 
 
 def test_verified_cache_is_bounded() -> None:
@@ -417,10 +417,47 @@ def test_verified_cache_is_bounded() -> None:
     txs = [pay(A, i) for i in range(3)]
     for tx in txs:
         mp.add(tx)
-    assert all(mp.verified(t.hash) for t in txs)
+    assert all(mp.verified(t) for t in txs)
     commit(mp, nonces, txs)
-    assert [mp.verified(t.hash) for t in txs] == [False, True, True]
-    assert not mp.verified("00" * 32)
+    assert [mp.verified(t) for t in txs] == [False, True, True]
+    assert not mp.verified(pay(B, 0))
+
+
+def test_the_memo_names_the_signature_not_only_the_hash() -> None:
+    """The hash covers the body only: a copy with a forged signature shares it.
+
+    Re-admitting an evicted tx skips its check, but only for the very signature checked before;
+    a forged copy is refused, pending or gone.
+    """
+    clock = Clock()
+    mp = pool(gap_ttl_ms=1_000, clock=clock)
+    genuine = pay(A, 5)  # gapped: it expires and leaves the pool uncommitted
+    forged = tampered(genuine)
+    assert forged.hash == genuine.hash
+    mp.add(genuine)
+    assert mp.verified(genuine) and not mp.verified(forged)
+    clock.now += 2
+    assert mp.expire() == 1 and len(mp) == 0
+    assert mp.verified(genuine) and not mp.verified(forged)
+    with pytest.raises(BadSignature):
+        mp.add(forged)
+    assert mp.add(genuine) is True
+    assert mp.stats["verified"] == 1  # the genuine copy came back without a second check
+
+
+def test_a_signature_the_block_validator_checked_is_not_checked_again() -> None:
+    nonces = Nonces()
+    mp = pool(nonces)
+    seen_in_block, pending = pay(A, 0), pay(B, 0)
+    mp.add(pending)
+    mp.note_verified(pending)  # already held: nothing to note
+    mp.note_verified(seen_in_block)
+    assert mp.stats["verified_in_block"] == 1
+    assert mp.verified(seen_in_block) and not mp.verified(tampered(seen_in_block))
+    assert mp.add(seen_in_block) is True  # the gossip copy, after the block
+    assert mp.stats["verified"] == 1  # only ``pending`` was checked on admission
+    with pytest.raises(BadSignature):
+        mp.add(tampered(pay(A, 1)))
 
 
 def test_bad_limits_are_refused() -> None:
