@@ -110,7 +110,7 @@ def pairing_end(act: Action) -> None:
     act.emit("pairing_ended", pairing=ident, household=pairing["household"], reason=reason)
 
 
-def _findings(act: Action) -> tuple[str | None, dict[str, str] | None]:
+def _findings(act: Action) -> tuple[str | None, dict[str, Any] | None]:
     a = act.args
     if a.has("findings_hash") == a.has("findings_sealed"):
         raise BadArgs("a visit gives exactly one of findings_hash and findings_sealed")

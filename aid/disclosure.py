@@ -3,7 +3,7 @@
     draft ──publish (another account)──▶ published ──close (window over, no open objection)──▶ closed
 
 Names never reach the chain in plain text (aid/identity.py), so the ledger cannot mask them
-itself. The office's client opens the households' sealed boxes with its own key, masks each name
+itself. The office's client opens the households' sealed data with its own key, masks each name
 (``mask_name``: first character, ``*``, last character) and sends only the masked display names.
 Everything else in a row -- village, program, amount -- the ledger takes from its own records:
 the draft names the payment cycles it covers, and the ledger checks that the rows are exactly the
@@ -48,7 +48,7 @@ EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 def mask_name(full_name: str) -> str:
     """The display form of a name: 张三 -> 张*, 张小三 -> 张*三, 欧阳小明 -> 欧**明.
 
-    Client side only (the office holds the plain name after opening its sealed box).
+    Client side only (the office holds the plain name after opening its envelope).
     """
     name = "".join(full_name.split())
     if not name:

@@ -9,7 +9,7 @@ returns its payload), so a sensitive grievance (fraud, bribery, data leak) carri
 links or content at all: only its category and an area, with the content and links sealed to
 organisations that must include an auditor; its handler must belong to one of those
 organisations, so only the auditor and the handler can open it. Reads (``aid_get``/``aid_list``)
-return the record as stored: for a sensitive one, non-personal fields and sealed boxes.
+return the record as stored: for a sensitive one, non-personal fields and sealed data.
 
 An objection (异议) filed while a household's public notice runs (registration or lifting)
 holds that notice: ``household.review`` and ``household.lift`` confirm refuse with
@@ -115,6 +115,7 @@ def grievance_file(act: Action) -> None:
     a = act.args
     category = a.choice("category", CATEGORIES + SENSITIVE)
     sensitive = category in SENSITIVE
+    sealed: dict[str, Any] | None
     if sensitive:
         for name in ("links", "content_hash"):
             if a.has(name):
@@ -124,8 +125,8 @@ def grievance_file(act: Action) -> None:
                 )
         area, links = a.area("area"), []
         content_hash = None
-        sealed: dict[str, str] | None = sealed_note(a, act.records, "content_sealed")
-        if not any(require_org(act.records, org)["kind"] == "auditor" for org in sealed or {}):
+        sealed = sealed_note(a, act.records, "content_sealed")
+        if not any(require_org(act.records, org)["kind"] == "auditor" for org in sealed["keys"]):
             raise BadArgs("a sensitive report is sealed to an auditor organisation")
     else:
         links = _links(act) if a.has("links") else []
@@ -246,7 +247,7 @@ def grievance_assign(act: Action) -> None:
     if handler_grant is None:
         raise WrongRole("a grievance's handler is a handler, reviewer, cadre or auditor there")
     if grievance["sensitive"]:
-        readers = set(grievance["content_sealed"])
+        readers = set(grievance["content_sealed"]["keys"])
         handler_grant = next((g for g in grants_of(act.records, handler) if g[2] in readers), None)
         if handler_grant is None:
             raise WrongRole(

@@ -7,18 +7,28 @@ text. What reaches the chain is
 - a **commitment** per person and per bank account: HMAC-SHA256 keyed with the consortium's
   registry key (held off chain by the agencies). A plain hash of an 18-digit ID is
   brute-forceable in hours; without the key it is not, and with it duplicates still match;
-- a **sealed box** (X25519 + XSalsa20-Poly1305, PyNaCl ``SealedBox``) of the personal data per
-  organisation allowed to read it, to that organisation's encryption key from genesis.
+- an **envelope** of the personal data, ``{"data": ..., "keys": {org id: ...}}`` (base64): the
+  data encrypted once under a fresh 32-byte key (XSalsa20-Poly1305, PyNaCl ``SecretBox``), and
+  that key in a sealed box (X25519 + XSalsa20-Poly1305, ``SealedBox``) to each organisation
+  allowed to read it, to its encryption key from genesis. Sealing the whole data to every
+  reader instead cost a full copy per organisation: five readers made a one-member household's
+  record ~2.5 kB of hex where the envelope is ~0.9 kB, and every node stores, hashes and
+  compacts those bytes (docs/ledger.md, "Sustained load").
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from datetime import date
 from typing import Any
 
+from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
+from nacl.secret import SecretBox
+from nacl.utils import random as random_bytes
 
 from aid.errors import BadArgs
 from chain.encoding import canonical, loads_strict
@@ -76,17 +86,37 @@ def account_commitment(registry_key: bytes, bank_account: str) -> str:
     return _hmac(registry_key, _ACCOUNT_TAG, digits.upper())
 
 
-def seal(readers: dict[str, str], personal: dict[str, Any]) -> dict[str, str]:
-    """Seal ``personal`` (canonical JSON) to each reader organisation's X25519 key (hex)."""
-    data = canonical(personal)
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def seal(readers: dict[str, str], personal: Any) -> dict[str, Any]:
+    """An envelope of ``personal`` (canonical JSON) for each reader's X25519 key (hex).
+
+    A fresh data key per envelope: one reader's key opens this envelope and no other.
+    """
+    data_key = random_bytes(SecretBox.KEY_SIZE)
     return {
-        org: SealedBox(PublicKey(bytes.fromhex(pub))).encrypt(data).hex()
-        for org, pub in sorted(readers.items())
+        "data": b64(SecretBox(data_key).encrypt(canonical(personal))),
+        "keys": {
+            org: b64(SealedBox(PublicKey(bytes.fromhex(pub))).encrypt(data_key))
+            for org, pub in sorted(readers.items())
+        },
     }
 
 
-def unseal(private_key_hex: str, box_hex: str) -> Any:
-    """Open a sealed box with an organisation's X25519 private key (hex)."""
-    return loads_strict(
-        SealedBox(PrivateKey(bytes.fromhex(private_key_hex))).decrypt(bytes.fromhex(box_hex))
-    )
+def unseal(private_key_hex: str, sealed: dict[str, Any], org: str) -> Any:
+    """Open an envelope as organisation ``org`` with its X25519 private key (hex).
+
+    Raises KeyError if the envelope is not sealed to ``org`` and ``nacl`` CryptoError if the
+    key does not open it (another organisation's key, or one retired before it was sealed).
+    """
+    wrapped = sealed["keys"][org]
+    try:
+        data_key = SealedBox(PrivateKey(bytes.fromhex(private_key_hex))).decrypt(
+            base64.b64decode(wrapped, validate=True)
+        )
+        plain = SecretBox(data_key).decrypt(base64.b64decode(sealed["data"], validate=True))
+    except binascii.Error:
+        raise CryptoError("the envelope is not base64") from None
+    return loads_strict(plain)

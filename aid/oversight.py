@@ -5,7 +5,7 @@ aid/grievances.py) each let several kinds of agency act, so the check is "one of
 (role, organisation kind) pairs over this area", answered with the grant used. Their records all
 carry ``area``, ``status``, ``created_height`` and ``created_time`` (block ms), which the
 read-side index and the statistics key on. Notes and findings reach the chain as a hash of an
-off-chain document, or as sealed boxes to organisations (as household personal data does).
+off-chain document, or sealed to organisations (aid/sealed.py, as household personal data is).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from aid.args import Args
 from aid.context import Action
 from aid.errors import BadArgs, WrongArea, WrongRole, WrongState
 from aid.roles import grants_of, require_org
-from aid.sealed import sealed_boxes
+from aid.sealed import sealed_data
 from aid.state import Records
 from chain.crypto import is_pubkey_hex
 
@@ -67,9 +67,9 @@ def require_one_of(act: Action, who: Who, area: str) -> list[str]:
     raise WrongRole(f"this action is for: {allowed}", allowed=[list(pair) for pair in who])
 
 
-def sealed_note(a: Args, records: Records, name: str) -> dict[str, str]:
-    """A note sealed to organisations: ``{org id: hex sealed box}``, each organisation known."""
-    return sealed_boxes(a, records, name, what="the note", max_orgs=MAX_SEALED_ORGS)
+def sealed_note(a: Args, records: Records, name: str) -> dict[str, Any]:
+    """A note sealed to organisations (aid/sealed.py), each organisation known."""
+    return sealed_data(a, records, name, what="the note", max_orgs=MAX_SEALED_ORGS)
 
 
 def note_hash(a: Args, name: str, *, required: bool = True) -> str | None:

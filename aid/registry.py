@@ -7,8 +7,8 @@
 
 Personal data never reaches the chain in plain text: each member is a keyed commitment
 (HMAC-SHA256 of the normalised ID number with the consortium's registry key, computed client side)
-and names, ID numbers, phones and bank accounts travel as sealed boxes, one per organisation
-allowed to read them. The commitments make duplicates visible: one person in two active
+and names, ID numbers, phones and bank accounts travel sealed (aid/sealed.py): encrypted once,
+with the key sealed to each organisation allowed to read them. The commitments make duplicates visible: one person in two active
 households, or one bank account behind two households, is refused with the household it clashes
 with. Non-personal attributes (size, cause, income per head, labels) are plain, for statistics.
 The applicant never reviews its own application (maker ≠ checker), at any stage.
@@ -32,7 +32,7 @@ from aid.errors import (
 from aid.exits import missing_exit_criteria
 from aid.policy import current_policy
 from aid.roles import require_role
-from aid.sealed import sealed_boxes
+from aid.sealed import sealed_data
 from aid.state import Records
 from chain.crypto import is_pubkey_hex
 
@@ -79,8 +79,8 @@ def _members(a: Args) -> list[str]:
     return sorted(members)
 
 
-def _sealed(a: Args, records: Records) -> dict[str, str]:
-    return sealed_boxes(a, records, "sealed", what="the personal data")
+def _sealed(a: Args, records: Records) -> dict[str, Any]:
+    return sealed_data(a, records, "sealed", what="the personal data")
 
 
 def _attributes(a: Args) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Every action is signed here with the sender's next nonce and first simulated by the node
 (``aid_check``), so a refusal comes back at once with the reason a clerk can act on (exit 1),
 before anything enters the mempool. Household registration takes personal data on the command
-line and turns it into commitments and sealed boxes in this process (node/aidclient.py): the
+line and turns it into commitments and sealed data in this process (node/aidclient.py): the
 plain text is never sent. Exit codes as everywhere (cli/main.py): 0 ok, 1 refused or failed,
 2 bad usage or key file, 3 node unreachable.
 """
@@ -263,8 +263,8 @@ async def _show(args: argparse.Namespace) -> dict[str, Any]:
     household = await rpc_call(args.rpc, "aid_get", kind="household", id=args.id)
     if household is None:
         raise CliError(f"no household {args.id}")
-    box = household.get("sealed", {}).get(org["id"])
-    if box is None:
+    sealed = household["sealed"]
+    if org["id"] not in sealed["keys"]:
         raise CliError(f"household {args.id}'s data is not sealed to organisation {org['id']}")
     if org["kind"] == "auditor":
         # an auditor's read is on the record before the data is opened
@@ -275,7 +275,7 @@ async def _show(args: argparse.Namespace) -> dict[str, Any]:
             args.rpc, load_key(args.key), "household.view", view, wait=True, echo=False
         )
     try:
-        personal = unseal(private, box)
+        personal = unseal(private, sealed, org["id"])
     except CryptoError:
         raise CliError(
             f"the sealed data of household {args.id} does not open with this key"

@@ -8,7 +8,7 @@
 - ``sample declare`` / ``sample show`` declare an auditor's sample and recompute its draw from
   the seed block's hash, as anyone can;
 - ``disclose`` builds a village's masked list for ``disclosure.draft``: it opens the households'
-  sealed boxes with the office's key here, masks each head of household's name and sends only
+  sealed data with the office's key here, masks each head of household's name and sends only
   the masked names.
 
 Exit codes as everywhere (cli/main.py): 0 ok, 1 failed or mismatches found, 2 bad usage,
@@ -350,7 +350,7 @@ async def disclosure_rows(
             if household["village"] != village:
                 continue
             try:
-                personal = unseal(enc_key_hex, household["sealed"][org["id"]])
+                personal = unseal(enc_key_hex, household["sealed"], org["id"])
             except (KeyError, CryptoError):
                 raise CliError(
                     f"household {ent['household']} is not sealed to {org['id']}"

@@ -153,7 +153,7 @@ def household_args(
     cause: str,
     income_per_head_yuan: int,
 ) -> dict[str, Any]:
-    """``household.apply`` arguments: commitments and sealed boxes, no plain personal data.
+    """``household.apply`` arguments: commitments and sealed data, no plain personal data.
 
     A malformed ID number or bank account raises ``aid.errors.BadArgs`` (its message never
     repeats the number) before anything is built.

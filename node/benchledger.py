@@ -6,7 +6,7 @@ program, a pool of households is registered through its public notice, and the c
 measured actions act on are prepared. Then four streams of ledger actions are signed and handed
 to ``node.bench.measure``, exactly as transfers are:
 
-- registrations: ``household.apply`` of new households (commitments and sealed boxes are built
+- registrations: ``household.apply`` of new households (commitments and sealed data are built
   before the clock starts, as a clerk's client would);
 - entitlements: ``cycle.add`` of ``ENT_PER_ADD`` households to draft cycles (the rules contract
   decides each household's eligibility and amount in the VM);

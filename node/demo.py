@@ -487,7 +487,7 @@ class DemoLoader:
         """Publish the masked list (公示) of the village with most payments in the first cycle.
 
         The loader made the names, so it masks them here as the office's client would after
-        opening the sealed boxes; only masked names (张*三) reach the chain.
+        opening the sealed data; only masked names (张*三) reach the chain.
         """
         by_village: dict[str, list[dict[str, Any]]] = {}
         for ent in ents:

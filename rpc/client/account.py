@@ -147,7 +147,7 @@ class Account:
     # --- named ledger actions (the common ones; ``aid`` sends any) -----------------------------------
 
     async def household_apply(self, args: dict[str, Any]) -> Sent:
-        """``household.apply`` with arguments built client side (commitments, sealed boxes:
+        """``household.apply`` with arguments built client side (commitments, sealed data:
         ``node.aidclient.household_args``); ``sent.new_id("household")`` is the new id."""
         return await self.aid("household.apply", args)
 

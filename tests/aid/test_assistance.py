@@ -11,7 +11,7 @@ from aid.errors import AlreadyExists, BadArgs, UnknownEntity, WrongArea, WrongRo
 from aid.policy import DAY_S
 from aid.reads import list_entities
 from aid.state import Records
-from tests.aid.helpers import CIVIL, MemoryChain
+from tests.aid.helpers import CIVIL, MemoryChain, sealed_to
 from tests.aid.oversight import (
     CADRE,
     COUNTY,
@@ -131,7 +131,7 @@ def test_a_date_from_the_client_is_refused(chain: MemoryChain) -> None:
     [
         ({"measure": "bribe"}, "measure must be one of"),
         ({"findings_hash": "xyz"}, "64-hex"),
-        ({"findings_sealed": {"office": "ab"}}, "exactly one of"),
+        ({"findings_sealed": sealed_to("office")}, "exactly one of"),
         ({"findings_hash": None}, "64-hex"),
         ({"photos": ["ab" * 32] * 2}, "distinct"),
         ({"photos": ["ab" * 32 for _ in range(17)]}, "at most 16"),
@@ -150,12 +150,12 @@ def test_bad_visits_are_refused_and_change_nothing(
 
 def test_a_sealed_note_instead_of_a_hash(chain: MemoryChain) -> None:
     pairing = bind(chain, household(chain))
-    args = {"pairing": pairing, "measure": "health", "findings_sealed": {"office": "ab" * 40}}
+    args = {"pairing": pairing, "measure": "health", "findings_sealed": sealed_to("office")}
     chain.act(CADRE, "visit.record", **args)
     rec = record(chain, "visit", chain.last_id("visit"))
-    assert rec["findings_hash"] is None and rec["findings_sealed"] == {"office": "ab" * 40}
+    assert rec["findings_hash"] is None and rec["findings_sealed"] == sealed_to("office")
     with pytest.raises(UnknownEntity):
-        chain.act(CADRE, "visit.record", **{**args, "findings_sealed": {"ghost": "ab"}})
+        chain.act(CADRE, "visit.record", **{**args, "findings_sealed": sealed_to("ghost")})
 
 
 def test_only_the_paired_cadre_records_and_only_while_active(chain: MemoryChain) -> None:

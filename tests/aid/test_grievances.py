@@ -28,6 +28,7 @@ from tests.aid.helpers import (
     apply,
     ids,
     key,
+    sealed_to,
     valid_id,
 )
 from tests.aid.oversight import (
@@ -48,7 +49,7 @@ from tests.aid.oversight import (
     sweep,
 )
 
-SEALED = {"audit": "ab" * 40, "office": "cd" * 40}
+SEALED = sealed_to("audit", "office")
 STRANGER = key("stranger")
 
 
@@ -99,7 +100,7 @@ def test_a_grievance_about_an_area_only(chain: MemoryChain) -> None:
          UnknownEntity, "no household"),
         (GRID, {"category": "service", "links": ["x"]}, BadArgs, "links\\[0\\]"),
         (GRID, {"category": "fraud", "area": VILLAGE}, BadArgs, "content_sealed"),
-        (GRID, {"category": "fraud", "area": VILLAGE, "content_sealed": {"office": "ab"}},
+        (GRID, {"category": "fraud", "area": VILLAGE, "content_sealed": sealed_to("office")},
          BadArgs, "sealed to an auditor"),
         (GRID, {"category": "bribery", "area": VILLAGE, "content_sealed": SEALED,
                 "links": []}, BadArgs, "no plain links"),
@@ -127,7 +128,7 @@ def test_a_sensitive_report_shows_only_non_personal_fields(chain: MemoryChain) -
 
 
 def test_a_sensitive_report_is_assigned_by_an_auditor_to_a_reader(chain: MemoryChain) -> None:
-    g_id = file(chain, category="bribery", area=VILLAGE, content_sealed={"audit": "ab" * 40})
+    g_id = file(chain, category="bribery", area=VILLAGE, content_sealed=sealed_to("audit"))
     with pytest.raises(WrongRole, match="auditor of a auditor"):
         chain.act(DISPATCHER, "grievance.assign", grievance=g_id, handler=HANDLER.public_hex)
     with pytest.raises(WrongRole, match="sealed to"):

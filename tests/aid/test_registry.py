@@ -9,6 +9,7 @@ from aid.errors import (
     Duplicate,
     NoticeNotOver,
     UnknownArea,
+    UnknownEntity,
     WrongArea,
     WrongRole,
     WrongState,
@@ -35,6 +36,7 @@ from tests.aid.helpers import (
     key,
     register,
     registry_chain,
+    sealed_to,
 )
 
 
@@ -109,8 +111,15 @@ def test_one_bank_account_behind_two_households_is_caught(chain: MemoryChain) ->
         ({"village": "5301020010"}, UnknownArea, "12 digits"),
         ({"income_per_head_yuan": -1}, BadArgs, "income_per_head_yuan"),
         ({"cause": "laziness"}, BadArgs, "cause must be one of"),
-        ({"sealed": {}}, BadArgs, "at least one organisation"),
-        ({"sealed": {"office": "张三"}}, BadArgs, "hex sealed box"),
+        ({"sealed": {}}, BadArgs, 'sealed must be {"data", "keys"}'),
+        ({"sealed": {"office": "ab" * 40}}, BadArgs, 'sealed must be {"data", "keys"}'),
+        ({"sealed": {**sealed_to("office"), "data": "张三"}}, BadArgs, "base64 of encrypted"),
+        ({"sealed": sealed_to("office", data_bytes=40)}, BadArgs, "base64 of encrypted"),
+        ({"sealed": {**sealed_to("office"), "data": "QUJD" * 2049}}, BadArgs, "at most 8192"),
+        ({"sealed": sealed_to()}, BadArgs, "to 1 to 256 organisations"),
+        ({"sealed": {**sealed_to(), "keys": {"office": "QUJD"}}}, BadArgs, "data key sealed to"),
+        ({"sealed": {**sealed_to(), "keys": {"office": "=" * 108}}}, BadArgs, "data key sealed"),
+        ({"sealed": sealed_to("ghost")}, UnknownEntity, "ghost"),
         ({"name": "张三"}, BadArgs, "unknown arguments"),
     ],
 )

@@ -14,7 +14,7 @@ from aid.indexes import index_keys
 from aid.reads import MAX_OVERSIGHT_ITEMS, SENSITIVE_GRIEVANCES_OMITTED, trace
 from aid.state import Records
 from rpc.methods import MAX_TRACE_OVERSIGHT, METHODS
-from tests.aid.helpers import MemoryChain
+from tests.aid.helpers import MemoryChain, sealed_to
 from tests.aid.money import approved_cycle, fund_program, households
 from tests.aid.oversight import (
     CADRE,
@@ -30,7 +30,7 @@ from tests.aid.oversight import (
 )
 from tests.aid.test_monitoring import raised
 
-SEALED = {"audit": "ab" * 40, "office": "cd" * 40}
+SEALED = sealed_to("audit", "office")
 
 
 @pytest.fixture

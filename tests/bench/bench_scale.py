@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import shutil
@@ -44,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from aid import reads, reports  # noqa: E402
 from aid.indexes import history_key  # noqa: E402
+from aid.sealed import WRAPPED_KEY_BYTES  # noqa: E402
 from aid.state import Records, record_key  # noqa: E402
 from chain.block import EMPTY_ROOT, Block, BlockHeader, CommitCertificate  # noqa: E402
 from node.executor import (  # noqa: E402
@@ -62,7 +64,7 @@ PROVINCE, CITY = "530000000000", "530100000000"
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DAY_MS = 86_400_000
 ORGS = ("office", "civil", "bank", "audit", "village")
-SEALED_HEX = 480  # one organisation's sealed box of a 3-member household, hex
+SEALED_DATA_BYTES = 232  # a 3-member household's personal data (~190 bytes), encrypted
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 AMOUNT = 50_000
 
@@ -145,9 +147,18 @@ class Loader:
         )
 
 
-def sealed_box(n: int, org: str) -> str:
-    """Random-looking hex as long as a real sealed box (LevelDB compresses a repeated pattern)."""
-    return "".join(h("sealed", n, org, i) for i in range(SEALED_HEX // 64 + 1))[:SEALED_HEX]
+def random_b64(size: int, *parts: object) -> str:
+    """Random-looking base64 of ``size`` bytes (LevelDB compresses a repeated pattern)."""
+    raw = b"".join(bytes.fromhex(h(*parts, i)) for i in range(size // 32 + 1))[:size]
+    return base64.b64encode(raw).decode()
+
+
+def sealed(n: int) -> dict[str, Any]:
+    """An envelope as long as a real one (aid/identity.py ``seal``) to the five readers."""
+    return {
+        "data": random_b64(SEALED_DATA_BYTES, "sealed", n),
+        "keys": {org: random_b64(WRAPPED_KEY_BYTES, "key", n, org) for org in ORGS},
+    }
 
 
 def household(village: str, n: int, registered_ms: int) -> tuple[str, dict[str, Any], list[str]]:
@@ -157,7 +168,7 @@ def household(village: str, n: int, registered_ms: int) -> tuple[str, dict[str, 
         "village": village, "status": "registered", "members": members,
         "account_commitment": h("acct", n), "size": 3, "cause": "illness",
         "income_per_head_yuan": 3_100, "labels": ["dibao"] if n % 5 == 0 else [],
-        "sealed": {org: sealed_box(n, org) for org in ORGS},
+        "sealed": sealed(n),
         "maker": h("maker")[:64], "maker_org": "village", "applied_ms": registered_ms - 9 * DAY_MS,
         "notice_ends_ms": registered_ms - DAY_MS, "registered_ms": registered_ms,
         "reviews": [{"stage": s, "by": h("rev", s), "org": "office", "time_ms": registered_ms}

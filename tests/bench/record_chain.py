@@ -4,8 +4,8 @@
 
 ``tests/node/test_executor_replay.py`` replays such a fixture through today's executor and
 requires every receipt and state root to come out as recorded. The fixture in
-``tests/node/data/`` was recorded from ``aidchain bench --workload ledger --txs 80`` on a
-4-node cluster running the executor before its read caching (main at 478c763).
+``tests/node/data/`` was recorded from ``aidchain bench --workload both --txs 80`` on a fresh
+4-node cluster (``aidchain cluster init``, ``cluster up``) when sealed data became an envelope.
 """
 
 from __future__ import annotations

@@ -156,9 +156,9 @@ def test_household_args_carry_no_plain_personal_data(cluster: Path) -> None:
     assert person_commitment(registry_key, GOOD_ID) in built["members"]
     genesis = json.loads((cluster / "genesis.json").read_text())
     readers = {o["id"] for o in genesis["aid"]["orgs"] if o["kind"] in READER_KINDS}
-    assert set(built["sealed"]) == readers and "fin" not in readers
+    assert set(built["sealed"]["keys"]) == readers and "fin" not in readers
     private = (cluster / "aid" / "audit.enc.key").read_text().strip()
-    opened = unseal(private, built["sealed"]["audit"])
+    opened = unseal(private, built["sealed"], "audit")
     assert opened["members"][0] == {"name": "张秀英", "id_number": GOOD_ID, "phone": "13812345678"}
     assert opened["bank_account"] == "6228480012345678"
 
@@ -349,9 +349,9 @@ async def test_apply_seals_to_the_current_keys_and_a_retired_key_still_opens_old
         argv = apply_argv(cluster, GOOD_ID, url)
         assert await asyncio.to_thread(main, argv) == 0
         sealed = node.sent[-1]["payload"]["args"]["sealed"]
-        assert unseal((tmp_path / "office.new").read_text().strip(), sealed["office"])
+        assert unseal((tmp_path / "office.new").read_text().strip(), sealed, "office")
         with pytest.raises(CryptoError):
-            unseal((cluster / "aid/office.enc.key").read_text().strip(), sealed["office"])
+            unseal((cluster / "aid/office.enc.key").read_text().strip(), sealed, "office")
         # data sealed before the rotation: the retired key still finds its organisation
         node.household = {"kind": "household", "id": "hh0", "sealed": old_built["sealed"]}
         show = ["aid", "household", "show", "hh0", "--rpc", url, "--enc-key"]

@@ -72,8 +72,8 @@ def test_key_files_are_private_and_match_genesis(cluster: Path) -> None:
         assert mode(path) == 0o600
         private = path.read_text().strip()
         assert bytes(PrivateKey(bytes.fromhex(private)).public_key).hex() == org["enc_key"]
-        box = seal({org["id"]: org["enc_key"]}, {"name": "王伟"})[org["id"]]
-        assert unseal(private, box) == {"name": "王伟"}
+        sealed = seal({org["id"]: org["enc_key"]}, {"name": "王伟"})
+        assert unseal(private, sealed, org["id"]) == {"name": "王伟"}
 
 
 def test_two_clusters_get_different_keys(tmp_path: Path) -> None:

@@ -252,8 +252,10 @@ async def test_a_cycle_from_fund_document_to_bank_report_on_every_node(new_clust
     assert policy["policy"]["notice_period_s"] == NOTICE_S and policy["area_count"] == len(AREAS)
     assert {o["id"] for o in policy["orgs"]} == set(setup.admins)
     got = await cluster.call(0, "aid_get", kind="household", id=household)
-    box = got["sealed"]["office"]
-    assert unseal(setup.enc_keys["office"], box) == {"name": NAME, "id": ID_NUMBER}
+    assert unseal(setup.enc_keys["office"], got["sealed"], "office") == {
+        "name": NAME,
+        "id": ID_NUMBER,
+    }
 
     # nothing personal in plain text in any node's LevelDB files
     cluster.stop_all()

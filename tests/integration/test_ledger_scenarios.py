@@ -475,9 +475,9 @@ async def test_12_no_plaintext_on_any_node_and_an_auditors_view_is_on_chain(worl
     await same_head(cluster)
     for history in await on_every_node(cluster, "aid_history", kind="household", id=household):
         assert history["items"][-1]["action"] == "household.view"
-    # the auditor's organisation opens its own sealed box; no node holds the plain text
+    # the auditor's organisation opens its own copy of the data key; no node holds the plain text
     record = await cluster.call(0, "aid_get", kind="household", id=household)
-    opened = unseal(setup.enc_keys["audit"], record["sealed"]["audit"])
+    opened = unseal(setup.enc_keys["audit"], record["sealed"], "audit")
     assert opened["id_number"] == person.id_number
     assert record["members"] == [person_commitment(setup.registry_key, person.id_number)]
     secrets = [setup.registry_key.hex().encode()]
@@ -553,9 +553,9 @@ async def test_a_rotated_key_seals_new_data_and_the_old_key_still_opens_old_data
     # new data is sealed to the new key (the CLI reads it from aid_policy), old data keeps opening
     after = _cli_apply(world, Person.make(961), key_file, registry)
     sealed = (await cluster.call(0, "aid_get", kind="household", id=after["id"]))["sealed"]
-    assert unseal(new_key.read_text().strip(), sealed["civil"])["bank_account"]
+    assert unseal(new_key.read_text().strip(), sealed, "civil")["bank_account"]
     with pytest.raises(CryptoError):
-        unseal(setup.enc_keys["civil"], sealed["civil"])
+        unseal(setup.enc_keys["civil"], sealed, "civil")
     old = _cli_show(world, before["id"], old_key)
     assert (old["org"], old["personal"]["bank_account"]) == ("civil", Person.make(960).bank_account)
     new = _cli_show(world, after["id"], new_key)

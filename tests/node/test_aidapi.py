@@ -16,7 +16,7 @@ from chain.tx import make_transfer, sign_tx
 from node.aidapi import AidRpc, is_ledger_member
 from node.genesis import Genesis, validate_genesis
 from storage.chainstore import ChainStore
-from tests.aid.helpers import ADMINS, VILLAGE, ids, valid_id
+from tests.aid.helpers import ADMINS, VILLAGE, ids, sealed_to, valid_id
 from tests.node.test_executor_aid import (
     CHAIN,
     CLERK,
@@ -74,7 +74,7 @@ def apply_household(sign: Signer, n: int) -> Any:
         size=1,
         cause="illness",
         income_per_head_yuan=3200,
-        sealed={"office": "ab" * 40},
+        sealed=sealed_to("office"),
     )
 
 
