@@ -11,8 +11,8 @@ text. What reaches the chain is
   data encrypted once under a fresh 32-byte key (XSalsa20-Poly1305, PyNaCl ``SecretBox``), and
   that key in a sealed box (X25519 + XSalsa20-Poly1305, ``SealedBox``) to each organisation
   allowed to read it, to its encryption key from genesis. Sealing the whole data to every
-  reader instead cost a full copy per organisation: five readers made a one-member household's
-  record ~2.5 kB of hex where the envelope is ~0.9 kB, and every node stores, hashes and
+  reader instead cost a full copy per organisation: for five readers of a one-member
+  household, ~1.8 kB of hex where the envelope is ~0.8 kB, and every node stores, hashes and
   compacts those bytes (docs/ledger.md, "Sustained load").
 """
 
@@ -86,7 +86,7 @@ def account_commitment(registry_key: bytes, bank_account: str) -> str:
     return _hmac(registry_key, _ACCOUNT_TAG, digits.upper())
 
 
-def b64(data: bytes) -> str:
+def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
@@ -97,9 +97,9 @@ def seal(readers: dict[str, str], personal: Any) -> dict[str, Any]:
     """
     data_key = random_bytes(SecretBox.KEY_SIZE)
     return {
-        "data": b64(SecretBox(data_key).encrypt(canonical(personal))),
+        "data": _b64(SecretBox(data_key).encrypt(canonical(personal))),
         "keys": {
-            org: b64(SealedBox(PublicKey(bytes.fromhex(pub))).encrypt(data_key))
+            org: _b64(SealedBox(PublicKey(bytes.fromhex(pub))).encrypt(data_key))
             for org, pub in sorted(readers.items())
         },
     }

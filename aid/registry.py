@@ -8,9 +8,9 @@
 Personal data never reaches the chain in plain text: each member is a keyed commitment
 (HMAC-SHA256 of the normalised ID number with the consortium's registry key, computed client side)
 and names, ID numbers, phones and bank accounts travel sealed (aid/sealed.py): encrypted once,
-with the key sealed to each organisation allowed to read them. The commitments make duplicates visible: one person in two active
-households, or one bank account behind two households, is refused with the household it clashes
-with. Non-personal attributes (size, cause, income per head, labels) are plain, for statistics.
+with the key sealed to each organisation allowed to read them. The commitments make duplicates
+visible: one person in two active households, or one bank account behind two households, is
+refused with the household it clashes with. Non-personal attributes (size, cause, income per head, labels) are plain, for statistics.
 The applicant never reviews its own application (maker ≠ checker), at any stage.
 """
 

@@ -4,7 +4,8 @@ Admission checks run cheapest first and the signature last, so a flood of bad or
 transactions costs a dict lookup each; a signature is verified at most once per node and the
 result is remembered (also for a while after the tx leaves the pool) so block validation can skip
 it -- and, the other way round, one the block validator checked is not checked again when the
-gossip copy arrives. The memo is keyed by hash *and* signature: the hash covers the body only. ``ready`` hands out, for each sender, the run of consecutive nonces starting at its committed
+gossip copy arrives. The memo is keyed by hash *and* signature: the hash covers the body only.
+``ready`` hands out, for each sender, the run of consecutive nonces starting at its committed
 nonce, round-robin across senders, and senders that just got transactions into a block move to
 the back of the line.
 
@@ -242,7 +243,7 @@ class Mempool:
                 f"mempool holds its maximum of {self.max_txs} transactions / {self.max_bytes} "
                 "bytes; retry later"
             )
-        if left is None or left[1] != tx.signature:
+        if not self.verified(tx):
             if not tx.verify_signature():
                 raise BadSignature("signature does not verify for sender")
             self._counts["verified"] += 1
