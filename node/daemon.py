@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from chain.block import Block, CommitCertificate
-from chain.errors import AidchainError, BadNonce, ConfigError
+from chain.errors import AidchainError, BadNonce, ConfigError, MempoolFull
 from chain.keyfile import load_key
 from chain.tx import Transaction
 from chain.wire import known_tx_from_wire, tx_to_wire
@@ -208,7 +208,8 @@ class Node:
         self.stats = {
             "bad_peer_messages": 0,
             "bad_consensus_messages": 0,
-            "bad_gossip_txs": 0,
+            "bad_gossip_txs": 0,  # malformed, forged or unauthorised: the peer's fault
+            "gossip_txs_no_room": 0,  # valid, refused for lack of room here (pool, quota)
             "blocks_committed": 0,
             "exec_cpu_ms": 0,  # CPU the execution thread spent on committed blocks
             "commit_cpu_ms": 0,  # CPU the I/O thread spent writing them (batch build + write)
@@ -501,6 +502,8 @@ class Node:
                     if self.mempool.add(tx):
                         added = True
                         self.subscriptions.on_tx_pending(tx.hash)
+                except MempoolFull:  # this node's pool is full: not the peer's fault
+                    self.stats["gossip_txs_no_room"] += 1
                 except AidchainError:
                     self.stats["bad_gossip_txs"] += 1
             if added:

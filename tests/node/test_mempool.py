@@ -796,6 +796,19 @@ async def test_node_refuses_unknown_senders_over_rpc_and_gossip(node: Node) -> N
     assert node.mempool.stats["rejected_unknown_account"] == 4
 
 
+async def test_gossip_refused_for_lack_of_room_is_not_counted_against_the_peer(node: Node) -> None:
+    """A full pool (here: the sender's quota) refuses valid gossip; only bad txs are the peer's."""
+    funded = load_cluster(node.cfg.path.parent.parent).account_keys()[0]
+    cid = node.chain_id
+    node.mempool.max_per_sender = 3
+    forged = tx_to_wire(tampered(make_transfer(funded, cid, 0, TO, 1)))
+    gossip = [forged] + [tx_to_wire(make_transfer(funded, cid, n, TO, 1)) for n in range(5)]
+    await node._on_peer_message("ff" * 32, {"k": "txs", "txs": gossip})
+    assert len(node.mempool) == 3
+    assert node.stats["gossip_txs_no_room"] == 2  # nonces 3 and 4: over the quota
+    assert node.stats["bad_gossip_txs"] == 1  # the forged copy, refused while there was room
+
+
 def test_node_builds_its_mempool_from_the_config(node: Node) -> None:
     assert (node.mempool.nonce_window, node.mempool.gap_ttl) == (8, 0.5)
     assert node.mempool.max_per_sender == limits.DEFAULT_MEMPOOL_MAX_PER_SENDER
