@@ -209,7 +209,7 @@ class Node:
             "bad_peer_messages": 0,
             "bad_consensus_messages": 0,
             "bad_gossip_txs": 0,  # malformed, forged or unauthorised: the peer's fault
-            "gossip_txs_no_room": 0,  # valid, refused for lack of room here (pool, quota)
+            "gossip_txs_no_room": 0,  # refused unjudged: no room here (pool or sender quota full)
             "blocks_committed": 0,
             "exec_cpu_ms": 0,  # CPU the execution thread spent on committed blocks
             "commit_cpu_ms": 0,  # CPU the I/O thread spent writing them (batch build + write)
