@@ -10,7 +10,8 @@ Personal data never reaches the chain in plain text: each member is a keyed comm
 and names, ID numbers, phones and bank accounts travel sealed (aid/sealed.py): encrypted once,
 with the key sealed to each organisation allowed to read them. The commitments make duplicates
 visible: one person in two active households, or one bank account behind two households, is
-refused with the household it clashes with. Non-personal attributes (size, cause, income per head, labels) are plain, for statistics.
+refused with the household it clashes with. Non-personal attributes (size, cause, income per
+head, labels) are plain, for statistics.
 The applicant never reviews its own application (maker ≠ checker), at any stage.
 """
 

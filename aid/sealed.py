@@ -28,7 +28,11 @@ _BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def base64_bytes(value: Any) -> int | None:
-    """How many bytes a padded standard-base64 string holds; None if ``value`` is not one."""
+    """How many bytes a padded standard-base64 string holds; None if ``value`` is not one.
+
+    Stricter than ``base64.b64decode(validate=True)``, which also takes padding after a whole
+    quantum (``"QUJD="``): one envelope has one spelling.
+    """
     if not isinstance(value, str) or not value or len(value) % 4:
         return None
     body = value.rstrip("=")

@@ -797,7 +797,7 @@ async def test_node_refuses_unknown_senders_over_rpc_and_gossip(node: Node) -> N
 
 
 async def test_gossip_refused_for_lack_of_room_is_not_counted_against_the_peer(node: Node) -> None:
-    """A full pool (here: the sender's quota) refuses valid gossip; only bad txs are the peer's."""
+    """A full pool (here the sender's quota) refuses gossip unjudged: not the peer's fault."""
     funded = load_cluster(node.cfg.path.parent.parent).account_keys()[0]
     cid = node.chain_id
     node.mempool.max_per_sender = 3
