@@ -19,7 +19,6 @@ text. What reaches the chain is
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from datetime import date
@@ -117,6 +116,6 @@ def unseal(private_key_hex: str, sealed: dict[str, Any], org: str) -> Any:
             base64.b64decode(wrapped, validate=True)
         )
         plain = SecretBox(data_key).decrypt(base64.b64decode(sealed["data"], validate=True))
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a str that is not even ASCII
         raise CryptoError("the envelope is not base64") from None
     return loads_strict(plain)

@@ -92,6 +92,8 @@ def test_a_tampered_or_garbled_envelope_does_not_open() -> None:
         )
     with pytest.raises(CryptoError):
         unseal(bytes(office).hex(), {**sealed, "data": "not base64!"}, "office")
+    with pytest.raises(CryptoError):  # not even ASCII: still "does not open", not a ValueError
+        unseal(bytes(office).hex(), {**sealed, "data": "张三"}, "office")
 
 
 def test_the_ledger_accepts_what_seal_makes_and_the_envelope_stays_small() -> None:
