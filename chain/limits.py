@@ -125,6 +125,9 @@ DEFAULT_PEER_SEND_TIMEOUT_MS = 20_000  # a peer reading one frame slower than th
 DEFAULT_SYNC_SERVE_BLOCKS_PER_S = 512  # blocks served to one peer per second (token bucket)
 DEFAULT_BLOCK_TXS = 1_000  # what the primary puts in one block (<= MAX_BLOCK_TXS)
 DEFAULT_BATCH_DELAY_MS = 20  # primary waits this long to fill a block before proposing
+# ... and proposes no sooner than this after applying the previous block, unless the offer
+# fills a block: under load, fewer and larger blocks (consensus/config.py says why)
+DEFAULT_BLOCK_INTERVAL_MS = 150
 DEFAULT_SYNC_BATCH_BLOCKS = 64  # blocks per state-transfer response
 # consensus timers and windows (consensus/config.py ConsensusConfig, node/config.py [consensus])
 DEFAULT_VIEW_CHANGE_TIMEOUT_MS = 2_000  # base; doubles per consecutive failed view

@@ -722,7 +722,8 @@ class Replica:
         full = len(self._offer) >= self._cfg.block_max_txs
         since = self._applied_ms if anchor else self._offer_oldest
         waited = since is not None and self._now - since >= self._cfg.batch_delay_ms
-        if not (full or waited):
+        paced = self._now - self._applied_ms >= self._cfg.block_interval_ms
+        if not (full or (waited and paced)):
             return []
         txs: list[Transaction] = []
         size = 0

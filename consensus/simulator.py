@@ -141,6 +141,7 @@ def sim_consensus_config(validators: tuple[str, ...]) -> ConsensusConfig:
         validators=validators,
         block_max_txs=8,
         batch_delay_ms=20,
+        block_interval_ms=40,  # paced as a real network is, on the simulator's shorter timers
         view_change_timeout_ms=400,
         max_view_change_timeout_ms=3_200,
         request_timeout_ms=1_000,

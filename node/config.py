@@ -53,6 +53,7 @@ class P2PConfig:
 class ConsensusTuning:
     block_max_txs: int = limits.DEFAULT_BLOCK_TXS
     batch_delay_ms: int = limits.DEFAULT_BATCH_DELAY_MS
+    block_interval_ms: int = limits.DEFAULT_BLOCK_INTERVAL_MS
     view_change_timeout_ms: int = limits.DEFAULT_VIEW_CHANGE_TIMEOUT_MS
     max_view_change_timeout_ms: int = limits.DEFAULT_MAX_VIEW_CHANGE_TIMEOUT_MS
     request_timeout_ms: int = limits.DEFAULT_REQUEST_TIMEOUT_MS

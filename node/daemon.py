@@ -133,6 +133,7 @@ class Node:
             validators=self.validators,
             block_max_txs=t.block_max_txs,
             batch_delay_ms=t.batch_delay_ms,
+            block_interval_ms=t.block_interval_ms,
             view_change_timeout_ms=t.view_change_timeout_ms,
             max_view_change_timeout_ms=t.max_view_change_timeout_ms,
             request_timeout_ms=t.request_timeout_ms,

@@ -36,6 +36,9 @@ def keys(n: int) -> list[KeyPair]:
 
 
 def config(ks: list[KeyPair], **kw: Any) -> ConsensusConfig:
+    # the tests here time proposals by batch_delay_ms alone; pacing (block_interval_ms) has its
+    # own tests in test_replica_normal.py
+    kw.setdefault("block_interval_ms", 0)
     return ConsensusConfig(chain_id=CHAIN, validators=tuple(k.public_hex for k in ks), **kw)
 
 

@@ -26,6 +26,9 @@ VALS = tuple(k.public_hex for k in keys(7))
         {"retransmit_ms": 0},
         {"request_timeout_ms": -1},
         {"batch_delay_ms": -1},
+        {"block_interval_ms": -1},
+        # a primary waiting to fill a block must propose before backups give up on it
+        {"batch_delay_ms": 1_000, "block_interval_ms": 2_000, "request_timeout_ms": 3_000},
         {"view_change_timeout_ms": 5000, "max_view_change_timeout_ms": 1000},
         {"checkpoint_interval": 16, "watermark_window": 20},
     ],

@@ -94,13 +94,31 @@ def test_primary_waits_for_batch_delay_and_never_proposes_empty() -> None:
     assert c.heights() == [1, 1, 1, 1]
 
 
-def test_full_batch_is_proposed_at_once_and_respects_block_max_txs() -> None:
-    c = Cluster(block_max_txs=4, batch_delay_ms=10_000)
+@pytest.mark.parametrize("interval", [0, 5_000])
+def test_full_batch_is_proposed_at_once_and_respects_block_max_txs(interval: int) -> None:
+    # neither the batch delay nor the pacing holds back a full block
+    c = Cluster(
+        block_max_txs=4, batch_delay_ms=10_000, block_interval_ms=interval,
+        request_timeout_ms=60_000,
+    )  # fmt: skip
     c.offer(client_txs(9))
     c.deliver_all()
     assert c.heights() == [2, 2, 2, 2]  # two full blocks at once, the last tx waits
     assert [len(b.txs) for b, _ in c.primary().blocks] == [4, 4]
     c.tick(200)
+    assert c.heights() == [2, 2, 2, 2]
+
+
+def test_primary_paces_blocks_under_load_but_not_an_idle_chain() -> None:
+    c = Cluster(batch_delay_ms=20, block_interval_ms=150)
+    c.tick(300)  # idle for longer than the interval
+    c.offer(client_txs(1))
+    c.tick(40)
+    assert c.heights() == [1, 1, 1, 1]  # only the batch delay: an idle chain is not slowed
+    c.offer(client_txs(2)[1:])  # the next transaction arrives right after that block
+    c.tick(80)
+    assert c.heights() == [1, 1, 1, 1]  # batch delay over, but 150 ms since block 1 are not
+    c.tick(100)
     assert c.heights() == [2, 2, 2, 2]
 
 
