@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chain.crypto import KeyPair
+from chain.crypto import KeyPair, verify
 from chain.tx import Transaction, make_transfer
 from node.cluster import load_cluster
 from rpc.client import Client, RpcClient, RpcError, RpcTransportError
@@ -37,6 +37,49 @@ MAX_INFLIGHT_BATCHES = 64  # per client, in open-loop (--rate) mode
 # how the clients send (--transport): one WebSocket each, or an HTTP POST per batch; the
 # report names it
 TRANSPORTS = {"ws": "WebSocket", "http": "HTTP"}
+
+
+@dataclass(frozen=True, slots=True)
+class MachineSpeed:
+    """How fast this machine is at the time of a run, measured before the clock starts.
+
+    The nodes share the machine's cores with whatever else runs on its host, and the same code
+    has measured 2.5 times slower on one day than the day before (docs/ledger.md). A run's
+    figures compare with another's only beside these two: the interpreter's speed, which sets
+    execution and most of the rest, and the signature check every node makes per transaction.
+    """
+
+    loop_ns: float  # one step of a plain Python loop (``s += i``)
+    verify_us: float  # one Ed25519 check of a 1 KiB message (chain.crypto.verify, libsodium)
+
+    def render(self) -> str:
+        return (
+            f"  machine     {self.loop_ns:.0f} ns per Python loop step, {self.verify_us:.0f} us "
+            "per Ed25519 check (best of 3, before the clock: compare runs at like figures)"
+        )
+
+
+LOOP_STEPS = 200_000
+VERIFIES = 100
+
+
+def machine_speed(rounds: int = 3) -> MachineSpeed:
+    """The best of ``rounds`` timings of each reference (the least disturbed by other work)."""
+    key = KeyPair.from_seed(bytes(32))
+    message = bytes(1024)
+    signature = key.sign(message)
+    loops, checks = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for i in range(LOOP_STEPS):
+            total += i
+        loops.append((time.perf_counter() - start) / LOOP_STEPS * 1e9)
+        start = time.perf_counter()
+        ok = all(verify(key.public_hex, message, signature) for _ in range(VERIFIES))
+        checks.append((time.perf_counter() - start) / VERIFIES * 1e6)
+        assert ok and total == LOOP_STEPS * (LOOP_STEPS - 1) // 2
+    return MachineSpeed(min(loops), min(checks))
 
 
 @dataclass
@@ -62,6 +105,7 @@ class BenchReport:
     client_cpu_s: float = -1.0  # CPU seconds this bench process used while measuring
     cores: int = 0  # CPUs of this machine, which the local cluster's nodes share with the client
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
+    machine: MachineSpeed | None = None  # this machine's speed just before the run
 
     @property
     def ok(self) -> bool:
@@ -84,6 +128,7 @@ class BenchReport:
             f"{self.nodes} nodes, offered load "
             + (f"{self.rate:.0f} tx/s" if self.rate else "unlimited"),
             *(f"  {note}" for note in self.notes),
+            *([self.machine.render()] if self.machine else []),
             f"  submitted   {self.submitted}",
             f"  committed   {self.committed} in {self.blocks} blocks over {self.seconds:.2f}s",
             f"  throughput  {self.tps:.0f} committed tx/s",
@@ -196,6 +241,7 @@ async def measure(
     report = BenchReport(
         txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label, transport=transport
     )
+    report.machine = machine_speed()
     views_before = await _views(urls)
     cpu_before = time.process_time()
     run = _Run(report, {t.hash for x in per_account for t in x}, rate)
