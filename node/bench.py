@@ -41,12 +41,14 @@ TRANSPORTS = {"ws": "WebSocket", "http": "HTTP"}
 
 @dataclass(frozen=True, slots=True)
 class MachineSpeed:
-    """How fast this machine is at the time of a run, measured before the clock starts.
+    """How fast this machine is at one moment: taken just before the clock starts and again
+    when the run is over.
 
-    The nodes share the machine's cores with whatever else runs on its host, and the same code
-    has measured 2.5 times slower on one day than the day before (docs/ledger.md). A run's
-    figures compare with another's only beside these two: the interpreter's speed, which sets
-    execution and most of the rest, and the signature check every node makes per transaction.
+    The nodes share the machine's cores with whatever else runs on its host. The same code has
+    measured half as fast on one day as on the day before (docs/ledger.md, "Block pacing"), and
+    these timings moved by half within ten minutes. A run's figures compare with another's only
+    beside these two: the interpreter's speed sets execution and most of the rest, and every
+    node makes the signature check once per transaction.
     """
 
     loop_ns: float  # one step of a plain Python loop (``s += i``)
@@ -54,8 +56,7 @@ class MachineSpeed:
 
     def render(self) -> str:
         return (
-            f"  machine     {self.loop_ns:.0f} ns per Python loop step, {self.verify_us:.0f} us "
-            "per Ed25519 check (best of 3, before the clock: compare runs at like figures)"
+            f"{self.loop_ns:.0f} ns per Python loop step, {self.verify_us:.0f} us per Ed25519 check"
         )
 
 
@@ -106,6 +107,7 @@ class BenchReport:
     cores: int = 0  # CPUs of this machine, which the local cluster's nodes share with the client
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
     machine: MachineSpeed | None = None  # this machine's speed just before the run
+    machine_after: MachineSpeed | None = None  # ... and just after it
 
     @property
     def ok(self) -> bool:
@@ -128,7 +130,7 @@ class BenchReport:
             f"{self.nodes} nodes, offered load "
             + (f"{self.rate:.0f} tx/s" if self.rate else "unlimited"),
             *(f"  {note}" for note in self.notes),
-            *([self.machine.render()] if self.machine else []),
+            *self._machine(),
             f"  submitted   {self.submitted}",
             f"  committed   {self.committed} in {self.blocks} blocks over {self.seconds:.2f}s",
             f"  throughput  {self.tps:.0f} committed tx/s",
@@ -162,6 +164,15 @@ class BenchReport:
         for reason, count in sorted(self.refused.items()):
             lines.append(f"  REFUSED BY THE LEDGER {count} x {reason} (committed, ok: false)")
         return "\n".join(lines)
+
+    def _machine(self) -> list[str]:
+        if self.machine is None:
+            return []
+        after = f"; after it, {self.machine_after.render()}" if self.machine_after else ""
+        return [
+            f"  machine     before the run, {self.machine.render()}{after} (best of 3 each: "
+            "compare runs at like figures)"
+        ]
 
     def _budget(self) -> list[str]:
         """What the machine allows: the cluster is local, so nodes and client share its CPUs."""
@@ -257,6 +268,7 @@ async def measure(
             await watch
     run.settle()
     report.client_cpu_s = time.process_time() - cpu_before
+    report.machine_after = machine_speed()
     report.cores = os.cpu_count() or 0
     views_after = await _views(urls)
     if views_before is not None and views_after is not None:

@@ -41,12 +41,15 @@ def test_the_side_by_side_script_reads_what_render_prints() -> None:
     assert parse_bench(text) == (800, 550, 270)
 
 
-def test_the_machine_line_shows_the_speed_measured_before_the_clock() -> None:
-    text = _report(machine=MachineSpeed(loop_ns=48.4, verify_us=71.6)).render()
+def test_the_machine_line_shows_the_speed_before_and_after_the_run() -> None:
+    before, after = MachineSpeed(loop_ns=48.4, verify_us=71.6), MachineSpeed(66.2, 111.1)
+    text = _report(machine=before, machine_after=after).render()
     assert (
-        "  machine     48 ns per Python loop step, 72 us per Ed25519 check (best of 3, "
-        "before the clock: compare runs at like figures)"
+        "  machine     before the run, 48 ns per Python loop step, 72 us per Ed25519 check; "
+        "after it, 66 ns per Python loop step, 111 us per Ed25519 check (best of 3 each: "
+        "compare runs at like figures)"
     ) in text.splitlines()
+    assert "after it" not in _report(machine=before).render()
     assert "machine" not in _report().render()
 
 
