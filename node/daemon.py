@@ -309,12 +309,12 @@ class Node:
     def _fresh_offer(self) -> list[Action]:
         """Offer the mempool's current proposable batch to the replica."""
         self._offer_dirty = False
-        batch = self.mempool.ready(
+        batch = self.mempool.proposable(
             self.consensus_config.block_max_txs,
             self.consensus_config.block_max_bytes,
             max_gas=self.executor.block_gas_limit,
         )
-        return self.replica.on_request(batch)
+        return self.replica.on_request(batch.txs, full=batch.full)
 
     async def _offer(self) -> None:
         await self.perform(self._fresh_offer())

@@ -33,6 +33,7 @@ import logging
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chain import limits
@@ -50,6 +51,14 @@ from chain.tx import Transaction
 log = logging.getLogger(__name__)
 
 VERIFIED_CACHE_SIZE = 100_000  # hashes remembered as verified after they left the pool
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A proposable batch; ``full`` when a limit (count, bytes, block gas) left a tx out."""
+
+    txs: list[Transaction]
+    full: bool
 
 
 class _Sender:
@@ -415,12 +424,29 @@ class Mempool:
         Per sender: consecutive nonces from its committed nonce (or from ``start[sender]`` if
         larger -- for a primary with blocks still in flight). One tx per sender per round.
         """
+        return self.proposable(max_txs, max_bytes, max_gas=max_gas, start=start).txs
+
+    def proposable(
+        self,
+        max_txs: int,
+        max_bytes: int,
+        *,
+        max_gas: int | None = None,
+        start: Mapping[str, int] | None = None,
+    ) -> Ready:
+        """``ready``'s batch, and whether a limit left a proposable tx out of it.
+
+        A full batch fills a block, so the primary need not wait for more (block pacing,
+        ``consensus.replica``); under a ledger load the block gas limit, not the tx count, is
+        what fills it.
+        """
         self.expire()
         out: list[Transaction] = []
         budget = max_bytes
         gas = limits.MAX_BLOCK_GAS if max_gas is None else max_gas
         if max_txs <= 0:
-            return out
+            return Ready(out, full=True)
+        full = False
         cursors: list[list[Any]] = []  # [pending dict, next nonce]
         # round one walks the senders lazily so a full batch costs O(max_txs), not O(senders)
         for sender, s in self._runnable.items():
@@ -429,10 +455,11 @@ class Mempool:
             if start is not None:
                 nonce = max(nonce, start.get(sender, nonce))
             tx = pending.get(nonce)
-            if tx is None or tx.size > budget:
+            if tx is None:
                 continue
             cost = tx.block_gas
-            if cost > gas:
+            if tx.size > budget or cost > gas:
+                full = True
                 continue
             out.append(tx)
             budget -= tx.size
@@ -440,7 +467,7 @@ class Mempool:
             if nonce + 1 in pending:
                 cursors.append([pending, nonce + 1])
             if len(out) >= max_txs:
-                return out
+                return Ready(out, full=True)
         while cursors:
             alive = []
             for cursor in cursors:
@@ -448,17 +475,18 @@ class Mempool:
                 tx = pending[nonce]
                 cost = tx.block_gas
                 if tx.size > budget or cost > gas:
+                    full = True
                     continue  # this sender's run stops; smaller txs of others may still fit
                 out.append(tx)
                 budget -= tx.size
                 gas -= cost
                 if len(out) >= max_txs:
-                    return out
+                    return Ready(out, full=True)
                 cursor[1] = nonce + 1
                 if nonce + 1 in pending:
                     alive.append(cursor)
             cursors = alive
-        return out
+        return Ready(out, full=full)
 
     # --- after a commit --------------------------------------------------------------------------
     def on_block_committed(self, block: Block) -> None:

@@ -222,11 +222,13 @@ class Cluster:
             self.perform(to, node.replica.on_message(wire))
         return count
 
-    def offer(self, txs: list[Transaction], to: list[str] | None = None) -> None:
+    def offer(
+        self, txs: list[Transaction], to: list[str] | None = None, *, full: bool = False
+    ) -> None:
         self.known.update((tx.signature, tx) for tx in txs)
         for pub in to or list(self.nodes):
             if self.nodes[pub].up:
-                self.perform(pub, self.nodes[pub].replica.on_request(txs))
+                self.perform(pub, self.nodes[pub].replica.on_request(txs, full=full))
 
     def tick(self, ms: int, step: int = 20) -> None:
         end = self.now + ms

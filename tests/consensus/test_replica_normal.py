@@ -122,6 +122,22 @@ def test_primary_paces_blocks_under_load_but_not_an_idle_chain() -> None:
     assert c.heights() == [2, 2, 2, 2]
 
 
+def test_an_offer_the_mempool_calls_full_is_proposed_unpaced() -> None:
+    # under a ledger load the block gas limit, which only the mempool sees, fills a block long
+    # before block_max_txs does; pacing such a block would idle the cluster (2026-12-02)
+    c = Cluster(batch_delay_ms=20, block_interval_ms=150)
+    c.tick(300)
+    c.offer(client_txs(1))
+    c.tick(40)
+    assert c.heights() == [1, 1, 1, 1]
+    c.offer(client_txs(3)[1:])
+    c.tick(40)
+    assert c.heights() == [1, 1, 1, 1]  # not full: paced
+    c.offer(client_txs(3)[1:], full=True)
+    c.deliver_all()
+    assert c.heights() == [2, 2, 2, 2]  # full: at once, 40 ms after block 1
+
+
 def test_every_vote_is_persisted_before_it_is_sent() -> None:
     r, _ = backup()
     pp = make_pre_prepare(KS[0], CHAIN, 0, good_block())

@@ -367,6 +367,22 @@ def test_ready_counts_intrinsic_and_declared_gas() -> None:
     assert mp.ready(100, 10**9, max_gas=block_gas(c0) - 1) == []  # transfers cost gas too
 
 
+def test_proposable_says_whether_a_limit_left_a_tx_out() -> None:
+    # the replica paces blocks unless the offer fills one; only the pool sees gas and bytes
+    mp = pool()
+    a0, a1, b0 = call(A, 0, 6_000), call(A, 1, 6_000), call(B, 0, 300)
+    for tx in [a0, a1, b0]:
+        mp.add(tx)
+    everything = sum(block_gas(t) for t in [a0, a1, b0])
+    assert mp.proposable(100, 10**9, max_gas=everything).full is False
+    cut = mp.proposable(100, 10**9, max_gas=everything - 1)
+    assert cut.txs == [a0, b0] and cut.full is True  # A's second call did not fit
+    assert mp.proposable(100, a0.size, max_gas=everything).full is True  # bytes
+    assert mp.proposable(2, 10**9).full is True  # count
+    assert mp.proposable(3, 10**9).full is True  # a batch of max_txs fills its block
+    assert mp.proposable(4, 10**9).full is False
+
+
 def test_ready_start_skips_nonces_in_flight() -> None:
     mp = pool()
     for i in range(4):
