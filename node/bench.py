@@ -37,6 +37,7 @@ MAX_INFLIGHT_BATCHES = 64  # per client, in open-loop (--rate) mode
 # how the clients send (--transport): one WebSocket each, or an HTTP POST per batch; the
 # report names it
 TRANSPORTS = {"ws": "WebSocket", "http": "HTTP"}
+WINDOW_S = 10.0  # the throughput of each such stretch of the run, to show whether it holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class BenchReport:
     refused: Counter[str] = field(default_factory=Counter)  # committed, refused by the ledger
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    commit_offsets: list[float] = field(default_factory=list)  # seconds from start, per commit
     blocks: int = 0
     views_entered: int = -1  # new views the nodes entered during the run, all nodes (-1: unknown)
     node_cpu_s: float = -1.0  # CPU seconds all nodes used during the run (-1: unknown)
@@ -117,6 +119,16 @@ class BenchReport:
     def tps(self) -> float:
         return self.committed / self.seconds if self.seconds > 0 else 0.0
 
+    def windows(self) -> list[float]:
+        """Committed tx/s in each full ``WINDOW_S`` of the run (the last, partial one left out).
+
+        The overall figure averages a run's start, when nothing has committed yet, with its
+        end; the windows show whether the rate holds or decays as state and pool grow.
+        """
+        counts = Counter(int(offset // WINDOW_S) for offset in self.commit_offsets)
+        full = int(self.seconds // WINDOW_S)
+        return [counts[i] / WINDOW_S for i in range(full)]
+
     def percentile(self, p: float) -> float:
         if not self.latencies:
             return float("nan")
@@ -134,6 +146,7 @@ class BenchReport:
             f"  submitted   {self.submitted}",
             f"  committed   {self.committed} in {self.blocks} blocks over {self.seconds:.2f}s",
             f"  throughput  {self.tps:.0f} committed tx/s",
+            *self._windows(),
             f"  latency     p50 {self.percentile(50) * 1000:.0f} ms   p95 {self.percentile(95) * 1000:.0f} ms"
             f"   p99 {self.percentile(99) * 1000:.0f} ms   (submit -> seen committed)",
         ]
@@ -164,6 +177,16 @@ class BenchReport:
         for reason, count in sorted(self.refused.items()):
             lines.append(f"  REFUSED BY THE LEDGER {count} x {reason} (committed, ok: false)")
         return "\n".join(lines)
+
+    def _windows(self) -> list[str]:
+        rates = self.windows()
+        if len(rates) < 2:
+            return []
+        each = ", ".join(f"{r:.0f}" for r in rates)
+        return [
+            f"  windows     {each} committed tx/s in each {WINDOW_S:.0f} s of the run "
+            f"(lowest after the first: {min(rates[1:]):.0f})"
+        ]
 
     def _machine(self) -> list[str]:
         if self.machine is None:
@@ -439,3 +462,4 @@ class _Run:
         if counted:
             report.seconds = max(self.commit_time[h] for h in counted) - self.started
         report.latencies = [self.commit_time[h] - self.submit_time[h] for h in counted]
+        report.commit_offsets = [self.commit_time[h] - self.started for h in counted]

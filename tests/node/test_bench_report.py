@@ -59,3 +59,21 @@ def test_machine_speed_times_both_references() -> None:
     # machine this runs on; zero or a swapped unit would mean the timing is broken
     assert 1 < speed.loop_ns < 10_000
     assert 5 < speed.verify_us < 10_000
+
+
+def test_windows_give_each_full_ten_seconds_and_leave_the_partial_one_out() -> None:
+    # 1,200 commits in 0-10 s, 900 in 10-20 s, 50 in the 5 s after: the last window is partial
+    offsets = [i / 120 for i in range(1_200)] + [10 + i / 90 for i in range(900)]
+    offsets += [20 + i / 10 for i in range(50)]
+    report = _report(commit_offsets=offsets, seconds=24.9)
+    assert report.windows() == [120.0, 90.0]
+    assert (
+        "windows     120, 90 committed tx/s in each 10 s of the run (lowest after the first: 90)"
+        in report.render()
+    )
+
+
+def test_no_windows_line_for_a_run_shorter_than_two_windows() -> None:
+    report = _report(commit_offsets=[0.5, 1.0, 12.0], seconds=12.0)
+    assert report.windows() == [0.2]
+    assert "windows" not in report.render()
