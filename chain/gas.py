@@ -5,7 +5,7 @@ replicas inside their view-change and request timeouts. Declared gas (``Transact
 only covers what the contract VM may burn; the node's own work per transaction -- decoding and
 copying the records a ledger action reads, its checks, the records and receipt it writes -- is
 priced here, per transaction type and per ledger action, plus a price per byte for what the
-transaction carries. Both the primary's proposal (``node.mempool.Mempool.ready``) and every
+transaction carries. Both the primary's proposal (``node.mempool.Mempool.proposable``) and every
 replica's block validation (``node.executor.Executor.validate_block_txs``) count ``block_gas``,
 so a block that could take too long is never proposed and never voted for. The figures are
 protocol constants (chain/limits.py): every node must price alike.

@@ -5,7 +5,7 @@ transactions costs a dict lookup each; a signature is verified at most once per 
 result is remembered (also for a while after the tx leaves the pool) so block validation can skip
 it -- and, the other way round, one the block validator checked is not checked again when the
 gossip copy arrives. The memo is keyed by hash *and* signature: the hash covers the body only.
-``ready`` hands out, for each sender, the run of consecutive nonces starting at its committed
+``proposable`` hands out, for each sender, the run of consecutive nonces starting at its committed
 nonce, round-robin across senders, and senders that just got transactions into a block move to
 the back of the line.
 
@@ -168,7 +168,7 @@ class Mempool:
         # validated instead of re-encoding and re-hashing each one
         self._by_sig: dict[str, Transaction] = {}
         self._senders: dict[str, _Sender] = {}
-        # senders whose run is not empty, in round-robin order: ``ready`` never walks senders
+        # senders whose run is not empty, in round-robin order: ``proposable`` never walks senders
         # that hold only gapped txs
         self._runnable: dict[str, _Sender] = {}
         self._by_count = _Ranking()  # senders by pending txs
@@ -408,24 +408,6 @@ class Mempool:
         )
         return out
 
-    def ready(
-        self,
-        max_txs: int,
-        max_bytes: int,
-        *,
-        max_gas: int | None = None,
-        start: Mapping[str, int] | None = None,
-    ) -> list[Transaction]:
-        """Proposable txs, at most ``max_txs`` totalling at most ``max_bytes`` and ``max_gas``.
-
-        Gas is each tx's ``chain.gas.block_gas`` (intrinsic plus declared), as the replicas count
-        it; ``None`` means unlimited.
-
-        Per sender: consecutive nonces from its committed nonce (or from ``start[sender]`` if
-        larger -- for a primary with blocks still in flight). One tx per sender per round.
-        """
-        return self.proposable(max_txs, max_bytes, max_gas=max_gas, start=start).txs
-
     def proposable(
         self,
         max_txs: int,
@@ -434,7 +416,14 @@ class Mempool:
         max_gas: int | None = None,
         start: Mapping[str, int] | None = None,
     ) -> Ready:
-        """``ready``'s batch, and whether a limit left a proposable tx out of it.
+        """Proposable txs, at most ``max_txs`` totalling at most ``max_bytes`` and ``max_gas``,
+        and whether a limit left a proposable tx out of them.
+
+        Gas is each tx's ``chain.gas.block_gas`` (intrinsic plus declared), as the replicas count
+        it; ``None`` means unlimited.
+
+        Per sender: consecutive nonces from its committed nonce (or from ``start[sender]`` if
+        larger -- for a primary with blocks still in flight). One tx per sender per round.
 
         A full batch fills a block, so the primary need not wait for more (block pacing,
         ``consensus.replica``); under a ledger load the block gas limit, not the tx count, is

@@ -54,11 +54,19 @@ def test_the_offer_stops_adding_contract_calls_at_the_gas_limit(node: Node, tmp_
     pay = make_transfer(b, node.chain_id, 1, a.public_hex, 1)
     for tx in [*heavy, small, pay]:
         assert node.mempool.add(tx)
-    offered: list[Sequence[Transaction]] = []
-    node.replica.on_request = lambda batch: offered.append(batch) or []  # type: ignore[method-assign]
+    offered: list[tuple[Sequence[Transaction], bool]] = []
+
+    def on_request(batch: Sequence[Transaction], *, full: bool = False) -> list[Any]:
+        offered.append((batch, full))
+        return []
+
+    node.replica.on_request = on_request  # type: ignore[method-assign]
     node._fresh_offer()
-    assert [tx.hash for tx in offered[0]] == [heavy[0].hash, small.hash, pay.hash]
-    assert sum(block_gas(tx) for tx in offered[0]) <= node.executor.block_gas_limit
+    batch, full = offered[0]
+    assert [tx.hash for tx in batch] == [heavy[0].hash, small.hash, pay.hash]
+    assert sum(block_gas(tx) for tx in batch) <= node.executor.block_gas_limit
+    # the two heavy calls left out fill the block: the replica proposes it without pacing
+    assert full is True
 
 
 async def test_a_committed_block_executes_on_the_execution_thread(node: Node) -> None:

@@ -94,7 +94,7 @@ def test_a_proposal_never_exceeds_the_bound_and_every_replica_accepts_it(
     pool = Mempool(CHAIN, lambda _a: 0, max_txs=1_000, max_per_sender=100, nonce_window=64)
     for tx in txs:
         pool.add(tx)
-    proposal = pool.ready(limits.MAX_BLOCK_TXS, limits.MAX_BLOCK_BYTES, max_gas=limit)
+    proposal = pool.proposable(limits.MAX_BLOCK_TXS, limits.MAX_BLOCK_BYTES, max_gas=limit).txs
     assert sum(block_gas(tx) for tx in proposal) <= limit
     if txs:
         assert proposal  # the first tx of some sender always fits: the limit holds a maximal one

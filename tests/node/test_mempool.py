@@ -321,7 +321,7 @@ def test_ready_gives_consecutive_runs_interleaved_in_arrival_order() -> None:
     mp = pool()
     for tx in [pay(B, 0), pay(A, 1), pay(A, 0), pay(B, 1), pay(B, 2), pay(C, 1), pay(A, 3)]:
         mp.add(tx)
-    got = [(t.sender, t.nonce) for t in mp.ready(100, 10**9)]
+    got = [(t.sender, t.nonce) for t in mp.proposable(100, 10**9).txs]
     # C has a gap at 0, A stops before the gap at 2; B arrived first
     assert got == [
         (B.public_hex, 0),
@@ -338,13 +338,13 @@ def test_ready_respects_max_txs_and_max_bytes() -> None:
     big = pay(B, 0, memo="m" * 200)
     for tx in [*small, big, pay(C, 0)]:
         mp.add(tx)
-    assert [t.hash for t in mp.ready(2, 10**9)] == [small[0].hash, big.hash]
-    assert mp.ready(0, 10**9) == []
-    c0 = mp.ready(100, 10**9)[2]
+    assert [t.hash for t in mp.proposable(2, 10**9).txs] == [small[0].hash, big.hash]
+    assert mp.proposable(0, 10**9).txs == []
+    c0 = mp.proposable(100, 10**9).txs[2]
     budget = small[0].size + c0.size + 1  # after A's first tx the big one does not fit; C's does
-    got = mp.ready(100, budget)
+    got = mp.proposable(100, budget).txs
     assert got == [small[0], c0]
-    assert mp.ready(100, 1) == []
+    assert mp.proposable(100, 1).txs == []
 
 
 def call(key: KeyPair, nonce: int, gas: int) -> Transaction:
@@ -360,11 +360,11 @@ def test_ready_counts_intrinsic_and_declared_gas() -> None:
         mp.add(tx)
     fits = block_gas(a0) + block_gas(b0) + block_gas(c0) + block_gas(c1)
     assert fits < block_gas(a0) + block_gas(a1)  # A's second call is what does not fit
-    got = mp.ready(100, 10**9, max_gas=fits)
+    got = mp.proposable(100, 10**9, max_gas=fits).txs
     assert got == [a0, b0, c0, c1]
-    assert mp.ready(100, 10**9, max_gas=fits - 1) == [a0, b0, c0]
-    assert len(mp.ready(100, 10**9)) == 5
-    assert mp.ready(100, 10**9, max_gas=block_gas(c0) - 1) == []  # transfers cost gas too
+    assert mp.proposable(100, 10**9, max_gas=fits - 1).txs == [a0, b0, c0]
+    assert len(mp.proposable(100, 10**9).txs) == 5
+    assert mp.proposable(100, 10**9, max_gas=block_gas(c0) - 1).txs == []  # transfers cost gas too
 
 
 def test_proposable_says_whether_a_limit_left_a_tx_out() -> None:
@@ -388,7 +388,7 @@ def test_ready_start_skips_nonces_in_flight() -> None:
     for i in range(4):
         mp.add(pay(A, i))
     mp.add(pay(B, 0))
-    got = [(t.sender, t.nonce) for t in mp.ready(10, 10**9, start={A.public_hex: 2})]
+    got = [(t.sender, t.nonce) for t in mp.proposable(10, 10**9, start={A.public_hex: 2}).txs]
     assert got == [(A.public_hex, 2), (B.public_hex, 0), (A.public_hex, 3)]
 
 
@@ -410,7 +410,7 @@ def test_block_commit_drops_included_and_stale_txs_and_rotates_senders() -> None
     with pytest.raises(BadNonce):
         mp.add(a1)
     # A had txs included, so it moved behind B in the round-robin order
-    assert [(t.sender, t.nonce) for t in mp.ready(10, 10**9)] == [
+    assert [(t.sender, t.nonce) for t in mp.proposable(10, 10**9).txs] == [
         (B.public_hex, 0),
         (A.public_hex, 2),
         (B.public_hex, 1),
@@ -503,7 +503,7 @@ def test_ready_is_always_a_valid_block_prefix(
             mp.add(pay(KEYS[k], n))
         except (BadNonce, MempoolFull):
             pass
-    got = mp.ready(max_txs, max_bytes)
+    got = mp.proposable(max_txs, max_bytes).txs
     assert len(got) <= max_txs and sum(t.size for t in got) <= max_bytes
     expected = dict(nonces.values)
     for tx in got:
@@ -565,9 +565,9 @@ def test_filling_the_gap_absorbs_gapped_txs_into_the_run() -> None:
     mp = pool(max_per_sender=8, nonce_window=4)
     for n in (1, 2, 3):
         mp.add(pay(A, n))
-    assert mp.ready(10, 10**9) == []
+    assert mp.proposable(10, 10**9).txs == []
     mp.add(pay(A, 0))
-    assert [t.nonce for t in mp.ready(10, 10**9)] == [0, 1, 2, 3]
+    assert [t.nonce for t in mp.proposable(10, 10**9).txs] == [0, 1, 2, 3]
     mp.add(pay(A, 7))  # the window now counts from 4
     with pytest.raises(MempoolFull, match="too far ahead"):
         mp.add(pay(A, 8))
@@ -596,7 +596,7 @@ def test_expiry_runs_on_add_and_ready_without_a_timer() -> None:
     mp = pool(gap_ttl_ms=1_000, clock=clock)
     mp.add(pay(A, 5))
     clock.now += 2
-    assert mp.ready(10, 10**9) == [] and len(mp) == 0
+    assert mp.proposable(10, 10**9).txs == [] and len(mp) == 0
     mp.add(pay(A, 5))
     clock.now += 2
     mp.add(pay(B, 0))
@@ -635,7 +635,7 @@ def test_full_pool_then_evicts_the_youngest_of_the_largest_sender() -> None:
         mp.add(tx)
     assert mp.add(pay(C, 0)) is True
     assert mp.get(pay(A, 2).hash) is None  # A's youngest; its run stays whole
-    assert [t.nonce for t in mp.ready(10, 10**9) if t.sender == A.public_hex] == [0, 1]
+    assert [t.nonce for t in mp.proposable(10, 10**9).txs if t.sender == A.public_hex] == [0, 1]
     assert mp.add(pay(C, 1)) is True  # A and B hold 2 each, C 1: one of them gives way
     with pytest.raises(MempoolFull, match="maximum of 5"):
         mp.add(pay(C, 2))  # C holds 2 now, as much as anyone: no more room for it
@@ -653,7 +653,7 @@ def test_quota_counts_gapped_txs_and_never_evicts_the_senders_own() -> None:
     assert len(mp) == 3
     commit(mp, nonces, [a0])  # the run is never empty at the quota, so a commit frees room
     assert mp.add(pay(A, 1)) is True
-    assert [t.nonce for t in mp.ready(10, 10**9)] == [1, 2, 3]
+    assert [t.nonce for t in mp.proposable(10, 10**9).txs] == [1, 2, 3]
     check_invariants(mp)
 
 
@@ -778,9 +778,9 @@ def test_a_known_sender_with_a_consecutive_nonce_always_gets_room(
     for k in range(share):
         assert mp.add(pay(LEGIT, legit_base + k)) is True
         check_invariants(mp)
-    assert [t.nonce for t in mp.ready(1_000, 10**9) if t.sender == LEGIT.public_hex] == list(
-        range(legit_base, legit_base + share)
-    )
+    assert [
+        t.nonce for t in mp.proposable(1_000, 10**9).txs if t.sender == LEGIT.public_hex
+    ] == list(range(legit_base, legit_base + share))
 
 
 # --- wiring in the node: the known-account predicate on RPC and gossip, [mempool] options -------
