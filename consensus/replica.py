@@ -220,7 +220,7 @@ class Replica:
         self._offer: list[Transaction] = []
         self._offer_seen: dict[str, int] = {}
         self._offer_oldest: int | None = None
-        self._offer_full = False  # the offer fills a block: propose it without pacing
+        self._offer_limited = False  # the mempool left a ready tx out: the offer fills a block
         self._offer_stale = False  # our own proposal from this offer was invalid
 
     def _init_checkpoints(self) -> None:
@@ -306,15 +306,16 @@ class Replica:
     def on_request(self, batch: Sequence[Transaction], *, full: bool = False) -> list[Action]:
         """The mempool's latest ready transactions (replaces the previous offer).
 
-        ``full``: a limit the replica does not see (the block gas limit) left a ready tx out of
-        the batch, so a block of it goes at once, unpaced, like a batch of ``block_max_txs``.
+        ``full``: a limit of the mempool's (block bytes, or the block gas limit, which the replica
+        does not see) left a ready tx out of the batch, so a block of it goes at once, unpaced,
+        like a batch of ``block_max_txs``.
         """
         if len(batch) > MAX_OFFERED_TXS:
             self._count("offer_truncated")
         offer = list(batch[:MAX_OFFERED_TXS])
         seen = {tx.hash: self._offer_seen.get(tx.hash, self._now) for tx in offer}
         self._offer = offer
-        self._offer_full = full or len(batch) >= self._cfg.block_max_txs
+        self._offer_limited = full
         self._offer_seen = seen
         self._offer_oldest = min(seen.values()) if seen else None
         self._offer_stale = False
@@ -725,7 +726,7 @@ class Replica:
         if h > self._stable + self._cfg.watermark_window:
             self._count("proposal_blocked_by_watermark")
             return []
-        full = self._offer_full
+        full = self._offer_limited or len(self._offer) >= self._cfg.block_max_txs
         since = self._applied_ms if anchor else self._offer_oldest
         waited = since is not None and self._now - since >= self._cfg.batch_delay_ms
         paced = self._now - self._applied_ms >= self._cfg.block_interval_ms
@@ -874,8 +875,7 @@ class Replica:
         if self._offer:
             done = {tx.hash for tx in block.txs}
             self._offer = [tx for tx in self._offer if tx.hash not in done]
-            # full by count still shows; full by gas waits for the mempool's next offer
-            self._offer_full = len(self._offer) >= self._cfg.block_max_txs
+            self._offer_limited = False  # until the mempool's next offer says so again
             for tx_hash in done:
                 self._offer_seen.pop(tx_hash, None)
             self._offer_oldest = min(self._offer_seen.values()) if self._offer_seen else None
