@@ -38,6 +38,10 @@ MAX_INFLIGHT_BATCHES = 64  # per client, in open-loop (--rate) mode
 # report names it
 TRANSPORTS = {"ws": "WebSocket", "http": "HTTP"}
 WINDOW_S = 10.0  # the throughput of each such stretch of the run, to show whether it holds
+# the phase split needs a backlog at the end of the submissions: this many seconds of draining,
+# and this share of the run's commits in it, or the two phases' costs cannot be told apart
+MIN_DRAIN_S = 5.0
+MIN_DRAIN_SHARE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,8 @@ class BenchReport:
     commit_cpu_s: float = 0.0  # of which writing them
     view: int = 0  # the highest view of any node afterwards
     client_cpu_s: float = -1.0  # CPU seconds this bench process used while measuring
+    submit_seconds: float = 0.0  # when the last submission was answered, from the start
+    node_cpu_submit_s: float = -1.0  # of ``node_cpu_s``, what the nodes used until then
     cores: int = 0  # CPUs of this machine, which the local cluster's nodes share with the client
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
     machine: MachineSpeed | None = None  # this machine's speed just before the run
@@ -128,6 +134,27 @@ class BenchReport:
         counts = Counter(int(offset // WINDOW_S) for offset in self.commit_offsets)
         full = int(self.seconds // WINDOW_S)
         return [counts[i] / WINDOW_S for i in range(full)]
+
+    def phases(self) -> tuple[float, float] | None:
+        """(admit, commit): the nodes' CPU us to admit one transaction, and to commit one.
+
+        While the clients submit, the nodes admit (JSON-RPC, gossip, signature check, pool) at
+        the offered rate and commit what they can; once the clients stop, they only commit the
+        backlog. That drain gives the cost of committing alone, and the submitting phase then
+        the cost of admitting: ``node_cpu_submit = committed_then x commit + submitted x admit``.
+        None when the run ended without a backlog worth measuring (the cluster kept up).
+        """
+        if self.node_cpu_s < 0 or self.node_cpu_submit_s < 0 or not self.submitted:
+            return None
+        drained = sum(1 for offset in self.commit_offsets if offset > self.submit_seconds)
+        drain_s = self.seconds - self.submit_seconds
+        if drain_s < MIN_DRAIN_S or drained < MIN_DRAIN_SHARE * max(self.committed, 1):
+            return None
+        commit = (self.node_cpu_s - self.node_cpu_submit_s) / drained
+        admit = (self.node_cpu_submit_s - (self.committed - drained) * commit) / self.submitted
+        if admit <= 0:  # noise larger than the admission's share: no figure, not a wrong one
+            return None
+        return admit * 1e6, commit * 1e6
 
     def percentile(self, p: float) -> float:
         if not self.latencies:
@@ -169,6 +196,7 @@ class BenchReport:
                 "(this process: JSON-RPC and the block subscription; signing was before the clock)"
             )
             lines.extend(self._budget())
+        lines.extend(self._phases())
         uncommitted = self.submitted - self.committed
         if uncommitted:
             lines.append(f"  NOT COMMITTED {uncommitted} accepted transactions (not counted)")
@@ -186,6 +214,19 @@ class BenchReport:
         return [
             f"  windows     {each} committed tx/s in each {WINDOW_S:.0f} s of the run "
             f"(lowest after the first: {min(rates[1:]):.0f})"
+        ]
+
+    def _phases(self) -> list[str]:
+        split = self.phases()
+        if split is None:
+            return []
+        admit, commit = split
+        drained = sum(1 for offset in self.commit_offsets if offset > self.submit_seconds)
+        during = (self.committed - drained) / self.submit_seconds
+        after = drained / (self.seconds - self.submit_seconds)
+        return [
+            f"  phases      {during:.0f} committed tx/s while submitting, {after:.0f} after: all "
+            f"nodes spend ~{admit:.0f} us admitting a tx and ~{commit:.0f} us committing it"
         ]
 
     def _machine(self) -> list[str]:
@@ -279,11 +320,14 @@ async def measure(
     views_before = await _views(urls)
     cpu_before = time.process_time()
     run = _Run(report, {t.hash for x in per_account for t in x}, rate)
+    cpu_submitting = None  # the nodes' CPU when the last submission was answered
     watch = asyncio.create_task(run.watch(urls[0], start_height))
     try:
         queues = _client_queues(per_account, clients)
         await asyncio.gather(*(run.client(urls[c % len(urls)], q) for c, q in enumerate(queues)))
         report.submitted = len(run.submit_time)
+        report.submit_seconds = time.monotonic() - run.started
+        cpu_submitting = await _views(urls)
         await run.wait_commits(watch, timeout_s)
     finally:
         watch.cancel()  # it waits for the next block; every commit we wait for was seen
@@ -302,6 +346,8 @@ async def measure(
             for after, before in zip(views_after[2:], views_before[2:], strict=True)
         ]
         report.node_cpu_s, report.exec_cpu_s, report.commit_cpu_s = (ms / 1000 for ms in spent)
+        if cpu_submitting is not None:
+            report.node_cpu_submit_s = (sum(cpu_submitting[2]) - sum(views_before[2])) / 1000
     return report
 
 

@@ -77,3 +77,49 @@ def test_no_windows_line_for_a_run_shorter_than_two_windows() -> None:
     report = _report(commit_offsets=[0.5, 1.0, 12.0], seconds=12.0)
     assert report.windows() == [0.2]
     assert "windows" not in report.render()
+
+
+def _overloaded(**kw: object) -> BenchReport:
+    """The afternoon run of docs/ledger.md in small: 50 s of submitting, then 33 s of draining.
+
+    While submitting, 586 commits/s and 1,127 admissions/s; after it, 810 commits/s. The nodes
+    spend 2,170 us committing a tx and 500 admitting one: 29,300 x 2,170 + 56,350 x 500 us =
+    91.756 s of CPU in the first phase, 26,730 x 2,170 us = 58.004 s in the second.
+    """
+    offsets = [i / 586 for i in range(29_300)] + [50 + i / 810 for i in range(26_730)]
+    report = _report(
+        txs=56_350,
+        submitted=56_350,
+        committed=56_030,
+        seconds=83.0,
+        commit_offsets=offsets,
+        submit_seconds=50.0,
+        node_cpu_submit_s=91.756,
+        node_cpu_s=91.756 + 58.004,
+    )
+    for name, value in kw.items():
+        setattr(report, name, value)
+    return report
+
+
+def test_the_phases_split_admitting_from_committing() -> None:
+    split = _overloaded().phases()
+    assert split is not None
+    admit, commit = split
+    assert round(admit) == 500
+    assert round(commit) == 2_170
+    assert (
+        "phases      586 committed tx/s while submitting, 810 after: all nodes spend ~500 us "
+        "admitting a tx and ~2170 us committing it" in _overloaded().render()
+    )
+
+
+def test_no_phases_line_when_the_cluster_kept_up_or_a_figure_is_missing() -> None:
+    # the last commit came 2 s after the last submission: no drain to measure
+    kept_up = _overloaded(seconds=52.0, commit_offsets=[i / 586 for i in range(29_300)])
+    assert kept_up.phases() is None
+    assert "phases" not in kept_up.render()
+    assert _overloaded(node_cpu_submit_s=-1.0).phases() is None
+    assert _overloaded(node_cpu_s=-1.0).phases() is None
+    # a first phase that used less CPU than its commits alone would: noise, not a figure
+    assert _overloaded(node_cpu_submit_s=29_300 * 2_170e-6 * 0.99).phases() is None
