@@ -129,7 +129,8 @@ class BenchReport:
         """Committed tx/s in each full ``WINDOW_S`` of the run (the last, partial one left out).
 
         The overall figure averages a run's start, when nothing has committed yet, with its
-        end; the windows show whether the rate holds or decays as state and pool grow.
+        end; the windows show whether the rate holds (``phases`` says why it falls under
+        overload).
         """
         counts = Counter(int(offset // WINDOW_S) for offset in self.commit_offsets)
         full = int(self.seconds // WINDOW_S)
@@ -146,7 +147,7 @@ class BenchReport:
         """
         if self.node_cpu_s < 0 or self.node_cpu_submit_s < 0 or not self.submitted:
             return None
-        drained = sum(1 for offset in self.commit_offsets if offset > self.submit_seconds)
+        drained = self._drained()
         drain_s = self.seconds - self.submit_seconds
         if drain_s < MIN_DRAIN_S or drained < MIN_DRAIN_SHARE * max(self.committed, 1):
             return None
@@ -155,6 +156,10 @@ class BenchReport:
         if admit <= 0:  # noise larger than the admission's share: no figure, not a wrong one
             return None
         return admit * 1e6, commit * 1e6
+
+    def _drained(self) -> int:
+        """Commits seen after the last submission was answered."""
+        return sum(1 for offset in self.commit_offsets if offset > self.submit_seconds)
 
     def percentile(self, p: float) -> float:
         if not self.latencies:
@@ -221,7 +226,7 @@ class BenchReport:
         if split is None:
             return []
         admit, commit = split
-        drained = sum(1 for offset in self.commit_offsets if offset > self.submit_seconds)
+        drained = self._drained()
         during = (self.committed - drained) / self.submit_seconds
         after = drained / (self.seconds - self.submit_seconds)
         return [
