@@ -317,7 +317,7 @@ def test_committed_nonce_is_read_once_per_sender_while_pending() -> None:
 # --- ready() ----------------------------------------------------------------------------------------
 
 
-def test_ready_gives_consecutive_runs_interleaved_in_arrival_order() -> None:
+def test_proposable_gives_consecutive_runs_interleaved_in_arrival_order() -> None:
     mp = pool()
     for tx in [pay(B, 0), pay(A, 1), pay(A, 0), pay(B, 1), pay(B, 2), pay(C, 1), pay(A, 3)]:
         mp.add(tx)
@@ -332,7 +332,7 @@ def test_ready_gives_consecutive_runs_interleaved_in_arrival_order() -> None:
     ]
 
 
-def test_ready_respects_max_txs_and_max_bytes() -> None:
+def test_proposable_respects_max_txs_and_max_bytes() -> None:
     mp = pool()
     small = [pay(A, i) for i in range(3)]
     big = pay(B, 0, memo="m" * 200)
@@ -352,7 +352,7 @@ def call(key: KeyPair, nonce: int, gas: int) -> Transaction:
     return sign_tx(key, CHAIN, nonce, "call", payload)
 
 
-def test_ready_counts_intrinsic_and_declared_gas() -> None:
+def test_proposable_counts_intrinsic_and_declared_gas() -> None:
     mp = pool()
     a0, a1, b0 = call(A, 0, 6_000), call(A, 1, 6_000), call(B, 0, 300)
     c0, c1 = pay(C, 0), pay(C, 1)
@@ -383,7 +383,7 @@ def test_proposable_says_whether_a_limit_left_a_tx_out() -> None:
     assert mp.proposable(4, 10**9).full is False
 
 
-def test_ready_start_skips_nonces_in_flight() -> None:
+def test_proposable_start_skips_nonces_in_flight() -> None:
     mp = pool()
     for i in range(4):
         mp.add(pay(A, i))
@@ -491,7 +491,7 @@ def test_bad_limits_are_refused() -> None:
     max_txs=st.integers(1, 30),
     max_bytes=st.integers(0, 5_000),
 )
-def test_ready_is_always_a_valid_block_prefix(
+def test_proposable_is_always_a_valid_block_prefix(
     adds: list[tuple[int, int]], committed: list[int], max_txs: int, max_bytes: int
 ) -> None:
     nonces = Nonces()
@@ -591,7 +591,7 @@ def test_gapped_txs_expire_after_the_ttl_runnable_ones_do_not() -> None:
     check_invariants(mp)
 
 
-def test_expiry_runs_on_add_and_ready_without_a_timer() -> None:
+def test_expiry_runs_on_add_and_proposable_without_a_timer() -> None:
     clock = Clock()
     mp = pool(gap_ttl_ms=1_000, clock=clock)
     mp.add(pay(A, 5))
