@@ -3,7 +3,7 @@
     .venv/bin/python tests/bench/bench_ledger.py [--txs 20000] [--block 1000] [--senders 50]
 
 Measures, for pre-signed transfers: mempool admission (incl. the one signature check),
-ready() batching, block validation (signatures cached by the mempool, and uncached as a replica
+proposable() batching, block validation (signatures cached by the mempool, and uncached as a replica
 that never saw the txs), execution, the synced commit batch, and mempool cleanup after a commit.
 """
 
@@ -73,7 +73,11 @@ def main() -> None:
         timed(totals, "mempool add (verifies signature)", lambda: [mempool.add(t) for t in txs])
         blocks = 0
         while len(mempool):
-            batch = timed(totals, "mempool ready", lambda: mempool.ready(args.block, 4 * 2**20))
+            batch = timed(
+                totals,
+                "mempool proposable",
+                lambda: mempool.proposable(args.block, 4 * 2**20).txs,
+            )
             header = BlockHeader(
                 store.height + 1,
                 store.head_hash,
@@ -117,7 +121,7 @@ def main() -> None:
         count = per_block_uncached if "uncached" in name else n
         print(f"  {name:36s} {seconds / count * 1e6:8.1f} us/tx")
     hot = sum(v for k, v in totals.items() if "uncached" not in k and "add" not in k)
-    print(f"  {'block path (ready..cleanup) total':36s} {hot / n * 1e6:8.1f} us/tx")
+    print(f"  {'block path (proposable..cleanup) total':36s} {hot / n * 1e6:8.1f} us/tx")
 
 
 if __name__ == "__main__":
