@@ -104,6 +104,10 @@ class BenchReport:
     latencies: list[float] = field(default_factory=list)
     commit_offsets: list[float] = field(default_factory=list)  # seconds from start, per commit
     blocks: int = 0
+    # the first and last height holding one of the run's transactions (0: none seen), so the
+    # same blocks can be replayed in process (tests/bench/bench_replay.py --from)
+    first_height: int = 0
+    last_height: int = 0
     views_entered: int = -1  # new views the nodes entered during the run, all nodes (-1: unknown)
     node_cpu_s: float = -1.0  # CPU seconds all nodes used during the run (-1: unknown)
     exec_cpu_s: float = 0.0  # of which executing blocks
@@ -176,7 +180,8 @@ class BenchReport:
             *(f"  {note}" for note in self.notes),
             *self._machine(),
             f"  submitted   {self.submitted}",
-            f"  committed   {self.committed} in {self.blocks} blocks over {self.seconds:.2f}s",
+            f"  committed   {self.committed} in {self.blocks} blocks{self._heights()} over "
+            f"{self.seconds:.2f}s",
             f"  throughput  {self.tps:.0f} committed tx/s",
             *self._windows(),
             f"  latency     p50 {self.percentile(50) * 1000:.0f} ms   p95 {self.percentile(95) * 1000:.0f} ms"
@@ -210,6 +215,9 @@ class BenchReport:
         for reason, count in sorted(self.refused.items()):
             lines.append(f"  REFUSED BY THE LEDGER {count} x {reason} (committed, ok: false)")
         return "\n".join(lines)
+
+    def _heights(self) -> str:
+        return f" (heights {self.first_height}-{self.last_height})" if self.first_height else ""
 
     def _windows(self) -> list[str]:
         rates = self.windows()
@@ -485,9 +493,14 @@ class _Run:
                 if blk is None:
                     raise RuntimeError(f"block {note['height']} announced but not readable")
                 self.report.blocks += 1
+                ours = False
                 for h in blk["txs"]:
                     if h in self.hashes and h not in self.commit_time:
                         self.commit_time[h] = now
+                        ours = True
+                if ours:
+                    self.report.first_height = self.report.first_height or note["height"]
+                    self.report.last_height = note["height"]
 
     async def wait_commits(self, watch: asyncio.Task[None], timeout_s: float) -> None:
         """Until every accepted transaction was seen committed (or the timeout).

@@ -123,3 +123,10 @@ def test_no_phases_line_when_the_cluster_kept_up_or_a_figure_is_missing() -> Non
     assert _overloaded(node_cpu_s=-1.0).phases() is None
     # a first phase that used less CPU than its commits alone would: noise, not a figure
     assert _overloaded(node_cpu_submit_s=29_300 * 2_170e-6 * 0.99).phases() is None
+
+
+def test_the_committed_line_names_the_heights_to_replay() -> None:
+    """``bench_replay.py --from`` takes the first height: the run's blocks, not its set-up's."""
+    text = _report(blocks=12, first_height=146, last_height=157).render()
+    assert "  committed   1000 in 12 blocks (heights 146-157) over 1.25s" in text.splitlines()
+    assert "  committed   1000 in 12 blocks over 1.25s" in _report(blocks=12).render().splitlines()
