@@ -134,6 +134,9 @@ def main() -> None:
     if top == src.height:
         print("read side (statistics counters and index) identical to the recorded chain's")
     span = "whole chain" if args.first <= 1 else f"heights {args.first}-{top}"
+    if not txs:
+        print(f"{span}: no transactions to time")
+        return
     print(
         f"{span}, per tx (thread CPU): execute {execute_s / txs * 1e6:.0f} us, commit "
         f"{commit_s / txs * 1e6:.0f} us, wire decode + signature {admit_s / txs * 1e6:.0f} us"
