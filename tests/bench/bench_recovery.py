@@ -46,9 +46,11 @@ async def view_change(cluster: LocalCluster) -> float:
     cluster.kill(primary, signal.SIGKILL)
     while True:
         # first block committed after the kill whose proposer is not the dead primary
-        top = max([await _height(cluster, i) for i in others])
+        heights = {i: await _height(cluster, i) for i in others}
+        ahead = max(heights, key=heights.__getitem__)  # ask the node that holds the new block
+        top = heights[ahead]
         if top > base:
-            async with RpcClient(cluster.url(others[0])) as c:
+            async with RpcClient(cluster.url(ahead)) as c:
                 blk = await c.call("block_get", height=top)
             if blk["header"]["proposer"] != cluster.node_id(primary) or blk["commit_view"] > 0:
                 elapsed = time.monotonic() - killed
