@@ -69,7 +69,7 @@ def _same_read_side(src: ChainStore, dst: ChainStore) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("genesis", type=Path, help="the chain's genesis.json")
-    parser.add_argument("data", type=Path, help="a node's data directory (its LevelDB store)")
+    parser.add_argument("data", type=Path, help="a node's LevelDB store (DATA_DIR/chain.db)")
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--upto", type=int, default=0, help="last height to replay (0 = head)")
     parser.add_argument(
