@@ -79,10 +79,10 @@ def main() -> None:
     )
     assert mp.stats["evicted"] == len(runs)
     started = time.perf_counter()
-    ready = mp.proposable(1_000, 4 * 2**20).txs
+    proposed = mp.proposable(1_000, 4 * 2**20).txs
     per_op(
         "proposable 1,000 (attackers hold only gapped txs)",
-        len(ready),
+        len(proposed),
         time.perf_counter() - started,
     )
     mp2 = Mempool(

@@ -1,4 +1,4 @@
-"""Mempool: every admission rule (table-driven), ready() ordering, commits, the verified cache."""
+"""Mempool: every admission rule (table-driven), proposable() ordering, commits, the verified cache."""
 
 from __future__ import annotations
 
@@ -314,7 +314,7 @@ def test_committed_nonce_is_read_once_per_sender_while_pending() -> None:
     assert nonces.calls == 1
 
 
-# --- ready() ----------------------------------------------------------------------------------------
+# --- proposable() ----------------------------------------------------------------------------------
 
 
 def test_proposable_gives_consecutive_runs_interleaved_in_arrival_order() -> None:
@@ -481,7 +481,7 @@ def test_bad_limits_are_refused() -> None:
         pool(max_txs=0)
 
 
-# --- property: ready() only proposes what a block may include ---------------------------------------
+# --- property: proposable() only proposes what a block may include ----------------------------------
 
 
 @settings(max_examples=40, deadline=None)
