@@ -1,7 +1,7 @@
 """Replay a recorded chain in process: execution time per action, and byte-identical results.
 
     .venv/bin/python tests/bench/bench_replay.py CLUSTER/genesis.json CLUSTER/node0/data/chain.db \
-        [--from HEIGHT] [--profile 30]
+        [--from HEIGHT] [--phases] [--profile 30]
 
 Copies nothing: opens the node's store read-only in spirit (it only reads blocks), initialises a
 fresh store from the same genesis in a temporary directory and executes every block again with
@@ -16,6 +16,12 @@ was calibrated from. ``--profile N`` prints the N most expensive functions (cPro
 blocks before them hold cheaper actions, so a whole-chain average understates what the
 measured blocks cost. Execute and commit are timed as this thread's CPU, as the bench's node
 CPU line times them in the daemon, so the two figures compare directly.
+
+``--phases`` splits the timed blocks' execution into its steps, as thread CPU: the ledger's
+actions, the deadline sweep, the state root, the read side (with its statistics counters) and
+the receipts root. A sampling profiler attached to a loaded node does not give this split
+reliably on a machine with more runnable threads than cores: it samples wall time, so a thread
+that waits for a core is charged to whatever line it stopped on.
 """
 
 from __future__ import annotations
@@ -27,11 +33,16 @@ import pstats
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 from chain.block import Block
 from chain.gas import intrinsic_gas
 from chain.wire import tx_from_wire, tx_to_wire
+from node import executor as executor_module
 from node.executor import BlockState, Executor
 from node.genesis import validate_genesis
 from storage.chainstore import ChainStore
@@ -58,6 +69,46 @@ def _time_each(block: Block, overlay: BlockState, by_kind: dict[str, list[float]
         row[2] += intrinsic_gas(tx) + tx.gas_limit
 
 
+# (label, owner, attribute, is a staticmethod): the steps of ``Executor.execute``, in its order
+PHASES: tuple[tuple[str, Any, str, bool], ...] = (
+    ("ledger actions", Executor, "_aid", True),
+    ("deadline sweep", Executor, "_end_block", True),
+    ("state root", executor_module, "state_root_and_bytes", False),
+    ("read side", Executor, "_read_side", False),
+    ("  of which statistics", Executor, "_stats", False),
+    ("receipts root", executor_module, "receipts_root_of_bytes", False),
+)
+
+
+class PhaseClock:
+    """Thread CPU per step of ``Executor.execute``, counted only while ``on`` is set."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.on = False
+
+    def _timed(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if not self.on:
+                return fn(*args, **kwargs)
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.thread_time() - start
+
+        return timed
+
+    @contextmanager
+    def installed(self) -> Iterator[PhaseClock]:
+        with ExitStack() as stack:
+            for label, owner, name, static in PHASES:
+                wrapped = self._timed(label, getattr(owner, name))
+                new = staticmethod(wrapped) if static else wrapped
+                stack.enter_context(mock.patch.object(owner, name, new))
+            yield self
+
+
 def _same_read_side(src: ChainStore, dst: ChainStore) -> None:
     """The counters and the index are outside the state root: compare them table by table."""
     for prefix in (P_STATS, P_INDEX):
@@ -75,6 +126,9 @@ def main() -> None:
     parser.add_argument(
         "--from", dest="first", type=int, default=1, help="first height to time (default 1)"
     )
+    parser.add_argument(
+        "--phases", action="store_true", help="split execution into its steps (thread CPU)"
+    )
     args = parser.parse_args()
 
     src = ChainStore.open(args.data)
@@ -90,7 +144,10 @@ def main() -> None:
     execute_s = commit_s = admit_s = 0.0
     txs = 0
     profiler = cProfile.Profile() if args.profile else None
-    with tempfile.TemporaryDirectory() as tmp:
+    clock = PhaseClock()
+    with ExitStack() as phases, tempfile.TemporaryDirectory() as tmp:
+        if args.phases:
+            phases.enter_context(clock.installed())
         dst = ChainStore.open(Path(tmp) / "db")
         dst.init_genesis(raw, genesis.aid_records)
         executor = Executor(dst)
@@ -106,7 +163,9 @@ def main() -> None:
             start = time.thread_time()
             if profiler and timed:
                 profiler.enable()
+            clock.on = timed
             result = executor.execute(block)
+            clock.on = False
             if profiler:
                 profiler.disable()
             seconds = time.thread_time() - start
@@ -141,6 +200,12 @@ def main() -> None:
         f"{span}, per tx (thread CPU): execute {execute_s / txs * 1e6:.0f} us, commit "
         f"{commit_s / txs * 1e6:.0f} us, wire decode + signature {admit_s / txs * 1e6:.0f} us"
     )
+    if args.phases:
+        print("execute, step by step (thread CPU, us per tx):")
+        for label, *_ in PHASES:
+            print(f"  {label:28s} {clock.seconds[label] / txs * 1e6:8.1f}")
+        rest = execute_s - sum(clock.seconds[label] for label, *_ in PHASES if label[0] != " ")
+        print(f"  {'the rest (nonces, touches)':28s} {rest / txs * 1e6:8.1f}")
     print(f"slowest block: {slowest[0] * 1000:.0f} ms (height {slowest[1]}, {slowest[2]} txs)")
     print("per transaction:           txs   us/tx (execute)   block gas/tx")
     for kind, (n, seconds, gas) in sorted(by_kind.items()):

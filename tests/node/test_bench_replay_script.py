@@ -77,3 +77,26 @@ def test_replay_says_so_when_the_timed_blocks_hold_no_transaction(
     genesis, store, head = recorded_store  # the recorded chain ends with an empty block
     _run(monkeypatch, str(genesis), str(store), "--from", str(head))
     assert f"heights {head}-{head}: no transactions to time" in capsys.readouterr().out
+
+
+def test_replay_splits_execution_into_its_steps_and_puts_the_executor_back(
+    recorded_store: tuple[Path, Path, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    genesis, store, _head = recorded_store
+    aid_before = Executor.__dict__["_aid"]
+    _run(monkeypatch, str(genesis), str(store), "--phases")
+    out = capsys.readouterr().out
+    table = out.split("execute, step by step (thread CPU, us per tx):\n")[1]
+    table = table.split("slowest block")[0]
+    steps = {
+        line.rsplit(None, 1)[0].strip(): float(line.rsplit(None, 1)[1])
+        for line in table.splitlines()
+    }
+    assert set(steps) == {label.strip() for label, *_ in bench_replay.PHASES} | {
+        "the rest (nonces, touches)"
+    }
+    assert steps["ledger actions"] > 0 and steps["state root"] > 0  # the ledger chain is timed
+    assert 0 < steps["of which statistics"] <= steps["read side"]
+    assert Executor.__dict__["_aid"] is aid_before  # the clock's wrappers are gone again
