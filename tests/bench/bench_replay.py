@@ -204,6 +204,7 @@ def main() -> None:
         print("execute, step by step (thread CPU, us per tx):")
         for label, *_ in PHASES:
             print(f"  {label:28s} {clock.seconds[label] / txs * 1e6:8.1f}")
+        # nested steps (indented labels) are already inside their parent's time
         rest = execute_s - sum(clock.seconds[label] for label, *_ in PHASES if label[0] != " ")
         print(f"  {'the rest (nonces, touches)':28s} {rest / txs * 1e6:8.1f}")
     print(f"slowest block: {slowest[0] * 1000:.0f} ms (height {slowest[1]}, {slowest[2]} txs)")
