@@ -22,6 +22,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -202,7 +203,7 @@ async def _export(args: argparse.Namespace) -> int:
             args.rpc, load_key(args.key), "audit.record_export", record, wait=True, echo=False
         )
         info["recorded_tx"] = sent["hash"]
-    print(f"audit export: {info}", file=sys.stderr)
+    print(f"audit export: {json.dumps(info)}", file=sys.stderr)  # stdout holds the file
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import csv
+import hashlib
 import importlib.util
 import io
 import json
@@ -181,6 +182,10 @@ async def test_audit_export_counts_equal_the_chain_and_the_file_is_proven(
     lines = result.stdout.splitlines()
     height = int(re.search(r"height=(\d+)", lines[0]).group(1))  # type: ignore[union-attr]
     rows = list(csv.DictReader(io.StringIO("\n".join(lines[1:-1]))))
+    summary = json.loads(result.stderr.rsplit("audit export: ", 1)[1])
+    assert summary["height"] == height and summary["rows"] == len(rows)
+    assert summary["file_hash"] == hashlib.sha256(result.stdout.encode()).hexdigest()
+    assert len(summary["recorded_tx"]) == 64
     exported = collections.Counter((r["action"], r["outcome"]) for r in rows)
     # the chain's own count of ledger actions up to that height, from every block's receipts
     on_chain: collections.Counter[tuple[str, str]] = collections.Counter()
