@@ -6,10 +6,12 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
+from aid.state import record_key
 from chain import limits
 from cli.common import EXIT_OK, UsageError, print_json
-from node.genesis import build_genesis, load_genesis
+from node.genesis import Genesis, build_genesis, load_genesis
 
 
 def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
@@ -20,6 +22,33 @@ def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
             raise UsageError(f"{what} must look like LEFT=RIGHT, got {item!r}")
         out.append((left, right))
     return out
+
+
+def _aid_section(path: Path | None) -> dict[str, Any] | None:
+    """The ledger's genesis section from ``--aid FILE`` (checked with the whole genesis)."""
+    if path is None:
+        return None
+    try:
+        section = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read --aid {path}: {exc}") from None
+    if not isinstance(section, dict):
+        raise UsageError(f"--aid {path} must hold a JSON object: {{policy, areas, orgs}}")
+    return section
+
+
+def _ledger_summary(genesis: Genesis) -> dict[str, Any] | None:
+    """What each agency checks before comparing hashes: its organisation, admins and key."""
+    aid = genesis.doc.get("aid")
+    if aid is None:
+        return None
+    return {
+        "areas": len(aid["areas"]),
+        "orgs": [
+            {k: org[k] for k in ("id", "kind", "area", "admins", "enc_key")} for org in aid["orgs"]
+        ],
+        "policy": genesis.aid_records[record_key("policy", "current")],  # defaults filled in
+    }
 
 
 def cmd_genesis_new(args: argparse.Namespace) -> int:
@@ -36,6 +65,7 @@ def cmd_genesis_new(args: argparse.Namespace) -> int:
         accounts,
         args.time if args.time is not None else int(time.time() * 1000),
         block_gas_limit=args.block_gas_limit,
+        aid=_aid_section(args.aid),
     )
     args.out.write_text(
         json.dumps(genesis.doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -56,6 +86,7 @@ def cmd_genesis_show(args: argparse.Namespace) -> int:
             "accounts": len(genesis.doc["accounts"]),
             "total_supply": sum(genesis.doc["accounts"].values()),
             "block_gas_limit": genesis.block_gas_limit,
+            "ledger": _ledger_summary(genesis),
         }
     )
     return EXIT_OK
@@ -88,6 +119,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=limits.DEFAULT_BLOCK_GAS_LIMIT,
         help="most gas (intrinsic plus declared, docs/transactions.md) of one block "
         f"(default {limits.DEFAULT_BLOCK_GAS_LIMIT:_}; at least {limits.MIN_BLOCK_GAS_LIMIT:_})",
+    )
+    p.add_argument(
+        "--aid",
+        type=Path,
+        metavar="FILE",
+        help="the ledger's section, a JSON object {policy, areas, orgs} (docs/operations.md)",
     )
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--force", action="store_true")

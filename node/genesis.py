@@ -138,16 +138,21 @@ def build_genesis(
     accounts: dict[str, int],
     time_ms: int,
     block_gas_limit: int = limits.DEFAULT_BLOCK_GAS_LIMIT,
+    aid: dict[str, Any] | None = None,
 ) -> Genesis:
     """A validated genesis from (name, public key) validators and initial balances.
 
     The block gas limit is always written out, so the document says what the chain enforces.
+    ``aid`` is the ledger's section (policy, areas, organisations; ``aid.genesis``), checked
+    with the rest: a chain without it has no ledger.
     """
-    doc = {
+    doc: dict[str, Any] = {
         "chain_id": chain_id,
         "time": time_ms,
         "validators": [{"id": vid, "name": name} for name, vid in validators],
         "accounts": dict(accounts),
         "block_gas_limit": block_gas_limit,
     }
+    if aid is not None:
+        doc["aid"] = aid
     return validate_genesis(doc)
