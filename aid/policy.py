@@ -66,9 +66,14 @@ def policy_from_dict(doc: Any, org_count: int) -> Policy:
         if type(value) is not int or not 1 <= value <= MAX_DURATION_S:
             raise BadArgs(f"aid.policy.{key} must be an integer from 1 to {MAX_DURATION_S}")
     policy = Policy(**doc)
-    if not 2 <= policy.governance_quorum <= max(2, org_count):
+    if org_count < 2:
         raise BadArgs(
-            f"aid.policy.governance_quorum must be 2..{max(2, org_count)} organisations: "
+            "aid.orgs must list at least 2 organisations: a role grant needs the admins of "
+            "governance_quorum (at least 2) distinct organisations, so one alone could grant none"
+        )
+    if not 2 <= policy.governance_quorum <= org_count:
+        raise BadArgs(
+            f"aid.policy.governance_quorum must be 2..{org_count} organisations: "
             "no single agency may grant roles"
         )
     if not (

@@ -200,6 +200,8 @@ def test_genesis_show_says_a_chain_has_no_ledger(
         (lambda s: s["orgs"][1].update(kind="ministry"), "kind must be one of"),
         (lambda s: s["orgs"][2].update(admins=[]), "admins must be 1.."),
         (lambda s: s.update(extra=1), "must be an object with policy, areas and orgs"),
+        # one organisation could grant no role, whatever the quorum
+        (lambda s: s.update(orgs=s["orgs"][:1], policy={"governance_quorum": 2}), "at least 2"),
         (lambda s: s.update(policy={"governance_quorum": 5}), "must be 2..4 organisations"),
     ],
 )
