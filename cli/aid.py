@@ -52,7 +52,9 @@ from node.aidclient import (
     read_enc_key,
     read_registry_key,
     readers_of,
+    registry_fingerprint,
     write_enc_key,
+    write_registry_key,
 )
 from node.cluster import load_cluster
 from rpc.client import RpcClient, RpcError, RpcTransportError
@@ -388,6 +390,17 @@ def cmd_enc_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_registry_keygen(args: argparse.Namespace) -> int:
+    key = write_registry_key(args.out)
+    print_json({"registry_key_file": str(args.out), "fingerprint": registry_fingerprint(key)})
+    return EXIT_OK
+
+
+def cmd_registry_fingerprint(args: argparse.Namespace) -> int:
+    print_json({"fingerprint": registry_fingerprint(_registry_key(args))})
+    return EXIT_OK
+
+
 # --- parser ---------------------------------------------------------------------------------------
 def _send_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", required=True, help="the signer's key file")
@@ -463,6 +476,18 @@ def _register_reads(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="the new private key file (0600)")
     p.set_defaults(func=cmd_enc_keygen)
+    p = sub.add_parser(
+        "registry-keygen", help="a new registry key for a consortium (docs/operations.md)"
+    )
+    p.add_argument("--out", required=True, type=Path, help="the new registry key file (0600)")
+    p.set_defaults(func=cmd_registry_keygen)
+    p = sub.add_parser(
+        "registry-fingerprint",
+        help="the registry key's fingerprint, to compare with the other agencies' by phone",
+    )
+    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
+    p.add_argument("--registry-key", type=Path)
+    p.set_defaults(func=cmd_registry_fingerprint)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

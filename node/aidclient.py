@@ -37,7 +37,13 @@ CREATES = {
     "audit.sample": "sample",
     "org.rotate_key": "proposal",
 }
-ENC_KEY_FILE_MODE = 0o600  # an organisation's private key opens every household it may read
+# an organisation's private key opens every household it may read; the registry key makes every
+# commitment brute-forceable: both are written 0600, into new files only
+SECRET_FILE_MODE = 0o600
+# GB 11643-1999's own example number: public and fictional, so its commitment under a registry
+# key is a fingerprint agencies can compare by phone without revealing a person or the key
+FINGERPRINT_ID_NUMBER = "11010519491231002X"
+FINGERPRINT_HEX_CHARS = 16
 # organisation kinds a household's personal data is sealed to: those that serve, pay or audit
 # the household. The finance bureau allocates money and never needs a name or an ID number.
 READER_KINDS = ("poverty_office", "civil_affairs", "bank", "auditor", "village_committee")
@@ -94,21 +100,42 @@ def read_enc_key(path: str | Path) -> str:
     return text.lower()
 
 
-def write_enc_key(path: str | Path) -> str:
-    """A new X25519 key pair: the private key into a new 0600 file; returns the public key.
+def _create_secret_file(path: str | Path, secret: bytes) -> None:
+    """``secret`` as hex into a new file, mode 0600 from its creation on.
 
-    Refuses to overwrite: the file it would replace may be the only key that still opens data
-    sealed before a rotation.
+    Refuses to overwrite: the file it would replace may hold the only copy of a key that still
+    opens old data (an organisation's key before a rotation) or that every commitment rests on.
     """
-    private = PrivateKey.generate()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, ENC_KEY_FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
     except OSError as exc:
         raise ConfigError(f"cannot create {path}: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), ENC_KEY_FILE_MODE)
-        f.write(bytes(private).hex() + "\n")
+        os.fchmod(f.fileno(), SECRET_FILE_MODE)
+        f.write(secret.hex() + "\n")
+
+
+def write_enc_key(path: str | Path) -> str:
+    """A new X25519 key pair: the private key into a new 0600 file; returns the public key."""
+    private = PrivateKey.generate()
+    _create_secret_file(path, bytes(private))
     return bytes(private.public_key).hex()
+
+
+def write_registry_key(path: str | Path) -> bytes:
+    """A new registry key (32 random bytes) into a new 0600 file; returns it."""
+    key = os.urandom(REGISTRY_KEY_BYTES)
+    _create_secret_file(path, key)
+    return key
+
+
+def registry_fingerprint(key: bytes) -> str:
+    """What agencies read to each other to confirm they hold the same registry key.
+
+    The first characters of the commitment of a public example ID number: equal keys give equal
+    fingerprints, and the HMAC reveals nothing of the key.
+    """
+    return person_commitment(key, FINGERPRINT_ID_NUMBER)[:FINGERPRINT_HEX_CHARS]
 
 
 def enc_public_key(private_hex: str) -> str:

@@ -22,7 +22,14 @@ from chain.keyfile import save_key
 from cli import aid as cli_aid
 from cli.common import CliError, UsageError
 from cli.main import build_parser, main
-from node.aidclient import READER_KINDS, aid_tx, readers_of
+from node.aidclient import (
+    FINGERPRINT_ID_NUMBER,
+    READER_KINDS,
+    aid_tx,
+    read_registry_key,
+    readers_of,
+    registry_fingerprint,
+)
 from node.cluster import init_cluster
 from tests.cli.test_main import closed_port_url
 
@@ -399,3 +406,30 @@ async def test_roles_lists_grants_of_an_account_or_an_area(
         with pytest.raises(UsageError, match="--area"):
             await cli_aid._roles(bad)
     capsys.readouterr()
+
+
+def test_registry_keygen_writes_a_new_0600_file_and_prints_only_its_fingerprint(
+    cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "registry.key"
+    assert main(["aid", "registry-keygen", "--out", str(path)]) == 0
+    made = json.loads(capsys.readouterr().out)
+    key = read_registry_key(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert key.hex() not in json.dumps(made)  # the secret is never printed
+    assert made["fingerprint"] == person_commitment(key, FINGERPRINT_ID_NUMBER)[:16]
+    assert main(["aid", "registry-keygen", "--out", str(path)]) == 2  # never overwritten
+    assert read_registry_key(path) == key
+    capsys.readouterr()
+    # another agency's copy of the same key gives the same fingerprint; another key does not
+    assert main(["aid", "registry-fingerprint", "--registry-key", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"fingerprint": made["fingerprint"]}
+    assert main(["aid", "registry-fingerprint", "--cluster", str(cluster)]) == 0
+    local = json.loads(capsys.readouterr().out)["fingerprint"]
+    assert local != made["fingerprint"]
+    assert local == registry_fingerprint(read_registry_key(cluster / "aid" / "registry.key"))
+
+
+def test_the_fingerprint_id_number_is_a_valid_gb11643_number() -> None:
+    body, check = FINGERPRINT_ID_NUMBER[:17], FINGERPRINT_ID_NUMBER[17]
+    assert gb11643_check_digit(body) == check
