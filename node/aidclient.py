@@ -37,11 +37,11 @@ CREATES = {
     "audit.sample": "sample",
     "org.rotate_key": "proposal",
 }
-# an organisation's private key opens every household it may read; the registry key makes every
-# commitment brute-forceable: both are written 0600, into new files only
+# an organisation's private key opens every household it may read; whoever holds the registry
+# key can brute-force every commitment: both are written 0600, into new files only
 SECRET_FILE_MODE = 0o600
-# GB 11643-1999's own example number: public and fictional, so its commitment under a registry
-# key is a fingerprint agencies can compare by phone without revealing a person or the key
+# GB 11643-1999's published example number: its commitment under a registry key is a fingerprint
+# agencies can compare by phone, built from no household's data and revealing nothing of the key
 FINGERPRINT_ID_NUMBER = "11010519491231002X"
 FINGERPRINT_HEX_CHARS = 16
 # organisation kinds a household's personal data is sealed to: those that serve, pay or audit
