@@ -22,6 +22,7 @@ from aid.identity import REGISTRY_KEY_BYTES, account_commitment, person_commitme
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction, sign_tx
+from storage.db import PRIVATE_FILE_MODE
 
 # kind of the entity an action creates (its id is Context.new_id(kind) of the tx hash)
 CREATES = {
@@ -37,9 +38,6 @@ CREATES = {
     "audit.sample": "sample",
     "org.rotate_key": "proposal",
 }
-# an organisation's private key opens every household it may read; whoever holds the registry
-# key can brute-force every commitment: both are written 0600, into new files only
-SECRET_FILE_MODE = 0o600
 # GB 11643-1999's published example number: its commitment under a registry key is a fingerprint
 # agencies can compare by phone, built from no household's data and revealing nothing of the key
 FINGERPRINT_ID_NUMBER = "11010519491231002X"
@@ -103,15 +101,17 @@ def read_enc_key(path: str | Path) -> str:
 def _create_secret_file(path: str | Path, secret: bytes) -> None:
     """``secret`` as hex into a new file, mode 0600 from its creation on.
 
-    Refuses to overwrite: the file it would replace may hold the only copy of a key that still
-    opens old data (an organisation's key before a rotation) or that every commitment rests on.
+    An organisation's private key opens every household it may read, and whoever holds the
+    registry key can brute-force every commitment. Refuses to overwrite: the file it would
+    replace may hold the only copy of a key that still opens old data (an organisation's key
+    before a rotation) or that every commitment rests on.
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except OSError as exc:
         raise ConfigError(f"cannot create {path}: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), SECRET_FILE_MODE)
+        os.fchmod(f.fileno(), PRIVATE_FILE_MODE)
         f.write(secret.hex() + "\n")
 
 

@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nacl.public import PrivateKey
-
 from aid import demo_county
-from aid.identity import REGISTRY_KEY_BYTES
 from chain import limits
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.keyfile import load_key, save_key
+from node.aidclient import write_enc_key, write_registry_key
 from node.config import render_config
 from storage.db import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir
 
@@ -237,12 +235,10 @@ def _write_aid_keys(
     every household's personal data.
     """
     make_private_dir(root / "aid")
-    _write_private(root / "aid" / "registry.key", os.urandom(REGISTRY_KEY_BYTES).hex() + "\n")
+    write_registry_key(root / "aid" / "registry.key")
     orgs, enc_keys = [], {}
     for i, (org_id, kind, name) in enumerate(AID_ORGS):
-        private = PrivateKey.generate()
         rel = f"aid/{org_id}.enc.key"
-        _write_private(root / rel, bytes(private).hex() + "\n")
         enc_keys[org_id] = rel
         orgs.append(
             {
@@ -251,7 +247,7 @@ def _write_aid_keys(
                 "name": name,
                 "area": demo_county.COUNTY_CODE,
                 "admins": [acct_keys[i].public_hex],
-                "enc_key": bytes(private.public_key).hex(),
+                "enc_key": write_enc_key(root / rel),
             }
         )
     section = {
