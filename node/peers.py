@@ -45,6 +45,12 @@ log = logging.getLogger(__name__)
 PeerHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 P2P_PATH = "/p2p"
+# what anything but the validators' WebSocket gets on this port: a clerk or an integrator who
+# pasted the p2p port where the RPC port belongs should learn which port to use, not just 404
+NOT_RPC_TEXT = (
+    "404: this is an aidchain validator (p2p) port; validators connect to /p2p. "
+    "JSON-RPC is served on the node's [rpc] port (the port before this one in a local cluster).\n"
+)
 DEFAULT_HEARTBEAT_S = 5.0  # ping after this long without traffic; dead if no pong in half of it
 MAX_MALFORMED_IN_ROW = 8  # consecutive undecodable messages before an inbound peer is cut off
 INBOUND_BUFFER_MESSAGES = 1_024  # received messages per peer waiting for the handler
@@ -259,6 +265,11 @@ def _check_aiohttp_internals() -> None:
         )
 
 
+async def _not_rpc(request: web.Request) -> web.Response:
+    """Any path but /p2p: a 404 that names the port to use instead."""
+    return web.Response(status=404, text=NOT_RPC_TEXT)
+
+
 def _log_if_crashed(task: asyncio.Task[None]) -> None:
     """A background task that ends with an exception is a bug: say so loudly, once."""
     if not task.cancelled() and task.exception() is not None:
@@ -392,6 +403,7 @@ class PeerNetwork:
         self._state = "running"
         app = web.Application()
         app.router.add_get(P2P_PATH, self._accept)
+        app.router.add_route("*", "/{tail:.*}", _not_rpc)
         runner = web.AppRunner(
             app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )

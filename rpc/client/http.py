@@ -84,7 +84,7 @@ class RpcClient(Closing):
             return json.loads(raw)
         except (UnicodeDecodeError, ValueError):
             raise RpcTransportError(
-                f"{self.url}: HTTP {status} with a body that is not JSON: {raw[:200]!r}"
+                f"{self.url}: HTTP {status} with a body that is not JSON: {_printable(raw)}"
             ) from None
 
     async def call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
@@ -161,3 +161,10 @@ def unwrap(response: dict[str, Any]) -> Any:
     if "error" in response:
         raise RpcError.from_object(response["error"])
     return response["result"]
+
+
+def _printable(raw: bytes, limit: int = 200) -> str:
+    """The start of a body as one line of text: what a person can read, no control characters
+    (a server's bytes go to a terminal)."""
+    text = raw[:limit].decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else " " for c in text).strip()

@@ -21,6 +21,7 @@ from node.peers import (
     CLOSE_MALFORMED,
     CLOSE_REPLACED,
     MAX_MALFORMED_IN_ROW,
+    NOT_RPC_TEXT,
     STAT_KEYS,
     PeerNetwork,
     PeerNetworkError,
@@ -860,3 +861,19 @@ async def test_a_peer_that_stops_reading_is_dropped_and_the_frame_kept(
         assert accepted
     finally:
         await runner.cleanup()
+
+
+async def test_anything_but_the_validators_socket_is_told_where_json_rpc_is(
+    make_cluster: MakeCluster, session: aiohttp.ClientSession
+) -> None:
+    cluster = await make_cluster(1, extra_keys=1)
+    node = cluster.nodes[0]
+    base = f"http://127.0.0.1:{node.net.port}"
+    rpc = {"jsonrpc": "2.0", "id": 1, "method": "node_status"}
+    async with session.post(f"{base}/", json=rpc) as resp:  # a JSON-RPC call at the p2p port
+        assert resp.status == 404 and await resp.text() == NOT_RPC_TEXT
+    async with session.get(f"{base}/public/programs/530102000000") as resp:
+        assert resp.status == 404 and "[rpc] port" in await resp.text()
+    async with session.get(f"{base}/p2p") as resp:  # the validators' path is unchanged
+        assert resp.status == 400
+    assert node.net.stats["rejected_handshakes"] == 1  # only the /p2p request counts

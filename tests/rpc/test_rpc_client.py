@@ -162,6 +162,32 @@ async def test_non_json_rpc_reply_is_a_transport_error() -> None:
             await rpc.call("node_status")
 
 
+async def test_a_non_json_body_is_quoted_as_one_line_of_text() -> None:
+    """A p2p port answers a 404 that names the RPC port: the error must show it readably."""
+
+    async def hint(request: web.Request) -> web.Response:
+        return web.Response(status=404, body="404: use the [rpc] port\n\x1b[31m红\x00".encode())
+
+    app = web.Application()
+    app.router.add_post("/", hint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with RpcClient(f"http://127.0.0.1:{port}/") as rpc:
+            with pytest.raises(RpcTransportError) as info:
+                await rpc.call("node_status")
+    finally:
+        await runner.cleanup()
+    message = str(info.value)
+    assert message.endswith(
+        "HTTP 404 with a body that is not JSON: 404: use the [rpc] port  [31m红"
+    )
+    assert "\x1b" not in message and "\n" not in message  # no terminal control from a server
+
+
 async def test_caller_session_is_left_open_and_own_session_is_closed() -> None:
     async with serve(FakeNode()) as srv:
         async with aiohttp.ClientSession() as session:
