@@ -170,11 +170,7 @@ async def test_a_non_json_body_is_quoted_as_one_line_of_text() -> None:
 
     app = web.Application()
     app.router.add_post("/", hint)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await _serve(app)
     try:
         async with RpcClient(f"http://127.0.0.1:{port}/") as rpc:
             with pytest.raises(RpcTransportError) as info:
@@ -232,12 +228,16 @@ async def _scripted_ws(reply: Any) -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_get("/ws", handle)
+    runner, port = await _serve(app)
+    return runner, f"ws://127.0.0.1:{port}/ws"
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    """``app`` on a free loopback port: its runner (clean it up) and the port."""
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"ws://127.0.0.1:{port}/ws"
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, int(runner.addresses[0][1])
 
 
 async def test_ws_batch_reply_missing_an_answer_is_a_transport_error_at_once() -> None:
