@@ -49,7 +49,7 @@ P2P_PATH = "/p2p"
 # pasted the p2p port where the RPC port belongs should learn which port to use, not just 404
 NOT_RPC_TEXT = (
     "404: this is an aidchain validator (p2p) port; validators connect to /p2p. "
-    "JSON-RPC is served on the node's [rpc] port (the port before this one in a local cluster).\n"
+    "JSON-RPC is served on the node's [rpc] port (its config.toml; cluster.json's rpc_url).\n"
 )
 DEFAULT_HEARTBEAT_S = 5.0  # ping after this long without traffic; dead if no pong in half of it
 MAX_MALFORMED_IN_ROW = 8  # consecutive undecodable messages before an inbound peer is cut off
