@@ -1,14 +1,26 @@
-"""Disbursement contracts written in the contract subset (deployed as source, never imported)."""
+"""The ledger's rules contracts, written in the contract subset (deployed as source, never imported).
+
+A program names a rules contract that answers, at fixed hooks, who is eligible, how much and
+which approval stages an amount needs (docs/ledger.md, "Rules contracts"); the monitoring rules
+contract flags households at risk of returning to poverty (docs/oversight.md). The demo county
+deploys these (node/demo.py), the ledger bench the living subsidy (node/benchledger.py).
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 
-NAMES = ("household_registry", "program_budget")
+NAMES = (
+    "rules_living_subsidy",
+    "rules_education_subsidy",
+    "rules_seedlings",
+    "rules_monitored_support",
+    "monitoring_rules",
+)
 
 
 def source(name: str) -> str:
-    """The source text of a system contract, e.g. ``source("program_budget")``."""
+    """The source text of a system contract, e.g. ``source("rules_living_subsidy")``."""
     if name not in NAMES:
         raise KeyError(f"no system contract {name!r}; known: {', '.join(NAMES)}")
     return resources.files(__name__).joinpath(f"{name}.py").read_text(encoding="utf-8")

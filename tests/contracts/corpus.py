@@ -1277,13 +1277,13 @@ def run_vm(source: str, gas: int = 5_000_000) -> dict[str, Any]:
     }
 
 
-def system_scenario() -> list[dict[str, Any]]:
-    """A realistic run of the system contracts; every receipt (result, events, gas)."""
+def example_scenario() -> list[dict[str, Any]]:
+    """A realistic run of the example contracts; every receipt (result, events, gas)."""
     import hashlib
 
     from chain.statekeys import account_key
+    from contracts.examples import source
     from contracts.runtime import CallContext, MemoryState, call, deploy
-    from contracts.system import source
 
     state = MemoryState()
     admin, township, bank = "ad" * 32, "70" * 32, "ba" * 32
@@ -1387,8 +1387,8 @@ def main() -> None:
     for ident, source in all_sources():
         line = {"id": ident, **run_vm(source)}
         sys.stdout.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
-    for index, receipt in enumerate(system_scenario()):
-        line = {"id": f"system{index:03d}", **receipt}
+    for index, receipt in enumerate(example_scenario()):
+        line = {"id": f"example{index:03d}", **receipt}
         sys.stdout.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
 
 
