@@ -22,7 +22,7 @@ from aid.identity import REGISTRY_KEY_BYTES, account_commitment, person_commitme
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
 from chain.tx import Transaction, sign_tx
-from storage.db import PRIVATE_FILE_MODE
+from storage.db import write_private_file
 
 # kind of the entity an action creates (its id is Context.new_id(kind) of the tx hash)
 CREATES = {
@@ -107,12 +107,9 @@ def _create_secret_file(path: str | Path, secret: bytes) -> None:
     before a rotation) or that every commitment rests on.
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        write_private_file(path, secret.hex() + "\n", exclusive=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), PRIVATE_FILE_MODE)
-        f.write(secret.hex() + "\n")
 
 
 def write_enc_key(path: str | Path) -> str:

@@ -28,7 +28,7 @@ from chain.errors import ConfigError
 from chain.keyfile import load_key, save_key
 from node.aidclient import write_enc_key, write_registry_key
 from node.config import render_config
-from storage.db import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir
+from storage.db import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, make_private_dir, write_private_file
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +89,6 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a new file readable by its owner only (0600, whatever the umask)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), PRIVATE_FILE_MODE)
-        f.write(text)
-
-
 def init_cluster(
     directory: str | Path,
     *,
@@ -127,7 +119,7 @@ def init_cluster(
     aid_section, aid_files = _write_aid_keys(root, acct_keys, aid_policy or {})
     chain_id = chain_id or f"aidchain-local-{os.urandom(4).hex()}"
     genesis = _genesis(chain_id, keys, acct_keys, block_gas_limit, aid_section)
-    _write_private(root / "genesis.json", json.dumps(genesis, indent=2) + "\n")
+    write_private_file(root / "genesis.json", json.dumps(genesis, indent=2) + "\n")
     node_entries = [_write_node(root, i, keys, ports, consensus or {}) for i in range(len(keys))]
     account_paths = _write_accounts(root, acct_keys)
     manifest = {
@@ -136,7 +128,7 @@ def init_cluster(
         "accounts": account_paths,
         "aid": {**aid_files, "admins": {org: account_paths[i] for i, org in enumerate(_org_ids())}},
     }
-    _write_private(root / "cluster.json", json.dumps(manifest, indent=2) + "\n")
+    write_private_file(root / "cluster.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
@@ -196,7 +188,7 @@ def _write_node(
     }
     if consensus:
         sections["consensus"] = dict(consensus)
-    _write_private(folder / "config.toml", render_config(sections, peers))
+    write_private_file(folder / "config.toml", render_config(sections, peers))
     return {
         "id": keys[i].public_hex,
         "name": f"node{i}",

@@ -125,6 +125,17 @@ PRIVATE_FILE_MODE = 0o600
 PRIVATE_UMASK = 0o077  # what the node process runs with: LevelDB creates files all its life
 
 
+def write_private_file(path: Path | str, text: str, *, exclusive: bool = False) -> None:
+    """Write ``text`` to a file readable by its owner only: 0600 from creation on, whatever
+    the umask. ``exclusive`` refuses an existing file (``FileExistsError``) instead of
+    truncating it, for keys whose old copy may be the only one left."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), PRIVATE_FILE_MODE)
+        f.write(text)
+
+
 def make_private_dir(path: Path) -> None:
     """Create ``path`` (and missing parents) as 0700; tighten an existing wider directory.
 
