@@ -10,13 +10,11 @@ docs/contracts.md and the VM's tests. Do not deploy them to disburse real funds.
 
 from __future__ import annotations
 
-from importlib import resources
+from contracts.packaged import packaged_source
 
 NAMES = ("household_registry", "program_budget")
 
 
 def source(name: str) -> str:
     """The source text of an example contract, e.g. ``source("program_budget")``."""
-    if name not in NAMES:
-        raise KeyError(f"no example contract {name!r}; known: {', '.join(NAMES)}")
-    return resources.files(__name__).joinpath(f"{name}.py").read_text(encoding="utf-8")
+    return packaged_source(__name__, NAMES, name, "example")

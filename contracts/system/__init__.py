@@ -8,7 +8,7 @@ deploys these (node/demo.py), the ledger bench the living subsidy (node/benchled
 
 from __future__ import annotations
 
-from importlib import resources
+from contracts.packaged import packaged_source
 
 NAMES = (
     "rules_living_subsidy",
@@ -21,6 +21,4 @@ NAMES = (
 
 def source(name: str) -> str:
     """The source text of a system contract, e.g. ``source("rules_living_subsidy")``."""
-    if name not in NAMES:
-        raise KeyError(f"no system contract {name!r}; known: {', '.join(NAMES)}")
-    return resources.files(__name__).joinpath(f"{name}.py").read_text(encoding="utf-8")
+    return packaged_source(__name__, NAMES, name, "system")
