@@ -214,6 +214,8 @@ class Node:
             "blocks_committed": 0,
             "exec_cpu_ms": 0,  # CPU the execution thread spent on committed blocks
             "commit_cpu_ms": 0,  # CPU the I/O thread spent writing them (batch build + write)
+            # wall clock when this process started: tells a restarted node's counters apart
+            "started_ms": wall_ms(),
         }
         self.runner = Runner(
             journal=StoreJournal(self.store, self._io),
