@@ -14,26 +14,26 @@ never counted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from chain.crypto import KeyPair, verify
 from chain.tx import Transaction, make_transfer
+from node.benchconn import NODE_LOST_S, RECONNECT_PAUSE_S, Failover
 from node.cluster import load_cluster
-from rpc.client import Client, RpcClient, RpcError, RpcTransportError
-from rpc.client.sdk import endpoints
-from rpc.client.ws import WsRpc
+from rpc.client import Client, RpcClient, RpcError, RpcTransportError, SubscriptionDropped
+from rpc.client.http import Calls
 
 SUBMIT_BATCH = 100  # transactions per JSON-RPC batch request
 POLL_INTERVAL_S = 0.02  # how often the client looks whether the last commits were seen
 BACKOFF_S = 0.05
 MAX_RETRIES = 2_000  # per batch, on mempool_full
 MAX_INFLIGHT_BATCHES = 64  # per client, in open-loop (--rate) mode
+RESEND_S = 5.0  # after a node was lost: resend what was accepted this long ago, not committed
 # how the clients send (--transport): one WebSocket each, or an HTTP POST per batch; the
 # report names it
 TRANSPORTS = {"ws": "WebSocket", "http": "HTTP"}
@@ -120,6 +120,14 @@ class BenchReport:
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
     machine: MachineSpeed | None = None  # this machine's speed just before the run
     machine_after: MachineSpeed | None = None  # ... and just after it
+    # when nodes are lost during the run (a tester kills them on purpose): how often the clients
+    # and the block watcher moved to the next node, how many accepted transactions were sent
+    # again, and which nodes were restarted (their counters began again)
+    failovers: int = 0
+    watcher_moves: int = 0
+    resent: int = 0
+    restarted: list[str] = field(default_factory=list)
+    silent: list[str] = field(default_factory=list)  # nodes that did not answer node_status
 
     @property
     def ok(self) -> bool:
@@ -192,6 +200,7 @@ class BenchReport:
                 f"  views       {self.views_entered} view changes completed during the run "
                 f"(all nodes), highest view now {self.view}"
             )
+        lines.extend(self._failover())
         if self.node_cpu_s >= 0 and self.committed:
             per_tx = self.node_cpu_s / self.committed / max(self.nodes, 1) * 1e6
             share = self.committed * max(self.nodes, 1) / 1e6
@@ -215,6 +224,26 @@ class BenchReport:
         for reason, count in sorted(self.refused.items()):
             lines.append(f"  REFUSED BY THE LEDGER {count} x {reason} (committed, ok: false)")
         return "\n".join(lines)
+
+    def _failover(self) -> list[str]:
+        lines = []
+        if self.failovers or self.watcher_moves or self.resent:
+            lines.append(
+                f"  failover    moves to the next node: {self.failovers} by the clients, "
+                f"{self.watcher_moves} by the block watcher; accepted transactions sent again: "
+                f"{self.resent} (a lost node may not have gossiped them)"
+            )
+        if self.restarted:
+            lines.append(
+                f"  restarted   {', '.join(self.restarted)} during the run: counters begin again "
+                "at a restart, so there are no view or CPU figures"
+            )
+        if self.silent:
+            lines.append(
+                f"  silent      {', '.join(self.silent)} did not answer node_status before or "
+                "after the run, so there are no view or CPU figures"
+            )
+        return lines
 
     def _heights(self) -> str:
         return f" (heights {self.first_height}-{self.last_height})" if self.first_height else ""
@@ -330,81 +359,105 @@ async def measure(
         txs=txs, clients=clients, nodes=len(urls), rate=rate, label=label, transport=transport
     )
     report.machine = machine_speed()
-    views_before = await _views(urls)
+    before = await _snapshot(urls)
     cpu_before = time.process_time()
-    run = _Run(report, {t.hash for x in per_account for t in x}, rate)
-    cpu_submitting = None  # the nodes' CPU when the last submission was answered
-    watch = asyncio.create_task(run.watch(urls[0], start_height))
+    run = _Run(report, [t for x in per_account for t in x], rate, urls)
+    submitting = None  # the nodes' counters when the last submission was answered
+    watch = asyncio.create_task(run.watch(start_height))
+    resender = Failover(urls, 1, transport)
+    resend = asyncio.create_task(run.resend_lost(resender))
     try:
         queues = _client_queues(per_account, clients)
-        await asyncio.gather(*(run.client(urls[c % len(urls)], q) for c, q in enumerate(queues)))
+        await asyncio.gather(*(run.client(c % len(urls), q) for c, q in enumerate(queues)))
         report.submitted = len(run.submit_time)
         report.submit_seconds = time.monotonic() - run.started
-        cpu_submitting = await _views(urls)
-        await run.wait_commits(watch, timeout_s)
+        submitting = await _snapshot(urls)
+        await run.wait_commits(watch, resend, timeout_s)
     finally:
-        watch.cancel()  # it waits for the next block; every commit we wait for was seen
-        with contextlib.suppress(asyncio.CancelledError):
-            await watch
+        # the watcher waits for the next block (every commit we wait for was seen), the
+        # resender for its next round
+        for task in (watch, resend):
+            task.cancel()
+        await asyncio.gather(watch, resend, return_exceptions=True)
+        await resender.close()
+    report.failovers = run.failovers
     run.settle()
     report.client_cpu_s = time.process_time() - cpu_before
     report.machine_after = machine_speed()
     report.cores = os.cpu_count() or 0
-    views_after = await _views(urls)
-    if views_before is not None and views_after is not None:
-        report.views_entered = sum(views_after[1]) - sum(views_before[1])
-        report.view = max(views_after[0])
-        spent = [
-            sum(after) - sum(before)
-            for after, before in zip(views_after[2:], views_before[2:], strict=True)
-        ]
-        report.node_cpu_s, report.exec_cpu_s, report.commit_cpu_s = (ms / 1000 for ms in spent)
-        if cpu_submitting is not None:
-            report.node_cpu_submit_s = (sum(cpu_submitting[2]) - sum(views_before[2])) / 1000
+    after = await _snapshot(urls)
+    report.silent = [urls[i] for i in sorted(set(before.silent) | set(after.silent))]
+    report.restarted = [urls[i] for i in after.restarted_since(before)]
+    if not report.silent and not report.restarted:  # else counters are missing or began again
+        report.view = max(after.views)
+        report.views_entered = sum(after.entered) - sum(before.entered)
+        report.node_cpu_s = (sum(after.cpu_ms) - sum(before.cpu_ms)) / 1000
+        report.exec_cpu_s = (sum(after.exec_ms) - sum(before.exec_ms)) / 1000
+        report.commit_cpu_s = (sum(after.commit_ms) - sum(before.commit_ms)) / 1000
+        if submitting is not None and not submitting.silent:
+            if not submitting.restarted_since(before):
+                report.node_cpu_submit_s = (sum(submitting.cpu_ms) - sum(before.cpu_ms)) / 1000
     return report
 
 
-async def _views(
-    urls: list[str],
-) -> tuple[list[int], list[int], list[int], list[int], list[int]] | None:
-    """Each node's view, new views entered, and CPU ms (all, executing, committing), or None.
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Every node's view, new views entered and CPU ms (all, executing, committing), and when
+    its process started, so a node restarted during the run is told apart."""
+
+    views: list[int]
+    entered: list[int]
+    cpu_ms: list[int]
+    exec_ms: list[int]
+    commit_ms: list[int]
+    started_ms: list[int]
+    silent: list[int]  # nodes that did not answer
+
+    def restarted_since(self, before: _Snapshot) -> list[int]:
+        """Nodes that answered both times from different processes."""
+        pairs = zip(self.started_ms, before.started_ms, strict=True)
+        silent = set(self.silent) | set(before.silent)
+        return [i for i, (now, then) in enumerate(pairs) if now != then and i not in silent]
+
+
+async def _snapshot(urls: list[str]) -> _Snapshot:
+    """Each node's counters; a node that does not answer is ``silent`` (and counts zeros).
 
     A healthy run stays in its view: every view change means some replica gave up waiting for
     a block (request or view-change timeout), which is what an unbounded block causes.
     """
-    views: list[int] = []
-    entered: list[int] = []
-    cpu_ms: list[int] = []
-    exec_ms: list[int] = []
-    commit_ms: list[int] = []
-    try:
-        for url in urls:
+    rows: list[tuple[int, ...]] = []
+    silent: list[int] = []
+    for i, url in enumerate(urls):
+        try:
             async with RpcClient(url) as rpc:
                 status = await rpc.call("node_status")
-            views.append(int(status["view"]))
-            entered.append(int(status["stats"]["consensus"].get("views_entered", 0)))
             node = status["stats"]["node"]
-            cpu_ms.append(int(node["cpu_ms"]))
-            exec_ms.append(int(node["exec_cpu_ms"]))
-            commit_ms.append(int(node["commit_cpu_ms"]))
-    except (RpcError, RpcTransportError, KeyError, TypeError, ValueError):
-        return None  # a node that does not answer: no figure rather than a wrong one
-    return views, entered, cpu_ms, exec_ms, commit_ms
+            rows.append(
+                (
+                    int(status["view"]),
+                    int(status["stats"]["consensus"].get("views_entered", 0)),
+                    int(node["cpu_ms"]),
+                    int(node["exec_cpu_ms"]),
+                    int(node["commit_cpu_ms"]),
+                    int(node["started_ms"]),
+                )
+            )
+        except (RpcError, RpcTransportError, KeyError, TypeError, ValueError):
+            rows.append((0, 0, 0, 0, 0, 0))
+            silent.append(i)
+    views, entered, cpu_ms, exec_ms, commit_ms, started_ms = (
+        list(c) for c in zip(*rows, strict=True)
+    )
+    return _Snapshot(views, entered, cpu_ms, exec_ms, commit_ms, started_ms, silent)
 
 
-@contextlib.asynccontextmanager
-async def _submitter(url: str, transport: str) -> AsyncIterator[RpcClient | WsRpc]:
-    """One client's connection to its node, by ``transport``."""
-    if transport == "http":
-        async with RpcClient(url, timeout=60) as rpc:
-            yield rpc
-        return
-    ws = WsRpc(endpoints(url)[1], timeout=60)
-    await ws.connect()
-    try:
-        yield ws
-    finally:
-        await ws.close()
+async def _block(node: Client, note: dict[str, Any]) -> list[str]:
+    """The hashes of the announced block's transactions."""
+    blk = await node.call("block_get", height=note["height"])
+    if blk is None:
+        raise RpcTransportError(f"block {note['height']} announced but not readable")
+    return list(blk["txs"])
 
 
 def _client_queues(per_account: list[list[Transaction]], clients: int) -> list[list[Transaction]]:
@@ -419,13 +472,23 @@ def _client_queues(per_account: list[list[Transaction]], clients: int) -> list[l
     return queues
 
 
+class Sender(Protocol):
+    """Where a client's batches go: ``node.benchconn.Failover``, which moves between nodes."""
+
+    async def batch(self, calls: Calls) -> list[Any | RpcError]: ...
+
+
 class _Run:
     """One measurement: the submitting clients, the block watcher and their timestamps."""
 
-    def __init__(self, report: BenchReport, hashes: set[str], rate: float) -> None:
+    def __init__(
+        self, report: BenchReport, txs: list[Transaction], rate: float, urls: list[str]
+    ) -> None:
         self.report = report
-        self.hashes = hashes
+        self.txs = {t.hash: t for t in txs}
+        self.hashes = set(self.txs)
         self.rate = rate
+        self.urls = urls
         per_client_rate = rate / report.clients if rate > 0 else 0.0
         # with an offered rate, send small batches often (~20 per second per client): smooth
         self.batch_size = (
@@ -434,15 +497,20 @@ class _Run:
         self.sent_time: dict[str, float] = {}
         self.submit_time: dict[str, float] = {}
         self.commit_time: dict[str, float] = {}
+        self.connections: list[Failover] = []
         self.started = time.monotonic()
 
-    async def send_batch(self, rpc: RpcClient | WsRpc, batch: list[Transaction]) -> None:
+    @property
+    def failovers(self) -> int:
+        return sum(c.lost for c in self.connections)
+
+    async def send_batch(self, conn: Sender, batch: list[Transaction]) -> None:
         retries = 0
         while batch:
             sent_at = time.monotonic()
             for tx in batch:
                 self.sent_time.setdefault(tx.hash, sent_at)
-            results = await rpc.batch([("tx_send", {"tx": t.to_dict()}) for t in batch])
+            results = await conn.batch([("tx_send", {"tx": t.to_dict()}) for t in batch])
             retry = []
             for tx, res in zip(batch, results, strict=True):
                 if isinstance(res, RpcError):
@@ -451,58 +519,123 @@ class _Run:
                     else:
                         self.report.rejected[res.reason or res.message] += 1
                 else:
-                    self.submit_time[tx.hash] = self.sent_time[tx.hash]
+                    self.submit_time.setdefault(tx.hash, self.sent_time[tx.hash])
             batch = retry
             if batch:
                 retries += 1
                 await asyncio.sleep(BACKOFF_S)
 
-    async def client(self, url: str, queue: list[Transaction]) -> None:
+    async def client(self, first: int, queue: list[Transaction]) -> None:
         txs = self.report.txs
         my_rate = self.rate * len(queue) / txs if self.rate > 0 and txs else 0.0
         size = self.batch_size
-        async with _submitter(url, self.report.transport) as rpc:
+        conn = Failover(self.urls, first, self.report.transport)
+        self.connections.append(conn)
+        try:
             if not my_rate:  # closed loop: one batch in flight per client
                 for pos in range(0, len(queue), size):
-                    await self.send_batch(rpc, queue[pos : pos + size])
+                    await self.send_batch(conn, queue[pos : pos + size])
                 return
             # open loop at the offered rate: batches leave on schedule, whatever is in flight
             inflight = asyncio.Semaphore(MAX_INFLIGHT_BATCHES)
-            tasks = []
-            for pos in range(0, len(queue), size):
-                delay = self.started + pos / my_rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await inflight.acquire()
-                task = asyncio.create_task(self.send_batch(rpc, queue[pos : pos + size]))
-                task.add_done_callback(lambda _t: inflight.release())
-                tasks.append(task)
-            await asyncio.gather(*tasks)
+            tasks: list[asyncio.Task[None]] = []
+            failed: list[asyncio.Task[None]] = []
 
-    async def watch(self, url: str, height: int) -> None:
+            def done(task: asyncio.Task[None]) -> None:
+                inflight.release()
+                if not task.cancelled() and task.exception() is not None:
+                    failed.append(task)
+
+            try:
+                for pos in range(0, len(queue), size):
+                    delay = self.started + pos / my_rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    await inflight.acquire()
+                    if failed:
+                        break  # gather below raises its error
+                    task = asyncio.create_task(self.send_batch(conn, queue[pos : pos + size]))
+                    task.add_done_callback(done)
+                    tasks.append(task)
+                await asyncio.gather(*tasks)
+            finally:
+                # a failed batch ends the client: its other batches are cancelled, and every
+                # task's outcome is collected here (none left for the loop to complain about)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await conn.close()
+
+    async def watch(self, height: int) -> None:
         """Note when each of our transactions is first seen in a committed block.
 
         The node pushes each committed block (a ``blocks`` subscription), so the time noted is
         when the commit was announced, and the watcher costs the node one notification and one
-        ``block_get`` (for the hashes) per block instead of a poll every few milliseconds.
+        ``block_get`` (for the hashes) per block instead of a poll every few milliseconds. When
+        its node is lost the watcher follows the next node from the block after the last one it
+        saw; it gives up when no node answered for ``NODE_LOST_S``.
         """
-        async with Client(url) as node:
-            async for note in node.blocks(from_height=height + 1):
-                now = time.monotonic()
-                blk = await node.call("block_get", height=note["height"])
-                if blk is None:
-                    raise RuntimeError(f"block {note['height']} announced but not readable")
-                self.report.blocks += 1
-                ours = False
-                for h in blk["txs"]:
-                    if h in self.hashes and h not in self.commit_time:
-                        self.commit_time[h] = now
-                        ours = True
-                if ours:
-                    self.report.first_height = self.report.first_height or note["height"]
-                    self.report.last_height = note["height"]
+        index, last_answer = 0, time.monotonic()
+        while True:
+            url = self.urls[index % len(self.urls)]
+            try:
+                async with Client(url) as node:
+                    subscription = node.subscribe("blocks", from_height=height + 1, max_resumes=1)
+                    async for note in subscription:
+                        last_answer = time.monotonic()
+                        height = self._note_block(note["height"], await _block(node, note))
+            except (RpcTransportError, SubscriptionDropped) as exc:
+                if time.monotonic() - last_answer > NODE_LOST_S:
+                    raise RpcTransportError(
+                        f"no node of the cluster answered for {NODE_LOST_S:.0f} s (last: {exc})"
+                    ) from exc
+                self.report.watcher_moves += 1
+                index += 1
+                await asyncio.sleep(RECONNECT_PAUSE_S)
 
-    async def wait_commits(self, watch: asyncio.Task[None], timeout_s: float) -> None:
+    def _note_block(self, height: int, hashes: list[str]) -> int:
+        now = time.monotonic()
+        self.report.blocks += 1
+        ours = False
+        for h in hashes:
+            if h in self.hashes and h not in self.commit_time:
+                self.commit_time[h] = now
+                ours = True
+        if ours:
+            self.report.first_height = self.report.first_height or height
+            self.report.last_height = height
+        return height
+
+    async def resend_lost(self, conn: Sender) -> None:
+        """After a client lost its node, send again what was accepted but has not committed.
+
+        A node killed before it gossiped a transaction takes it with it, and that sender's later
+        nonces then wait in the other pools as gapped. Every ``RESEND_S`` while some client has
+        moved, the transactions accepted more than ``RESEND_S`` ago and still not seen committed
+        go again, each sender's in nonce order, to any live node: a node that holds one already
+        or has committed it answers with its hash, so nothing is admitted twice.
+        """
+        while True:
+            await asyncio.sleep(RESEND_S)
+            if not self.failovers:
+                continue
+            cutoff = time.monotonic() - RESEND_S
+            lost = sorted(
+                (
+                    self.txs[h]
+                    for h, at in self.submit_time.items()
+                    if at < cutoff and h not in self.commit_time
+                ),
+                key=lambda t: t.nonce,
+            )
+            self.report.resent += len(lost)
+            for pos in range(0, len(lost), SUBMIT_BATCH):
+                await self.send_batch(conn, lost[pos : pos + SUBMIT_BATCH])
+
+    async def wait_commits(
+        self, watch: asyncio.Task[None], resend: asyncio.Task[None], timeout_s: float
+    ) -> None:
         """Until every accepted transaction was seen committed (or the timeout).
 
         Only the ones still missing are looked at again: rebuilding sets of every hash 50
@@ -514,8 +647,9 @@ class _Run:
             missing = [h for h in missing if h not in self.commit_time]
             if not missing:
                 return
-            if watch.done():
-                watch.result()
+            for task in (watch, resend):
+                if task.done():
+                    task.result()  # raises what ended it: no node answered
             await asyncio.sleep(POLL_INTERVAL_S)
 
     def settle(self) -> None:

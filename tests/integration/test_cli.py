@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,41 @@ async def test_bench_counts_only_committed(cluster: LocalCluster) -> None:
     for key in cluster.accounts:
         total += (await cluster.call(0, "account_get", address=key.public_hex))["nonce"]
     assert total == 400
+
+
+async def test_bench_rides_through_the_loss_of_a_node(cluster: LocalCluster) -> None:
+    """A tester kills a node mid-run: its clients and the block watcher (both on node0, the
+    view's primary) move to the next node, everything commits, and the report says so."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli",
+        "bench",
+        "--dir",
+        str(cluster.info.root),
+        "--txs",
+        "1500",
+        "--clients",
+        "4",
+        "--rate",
+        "300",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.sleep(2.5)  # set-up, and a second of the run
+        cluster.kill(0)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = out.decode()
+    assert proc.returncode == 0, text + err.decode()
+    assert "committed   1500 in" in text
+    assert "moves to the next node: " in text and ", 1 by the block watcher" in text
+    assert f"silent      {cluster.url(0)}" in text  # no CPU figures from a partial cluster
+    assert "Traceback" not in err.decode() and "never retrieved" not in err.decode()
 
 
 async def test_bench_reports_what_did_not_commit(cluster: LocalCluster) -> None:

@@ -130,3 +130,19 @@ def test_the_committed_line_names_the_heights_to_replay() -> None:
     text = _report(blocks=12, first_height=146, last_height=157).render()
     assert "  committed   1000 in 12 blocks (heights 146-157) over 1.25s" in text.splitlines()
     assert "  committed   1000 in 12 blocks over 1.25s" in _report(blocks=12).render().splitlines()
+
+
+def test_a_run_that_lost_nodes_says_how_it_rode_through() -> None:
+    text = _report(failovers=3, watcher_moves=1, resent=17).render()
+    assert (
+        "  failover    moves to the next node: 3 by the clients, 1 by the block watcher; "
+        "accepted transactions sent again: 17 (a lost node may not have gossiped them)"
+    ) in text
+    assert "failover" not in _report().render()
+
+
+def test_restarted_or_silent_nodes_leave_no_cpu_figures_and_say_why() -> None:
+    text = _report(restarted=["http://127.0.0.1:1/"], silent=["http://127.0.0.1:3/"]).render()
+    assert "  restarted   http://127.0.0.1:1/ during the run: counters begin again" in text
+    assert "  silent      http://127.0.0.1:3/ did not answer node_status" in text
+    assert "node CPU" not in text and "views" not in text
