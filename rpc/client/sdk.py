@@ -60,7 +60,7 @@ def endpoints(url: str) -> tuple[str, str]:
 
 
 class Client(Closing):
-    """``async with Client("http://127.0.0.1:26657/") as client: await client.status()``.
+    """``async with Client("http://127.0.0.1:26600/") as client: await client.status()``.
 
     Calls go over HTTP, or over the WebSocket when ``websocket=True`` or the URL names it
     (``ws://…`` or a path ending in ``/ws``).
