@@ -118,6 +118,9 @@ class StateSync:
         self.stats = {
             "rounds": 0,
             "blocks_applied": 0,
+            # served blocks our consensus had applied by the time they arrived: a race, not a
+            # peer's fault (it served what we asked for)
+            "blocks_applied_meanwhile": 0,
             "bad_peer_responses": 0,
             "timeouts": 0,
             "served_blocks": 0,
@@ -166,8 +169,9 @@ class StateSync:
                 break
             peer = usable[idx % len(usable)]
             idx += 1
+            asked = self.host.height + 1
             try:
-                items = await self._fetch(peer, self.host.height + 1)
+                items = await self._fetch(peer, asked)
             except TimeoutError:
                 self.stats["timeouts"] += 1
                 bad.add(peer)
@@ -176,9 +180,12 @@ class StateSync:
                 bad.add(peer)  # this peer has nothing beyond our head; try the others
                 continue
             try:
-                for item in items:
-                    block, cert = self._verify(item)
-                    await self.host.apply_synced_block(block, cert)
+                for offset, item in enumerate(items):
+                    checked = self._verify(item, asked + offset)
+                    if checked is None:
+                        self.stats["blocks_applied_meanwhile"] += 1
+                        continue
+                    await self.host.apply_synced_block(*checked)
                     self.stats["blocks_applied"] += 1
             except AidchainError as exc:
                 self.stats["bad_peer_responses"] += 1
@@ -220,10 +227,18 @@ class StateSync:
         finally:
             self._pending.pop(req_id, None)
 
-    def _verify(self, item: Any) -> tuple[Block, CommitCertificate]:
+    def _verify(self, item: Any, expected: int) -> tuple[Block, CommitCertificate] | None:
+        """The response's block at height ``expected``, checked against our head; None when our
+        own consensus applied that height while the response was on its way (applying a synced
+        block yields to the consensus worker, which may commit the blocks it holds certified).
+        """
         block = block_from_wire(item["block"])
         cert = certificate_from_dict(item["cert"])
         host = self.host
+        if block.height != expected:
+            raise InvalidBlock(f"expected height {expected}, got {block.height}")
+        if block.height <= host.height:
+            return None
         if block.height != host.height + 1:
             raise InvalidBlock(f"expected height {host.height + 1}, got {block.height}")
         if block.header.prev_hash != host.head_hash:

@@ -284,3 +284,41 @@ async def test_a_sync_round_that_dies_of_a_bug_stops_the_node(
     await asyncio.sleep(0)  # done callbacks run on the next loop iteration
     assert died == [True]
     assert any(r.levelname == "CRITICAL" and "sync-round" in r.message for r in caplog.records)
+
+
+class RacingHost(Host):
+    """Our consensus commits the blocks it holds certified while a sync response is applied:
+    after the first synced block, heights 2..5 arrive through the consensus worker."""
+
+    def __init__(self, chain: list[tuple[Block, CommitCertificate]], serve: dict[str, Any]) -> None:
+        super().__init__(chain, serve)
+        self.raced = False
+
+    async def apply_synced_block(self, block: Block, certificate: CommitCertificate) -> None:
+        self.applied.append(block)
+        if not self.raced:
+            self.raced = True
+            self.applied.extend(b for b, _ in self.chain[1:5])
+
+
+async def test_blocks_our_consensus_applied_meanwhile_are_skipped_not_blamed_on_the_peer() -> None:
+    chain = _chain(8)
+    host = RacingHost(chain, {"p1": honest(chain)})
+    await _run(host)
+    assert [b.hash for b in host.applied] == [b.hash for b, _ in chain]
+    assert host.sync is not None
+    assert host.sync.stats["bad_peer_responses"] == 0
+    assert host.sync.stats["blocks_applied_meanwhile"] == 3  # 2, 3, 4 of the first response
+
+
+async def test_a_response_that_skips_or_repeats_heights_is_the_peers_fault() -> None:
+    chain = _chain(4)
+
+    def stale(start: int, count: int) -> list[dict[str, Any]]:
+        return honest(chain)(1, count)  # always from the start, whatever was asked
+
+    host = Host(chain, {"stale": stale, "good": honest(chain)})
+    host.applied.append(chain[0][0])  # we are at height 1 and ask for 2..
+    await _run(host)
+    assert [b.hash for b in host.applied] == [b.hash for b, _ in chain]
+    assert host.sync is not None and host.sync.stats["bad_peer_responses"] == 1
