@@ -75,6 +75,8 @@ MIN_BLOCK_GAS_LIMIT = MAX_CALL_GAS + MAX_INTRINSIC_GAS
 DEFAULT_BLOCK_GAS_LIMIT = MIN_BLOCK_GAS_LIMIT
 
 # --- node-local defaults (overridable in config.toml) ------------------------------------------
+DEFAULT_STATUS_LOG_S = 60  # a node logs one status line this often ([node] status_log_s; 0: never)
+MAX_STATUS_LOG_S = 86_400
 DEFAULT_MEMPOOL_MAX_TXS = 50_000
 DEFAULT_MEMPOOL_MAX_BYTES = 256 * 1024 * 1024  # summed tx sizes held in the pool
 DEFAULT_MEMPOOL_MAX_PER_SENDER = 2_000  # pending txs of one sender: 25 senders to fill the pool

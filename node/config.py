@@ -108,6 +108,9 @@ class NodeConfig:
     # keep the ledger's read-side index and statistics (false: a validator that serves no
     # ledger reads, like CometBFT's null tx indexer; docs/operations.md)
     read_side: bool = True
+    # seconds between the node's status lines in its log (height, commits, view, peers,
+    # pool); 0: none
+    status_log_s: int = limits.DEFAULT_STATUS_LOG_S
     rpc: RpcConfig = field(default_factory=RpcConfig)
     p2p: P2PConfig = field(default_factory=P2PConfig)
     consensus: ConsensusTuning = field(default_factory=ConsensusTuning)
@@ -154,7 +157,15 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
     node = raw.get("node")
     if not isinstance(node, dict):
         raise ConfigError("missing [node] section")
-    unknown = set(node) - {"name", "key_file", "data_dir", "genesis", "log_level", "read_side"}
+    unknown = set(node) - {
+        "name",
+        "key_file",
+        "data_dir",
+        "genesis",
+        "log_level",
+        "read_side",
+        "status_log_s",
+    }
     if unknown:
         raise ConfigError(f"unknown key(s) in [node]: {', '.join(sorted(unknown))}")
     base = path.parent
@@ -171,6 +182,12 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
     read_side = node.get("read_side", True)
     if not isinstance(read_side, bool):
         raise ConfigError("[node] read_side must be true or false")
+    status_log_s = node.get("status_log_s", limits.DEFAULT_STATUS_LOG_S)
+    if type(status_log_s) is not int or not 0 <= status_log_s <= limits.MAX_STATUS_LOG_S:
+        raise ConfigError(
+            f"[node] status_log_s must be 0 (no status lines) or seconds up to "
+            f"{limits.MAX_STATUS_LOG_S}"
+        )
     peers_raw = raw.get("peers", [])
     if not isinstance(peers_raw, list):
         raise ConfigError("[[peers]] must be an array of tables")
@@ -189,6 +206,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> NodeConfig:
         genesis=rel("genesis"),
         log_level=log_level,
         read_side=read_side,
+        status_log_s=status_log_s,
         rpc=_section(RpcConfig, raw.get("rpc"), "rpc"),
         p2p=_section(P2PConfig, raw.get("p2p"), "p2p"),
         consensus=_section(ConsensusTuning, raw.get("consensus"), "consensus"),

@@ -39,6 +39,7 @@ from node.peers import PeerNetwork
 from node.ports import PeerTransport, StoreJournal, SyncFetcher
 from node.rpcapi import NodeFeed, NodeRpc
 from node.statesync import StateSync
+from node.statuslog import Condition, Progress, status_line
 from node.supervise import stop_supervised, supervise
 from rpc.server import create_rpc_app
 from rpc.subscriptions import SubscriptionHub
@@ -198,6 +199,7 @@ class Node:
         self._ticker: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._pump: asyncio.Task[None] | None = None  # the subscription hub's
+        self._status: asyncio.Task[None] | None = None  # the status line's ([node] status_log_s)
         # Every replica input runs on one worker, in arrival order; synced LevelDB writes run on
         # one I/O thread so the event loop keeps serving RPC and peers during an fsync.
         self._inbox: asyncio.Queue[Job] = asyncio.Queue(MAX_CONSENSUS_INBOX)
@@ -212,6 +214,7 @@ class Node:
             "bad_gossip_txs": 0,  # malformed, forged or unauthorised: the peer's fault
             "gossip_txs_no_room": 0,  # refused unjudged: no room here (pool or sender quota full)
             "blocks_committed": 0,
+            "txs_committed": 0,
             "exec_cpu_ms": 0,  # CPU the execution thread spent on committed blocks
             "commit_cpu_ms": 0,  # CPU the I/O thread spent writing them (batch build + write)
             # wall clock when this process started: tells a restarted node's counters apart
@@ -249,6 +252,10 @@ class Node:
         self._pump = supervise(
             self.subscriptions.run(), name="subscription-pump", on_fatal=self.fatal.set
         )
+        if self.cfg.status_log_s:
+            self._status = supervise(
+                self._status_loop(self.cfg.status_log_s), name="status-log", on_fatal=self.fatal.set
+            )
         self.log.info(
             "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
             self.cfg.name,
@@ -266,9 +273,9 @@ class Node:
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
-        for task in (self._ticker, self._worker, self._pump):
+        for task in (self._ticker, self._worker, self._pump, self._status):
             await stop_supervised(task)
-        self._ticker = self._worker = self._pump = None
+        self._ticker = self._worker = self._pump = self._status = None
         await self.sync.stop()
         await self.peers.stop()
         # execution and queries read the store: let the running ones end before it closes
@@ -277,6 +284,27 @@ class Node:
         self._io.shutdown(wait=True)  # a write already handed to the I/O thread completes
         self.store.close()
         self.log.info("node %s stopped at height %d", self.cfg.name, self.store.height)
+
+    def _progress(self) -> Progress:
+        return Progress(self.store.height, self.stats["txs_committed"], time.monotonic())
+
+    async def _status_loop(self, every_s: int) -> None:
+        """One status line every ``every_s`` seconds (node/statuslog.py says why)."""
+        before = self._progress()
+        while True:
+            await asyncio.sleep(every_s)
+            now = self._progress()
+            condition = Condition(
+                view=self.replica.view,
+                primary=self.replica.primary,
+                peers=len(self.peers.connected()),
+                validators=len(self.validators),
+                mempool=len(self.mempool),
+                syncing=self.sync.active,
+            )
+            level, text = status_line(before, now, condition)
+            self.log.log(level, text)
+            before = now
 
     async def _tick_loop(self) -> None:
         interval = self.cfg.consensus.tick_ms / 1000
@@ -368,6 +396,7 @@ class Node:
         # O(1): the pump does the rest
         self.subscriptions.on_block(block, result.receipts, cert, result.end_block_events)
         self.stats["blocks_committed"] += 1
+        self.stats["txs_committed"] += len(block.txs)
         self.log.debug(
             "committed height=%d txs=%d view=%d hash=%s executed_ms=%.0f",
             block.height,

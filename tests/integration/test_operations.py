@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -116,3 +117,25 @@ def test_node_refuses_foreign_data_dir(tmp_path: Path) -> None:
     assert out.returncode == 2, out.stderr
     assert "belongs to chain" in out.stderr
     assert json.loads((tmp_path / "a" / "cluster.json").read_text())["chain_id"] in out.stderr
+
+
+async def test_the_log_says_every_interval_how_the_node_is_doing(new_cluster) -> None:  # type: ignore[no-untyped-def]
+    """INFO while it commits; WARNING once transactions wait with no quorum to commit them."""
+    cluster = new_cluster()
+    path = cluster.config_path(0)
+    path.write_text(path.read_text().replace("[node]\n", "[node]\nstatus_log_s = 1\n", 1))
+    await cluster.start_all()
+    keys, to = cluster.accounts, cluster.accounts[-1].public_hex
+    hashes = await submit_all(cluster.url(0), sign_batch(keys[0], cluster.chain_id, 0, 20, to))
+    await wait_committed(cluster, 0, hashes)
+    await asyncio.sleep(1.5)
+    log = (cluster.config_path(0).parent / "node.log").read_text()
+    assert "INFO" in log and "status: height " in log and "+20 txs" in log, log[-2000:]
+    cluster.kill(2)
+    cluster.kill(3)  # no quorum: the next transfers wait
+    await submit_all(cluster.url(0), sign_batch(keys[1], cluster.chain_id, 0, 3, to))
+    await asyncio.sleep(2.5)
+    log = (cluster.config_path(0).parent / "node.log").read_text()
+    assert "transactions wait and no block committed (is a quorum of validators up?)" in log
+    assert "WARNING" in log.split("transactions wait and no block")[0].splitlines()[-1]
+    assert "peers 1/3" in log

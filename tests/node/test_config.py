@@ -86,6 +86,9 @@ def _write(tmp_path: Path, text: str) -> Path:
         ),
         ("[node]\ngenesis='g.json'\n[p2p]\nmax_message_bytes=4194304\n", "max_message_bytes"),
         ("[node\n", "invalid TOML"),
+        ("[node]\ngenesis='g.json'\nstatus_log_s=-5\n", "status_log_s must be 0"),
+        ("[node]\ngenesis='g.json'\nstatus_log_s=true\n", "status_log_s must be 0"),
+        ("[node]\ngenesis='g.json'\nstatus_log_s=86401\n", "seconds up to 86400"),
         ("[node]\ngenesis='g.json'\n[[peers]]\nid='x'\nurl='ws://a'\n", "peers"),
     ],
 )
@@ -200,3 +203,11 @@ def test_max_tick_step_reaches_the_replica(tmp_path: Path) -> None:
     finally:
         node._io.shutdown(wait=True)
         node.store.close()
+
+
+def test_the_status_line_interval_defaults_to_a_minute_and_zero_turns_it_off(
+    tmp_path: Path,
+) -> None:
+    assert load_config(_write(tmp_path, "[node]\ngenesis='g.json'\n")).status_log_s == 60
+    off = load_config(_write(tmp_path, "[node]\ngenesis='g.json'\nstatus_log_s=0\n"))
+    assert off.status_log_s == 0
