@@ -488,7 +488,7 @@ def audit_sample(act: Action) -> None:
     a.done()
     records = act.records
     cycle = records.need("cycle", cycle_id, "cycle")
-    if cycle["status"] not in ("approved", "paying"):
+    if cycle["status"] not in ("approved", "paying", "closed"):
         raise WrongState(f"cycle {cycle_id} is {cycle['status']}: sample an approved cycle")
     program = records.need("program", cycle["program"], "program")
     grant = require_role(records, act.ctx.signer, "auditor", program["area"])

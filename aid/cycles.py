@@ -52,7 +52,7 @@ def entitlement_status(records: Records, ent: dict[str, Any]) -> str:
     if ent["status"] != "pending":
         return str(ent["status"])
     cycle_status = records.need("cycle", ent["cycle"], "cycle")["status"]
-    return "approved" if cycle_status in ("approved", "paying") else "pending"
+    return "approved" if cycle_status in ("approved", "paying", "closed") else "pending"
 
 
 def cycle_entitlements(records: Records, cycle_id: str, cycle: dict[str, Any]) -> list[str]:

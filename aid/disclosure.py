@@ -38,7 +38,11 @@ MAX_DISCLOSURE_CYCLES = 8  # payment cycles one disclosure covers
 MAX_DISCLOSURE_ROWS = 500  # rows in one disclosure (a 64 KiB transaction holds them)
 MAX_OBJECTIONS = 64  # open grievances one disclosure may carry
 MASKED_NAME = re.compile(r"\A[^\W\d_]\*{1,4}[^\W\d_]?\Z")
-DISCLOSED_CYCLE_STATES = ("approved", "paying")  # approved lists are disclosed, drafts are not
+DISCLOSED_CYCLE_STATES = (
+    "approved",
+    "paying",
+    "closed",
+)  # approved lists are disclosed, drafts not
 CLOSED_GRIEVANCE_STATES = ("resolved", "closed")
 CST_OFFSET_MS = 8 * 3_600_000  # working days are counted in China Standard Time (UTC+8)
 DAY_MS = 86_400_000

@@ -63,6 +63,8 @@ ACTIONS: dict[str, Handler] = {
     "payment.report": payments.payment_report,
     "payment.reissue": payments.payment_reissue,
     "delivery.confirm": payments.delivery_confirm,
+    "entitlement.cancel": payments.entitlement_cancel,
+    "cycle.close": payments.cycle_close,
     # oversight (issue 11): assistance records, monitoring, exit criteria, grievances
     "pairing.bind": assistance.pairing_bind,
     "pairing.end": assistance.pairing_end,

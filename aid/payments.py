@@ -1,4 +1,4 @@
-"""Bank batches, payment outcomes, re-issues and in-kind delivery.
+"""Bank batches, payment outcomes, re-issues, in-kind delivery, cancellation and closing.
 
 An approved cash cycle is released to a bank as a batch whose declared count and total must equal
 the entitlements it carries (a mismatch is refused, never "fixed"). The batch's bank operators
@@ -9,12 +9,21 @@ the household's account was corrected (a new account commitment), as a new attem
 entitlement — so one entitlement is paid at most once, however many attempts it takes. In-kind
 entitlements are confirmed delivered by the village registrar instead.
 
+An entitlement that will not be paid (the household removed, an account that cannot be
+corrected) is cancelled by an approver with a reason, and its amount returns to the program's
+budget. A cycle closes once every entitlement is settled: paid, delivered or cancelled. A
+reversal the bank reports after that reopens the cycle until it is settled again.
+
     entitlement: approved ──batch──▶ batched ──▶ paid ──▶ returned ──reissue──▶ reissued ──batch──▶ …
                                         └──▶ failed ──reissue──▶ reissued
+                 approved / failed / returned / reissued ──cancel──▶ cancelled
+    cycle:       approved ──batch──▶ paying ──(every entitlement settled) close──▶ closed
+                 closed ──(a payment returned)──▶ paying
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aid.context import Action
@@ -33,6 +42,9 @@ FAILURE_CODES = (
     "other",
 )
 BATCHABLE = ("approved", "reissued")
+# not paid, and not with the bank: what an approver may cancel
+CANCELLABLE = ("approved", "failed", "returned", "reissued")
+SETTLED = ("paid", "delivered", "cancelled")  # what a closing cycle's entitlements must be
 
 
 def batch_create(act: Action) -> None:
@@ -165,6 +177,7 @@ def _apply_outcome(
         ent["status"] = "returned"
         program["paid"] -= ent["amount"]
         batch["paid_total"] -= ent["amount"]
+        _reopen(act, ent["cycle"])
     else:
         raise BadArgs(f"results[{i}].outcome must be paid, failed or returned")
     assert 0 <= program["paid"] <= program["committed"], "program paid more than it committed"
@@ -245,3 +258,101 @@ def delivery_confirm(act: Action) -> None:
     records.put("program", ent["program"], program)
     act.touch("entitlement", ident)
     act.emit("delivery_confirmed", entitlement=ident, quantity=ent["quantity"])
+
+
+def _reopen(act: Action, cycle_id: str) -> None:
+    """A reversal after closing: the bank's word stands, and the cycle is unsettled again."""
+    cycle = act.records.need("cycle", cycle_id, "cycle")
+    if cycle["status"] != "closed":
+        return
+    cycle["status"] = "paying"
+    cycle.pop("closed", None)
+    act.records.put("cycle", cycle_id, cycle)
+    act.touch("cycle", cycle_id)
+    act.emit("cycle_reopened", cycle=cycle_id)
+
+
+def entitlement_cancel(act: Action) -> None:
+    """Give up an entitlement that will not be paid; its amount returns to the program's budget.
+
+    Not the handler who prepared the cycle (maker ≠ checker): cancelling is how a payment owed
+    to a household could quietly disappear, so an approver does it, with a reason on record.
+    """
+    ident = act.args.text("entitlement")
+    reason = act.args.text("reason")
+    act.args.done()
+    records = act.records
+    ent = records.need("entitlement", ident, "entitlement")
+    status = entitlement_status(records, ent)
+    if status not in CANCELLABLE:
+        held = "; the bank holds it in a batch: wait for its report" if status == "batched" else ""
+        raise WrongState(
+            f"entitlement {ident} is {status}; only approved, failed, returned or re-issued "
+            f"entitlements are cancelled{held}"
+        )
+    program = records.need("program", ent["program"], "program")
+    cycle = records.need("cycle", ent["cycle"], "cycle")
+    require_role(records, act.ctx.signer, "approver", program["area"])
+    if act.ctx.signer == cycle["maker"]:
+        raise WrongRole(
+            f"the handler who prepared cycle {ent['cycle']} cannot cancel its entitlements "
+            "(maker ≠ checker)"
+        )
+    amount = int(ent["amount"])
+    ent["status"] = "cancelled"
+    ent["cancelled"] = {"by": act.ctx.signer, "reason": reason, "time_ms": act.ctx.time_ms}
+    ent.pop("batch", None)
+    program["committed"] -= amount
+    assert 0 <= program["paid"] <= program["committed"], "cancelled an entitlement it paid"
+    cycle["cancelled_count"] = cycle.get("cancelled_count", 0) + 1
+    cycle["cancelled_total"] = cycle.get("cancelled_total", 0) + amount
+    records.put("entitlement", ident, ent)
+    records.put("program", ent["program"], program)
+    records.put("cycle", ent["cycle"], cycle)
+    for kind, key in (("entitlement", ident), ("program", ent["program"]), ("cycle", ent["cycle"])):
+        act.touch(kind, key)
+    act.emit("entitlement_cancelled", entitlement=ident, cycle=ent["cycle"], amount=amount)
+
+
+def cycle_close(act: Action) -> None:
+    """Close the books of a cycle whose every entitlement is paid, delivered or cancelled.
+
+    The finance bureau does it (``allocator``, as it releases batches). Refused, naming what is
+    still open, while any payment is with the bank, failed or returned, or not yet batched.
+    """
+    ident = act.args.text("cycle")
+    act.args.done()
+    records = act.records
+    cycle = records.need("cycle", ident, "cycle")
+    if cycle["status"] not in ("approved", "paying"):
+        raise WrongState(
+            f"cycle {ident} is {cycle['status']}; only approved or paying cycles close"
+        )
+    program = records.need("program", cycle["program"], "program")
+    require_role(records, act.ctx.signer, "allocator", program["area"])
+    states: Counter[str] = Counter()
+    settled = 0
+    for ent_id in cycle_entitlements(records, ident, cycle):
+        ent = records.need("entitlement", ent_id)
+        status = entitlement_status(records, ent)
+        states[status] += 1
+        if status in ("paid", "delivered"):
+            settled += int(ent["amount"])
+    unsettled = {s: n for s, n in sorted(states.items()) if s not in SETTLED}
+    if unsettled:
+        listed = ", ".join(f"{n} {s}" for s, n in unsettled.items())
+        raise WrongState(
+            f"cycle {ident} has {sum(unsettled.values())} unsettled entitlements ({listed}): each "
+            "must be paid, delivered or cancelled before the cycle closes"
+        )
+    cycle["status"] = "closed"
+    cycle["closed"] = {"by": act.ctx.signer, "time_ms": act.ctx.time_ms, "settled_total": settled}
+    records.put("cycle", ident, cycle)
+    act.touch("cycle", ident)
+    act.emit(
+        "cycle_closed",
+        cycle=ident,
+        settled=states["paid"] + states["delivered"],
+        settled_total=settled,
+        cancelled=states["cancelled"],
+    )

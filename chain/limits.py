@@ -52,6 +52,7 @@ INTRINSIC_GAS_AID = 8_000  # a ledger action not listed below (~400 us, the cost
 INTRINSIC_GAS_AID_ACTIONS = MappingProxyType(
     {
         "batch.create": 200_000,  # one bank batch of a cycle: ~42 us per entitlement it holds
+        "cycle.close": 200_000,  # reads every entitlement of the cycle, like batch.create
     }
 )
 # ... plus this much per item of a list argument whose items each cost a handler's work

@@ -132,6 +132,7 @@ class Summary:
     paid_fen: int = 0
     failed: int = 0
     reissued: int = 0
+    closed: int = 0  # cycles whose every payment was made, closed by finance
     delivered: int = 0
     pairings: int = 0
     visits: int = 0
@@ -478,6 +479,10 @@ class DemoLoader:
         failed = self._report(cash, entitlements, batches, fail_first=True)
         await self.phase("bank reports: paid and failed (account closed)")
         await self._correct_and_reissue(failed, cash[0][2], households, policy)
+        for _, _, cycle_id in cash:  # every payment reported paid: finance closes the books
+            self.tx("allocator", "cycle.close", {"cycle": cycle_id})
+        await self.phase("paid cycles closed by finance")
+        self.summary.closed = len(cash)
         self._deliver_one(cycles, entitlements)
         if self.pending:
             await self.phase("in-kind delivery confirmed")

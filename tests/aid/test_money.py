@@ -383,3 +383,87 @@ def test_payments_to_unregistered_households_are_refused(chain: MemoryChain) -> 
     with pytest.raises(WrongState, match="only registered households") as info:
         chain.act(HANDLER, "cycle.add", cycle=chain.last_id("cycle"), households=[pending])
     assert info.value.data["check"] == "payment_to_unregistered_household"
+
+
+def test_cancelling_returns_the_amount_to_the_budget_and_needs_a_checker(
+    chain: MemoryChain,
+) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 3)
+    cycle = approved_cycle(chain, program, hhs)
+    ent = [entitlement_id(program, "2026-11", hh) for hh in hhs]
+    assert records(chain).need("program", program)["committed"] == 150_000
+    with pytest.raises(WrongRole, match="approver"):
+        chain.act(REVIEWER, "entitlement.cancel", entitlement=ent[0], reason="moved away")
+    chain.grant(HANDLER, "approver", COUNTY, "office")  # the cycle's maker, now also an approver
+    with pytest.raises(WrongRole, match="maker"):
+        chain.act(HANDLER, "entitlement.cancel", entitlement=ent[0], reason="moved away")
+    b1 = batch(chain, cycle, 3, 150_000)
+    with pytest.raises(WrongState, match="the bank holds it in a batch"):
+        chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[0], reason="moved away")
+    report(
+        chain,
+        b1,
+        {"entitlement": ent[0], "outcome": "paid", "amount": 50_000, "bank_ref": "R1"},
+        {"entitlement": ent[1], "outcome": "failed", "amount": 50_000, "code": "account_closed"},
+        {"entitlement": ent[2], "outcome": "paid", "amount": 50_000, "bank_ref": "R3"},
+    )
+    with pytest.raises(WrongState, match="is paid; only approved, failed"):
+        chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[0], reason="x")
+    out = chain.act(
+        FIN_APPROVER, "entitlement.cancel", entitlement=ent[1], reason="household dissolved"
+    )
+    assert out.events[0]["name"] == "entitlement_cancelled"
+    e1 = ent_of(chain, program, hhs[1])
+    assert e1["status"] == "cancelled" and e1["cancelled"]["reason"] == "household dissolved"
+    prog = records(chain).need("program", program)
+    assert (prog["committed"], prog["paid"]) == (100_000, 100_000)
+    with pytest.raises(WrongState, match="is cancelled"):
+        chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[1], reason="again")
+    with pytest.raises(WrongState, match="is cancelled"):
+        chain.act(HANDLER, "payment.reissue", entitlement=ent[1])
+
+
+def test_a_cycle_closes_once_every_entitlement_is_settled(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 3)
+    cycle = approved_cycle(chain, program, hhs)
+    ent = [entitlement_id(program, "2026-11", hh) for hh in hhs]
+    with pytest.raises(WrongState, match=r"3 unsettled entitlements \(3 approved\)"):
+        chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    b1 = batch(chain, cycle, 3, 150_000)
+    report(
+        chain,
+        b1,
+        {"entitlement": ent[0], "outcome": "paid", "amount": 50_000, "bank_ref": "R1"},
+        {"entitlement": ent[1], "outcome": "failed", "amount": 50_000, "code": "account_closed"},
+    )
+    with pytest.raises(WrongRole, match="allocator"):
+        chain.act(HANDLER, "cycle.close", cycle=cycle)
+    with pytest.raises(WrongState, match=r"2 unsettled entitlements \(1 batched, 1 failed\)"):
+        chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    report(
+        chain, b1, {"entitlement": ent[2], "outcome": "paid", "amount": 50_000, "bank_ref": "R3"}
+    )
+    chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[1], reason="account gone")
+    out = chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    closed = next(e for e in out.events if e["name"] == "cycle_closed")
+    assert (closed["settled"], closed["settled_total"], closed["cancelled"]) == (2, 100_000, 1)
+    assert records(chain).need("cycle", cycle)["status"] == "closed"
+    with pytest.raises(WrongState, match="is closed; only approved or paying"):
+        chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    with pytest.raises(WrongState, match="only approved cycles are paid"):
+        batch(chain, cycle, 1, 50_000)
+    # the bank reverses a payment after the books closed: its word stands, the cycle reopens
+    report(
+        chain,
+        b1,
+        {"entitlement": ent[0], "outcome": "returned", "amount": 50_000, "code": "account_frozen"},
+    )
+    assert records(chain).need("cycle", cycle)["status"] == "paying"
+    with pytest.raises(WrongState, match=r"1 unsettled entitlements \(1 returned\)"):
+        chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[0], reason="returned, deceased")
+    chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    prog = records(chain).need("program", program)
+    assert (prog["committed"], prog["paid"]) == (50_000, 50_000)

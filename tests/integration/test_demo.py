@@ -58,6 +58,9 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
     assert summary["failed"] >= 1 and summary["reissued"] == summary["failed"]
     assert summary["delivered"] == 1
     assert summary["paid"] > 0 and summary["paid_fen"] > 0
+    # every cash cycle was paid in full (re-issues included), so finance closed its books
+    closed = await cluster.call(2, "aid_list", kind="cycle", filters={"status": "closed"})
+    assert len(closed["items"]) == summary["closed"] == 3
 
     # reads on another node than the one the demo sent through
     registered = 0
