@@ -64,6 +64,7 @@ ACTIONS: dict[str, Handler] = {
     "payment.reissue": payments.payment_reissue,
     "delivery.confirm": payments.delivery_confirm,
     "entitlement.cancel": payments.entitlement_cancel,
+    "batch.reconcile": payments.batch_reconcile,
     "cycle.close": payments.cycle_close,
     # oversight (issue 11): assistance records, monitoring, exit criteria, grievances
     "pairing.bind": assistance.pairing_bind,

@@ -11,14 +11,18 @@ entitlements are confirmed delivered by the village registrar instead.
 
 An entitlement that will not be paid (the household removed, an account that cannot be
 corrected) is cancelled by an approver with a reason, and its amount returns to the program's
-budget. A cycle closes once every entitlement is settled: paid, delivered or cancelled. A
-reversal the bank reports after that reopens the cycle until it is settled again.
+budget. Once the bank reported every payment of a batch, finance reconciles it with the bank's
+statement: the statement's hash goes on chain with its count and total, which must equal the
+batch's paid payments. A cycle closes once every entitlement is settled (paid, delivered or
+cancelled) and every batch reconciled. A reversal the bank reports after that reopens both
+until they are settled and reconciled again.
 
     entitlement: approved ──batch──▶ batched ──▶ paid ──▶ returned ──reissue──▶ reissued ──batch──▶ …
                                         └──▶ failed ──reissue──▶ reissued
                  approved / failed / returned / reissued ──cancel──▶ cancelled
-    cycle:       approved ──batch──▶ paying ──(every entitlement settled) close──▶ closed
-                 closed ──(a payment returned)──▶ paying
+    batch:       sent ──(every payment reported)──▶ settled ──reconcile──▶ reconciled
+    cycle:       approved ──batch──▶ paying ──(settled and reconciled) close──▶ closed
+                 a payment returned: reconciled ──▶ settled, closed ──▶ paying
 """
 
 from __future__ import annotations
@@ -177,6 +181,9 @@ def _apply_outcome(
         ent["status"] = "returned"
         program["paid"] -= ent["amount"]
         batch["paid_total"] -= ent["amount"]
+        if batch["status"] == "reconciled":  # the statement it was reconciled with is stale
+            batch["status"] = "settled"
+            batch.pop("reconciled", None)
         _reopen(act, ent["cycle"])
     else:
         raise BadArgs(f"results[{i}].outcome must be paid, failed or returned")
@@ -315,10 +322,12 @@ def entitlement_cancel(act: Action) -> None:
 
 
 def cycle_close(act: Action) -> None:
-    """Close the books of a cycle whose every entitlement is paid, delivered or cancelled.
+    """Close the books of a cycle whose every entitlement is paid, delivered or cancelled and
+    whose every bank batch is reconciled with the bank's statement.
 
     The finance bureau does it (``allocator``, as it releases batches). Refused, naming what is
-    still open, while any payment is with the bank, failed or returned, or not yet batched.
+    still open, while any payment is with the bank, failed or returned, or not yet batched, or
+    a batch is not reconciled.
     """
     ident = act.args.text("cycle")
     act.args.done()
@@ -331,6 +340,7 @@ def cycle_close(act: Action) -> None:
     program = records.need("program", cycle["program"], "program")
     require_role(records, act.ctx.signer, "allocator", program["area"])
     states: Counter[str] = Counter()
+    batches: set[str] = set()
     settled = 0
     for ent_id in cycle_entitlements(records, ident, cycle):
         ent = records.need("entitlement", ent_id)
@@ -338,12 +348,21 @@ def cycle_close(act: Action) -> None:
         states[status] += 1
         if status in ("paid", "delivered"):
             settled += int(ent["amount"])
+        batches.update(a["batch"] for a in ent["attempts"] if "batch" in a)
     unsettled = {s: n for s, n in sorted(states.items()) if s not in SETTLED}
     if unsettled:
         listed = ", ".join(f"{n} {s}" for s, n in unsettled.items())
         raise WrongState(
             f"cycle {ident} has {sum(unsettled.values())} unsettled entitlements ({listed}): each "
             "must be paid, delivered or cancelled before the cycle closes"
+        )
+    open_batches = [
+        b for b in sorted(batches) if records.need("batch", b)["status"] != "reconciled"
+    ]
+    if open_batches:
+        raise WrongState(
+            f"cycle {ident} has {len(open_batches)} bank batches not reconciled with the bank's "
+            f"statement (first: {open_batches[0]}): batch.reconcile each before the cycle closes"
         )
     cycle["status"] = "closed"
     cycle["closed"] = {"by": act.ctx.signer, "time_ms": act.ctx.time_ms, "settled_total": settled}
@@ -356,3 +375,53 @@ def cycle_close(act: Action) -> None:
         settled_total=settled,
         cancelled=states["cancelled"],
     )
+
+
+def batch_reconcile(act: Action) -> None:
+    """Record that the bank's statement agrees with a settled batch: its hash, count and total.
+
+    The statement is checked off chain, line by line (``aidchain audit reconcile --record``
+    does it and sends this); on chain, its count and total of credits must equal the batch's
+    paid payments, and its SHA-256 lets anyone holding the file prove which statement it was.
+    """
+    a = act.args
+    batch_id = a.text("batch")
+    statement_hash = a.hex64("statement_hash", "the statement file's SHA-256: 64 lowercase hex")
+    count = a.integer("count", low=0, high=1_000_000)
+    total = a.integer("total", low=0, high=2**53 - 1)
+    a.done()
+    records = act.records
+    batch = records.need("batch", batch_id, "bank batch")
+    if batch["status"] != "settled":
+        raise WrongState(
+            f"batch {batch_id} is {batch['status']}; a batch is reconciled once the bank "
+            "reported every payment (settled), and once"
+        )
+    program = records.need("program", batch["program"], "program")
+    require_role(records, act.ctx.signer, "allocator", program["area"])
+    cycle = records.need("cycle", batch["cycle"], "cycle")
+    paid = [
+        int(ent["amount"])
+        for ent in (
+            records.need("entitlement", e)
+            for e in cycle_entitlements(records, batch["cycle"], cycle)
+        )
+        if any(x.get("batch") == batch_id and x["outcome"] == "paid" for x in ent["attempts"])
+    ]
+    assert sum(paid) == batch["paid_total"], f"batch {batch_id}'s paid total disagrees"
+    if (count, total) != (len(paid), batch["paid_total"]):
+        raise BankMismatch(
+            f"the statement lists {count} credits totalling {total} fen; batch {batch_id} has "
+            f"{len(paid)} paid payments totalling {batch['paid_total']} fen",
+            declared=[count, total],
+            actual=[len(paid), batch["paid_total"]],
+        )
+    batch["status"] = "reconciled"
+    batch["reconciled"] = {
+        "by": act.ctx.signer,
+        "time_ms": act.ctx.time_ms,
+        "statement_hash": statement_hash,
+    }
+    records.put("batch", batch_id, batch)
+    act.touch("batch", batch_id)
+    act.emit("batch_reconciled", batch=batch_id, statement_hash=statement_hash, count=count)

@@ -53,6 +53,7 @@ INTRINSIC_GAS_AID_ACTIONS = MappingProxyType(
     {
         "batch.create": 200_000,  # one bank batch of a cycle: ~42 us per entitlement it holds
         "cycle.close": 200_000,  # reads every entitlement of the cycle, like batch.create
+        "batch.reconcile": 200_000,  # the same
     }
 )
 # ... plus this much per item of a list argument whose items each cost a handler's work

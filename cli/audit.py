@@ -4,7 +4,8 @@
   trailer, and with ``--record --key`` puts its scope, height, row count and SHA-256 on chain;
 - ``verify FILE`` checks a file's trailer hash and that the chain recorded that hash;
 - ``reconcile --statement bank.csv`` lists every mismatch between a bank statement and the
-  ledger's paid payments (exit 1 if there is any);
+  ledger's paid payments (exit 1 if there is any); with ``--batch B --record --key`` and no
+  mismatch it sends ``batch.reconcile`` with the statement's SHA-256, count and total;
 - ``sample declare`` / ``sample show`` declare an auditor's sample and recompute its draw from
   the seed block's hash, as anyone can;
 - ``disclose`` builds a village's masked list for ``disclosure.draft``: it opens the households'
@@ -265,24 +266,40 @@ async def ledger_payments(
 async def _reconcile(args: argparse.Namespace) -> int:
     if not args.batch and not (args.area and args.period):
         raise UsageError("give --batch, or --area and --period")
+    if args.record and not (args.batch and args.key):
+        raise UsageError("--record needs --batch and --key (a finance allocator's key)")
     try:
-        statement = parse_statement(Path(args.statement).read_text(encoding="utf-8"))
+        raw = Path(args.statement).read_bytes()
+        statement = parse_statement(raw.decode("utf-8"))
     except BadArgs as exc:
         raise UsageError(exc.message) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.statement} is not UTF-8 text") from None
     except OSError as exc:
         raise UsageError(f"cannot read {args.statement}: {exc.strerror}") from None
     ledger = await ledger_payments(args.rpc, args.batch, args.area, args.period)
     mismatches = reconcile(ledger, statement)
-    print_json(
-        {
-            "ledger": {"count": len(ledger), "total_fen": sum(p.amount_fen for p in ledger)},
-            "statement": {
-                "count": len(statement),
-                "total_fen": sum(p.amount_fen for p in statement),
-            },
-            "mismatches": [m.to_dict() for m in mismatches],
+    count, total = len(ledger), sum(p.amount_fen for p in ledger)
+    out: dict[str, Any] = {
+        "ledger": {"count": count, "total_fen": total},
+        "statement": {
+            "count": len(statement),
+            "total_fen": sum(p.amount_fen for p in statement),
+        },
+        "mismatches": [m.to_dict() for m in mismatches],
+    }
+    if args.record and not mismatches:  # the statement agrees: put its hash on chain
+        action = {
+            "batch": args.batch,
+            "statement_hash": hashlib.sha256(raw).hexdigest(),
+            "count": count,
+            "total": total,
         }
-    )
+        sent = await send_action(
+            args.rpc, load_key(args.key), "batch.reconcile", action, wait=True, echo=False
+        )
+        out["recorded_tx"] = sent["hash"]
+    print_json(out)
     return EXIT_FAILED if mismatches else EXIT_OK
 
 
@@ -405,6 +422,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", help="a bank batch id")
     p.add_argument("--area", help="programs in this area ...")
     p.add_argument("--period", help="... in this period (YYYY-MM)")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="with --batch, when nothing mismatches: send batch.reconcile (statement hash)",
+    )
+    p.add_argument("--key", help="finance allocator key file (with --record)")
     p.set_defaults(func=cmd_reconcile)
 
     sample = sub.add_parser("sample", help="auditor's samples").add_subparsers(

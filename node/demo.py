@@ -18,6 +18,7 @@ transactions, nothing orders two senders'.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -132,6 +133,7 @@ class Summary:
     paid_fen: int = 0
     failed: int = 0
     reissued: int = 0
+    reconciled: int = 0  # bank batches reconciled with the bank's statement
     closed: int = 0  # cycles whose every payment was made, closed by finance
     delivered: int = 0
     pairings: int = 0
@@ -479,10 +481,7 @@ class DemoLoader:
         failed = self._report(cash, entitlements, batches, fail_first=True)
         await self.phase("bank reports: paid and failed (account closed)")
         await self._correct_and_reissue(failed, cash[0][2], households, policy)
-        for _, _, cycle_id in cash:  # every payment reported paid: finance closes the books
-            self.tx("allocator", "cycle.close", {"cycle": cycle_id})
-        await self.phase("paid cycles closed by finance")
-        self.summary.closed = len(cash)
+        await self._reconcile_and_close(programs, cash)
         self._deliver_one(cycles, entitlements)
         if self.pending:
             await self.phase("in-kind delivery confirmed")
@@ -584,6 +583,37 @@ class DemoLoader:
         self.summary.reissued = len(failed)
         self.summary.paid += len(failed)
         self.summary.paid_fen += sum(e["amount"] for e in failed)
+
+    async def _reconcile_and_close(
+        self, programs: list[str], cash: list[tuple[int, str, str]]
+    ) -> None:
+        """The bank's statement of each batch (its credits, as CSV) agrees with its reports:
+        finance records each statement's hash, then closes the cycles, every payment made."""
+        for i, period, _ in cash:
+            credits: dict[str, list[tuple[str, str, int]]] = {}
+            for ent in await self.list_all(
+                "entitlement", {"program": programs[i], "period": period}
+            ):
+                for attempt in ent["attempts"]:
+                    lines = credits.setdefault(attempt["batch"], [])
+                    if attempt.get("outcome") == "paid":
+                        lines.append((ent["id"], attempt["bank_ref"], ent["amount"]))
+            for batch_id, lines in sorted(credits.items()):
+                rows = [f"{e},{ref},{amount}" for e, ref, amount in lines]
+                text = "\n".join(["entitlement,bank_ref,amount_fen", *rows]) + "\n"
+                args = {
+                    "batch": batch_id,
+                    "statement_hash": hashlib.sha256(text.encode()).hexdigest(),
+                    "count": len(lines),
+                    "total": sum(amount for _, _, amount in lines),
+                }
+                self.tx("allocator", "batch.reconcile", args)
+                self.summary.reconciled += 1
+        await self.phase("bank statements reconciled by finance")
+        for _, _, cycle_id in cash:
+            self.tx("allocator", "cycle.close", {"cycle": cycle_id})
+        await self.phase("paid cycles closed by finance")
+        self.summary.closed = len(cash)
 
     def _deliver_one(
         self, cycles: list[tuple[int, str, str]], entitlements: dict[str, list[dict[str, Any]]]

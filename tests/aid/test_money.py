@@ -446,6 +446,9 @@ def test_a_cycle_closes_once_every_entitlement_is_settled(chain: MemoryChain) ->
         chain, b1, {"entitlement": ent[2], "outcome": "paid", "amount": 50_000, "bank_ref": "R3"}
     )
     chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[1], reason="account gone")
+    with pytest.raises(WrongState, match="1 bank batches not reconciled"):
+        chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    reconcile(chain, b1, 2, 100_000)
     out = chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
     closed = next(e for e in out.events if e["name"] == "cycle_closed")
     assert (closed["settled"], closed["settled_total"], closed["cancelled"]) == (2, 100_000, 1)
@@ -461,9 +464,56 @@ def test_a_cycle_closes_once_every_entitlement_is_settled(chain: MemoryChain) ->
         {"entitlement": ent[0], "outcome": "returned", "amount": 50_000, "code": "account_frozen"},
     )
     assert records(chain).need("cycle", cycle)["status"] == "paying"
+    assert records(chain).need("batch", b1)["status"] == "settled"  # its statement is stale
     with pytest.raises(WrongState, match=r"1 unsettled entitlements \(1 returned\)"):
         chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
     chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[0], reason="returned, deceased")
+    with pytest.raises(WrongState, match="not reconciled"):
+        chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
+    reconcile(chain, b1, 1, 50_000)
     chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
     prog = records(chain).need("program", program)
     assert (prog["committed"], prog["paid"]) == (50_000, 50_000)
+
+
+def reconcile(chain: MemoryChain, batch_id: str, count: int, total: int) -> None:
+    chain.act(
+        ALLOCATOR,
+        "batch.reconcile",
+        batch=batch_id,
+        statement_hash="5e" * 32,
+        count=count,
+        total=total,
+    )
+
+
+def test_a_batch_is_reconciled_with_the_banks_statement_once_settled(chain: MemoryChain) -> None:
+    program = fund_program(chain)
+    hhs = households(chain, 2)
+    cycle = approved_cycle(chain, program, hhs)
+    ent = [entitlement_id(program, "2026-11", hh) for hh in hhs]
+    b1 = batch(chain, cycle, 2, 100_000)
+    with pytest.raises(WrongState, match="is sent; a batch is reconciled once the bank reported"):
+        reconcile(chain, b1, 0, 0)
+    report(
+        chain,
+        b1,
+        {"entitlement": ent[0], "outcome": "paid", "amount": 50_000, "bank_ref": "R1"},
+        {"entitlement": ent[1], "outcome": "failed", "amount": 50_000, "code": "name_mismatch"},
+    )
+    with pytest.raises(WrongRole, match="allocator"):
+        chain.act(
+            HANDLER, "batch.reconcile", batch=b1, statement_hash="5e" * 32, count=1, total=50_000
+        )
+    with pytest.raises(BadArgs, match="statement_hash"):
+        chain.act(
+            ALLOCATOR, "batch.reconcile", batch=b1, statement_hash="5E" * 32, count=1, total=50_000
+        )
+    with pytest.raises(BankMismatch, match="1 paid payments totalling 50000 fen") as info:
+        reconcile(chain, b1, 2, 100_000)  # the failed payment is no credit
+    assert info.value.data["actual"] == [1, 50_000]
+    reconcile(chain, b1, 1, 50_000)
+    done = records(chain).need("batch", b1)
+    assert done["status"] == "reconciled" and done["reconciled"]["statement_hash"] == "5e" * 32
+    with pytest.raises(WrongState, match="is reconciled"):
+        reconcile(chain, b1, 1, 50_000)

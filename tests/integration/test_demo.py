@@ -61,6 +61,8 @@ async def test_demo_load_through_real_transactions(new_cluster: object) -> None:
     # every cash cycle was paid in full (re-issues included), so finance closed its books
     closed = await cluster.call(2, "aid_list", kind="cycle", filters={"status": "closed"})
     assert len(closed["items"]) == summary["closed"] == 3
+    reconciled = await cluster.call(1, "aid_list", kind="batch", filters={"status": "reconciled"})
+    assert len(reconciled["items"]) == summary["reconciled"] == 4  # 3 cycles' and the re-issue
 
     # reads on another node than the one the demo sent through
     registered = 0

@@ -268,3 +268,54 @@ async def test_sample_recomputed_alike_and_checks_recorded(demo: LocalCluster) -
         "--arg", "result=received_with_issues", "--arg", "evidence=" + "ab" * 32, "--wait",
     )  # fmt: skip
     assert checked["receipt"]["ok"]
+
+
+async def test_a_reversal_reopens_the_books_and_the_new_statement_is_recorded(
+    demo: LocalCluster, tmp_path: Path
+) -> None:
+    """The demo reconciled and closed every cash cycle. The bank then reverses one payment of
+    the re-issue batch: the batch and its cycle reopen, and finance reconciles the batch again
+    from the CLI with the bank's new statement, whose SHA-256 goes on chain."""
+    cycle = await first_cash_cycle(demo)
+    assert cycle["status"] == "closed"
+    batches = await list_all(demo, "batch", {"cycle": cycle["id"]})
+    small = min(batches, key=lambda b: b["count"])  # the re-issue batch
+    assert small["status"] == "reconciled"
+    ents = await list_all(
+        demo, "entitlement", {"program": cycle["program"], "period": cycle["period"]}
+    )
+    credits = [
+        (e["id"], a["bank_ref"], e["amount"])
+        for e in ents
+        for a in e["attempts"]
+        if a.get("batch") == small["id"] and a["outcome"] == "paid"
+    ]
+    reversed_id, _, amount = credits[0]
+    results = [{"entitlement": reversed_id, "outcome": "returned", "amount": amount,
+                "code": "account_frozen"}]  # fmt: skip
+    run(
+        "aid", "payment.report", "--rpc", demo.url(0), "--key", keyfile(demo, "bank-operator"),
+        "--args", json.dumps({"batch": small["id"], "results": results}), "--wait",
+    )  # fmt: skip
+    assert (await demo.call(1, "aid_get", kind="cycle", id=cycle["id"]))["status"] == "paying"
+    assert (await demo.call(1, "aid_get", kind="batch", id=small["id"]))["status"] == "settled"
+
+    statement = tmp_path / "statement.csv"
+    lines = ["entitlement,bank_ref,amount_fen"] + [f"{e},{r},{a}" for e, r, a in credits[1:]]
+    statement.write_text("\n".join(lines) + "\n")
+    reconciled = run(
+        "audit", "reconcile", "--rpc", demo.url(2), "--statement", str(statement),
+        "--batch", small["id"], "--record", "--key", keyfile(demo, "allocator"),
+    )  # fmt: skip
+    assert reconciled["mismatches"] == [] and reconciled["recorded_tx"]
+    batch = await demo.call(3, "aid_get", kind="batch", id=small["id"])
+    assert batch["status"] == "reconciled"
+    assert (
+        batch["reconciled"]["statement_hash"] == hashlib.sha256(statement.read_bytes()).hexdigest()
+    )
+    # the reversed payment is still open: the cycle cannot close until it is cancelled or paid
+    closing = aidchain(
+        "aid", "cycle.close", "--rpc", demo.url(0), "--key", keyfile(demo, "allocator"),
+        "--arg", f"cycle={cycle['id']}", "--wait",
+    )  # fmt: skip
+    assert closing.returncode != 0 and "1 returned" in closing.stderr
