@@ -96,6 +96,30 @@ def draw(act: Action, kind: str, ident: str, source: dict[str, Any], amount: int
     act.touch(kind, ident)
 
 
+def give_back(act: Action, allocation_id: str, amount: int) -> None:
+    """Undraw ``amount`` a program drew from an allocation (the program closed unspent).
+
+    An allocation already returned holds nothing undrawn, so the amount goes on up to its
+    source, as ``allocation.return`` sent the rest: money never stays where it cannot be used.
+    """
+    records = act.records
+    kind, ident = "allocation", allocation_id
+    record = records.need(kind, ident, "allocation")
+    record["drawn"] -= amount
+    while kind == "allocation" and record["status"] == "returned":
+        record["amount"] -= amount
+        record["returned"] = record.get("returned", 0) + amount
+        assert 0 <= record["drawn"] <= record["amount"], f"allocation {ident} corrupt"
+        records.put(kind, ident, record)
+        act.touch(kind, ident)
+        ident = record["source"]
+        kind, record = source_of(records, ident)
+        record["drawn"] -= amount
+    assert 0 <= record["drawn"] <= record["amount"], f"{kind} {ident} corrupt"
+    records.put(kind, ident, record)
+    act.touch(kind, ident)
+
+
 def allocation_issue(act: Action) -> None:
     a = act.args
     source_id = a.text("source")

@@ -33,6 +33,7 @@ from typing import Any
 from aid.context import Action
 from aid.cycles import cycle_entitlements, entitlement_status
 from aid.errors import AlreadyPaid, BadArgs, BankMismatch, WrongRole, WrongState
+from aid.programs import release_unspent
 from aid.registry import payable
 from aid.roles import require_role
 
@@ -311,6 +312,8 @@ def entitlement_cancel(act: Action) -> None:
     ent.pop("batch", None)
     program["committed"] -= amount
     assert 0 <= program["paid"] <= program["committed"], "cancelled an entitlement it paid"
+    if program["status"] == "closed":  # nothing can use it there any more: back it goes
+        release_unspent(act, ent["program"], program)
     cycle["cancelled_count"] = cycle.get("cancelled_count", 0) + 1
     cycle["cancelled_total"] = cycle.get("cancelled_total", 0) + amount
     records.put("entitlement", ident, ent)

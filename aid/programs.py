@@ -6,6 +6,11 @@ program's area; its rules contract answers the eligibility, entitlement and appr
 ``committed`` (approved entitlements) never exceeds ``budget``: aid/cycles.py checks it when an
 entitlement is approved and asserts it when recording.
 
+Closing a program gives its uncommitted budget back to the allocations it drew from, last drawn
+first (结余资金收回): left drawn, that money would sit where no program can use it and no idle
+funds report can see it. Closing waits for cycles still in preparation or approval; money an
+entitlement frees later (``entitlement.cancel``) goes back the same way.
+
     draft ──activate (finance)──▶ active ⇄ suspended ──▶ closed
 """
 
@@ -17,7 +22,7 @@ from typing import Any
 from aid.areas import area_contains
 from aid.context import Action
 from aid.errors import BadArgs, WrongArea, WrongRole, WrongState
-from aid.funds import PURPOSES, draw
+from aid.funds import PURPOSES, draw, give_back
 from aid.roles import require_role
 
 MAX_FUNDING_SOURCES = 64
@@ -159,7 +164,36 @@ def program_status(act: Action) -> None:
             raise WrongRole("a program is activated by a finance bureau approver (co-signature)")
         if program["maker"] == act.ctx.signer:
             raise WrongRole("the account that created the program cannot activate it")
+    if move == "close" and program["pending"]:
+        raise WrongState(
+            f"program {ident} has {program['pending']} fen in cycles being prepared or approved: "
+            "cancel those cycles or finish their approval before closing it"
+        )
     program["status"] = target
+    if move == "close":
+        release_unspent(act, ident, program)
     act.records.put("program", ident, program)
     act.touch("program", ident)
     act.emit("program_status", program=ident, status=target, reason=reason or None)
+
+
+def release_unspent(act: Action, ident: str, program: dict[str, Any]) -> int:
+    """Give a closed program's uncommitted budget back to its allocations, last drawn first;
+    the fen given back (the program's ``budget`` shrinks by it, ``released`` grows)."""
+    assert program["status"] == "closed" and program["pending"] == 0, "release on an open program"
+    left = program["budget"] - program["committed"]
+    assert left >= 0, f"program {ident} committed more than its budget"
+    released: list[list[Any]] = []
+    for entry in reversed(program["funding"]):
+        take = min(entry[1], left)
+        if take:
+            give_back(act, entry[0], take)
+            entry[1] -= take
+            left -= take
+            released.append([entry[0], take])
+    total = sum(amount for _, amount in released)
+    if total:
+        program["budget"] -= total
+        program["released"] = program.get("released", 0) + total
+        act.emit("program_budget_released", program=ident, amount=total, to=released)
+    return total

@@ -517,3 +517,41 @@ def test_a_batch_is_reconciled_with_the_banks_statement_once_settled(chain: Memo
     assert done["status"] == "reconciled" and done["reconciled"]["statement_hash"] == "5e" * 32
     with pytest.raises(WrongState, match="is reconciled"):
         reconcile(chain, b1, 1, 50_000)
+
+
+def test_closing_a_program_gives_its_unspent_budget_back_up(chain: MemoryChain) -> None:
+    program = fund_program(chain)  # a 1,000,000 fen fund, 200,000 allocated, all drawn
+    alloc = records(chain).need("program", program)["funding"][0][0]
+    fund = records(chain).need("allocation", alloc)["source"]
+    hhs = households(chain, 3)
+    approved_cycle(chain, program, hhs[:2])  # 100,000 committed
+    ent = [entitlement_id(program, "2026-11", hh) for hh in hhs[:2]]
+    chain.act(HANDLER, "cycle.create", program=program, period="2026-12")
+    draft = chain.last_id("cycle")
+    chain.act(HANDLER, "cycle.add", cycle=draft, households=hhs[2:])
+    with pytest.raises(WrongState, match="50000 fen in cycles being prepared or approved"):
+        chain.act(FIN_APPROVER, "program.status", program=program, move="close", reason="ended")
+    chain.act(HANDLER, "cycle.cancel", cycle=draft, reason="program ends")
+    out = chain.act(FIN_APPROVER, "program.status", program=program, move="close", reason="ended")
+    released = next(e for e in out.events if e["name"] == "program_budget_released")
+    assert (released["amount"], released["to"]) == (100_000, [[alloc, 100_000]])
+    view = records(chain)
+    prog = view.need("program", program)
+    assert (prog["budget"], prog["committed"], prog["released"]) == (100_000, 100_000, 100_000)
+    assert view.need("allocation", alloc)["drawn"] == 100_000  # free for another program
+    # money an entitlement frees after closing goes back too
+    chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[0], reason="moved away")
+    view = records(chain)
+    assert view.need("program", program)["budget"] == 50_000
+    assert view.need("allocation", alloc)["drawn"] == 50_000
+    chain.act(ALLOCATOR, "allocation.return", allocation=alloc, reason="year end")
+    assert records(chain).need("fund", fund)["drawn"] == 50_000
+    # a returned allocation holds nothing undrawn: what comes back passes on to the fund
+    chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=ent[1], reason="moved away")
+    view = records(chain)
+    assert view.need("program", program)["budget"] == 0
+    assert (view.need("allocation", alloc)["amount"], view.need("allocation", alloc)["drawn"]) == (
+        0,
+        0,
+    )
+    assert view.need("fund", fund)["drawn"] == 0
