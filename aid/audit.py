@@ -33,7 +33,7 @@ from typing import Any
 
 from aid.areas import area_level, area_prefix
 from aid.context import Action
-from aid.cycles import cycle_entitlements
+from aid.cycles import APPROVED_CYCLE_STATES, cycle_entitlements
 from aid.errors import AlreadyExists, BadArgs, WrongState
 from aid.roles import require_role
 from aid.state import Records
@@ -488,7 +488,7 @@ def audit_sample(act: Action) -> None:
     a.done()
     records = act.records
     cycle = records.need("cycle", cycle_id, "cycle")
-    if cycle["status"] not in ("approved", "paying", "closed"):
+    if cycle["status"] not in APPROVED_CYCLE_STATES:
         raise WrongState(f"cycle {cycle_id} is {cycle['status']}: sample an approved cycle")
     program = records.need("program", cycle["program"], "program")
     grant = require_role(records, act.ctx.signer, "auditor", program["area"])

@@ -41,6 +41,8 @@ from chain.encoding import canonical
 
 MAX_BATCH_HOUSEHOLDS = 500  # households added to a cycle in one action
 MAX_CYCLE_ENTITLEMENTS = 50_000
+# a cycle whose every approval stage passed: its list of beneficiaries and amounts is final
+APPROVED_CYCLE_STATES = ("approved", "paying", "closed")
 
 
 def entitlement_id(program: str, period: str, household: str) -> str:
@@ -52,7 +54,7 @@ def entitlement_status(records: Records, ent: dict[str, Any]) -> str:
     if ent["status"] != "pending":
         return str(ent["status"])
     cycle_status = records.need("cycle", ent["cycle"], "cycle")["status"]
-    return "approved" if cycle_status in ("approved", "paying", "closed") else "pending"
+    return "approved" if cycle_status in APPROVED_CYCLE_STATES else "pending"
 
 
 def cycle_entitlements(records: Records, cycle_id: str, cycle: dict[str, Any]) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from aid.areas import area_contains, area_level
 from aid.context import Action
-from aid.cycles import cycle_entitlements
+from aid.cycles import APPROVED_CYCLE_STATES, cycle_entitlements
 from aid.errors import BadArgs, NoticeNotOver, UnknownEntity, WrongRole, WrongState
 from aid.policy import current_policy
 from aid.programs import check_period
@@ -38,11 +38,7 @@ MAX_DISCLOSURE_CYCLES = 8  # payment cycles one disclosure covers
 MAX_DISCLOSURE_ROWS = 500  # rows in one disclosure (a 64 KiB transaction holds them)
 MAX_OBJECTIONS = 64  # open grievances one disclosure may carry
 MASKED_NAME = re.compile(r"\A[^\W\d_]\*{1,4}[^\W\d_]?\Z")
-DISCLOSED_CYCLE_STATES = (
-    "approved",
-    "paying",
-    "closed",
-)  # approved lists are disclosed, drafts not
+DISCLOSED_CYCLE_STATES = APPROVED_CYCLE_STATES  # approved lists are disclosed, drafts are not
 CLOSED_GRIEVANCE_STATES = ("resolved", "closed")
 CST_OFFSET_MS = 8 * 3_600_000  # working days are counted in China Standard Time (UTC+8)
 DAY_MS = 86_400_000

@@ -50,6 +50,7 @@ BATCHABLE = ("approved", "reissued")
 # not paid, and not with the bank: what an approver may cancel
 CANCELLABLE = ("approved", "failed", "returned", "reissued")
 SETTLED = ("paid", "delivered", "cancelled")  # what a closing cycle's entitlements must be
+OPEN_APPROVED = ("approved", "paying")  # approved cycles not closed: batched, or closed
 
 
 def batch_create(act: Action) -> None:
@@ -61,7 +62,7 @@ def batch_create(act: Action) -> None:
     a.done()
     records = act.records
     cycle = records.need("cycle", cycle_id, "cycle")
-    if cycle["status"] not in ("approved", "paying"):
+    if cycle["status"] not in OPEN_APPROVED:
         raise WrongState(f"cycle {cycle_id} is {cycle['status']}; only approved cycles are paid")
     program = records.need("program", cycle["program"], "program")
     if program["category"] != "cash":
@@ -336,7 +337,7 @@ def cycle_close(act: Action) -> None:
     act.args.done()
     records = act.records
     cycle = records.need("cycle", ident, "cycle")
-    if cycle["status"] not in ("approved", "paying"):
+    if cycle["status"] not in OPEN_APPROVED:
         raise WrongState(
             f"cycle {ident} is {cycle['status']}; only approved or paying cycles close"
         )
