@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from aid.audit import paid_payment
 from aid.context import Action
 from aid.cycles import cycle_entitlements, entitlement_status
 from aid.errors import AlreadyPaid, BadArgs, BankMismatch, WrongRole, WrongState
@@ -405,12 +406,9 @@ def batch_reconcile(act: Action) -> None:
     require_role(records, act.ctx.signer, "allocator", program["area"])
     cycle = records.need("cycle", batch["cycle"], "cycle")
     paid = [
-        int(ent["amount"])
-        for ent in (
-            records.need("entitlement", e)
-            for e in cycle_entitlements(records, batch["cycle"], cycle)
-        )
-        if any(x.get("batch") == batch_id and x["outcome"] == "paid" for x in ent["attempts"])
+        payment.amount_fen
+        for ent_id in cycle_entitlements(records, batch["cycle"], cycle)
+        if (payment := paid_payment(ent_id, records.need("entitlement", ent_id), batch_id))
     ]
     assert sum(paid) == batch["paid_total"], f"batch {batch_id}'s paid total disagrees"
     if (count, total) != (len(paid), batch["paid_total"]):

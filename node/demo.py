@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from aid.audit import STATEMENT_COLUMNS, paid_payment
 from aid.demo_county import COUNTY_CODE, DemoCounty, DemoHousehold, demo_county
 from aid.disclosure import masked_rows
 from aid.identity import account_commitment, seal
@@ -590,22 +591,16 @@ class DemoLoader:
         """The bank's statement of each batch (its credits, as CSV) agrees with its reports:
         finance records each statement's hash, then closes the cycles, every payment made."""
         for i, period, _ in cash:
-            credits: dict[str, list[tuple[str, str, int]]] = {}
-            for ent in await self.list_all(
-                "entitlement", {"program": programs[i], "period": period}
-            ):
-                for attempt in ent["attempts"]:
-                    lines = credits.setdefault(attempt["batch"], [])
-                    if attempt.get("outcome") == "paid":
-                        lines.append((ent["id"], attempt["bank_ref"], ent["amount"]))
-            for batch_id, lines in sorted(credits.items()):
-                rows = [f"{e},{ref},{amount}" for e, ref, amount in lines]
-                text = "\n".join(["entitlement,bank_ref,amount_fen", *rows]) + "\n"
+            ents = await self.list_all("entitlement", {"program": programs[i], "period": period})
+            for batch_id in sorted({a["batch"] for e in ents for a in e["attempts"]}):
+                paid = [p for e in ents if (p := paid_payment(e["id"], e, batch_id)) is not None]
+                rows = [f"{p.entitlement},{p.bank_ref},{p.amount_fen}" for p in paid]
+                text = "\n".join([",".join(STATEMENT_COLUMNS), *rows]) + "\n"
                 args = {
                     "batch": batch_id,
                     "statement_hash": hashlib.sha256(text.encode()).hexdigest(),
-                    "count": len(lines),
-                    "total": sum(amount for _, _, amount in lines),
+                    "count": len(paid),
+                    "total": sum(p.amount_fen for p in paid),
                 }
                 self.tx("allocator", "batch.reconcile", args)
                 self.summary.reconciled += 1
