@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from chain.crypto import KeyPair, verify
 from chain.tx import Transaction, make_transfer
-from node.benchconn import NODE_LOST_S, RECONNECT_PAUSE_S, Failover
+from node.benchconn import NODE_LOST_S, RECONNECT_PAUSE_S, Failover, nodes_lost
 from node.cluster import load_cluster
 from rpc.client import Client, RpcClient, RpcError, RpcTransportError, SubscriptionDropped
 from rpc.client.http import Calls
@@ -590,9 +590,7 @@ class _Run:
                         height = self._note_block(note["height"], await _block(node, note))
             except (RpcTransportError, SubscriptionDropped) as exc:
                 if time.monotonic() - last_answer > NODE_LOST_S:
-                    raise RpcTransportError(
-                        f"no node of the cluster answered for {NODE_LOST_S:.0f} s (last: {exc})"
-                    ) from exc
+                    raise nodes_lost(exc) from exc
                 self.report.watcher_moves += 1
                 index += 1
                 await asyncio.sleep(RECONNECT_PAUSE_S)

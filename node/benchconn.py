@@ -28,6 +28,13 @@ MAX_FAILOVERS_PER_BATCH = 8  # connections one batch may fail on before the clie
 CONNECT_TIMEOUT_S = 60.0  # per request on a connection (a loaded node answers late, not never)
 
 
+def nodes_lost(last: Exception) -> RpcTransportError:
+    """The error that ends a client (or the watcher) that reached no node for ``NODE_LOST_S``."""
+    return RpcTransportError(
+        f"no node of the cluster answered for {NODE_LOST_S:.0f} s (last: {last})"
+    )
+
+
 async def connect(url: str, transport: str) -> RpcClient | WsRpc:
     """A connection to the node at ``url``: a WebSocket (``ws``) or HTTP POSTs (``http``)."""
     if transport == "http":
@@ -82,9 +89,7 @@ class Failover:
                     self._rpc = await connect(self.url, self.transport)
                 except RpcTransportError as exc:
                     if time.monotonic() > deadline:
-                        raise RpcTransportError(
-                            f"no node of the cluster answered for {NODE_LOST_S:.0f} s (last: {exc})"
-                        ) from exc
+                        raise nodes_lost(exc) from exc
                     self._index += 1
                     await asyncio.sleep(RECONNECT_PAUSE_S)
             return self._rpc, self._generation
