@@ -120,6 +120,8 @@ class BenchReport:
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
     machine: MachineSpeed | None = None  # this machine's speed just before the run
     machine_after: MachineSpeed | None = None  # ... and just after it
+    # each node's interpreter (node_status "software"): its build moves the CPU figures
+    node_python: list[tuple[str, str]] = field(default_factory=list)  # (url, interpreter)
     # when nodes are lost during the run (a tester kills them on purpose): how often the clients
     # and the block watcher moved to the next node, how many accepted transactions were sent
     # again, and which nodes were restarted (their counters began again)
@@ -187,6 +189,7 @@ class BenchReport:
             + (f"{self.rate:.0f} tx/s" if self.rate else "unlimited"),
             *(f"  {note}" for note in self.notes),
             *self._machine(),
+            *self._python(),
             f"  submitted   {self.submitted}",
             f"  committed   {self.committed} in {self.blocks} blocks{self._heights()} over "
             f"{self.seconds:.2f}s",
@@ -280,6 +283,16 @@ class BenchReport:
             "compare runs at like figures)"
         ]
 
+    def _python(self) -> list[str]:
+        named = [(url, python) for url, python in self.node_python if python]
+        kinds = {python for _, python in named}
+        if not kinds:
+            return []
+        if len(kinds) == 1:
+            return [f"  python      every node runs {kinds.pop()}"]
+        each = "; ".join(f"{url} {python}" for url, python in named)
+        return [f"  python      the nodes run different interpreters: {each}"]
+
     def _budget(self) -> list[str]:
         """What the machine allows: the cluster is local, so nodes and client share its CPUs."""
         if self.node_cpu_s < 0 or self.cores <= 0:
@@ -360,6 +373,7 @@ async def measure(
     )
     report.machine = machine_speed()
     before = await _snapshot(urls)
+    report.node_python = list(zip(urls, before.python, strict=True))
     cpu_before = time.process_time()
     run = _Run(report, [t for x in per_account for t in x], rate, urls)
     submitting = None  # the nodes' counters when the last submission was answered
@@ -412,6 +426,7 @@ class _Snapshot:
     commit_ms: list[int]
     started_ms: list[int]
     silent: list[int]  # nodes that did not answer
+    python: list[str]  # each node's interpreter, as node_status names it ("" if silent)
 
     def restarted_since(self, before: _Snapshot) -> list[int]:
         """Nodes that answered both times from different processes."""
@@ -428,11 +443,14 @@ async def _snapshot(urls: list[str]) -> _Snapshot:
     """
     rows: list[tuple[int, ...]] = []
     silent: list[int] = []
+    python: list[str] = []
     for i, url in enumerate(urls):
         try:
             async with RpcClient(url) as rpc:
                 status = await rpc.call("node_status")
             node = status["stats"]["node"]
+            # nodes older than node_status's "software" still give every other figure
+            python.append(str(status.get("software", {}).get("python", "not reported")))
             rows.append(
                 (
                     int(status["view"]),
@@ -443,13 +461,14 @@ async def _snapshot(urls: list[str]) -> _Snapshot:
                     int(node["started_ms"]),
                 )
             )
-        except (RpcError, RpcTransportError, KeyError, TypeError, ValueError):
+        except (RpcError, RpcTransportError, KeyError, TypeError, ValueError, AttributeError):
             rows.append((0, 0, 0, 0, 0, 0))
             silent.append(i)
+            python[i:] = [""]
     views, entered, cpu_ms, exec_ms, commit_ms, started_ms = (
         list(c) for c in zip(*rows, strict=True)
     )
-    return _Snapshot(views, entered, cpu_ms, exec_ms, commit_ms, started_ms, silent)
+    return _Snapshot(views, entered, cpu_ms, exec_ms, commit_ms, started_ms, silent, python)
 
 
 async def _block(node: Client, note: dict[str, Any]) -> list[str]:

@@ -32,6 +32,7 @@ from node.config import NodeConfig
 from node.genesis import Genesis
 from node.mempool import Mempool
 from node.publicapi import PublicRpc
+from node.software import SOFTWARE
 from node.statsapi import StatsRpc
 from rpc.notifications import Committed, TxStatus
 from rpc.subscriptions import SubscriptionHub
@@ -277,6 +278,7 @@ class NodeRpc(AidRpc, PublicRpc, AuditRpc, StatsRpc):
             "peers_connected": len(node.peers.connected()),
             "mempool_size": len(node.mempool),
             "syncing": node.sync.active,
+            "software": dict(SOFTWARE),
             "stats": {
                 "node": {**node.stats, "cpu_ms": round(time.process_time() * 1000)},
                 "consensus": dict(node.replica.stats),

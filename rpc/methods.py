@@ -580,6 +580,7 @@ METHODS: dict[str, Method] = {
                     "peers_connected": oa.NATURAL,
                     "mempool_size": oa.NATURAL,
                     "syncing": oa.BOOLEAN,
+                    "software": oa.obj({"aidchain": oa.STRING, "python": oa.STRING}),
                     "stats": oa.OBJECT,
                 }
             ),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import platform
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,11 @@ async def test_keys_transfer_get_status(cluster: LocalCluster, tmp_path: Path) -
     out = aidchain("status", "--rpc", rpc)
     status = json.loads(out.stdout)
     assert status["chain_id"] == cluster.chain_id and status["primary"] in status["validators"]
+    # the nodes run this interpreter (the harness starts them with it) and this release
+    assert status["software"] == {
+        "aidchain": metadata.version("aidchain"),
+        "python": f"{platform.python_implementation()} {' '.join(sys.version.split())}",
+    }
 
     # errors: bad amount (usage), unreachable node, unfunded key file with bad permissions
     assert (
@@ -94,6 +101,7 @@ async def test_bench_counts_only_committed(cluster: LocalCluster) -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "4 clients (WebSocket)" in out.stdout  # the default transport, named
+    assert f"every node runs CPython {platform.python_version()} (" in out.stdout
     assert "committed   400 in" in out.stdout
     assert "committed tx/s" in out.stdout and "p99" in out.stdout
     assert "NOT COMMITTED" not in out.stdout and "REJECTED" not in out.stdout

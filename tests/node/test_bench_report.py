@@ -146,3 +146,18 @@ def test_restarted_or_silent_nodes_leave_no_cpu_figures_and_say_why() -> None:
     assert "  restarted   http://127.0.0.1:1/ during the run: counters begin again" in text
     assert "  silent      http://127.0.0.1:3/ did not answer node_status" in text
     assert "node CPU" not in text and "views" not in text
+
+
+def test_the_nodes_interpreter_is_named_once_or_per_node_when_they_differ() -> None:
+    """Its build moves every CPU figure (docs/operations.md "Which Python build")."""
+    debian = "CPython 3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]"
+    source = "CPython 3.11.7 (main, May 9 2026, 07:35:25) [GCC 12.2.0]"
+    same = _report(node_python=[("http://n0", debian), ("http://n1", debian)]).render()
+    assert f"  python      every node runs {debian}\n" in same
+    mixed = _report(node_python=[("http://n0", debian), ("http://n1", ""), ("http://n2", source)])
+    assert (
+        f"the nodes run different interpreters: http://n0 {debian}; http://n2 {source}"
+        in mixed.render()
+    )
+    assert "python" not in _report().render()
+    assert "python" not in _report(node_python=[("http://n0", "")]).render()
