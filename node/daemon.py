@@ -38,6 +38,7 @@ from node.mempool import Mempool
 from node.peers import PeerNetwork
 from node.ports import PeerTransport, StoreJournal, SyncFetcher
 from node.rpcapi import NodeFeed, NodeRpc
+from node.software import SOFTWARE
 from node.statesync import StateSync
 from node.statuslog import Condition, Progress, status_line
 from node.supervise import stop_supervised, supervise
@@ -257,7 +258,8 @@ class Node:
                 self._status_loop(self.cfg.status_log_s), name="status-log", on_fatal=self.fatal.set
             )
         self.log.info(
-            "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d",
+            "node %s started: chain=%s height=%d view=%d rpc=http://%s:%d/ p2p=%s:%d "
+            "(aidchain %s on %s)",
             self.cfg.name,
             self.chain_id,
             self.store.height,
@@ -266,6 +268,8 @@ class Node:
             self.cfg.rpc.port,
             self.cfg.p2p.host,
             self.cfg.p2p.port,
+            SOFTWARE["aidchain"],
+            SOFTWARE["python"],
         )
 
     async def stop(self) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from node.cluster import init_cluster, node_command
+from node.software import SOFTWARE
 from tests.integration.harness import (
     REPO,
     LocalCluster,
@@ -60,6 +61,8 @@ def test_cluster_up_prints_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
     for i in range(4):
         log = (tmp_path / "c" / f"node{i}" / "node.log").read_text()
         assert "stopped at height" in log
+        # the start-up line names the release and the interpreter (docs/operations.md)
+        assert f"(aidchain {SOFTWARE['aidchain']} on {SOFTWARE['python']})" in log
 
 
 async def test_sigterm_exits_zero_and_restart_resumes_height(cluster: LocalCluster) -> None:
