@@ -449,22 +449,21 @@ async def _snapshot(urls: list[str]) -> _Snapshot:
             async with RpcClient(url) as rpc:
                 status = await rpc.call("node_status")
             node = status["stats"]["node"]
-            # nodes older than node_status's "software" still give every other figure
-            python.append(str(status.get("software", {}).get("python", "not reported")))
-            rows.append(
-                (
-                    int(status["view"]),
-                    int(status["stats"]["consensus"].get("views_entered", 0)),
-                    int(node["cpu_ms"]),
-                    int(node["exec_cpu_ms"]),
-                    int(node["commit_cpu_ms"]),
-                    int(node["started_ms"]),
-                )
+            row: tuple[int, ...] = (
+                int(status["view"]),
+                int(status["stats"]["consensus"].get("views_entered", 0)),
+                int(node["cpu_ms"]),
+                int(node["exec_cpu_ms"]),
+                int(node["commit_cpu_ms"]),
+                int(node["started_ms"]),
             )
+            # nodes older than node_status's "software" still give every other figure
+            interpreter = str(status.get("software", {}).get("python", "not reported"))
         except (RpcError, RpcTransportError, KeyError, TypeError, ValueError, AttributeError):
-            rows.append((0, 0, 0, 0, 0, 0))
+            row, interpreter = (0, 0, 0, 0, 0, 0), ""
             silent.append(i)
-            python[i:] = [""]
+        rows.append(row)
+        python.append(interpreter)
     views, entered, cpu_ms, exec_ms, commit_ms, started_ms = (
         list(c) for c in zip(*rows, strict=True)
     )

@@ -69,3 +69,35 @@ async def test_nothing_goes_again_while_no_client_lost_its_node() -> None:
     sender = Recorder()
     await _one_round(run, sender)
     assert sender.nonces == [] and run.report.resent == 0
+
+
+async def test_the_snapshot_names_each_nodes_interpreter_and_tolerates_older_nodes() -> None:
+    """An older node without node_status "software" still gives its counters; a dead one none."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    def status(software: dict[str, str] | None) -> dict[str, Any]:
+        node = {"cpu_ms": 10, "exec_cpu_ms": 4, "commit_cpu_ms": 1, "started_ms": 7}
+        result: dict[str, Any] = {"view": 0, "stats": {"node": node, "consensus": {}}}
+        if software is not None:
+            result["software"] = software
+        return result
+
+    def server(result: dict[str, Any]) -> TestServer:
+        async def handle(request: web.Request) -> web.Response:
+            call = await request.json()
+            return web.json_response({"jsonrpc": "2.0", "id": call["id"], "result": result})
+
+        app = web.Application()
+        app.router.add_post("/", handle)
+        return TestServer(app)
+
+    python = "CPython 3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]"
+    async with (
+        server(status({"aidchain": "0.1.0", "python": python})) as new,
+        server(status(None)) as old,
+    ):
+        urls = [str(new.make_url("/")), str(old.make_url("/")), "http://127.0.0.1:9/"]
+        snap = await bench._snapshot(urls)
+    assert snap.python == [python, "not reported", ""]
+    assert snap.silent == [2] and snap.cpu_ms == [10, 10, 0]
