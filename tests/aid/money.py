@@ -105,3 +105,15 @@ def ent_of(chain: MemoryChain, program: str, hh: str, period: str = "2026-11") -
 
 def report(chain: MemoryChain, batch_id: str, *rows: dict[str, Any]) -> None:
     chain.act(BANKER, "payment.report", batch=batch_id, results=list(rows))
+
+
+def reconcile(chain: MemoryChain, batch_id: str, count: int, total: int) -> None:
+    """Finance records a (fake) statement of ``count`` credits totalling ``total`` fen."""
+    chain.act(
+        ALLOCATOR,
+        "batch.reconcile",
+        batch=batch_id,
+        statement_hash="5e" * 32,
+        count=count,
+        total=total,
+    )

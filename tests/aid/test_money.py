@@ -36,6 +36,7 @@ from tests.aid.money import (
     fund_program,
     households,
     money_chain,
+    reconcile,
     records,
     report,
 )
@@ -474,17 +475,6 @@ def test_a_cycle_closes_once_every_entitlement_is_settled(chain: MemoryChain) ->
     chain.act(ALLOCATOR, "cycle.close", cycle=cycle)
     prog = records(chain).need("program", program)
     assert (prog["committed"], prog["paid"]) == (50_000, 50_000)
-
-
-def reconcile(chain: MemoryChain, batch_id: str, count: int, total: int) -> None:
-    chain.act(
-        ALLOCATOR,
-        "batch.reconcile",
-        batch=batch_id,
-        statement_hash="5e" * 32,
-        count=count,
-        total=total,
-    )
 
 
 def test_a_batch_is_reconciled_with_the_banks_statement_once_settled(chain: MemoryChain) -> None:

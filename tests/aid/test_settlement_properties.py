@@ -27,6 +27,7 @@ from tests.aid.money import (
     fund_program,
     households,
     money_chain,
+    reconcile,
     records,
 )
 
@@ -74,26 +75,16 @@ class Settlement:
             )
             self.batches.append(chain.last_id("batch"))
         elif op in ("paid", "failed", "returned"):
-            row: dict[str, Any] = {"entitlement": self.ents[i], "outcome": op, "amount": AMOUNT}
-            if op == "paid":
-                row["bank_ref"] = f"R{i}"
-            else:
-                row["code"] = "account_closed"
             batch = self.ent(i).get("batch") or (self.batches[-1] if self.batches else "none")
-            chain.act(BANKER, "payment.report", batch=batch, results=[row])
+            chain.act(
+                BANKER, "payment.report", batch=batch, results=[self.row(i, op, "account_closed")]
+            )
         elif op == "cancel":
             chain.act(FIN_APPROVER, "entitlement.cancel", entitlement=self.ents[i], reason="r")
         elif op == "reconcile" and self.batches:
             batch_id = self.batches[i % len(self.batches)]
-            batch = records(chain).need("batch", batch_id)
-            chain.act(
-                ALLOCATOR,
-                "batch.reconcile",
-                batch=batch_id,
-                statement_hash="5e" * 32,
-                count=batch["paid_total"] // AMOUNT,
-                total=batch["paid_total"],
-            )
+            paid_total = records(chain).need("batch", batch_id)["paid_total"]
+            reconcile(chain, batch_id, paid_total // AMOUNT, paid_total)
         elif op == "close":
             chain.act(ALLOCATOR, "cycle.close", cycle=self.cycle)
         elif op == "close_program":
@@ -101,9 +92,14 @@ class Settlement:
                 FIN_APPROVER, "program.status", program=self.program, move="close", reason="end"
             )
 
-    def report(self, i: int, outcome: str) -> None:
+    def row(self, i: int, outcome: str, code: str) -> dict[str, Any]:
+        """The bank's report line for entitlement ``i``: a reference if paid, else ``code``."""
         row = {"entitlement": self.ents[i], "outcome": outcome, "amount": AMOUNT}
-        row.update({"bank_ref": f"R{i}"} if outcome == "paid" else {"code": "account_frozen"})
+        row.update({"bank_ref": f"R{i}"} if outcome == "paid" else {"code": code})
+        return row
+
+    def report(self, i: int, outcome: str) -> None:
+        row = self.row(i, outcome, "account_frozen")
         self.chain.act(BANKER, "payment.report", batch=self.ent(i)["batch"], results=[row])
 
     def settle_and_close(self) -> None:
