@@ -51,7 +51,7 @@ BATCHABLE = ("approved", "reissued")
 # not paid, and not with the bank: what an approver may cancel
 CANCELLABLE = ("approved", "failed", "returned", "reissued")
 SETTLED = ("paid", "delivered", "cancelled")  # what a closing cycle's entitlements must be
-OPEN_APPROVED = ("approved", "paying")  # approved cycles not closed: batched, or closed
+OPEN_APPROVED = ("approved", "paying")  # approved, not closed: what is batched, and what closes
 
 
 def batch_create(act: Action) -> None:
