@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from chain.limits import DEFAULT_RPC_MAX_BODY_BYTES
 from chain.tx import make_transfer, sign_tx
 from tests.adversarial.probe import MemoryWatch, assert_healthy, assert_responsive
 from tests.integration.harness import LocalCluster, wait_committed
@@ -309,12 +310,29 @@ async def test_malformed_requests_get_json_rpc_errors(cluster: LocalCluster) -> 
         async with session.post(url, data=huge) as resp:
             assert resp.status == 413
             _check_error("huge body", json.loads(await resp.read()), -32006, "too_large")
-        await ws.send_bytes(huge)
-        msg = await ws.receive(timeout=10)
-        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1009, msg
+        await _send_oversized_frame(ws, b" " * (DEFAULT_RPC_MAX_BODY_BYTES + 1))
     watch.sample()
     watch.assert_peak_under(watch.baseline[0] + ATTACK_RSS_GROWTH_MB)
     await assert_healthy(cluster, cluster.accounts[0])
+
+
+async def _send_oversized_frame(ws: aiohttp.ClientWebSocketResponse, frame: bytes) -> None:
+    """The node refuses a frame over its limit from the frame's header: close code 1009.
+
+    It closes without reading the rest, so when the client is still writing (its socket
+    buffers full), TCP resets the connection under the writer and the close frame may be lost
+    with it. A frame just over the limit fits the loopback buffers, so the close code is what
+    the test normally sees; the reset is the other way the refusal can show, never an answer.
+    """
+    try:
+        await ws.send_bytes(frame)
+    except (ConnectionError, aiohttp.ClientOSError):
+        msg = await ws.receive(timeout=10)
+        refused = {aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR}
+        assert msg.type in refused or (msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1009)
+        return
+    msg = await ws.receive(timeout=10)
+    assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1009, msg
 
 
 # --- (d) what a scanner or another local user can see -----------------------------------------
