@@ -13,6 +13,7 @@ import pytest
 from aid.demo_county import COUNTY_CODE
 from storage.db import P_INDEX, P_STATS
 from tests.integration.harness import LocalCluster, aidchain
+from tests.integration.test_demo import shorten_notice
 
 pytestmark = pytest.mark.integration
 
@@ -41,10 +42,7 @@ def tamper(data_dir: Path, keys: list[bytes]) -> None:
 
 async def test_reindex_rebuilds_what_the_node_kept(new_cluster: Any) -> None:
     cluster: LocalCluster = new_cluster()
-    path = cluster.info.root / "genesis.json"
-    genesis = json.loads(path.read_text())
-    genesis["aid"]["policy"]["notice_period_s"] = 3
-    path.write_text(json.dumps(genesis, indent=2))
+    shorten_notice(cluster)  # and the alert deadlines the demo waits out
     await cluster.start_all()
     load = aidchain(
         "demo", "load", "--dir", str(cluster.info.root), "--households", str(HOUSEHOLDS),
