@@ -81,6 +81,10 @@ def parse_action_args(args_json: str | None, pairs: list[str] | None) -> dict[st
 
     A value that parses as JSON (numbers, true/false, lists, objects, quoted strings) is taken
     as that; anything else is a plain string, so ``--arg stage=village`` needs no quoting.
+    A run of digits too large for any of the ledger's integers (``limits.MAX_AMOUNT`` and up)
+    stays a string too: it is an id or a hash that happens to hold no letter (an id is 20 hex
+    characters, so about one in 13,000 is all digits), never a number the ledger would take.
+    Digits meant as text below that bound, an area code say, are quoted: ``area='"5301..."'``.
     """
     out: dict[str, Any] = {}
     if args_json is not None:
@@ -96,9 +100,12 @@ def parse_action_args(args_json: str | None, pairs: list[str] | None) -> dict[st
         if not sep or not name:
             raise UsageError(f"--arg {pair!r} must be NAME=VALUE")
         try:
-            out[name] = loads_strict(text)
+            value = loads_strict(text)
         except EncodingError:
-            out[name] = text
+            value = text
+        if type(value) is int and text.isdigit() and value >= limits.MAX_AMOUNT:
+            value = text
+        out[name] = value
     return out
 
 
@@ -498,7 +505,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = sub.add_parser(action, help=f"sign and send the {action} ledger action")
         _send_options(p)
         p.add_argument("--args", help="the action's arguments as a JSON object")
-        p.add_argument("--arg", action="append", metavar="NAME=VALUE", help="one argument")
+        p.add_argument(
+            "--arg",
+            action="append",
+            metavar="NAME=VALUE",
+            help="one argument; VALUE is JSON if it parses as JSON (quote digits meant as text: "
+            "area='\"530102001001\"'), else a string",
+        )
         p.add_argument("--gas", type=int, default=0, help="gas for rules hooks (cycle.add, ...)")
         p.set_defaults(func=cmd_action, action=action)
     _register_household(sub)

@@ -16,6 +16,7 @@ from nacl.exceptions import CryptoError
 from aid.context import Context
 from aid.identity import gb11643_check_digit, person_commitment, unseal
 from aid.ledger import ACTIONS
+from chain import limits
 from chain.crypto import KeyPair, verify
 from chain.encoding import canonical, sha256_hex
 from chain.keyfile import save_key
@@ -51,6 +52,19 @@ def test_args_json_overlaid_by_name_value_pairs() -> None:
         "households": ["a", "b"],
         "count": 3,
         "reason": "not done yet",
+    }
+
+
+def test_an_id_of_digits_alone_stays_text() -> None:
+    """Ids are 20 hex characters; now and then one holds no letter (a CI run drew one)."""
+    out = cli_aid.parse_action_args(
+        None,
+        ["program=31415926535897932384", "amount=9007199254740991", 'area="530102001001"'],
+    )
+    assert out == {
+        "program": "31415926535897932384",  # past every ledger integer: an id
+        "amount": limits.MAX_AMOUNT - 1,  # the largest amount is still a number
+        "area": "530102001001",  # digits meant as text below that bound are quoted
     }
 
 
