@@ -18,11 +18,11 @@ import pytest
 from aid.demo_county import COUNTY_CODE
 from aid.reports import ALERT_AGE_BUCKETS_S
 from tests.integration.harness import LocalCluster, aidchain
+from tests.integration.test_demo import shorten_notice
 
 pytestmark = pytest.mark.integration
 
 HOUSEHOLDS = 40
-NOTICE_S = 4
 IDLE_AGE_S = 6
 POOR = ("registered", "monitored", "lifting")
 ACTIVE = ("registered", "monitored", "lifting", "lifted")
@@ -297,9 +297,8 @@ async def area_names(cluster: LocalCluster, codes: list[str]) -> dict[str, str]:
 
 async def test_every_report_figure_equals_the_sum_over_the_ledger(new_cluster: Any) -> None:
     cluster: LocalCluster = new_cluster()
-    # the demo waits out its first alert's deadline: shortened like the notice
-    deadlines = {f"alert_deadline_{level}_s": NOTICE_S for level in ("yellow", "orange", "red")}
-    set_policy(cluster, notice_period_s=NOTICE_S, idle_fund_age_s=IDLE_AGE_S, **deadlines)
+    shorten_notice(cluster)  # and the alert deadlines the demo waits out
+    set_policy(cluster, idle_fund_age_s=IDLE_AGE_S)
     await cluster.start_all()
     load = aidchain(
         "demo", "load", "--dir", str(cluster.info.root), "--households", str(HOUSEHOLDS),
