@@ -37,6 +37,7 @@ from cli.common import (
     EXIT_UNREACHABLE,
     CliError,
     UsageError,
+    json_object,
     print_json,
     rpc_call,
     wait_committed,
@@ -86,15 +87,7 @@ def parse_action_args(args_json: str | None, pairs: list[str] | None) -> dict[st
     characters, so about one in 13,000 is all digits), never a number the ledger would take.
     Digits meant as text below that bound, an area code say, are quoted: ``area='"5301..."'``.
     """
-    out: dict[str, Any] = {}
-    if args_json is not None:
-        try:
-            value = loads_strict(args_json)
-        except EncodingError as exc:
-            raise UsageError(f"--args: {exc.message}") from None
-        if not isinstance(value, dict):
-            raise UsageError("--args must be a JSON object")
-        out.update(value)
+    out = json_object(args_json, "--args")
     for pair in pairs or []:
         name, sep, text = pair.partition("=")
         if not sep or not name:

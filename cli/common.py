@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 from chain.crypto import KeyPair
+from chain.encoding import loads_strict
+from chain.errors import EncodingError
 from chain.tx import sign_tx
 from node.cluster import DEFAULT_BASE_PORT
 from rpc.client import RpcClient, RpcError, RpcTransportError
@@ -44,6 +46,19 @@ class UsageError(CliError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, EXIT_USAGE)
+
+
+def json_object(text: str | None, option: str) -> dict[str, Any]:
+    """The JSON object given to ``option`` ({} when absent); anything else is a usage error."""
+    if text is None:
+        return {}
+    try:
+        value = loads_strict(text)
+    except EncodingError as exc:
+        raise UsageError(f"{option}: {exc.message}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object")
+    return value
 
 
 def print_json(obj: Any, *, indent: int | None = 2) -> None:

@@ -13,14 +13,13 @@ from typing import Any
 
 from chain import limits
 from chain.crypto import is_pubkey_hex
-from chain.encoding import loads_strict
-from chain.errors import EncodingError
 from chain.keyfile import load_key
 from cli.common import (
     DEFAULT_RPC,
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    json_object,
     print_json,
     rpc_call,
     send_signed,
@@ -51,18 +50,6 @@ def _read_source(path: str) -> str:
         raise UsageError(f"{path} is not UTF-8 text") from None
 
 
-def _json_object(text: str | None, option: str) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        value = loads_strict(text)
-    except EncodingError as exc:
-        raise UsageError(f"{option}: {exc.message}") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{option} must be a JSON object")
-    return value
-
-
 def _gas(value: int | None) -> int:
     gas = limits.DEFAULT_CALL_GAS if value is None else value
     if not 0 < gas <= limits.MAX_CALL_GAS:
@@ -86,8 +73,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     source = _read_source(args.file)
-    call_args = _json_object(args.args, "--args")
-    storage = _json_object(args.storage, "--storage")
+    call_args = json_object(args.args, "--args")
+    storage = json_object(args.storage, "--storage")
     if not is_pubkey_hex(args.sender):
         raise UsageError("--sender must be 64 lowercase hex characters")
     result, after = run_local(
@@ -110,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     payload = {
         "source": _read_source(args.file),
-        "init": _json_object(args.init, "--init"),
+        "init": json_object(args.init, "--init"),
         "gas": _gas(args.gas),
     }
     key = load_key(args.key)
@@ -123,7 +110,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     payload = {
         "contract": args.address,
         "method": args.method,
-        "args": _json_object(args.args, "--args"),
+        "args": json_object(args.args, "--args"),
         "gas": _gas(args.gas),
     }
     key = load_key(args.key)
@@ -136,7 +123,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {
         "contract": args.address,
         "method": args.method,
-        "args": _json_object(args.args, "--args"),
+        "args": json_object(args.args, "--args"),
     }
     if args.gas is not None:
         params["gas"] = _gas(args.gas)
