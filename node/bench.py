@@ -67,6 +67,25 @@ class MachineSpeed:
 
 LOOP_STEPS = 200_000
 VERIFIES = 100
+CPUINFO = "/proc/cpuinfo"
+
+
+def cpu_model(cpuinfo: str = CPUINFO) -> str:
+    """The processor's model name, or "" where the system does not say (not Linux).
+
+    Machines of one kind are not always the same host: the bench machine has been an AMD EPYC
+    one session and an Intel Xeon the next, and the same code measures differently on each. The
+    report names the model so that runs are compared on the same processor.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, sep, value = line.partition(":")
+                if sep and name.strip() == "model name":
+                    return " ".join(value.split())
+    except OSError:
+        pass
+    return ""
 
 
 def machine_speed(rounds: int = 3) -> MachineSpeed:
@@ -117,6 +136,7 @@ class BenchReport:
     submit_seconds: float = 0.0  # when the last submission was answered, from the start
     node_cpu_submit_s: float = -1.0  # of ``node_cpu_s``, what the nodes used until then
     cores: int = 0  # CPUs of this machine, which the local cluster's nodes share with the client
+    cpu: str = ""  # their model (cpu_model), "" when unknown
     notes: list[str] = field(default_factory=list)  # what the workload was, printed under it
     machine: MachineSpeed | None = None  # this machine's speed just before the run
     machine_after: MachineSpeed | None = None  # ... and just after it
@@ -275,12 +295,14 @@ class BenchReport:
         ]
 
     def _machine(self) -> list[str]:
+        lines = [f"  cpu         {self.cpu}, {self.cores} CPUs"] if self.cpu and self.cores else []
         if self.machine is None:
-            return []
+            return lines
         after = f"; after it, {self.machine_after.render()}" if self.machine_after else ""
         return [
+            *lines,
             f"  machine     before the run, {self.machine.render()}{after} (best of 3 each: "
-            "compare runs at like figures)"
+            "compare runs at like figures)",
         ]
 
     def _python(self) -> list[str]:
@@ -399,6 +421,7 @@ async def measure(
     report.client_cpu_s = time.process_time() - cpu_before
     report.machine_after = machine_speed()
     report.cores = os.cpu_count() or 0
+    report.cpu = cpu_model()
     after = await _snapshot(urls)
     report.silent = [urls[i] for i in sorted(set(before.silent) | set(after.silent))]
     report.restarted = [urls[i] for i in after.restarted_since(before)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from node.bench import BenchReport, MachineSpeed, machine_speed
+from pathlib import Path
+
+from node.bench import BenchReport, MachineSpeed, cpu_model, machine_speed
 
 
 def _report(**kw: object) -> BenchReport:
@@ -51,6 +53,24 @@ def test_the_machine_line_shows_the_speed_before_and_after_the_run() -> None:
     ) in text.splitlines()
     assert "after it" not in _report(machine=before).render()
     assert "machine" not in _report().render()
+
+
+def test_the_cpu_line_names_the_processor_model_and_count() -> None:
+    text = _report(cpu="Intel(R) Xeon(R) Processor", cores=2).render()
+    assert "  cpu         Intel(R) Xeon(R) Processor, 2 CPUs" in text.splitlines()
+    assert "cpu " not in _report(cores=2).render()  # model unknown: no line
+
+
+def test_cpu_model_reads_the_first_model_name(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC  7B13 64-Core Processor\n"
+        "flags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: something else\n"
+    )
+    assert cpu_model(str(info)) == "AMD EPYC 7B13 64-Core Processor"
+    (tmp_path / "bare").write_text("processor\t: 0\nHardware\t: BCM2835\n")
+    assert cpu_model(str(tmp_path / "bare")) == ""
+    assert cpu_model(str(tmp_path / "missing")) == ""
 
 
 def test_machine_speed_times_both_references() -> None:
