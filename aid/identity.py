@@ -13,7 +13,7 @@ text. What reaches the chain is
   allowed to read it, to its encryption key from genesis. Sealing the whole data to every
   reader instead cost a full copy per organisation: for five readers of a one-member
   household, ~1.8 kB of hex where the envelope is ~0.8 kB, and every node stores, hashes and
-  compacts those bytes (docs/ledger.md, "Sustained load").
+  compacts those bytes (docs/ledger-performance.md, "Sustained load").
 """
 
 from __future__ import annotations

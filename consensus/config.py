@@ -29,7 +29,7 @@ class ConsensusConfig:
     # one larger block instead of several small ones, and every block costs each validator a
     # round of signed votes and a synced write whatever its size (CometBFT's timeout_commit
     # does the same job, paid even when idle). Measured with ``aidchain bench --workload
-    # ledger`` (docs/ledger.md, "Block pacing"): 7-10 % less CPU per action and node.
+    # ledger`` (docs/ledger-performance.md, "Block pacing"): 7-10 % less CPU per action and node.
     block_interval_ms: int = limits.DEFAULT_BLOCK_INTERVAL_MS
     view_change_timeout_ms: int = limits.DEFAULT_VIEW_CHANGE_TIMEOUT_MS
     max_view_change_timeout_ms: int = limits.DEFAULT_MAX_VIEW_CHANGE_TIMEOUT_MS

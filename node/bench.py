@@ -50,10 +50,10 @@ class MachineSpeed:
     when the run is over.
 
     The nodes share the machine's cores with whatever else runs on its host. The same code has
-    measured half as fast on one day as on the day before (docs/ledger.md, "Block pacing"), and
-    these timings moved by half within ten minutes. A run's figures compare with another's only
-    beside these two: the interpreter's speed sets execution and most of the rest, and every
-    node makes the signature check once per transaction.
+    measured half as fast on one day as on the day before (docs/ledger-performance.md, "Block
+    pacing"), and these timings moved by half within ten minutes. A run's figures compare with
+    another's only beside these two: the interpreter's speed sets execution and most of the
+    rest, and every node makes the signature check once per transaction.
     """
 
     loop_ns: float  # one step of a plain Python loop (``s += i``)

@@ -124,7 +124,8 @@ def test_primary_paces_blocks_under_load_but_not_an_idle_chain() -> None:
 
 def test_an_offer_the_mempool_calls_full_is_proposed_unpaced() -> None:
     # under a ledger load the block gas limit, which only the mempool sees, fills a block long
-    # before block_max_txs does; pacing such a block would idle the cluster (docs/ledger.md)
+    # before block_max_txs does; pacing such a block would idle the cluster
+    # (docs/ledger-performance.md, "A block the gas limit fills goes at once")
     c = Cluster(batch_delay_ms=20, block_interval_ms=150)
     c.tick(300)
     c.offer(client_txs(1))

@@ -64,8 +64,8 @@ def test_the_cpu_line_names_the_processor_model_and_count() -> None:
 def test_cpu_model_reads_the_first_model_name(tmp_path: Path) -> None:
     info = tmp_path / "cpuinfo"
     info.write_text(
-        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC  7B13 64-Core Processor\n"
-        "flags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: something else\n"
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+        "model name\t: AMD EPYC  7B13 64-Core Processor\nflags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: something else\n"
     )
     assert cpu_model(str(info)) == "AMD EPYC 7B13 64-Core Processor"
     (tmp_path / "bare").write_text("processor\t: 0\nHardware\t: BCM2835\n")
@@ -100,7 +100,7 @@ def test_no_windows_line_for_a_run_shorter_than_two_windows() -> None:
 
 
 def _overloaded(**kw: object) -> BenchReport:
-    """The afternoon run of docs/ledger.md in small: 50 s of submitting, then 33 s of draining.
+    """docs/ledger-performance.md's afternoon run in small: 50 s of submitting, 33 s of draining.
 
     While submitting, 586 commits/s and 1,127 admissions/s; after it, 810 commits/s. The nodes
     spend 2,170 us committing a tx and 500 admitting one: 29,300 x 2,170 + 56,350 x 500 us =
