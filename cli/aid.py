@@ -92,14 +92,37 @@ def parse_action_args(args_json: str | None, pairs: list[str] | None) -> dict[st
         name, sep, text = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"--arg {pair!r} must be NAME=VALUE")
-        try:
-            value = loads_strict(text)
-        except EncodingError:
-            value = text
-        if type(value) is int and text.isdigit() and value >= limits.MAX_AMOUNT:
-            value = text
-        out[name] = value
+        out[name] = _pair_value(text)
     return out
+
+
+def _pair_value(text: str) -> Any:
+    """What ``--arg NAME=text`` sends (``parse_action_args``)."""
+    try:
+        value = loads_strict(text)
+    except EncodingError:
+        return text
+    if type(value) is int and text.isdigit() and value >= limits.MAX_AMOUNT:
+        return text
+    return value
+
+
+def quoting_hint(argument: str | None, pairs: list[str] | None) -> str:
+    """Advice for a refused ``argument`` that went as a number from unquoted digits, else "".
+
+    A clerk who types ``--arg area=530102001001`` sends the number 530102001001, and the ledger
+    answers that ``area`` must be a string: true, but it does not say why, nor how to send it.
+    """
+    given = [text for name, _, text in (p.partition("=") for p in pairs or []) if name == argument]
+    if not given:
+        return ""
+    text = given[-1]  # the last --arg of a name is the one sent
+    if not (text.isdigit() and type(_pair_value(text)) is int):
+        return ""
+    return (
+        f"--arg {argument}={text} went as a number; to send it as text, quote it as JSON: "
+        f"--arg '{argument}=\"{text}\"'"
+    )
 
 
 def check_gas(gas: int) -> int:
@@ -139,14 +162,25 @@ async def _sign_next(
     return aid_tx(key, status["chain_id"], account["next_nonce"], action, args, gas)
 
 
+class LedgerRefused(CliError):
+    """``aid_check`` refused the action: exit 1 with the ledger's reason and message."""
+
+    def __init__(self, reason: str | None, message: str, argument: str | None) -> None:
+        super().__init__(f"refused ({reason}): {message}")
+        self.argument = argument  # the argument the refusal names (bad_args), if any
+
+
 async def check_action(url: str, tx: SignedTx) -> dict[str, Any]:
-    """``aid_check``: a refusal exits 1 with the ledger's reason and message."""
+    """``aid_check``: a refusal raises ``LedgerRefused``."""
     try:
         async with RpcClient(url) as client:
             return dict(await client.call("aid_check", tx=tx.tx))
     except RpcError as exc:
         if exc.code == LEDGER_REFUSED:
-            raise CliError(f"refused ({exc.reason}): {exc.message}") from None
+            data = exc.data if isinstance(exc.data, dict) else {}
+            argument = data.get("argument")
+            named = argument if isinstance(argument, str) else None
+            raise LedgerRefused(exc.reason, exc.message, named) from None
         raise CliError(f"aid_check failed: {exc.message}") from None
     except RpcTransportError as exc:
         raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
@@ -186,17 +220,22 @@ async def send_action(
 def cmd_action(args: argparse.Namespace) -> int:
     action_args = parse_action_args(args.args, args.arg)
     key = load_key(args.key)
-    asyncio.run(
-        send_action(
-            args.rpc,
-            key,
-            args.action,
-            action_args,
-            gas=check_gas(args.gas),
-            wait=args.wait,
-            check=not args.no_check,
-        )
+    sending = send_action(
+        args.rpc,
+        key,
+        args.action,
+        action_args,
+        gas=check_gas(args.gas),
+        wait=args.wait,
+        check=not args.no_check,
     )
+    try:
+        asyncio.run(sending)
+    except LedgerRefused as exc:
+        hint = quoting_hint(exc.argument, args.arg)
+        if hint:
+            raise CliError(f"{exc}\n{hint}", exc.code) from None
+        raise
     return EXIT_OK
 
 

@@ -215,6 +215,12 @@ class FakeNode:
         self.household: dict[str, Any] | None = None
         self.grants: list[dict[str, Any]] = []  # aid_list kind=grants answers this page
         self.params: list[dict[str, Any]] = []
+        # aid_check's refusal when ``refuse``: the ledger's error object
+        self.refusal: dict[str, Any] = {
+            "code": -32020,
+            "message": "account 1234… does not hold the handler role",
+            "data": {"reason": "wrong_role", "role": "handler"},
+        }
 
     def answer(self, req: dict[str, Any]) -> dict[str, Any]:
         method, params = req["method"], req.get("params") or {}
@@ -226,11 +232,7 @@ class FakeNode:
         elif method == "account_get":
             reply["result"] = {"next_nonce": 4, "balance": 0}
         elif method == "aid_check" and self.refuse:
-            reply["error"] = {
-                "code": -32020,
-                "message": "account 1234… does not hold the handler role",
-                "data": {"reason": "wrong_role", "role": "handler"},
-            }
+            reply["error"] = self.refusal
         elif method == "aid_check":
             reply["result"] = {"ok": True, "events": [], "touched": [], "gas_used": 0}
         elif method == "tx_send":
@@ -278,6 +280,45 @@ async def test_a_refused_action_exits_1_with_the_reason_and_is_not_sent(cluster:
         with pytest.raises(CliError, match=r"refused \(wrong_role\): .*handler role") as info:
             await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
     assert info.value.code == 1
+    assert "tx_send" not in node.calls
+
+
+def test_a_refused_number_from_unquoted_digits_gets_the_quoting_advice() -> None:
+    hint = cli_aid.quoting_hint("area", ["stage=village", "area=530102001001"])
+    assert hint == (
+        "--arg area=530102001001 went as a number; to send it as text, quote it as JSON: "
+        "--arg 'area=\"530102001001\"'"
+    )
+    # the advice is for that one mistake only
+    assert cli_aid.quoting_hint("area", ['area="530102001001"']) == ""  # quoted: it was text
+    assert cli_aid.quoting_hint("area", ["area=0530"]) == ""  # not a JSON number: sent as text
+    assert cli_aid.quoting_hint("program", ["program=31415926535897932384"]) == ""  # an id: text
+    assert cli_aid.quoting_hint("area", ["area=5301", "area=x"]) == ""  # the last one was sent
+    assert cli_aid.quoting_hint("size", ["area=5301"]) == ""  # another argument was refused
+    assert cli_aid.quoting_hint(None, ["area=5301"]) == ""  # the refusal names no argument
+    assert cli_aid.quoting_hint("area", None) == ""  # it came from --args
+
+
+async def test_a_bad_args_refusal_of_unquoted_digits_exits_1_with_the_advice(
+    cluster: Path, tmp_path: Path
+) -> None:
+    node = FakeNode(refuse=True, cluster=cluster)
+    node.refusal = {
+        "code": -32020,
+        "message": "program.create: area must be a non-empty string of at most 256 characters",
+        "data": {"reason": "bad_args", "argument": "area"},
+    }
+    key = tmp_path / "clerk.key"
+    save_key(key, KeyPair.generate())
+    async for url in serve(node):
+        argv = ["aid", "program.create", "--key", str(key), "--rpc", url]
+        args = build_parser().parse_args([*argv, "--arg", "area=530102001001"])
+        with pytest.raises(CliError) as info:
+            await asyncio.to_thread(cli_aid.cmd_action, args)
+    assert info.value.code == 1
+    first, advice = str(info.value).splitlines()
+    assert first == f"refused (bad_args): {node.refusal['message']}"
+    assert advice.endswith("""quote it as JSON: --arg 'area="530102001001"'""")
     assert "tx_send" not in node.calls
 
 
