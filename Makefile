@@ -35,8 +35,12 @@ run: $(STAMP_RUN)
 	fi
 	$(BIN)/aidchain cluster up --dir $(CLUSTER_DIR)
 
+# Unit and simulation tests run on one worker per core (pytest-xdist); the integration tests,
+# which start real 4-node clusters and wait on them, run one at a time after them.
+TEST_WORKERS ?= auto
 test: $(STAMP_TEST)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not integration"
+	$(BIN)/python -m pytest -q -m integration
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
