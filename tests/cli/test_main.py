@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 from chain.crypto import KeyPair
 from chain.keyfile import save_key
 from cli.common import DEFAULT_RPC, LOCAL_RPC
-from cli.main import build_parser, main
+from cli.main import COMMANDS, GROUPS, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,17 +105,16 @@ def test_module_and_help_run_as_a_user_would() -> None:
 def test_a_reader_that_goes_away_stops_the_cli_quietly(tmp_path: Path) -> None:
     """`aidchain ... | head` must not end in a BrokenPipeError traceback."""
     script = (
-        "import sys\n"
+        "import sys, types\n"
         "from cli import main as m\n"
         "def spew(args):\n"
         "    for i in range(100000):\n"
         "        print('line', i)\n"
         "    return 0\n"
-        "class G:\n"
-        "    @staticmethod\n"
-        "    def register(sub):\n"
-        "        sub.add_parser('spew').set_defaults(func=spew)\n"
-        "m.GROUPS = (*m.GROUPS, G)\n"
+        "g = types.ModuleType('spewgroup')\n"
+        "g.register = lambda sub: sub.add_parser('spew').set_defaults(func=spew)\n"
+        "sys.modules['spewgroup'] = g\n"
+        "m.GROUPS = (*m.GROUPS, 'spewgroup')\n"
         "sys.exit(m.main(['spew']))\n"
     )
     proc = subprocess.run(
@@ -126,3 +126,44 @@ def test_a_reader_that_goes_away_stops_the_cli_quietly(tmp_path: Path) -> None:
     )
     assert proc.stdout == "line 0\n"
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(action.choices)
+
+
+def test_the_command_map_names_the_group_that_defines_each_command() -> None:
+    """main() builds the parser of one group only, found in COMMANDS: the map must be exact."""
+    assert set(COMMANDS.values()) == set(GROUPS)
+    for group in GROUPS:
+        mapped = {command for command, owner in COMMANDS.items() if owner == group}
+        assert _commands(build_parser((group,))) == mapped, group
+    assert _commands(build_parser()) == set(COMMANDS)
+
+
+def test_a_command_loads_its_own_group_and_help_loads_them_all() -> None:
+    heavy = ("cli.aid", "cli.bench", "cli.sim", "contracts.runtime", "consensus.simulator")
+    script = (
+        "import sys\n"
+        "from cli.main import parser_for\n"
+        "parser_for(sys.argv[1:])\n"
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+
+    def loaded(*argv: str) -> list[str]:
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *argv],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert loaded("status") == []
+    assert loaded("tx", "prove", "ab" * 32) == []
+    assert loaded("aid", "get", "household", "x") == ["cli.aid"]
+    assert loaded("--help") == list(heavy)  # help and unknown commands list every command
+    assert loaded("no-such-command") == list(heavy)
