@@ -65,7 +65,8 @@ def test_cpu_model_reads_the_first_model_name(tmp_path: Path) -> None:
     info = tmp_path / "cpuinfo"
     info.write_text(
         "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
-        "model name\t: AMD EPYC  7B13 64-Core Processor\nflags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: something else\n"
+        "model name\t: AMD EPYC  7B13 64-Core Processor\nflags\t\t: fpu\n\n"
+        "processor\t: 1\nmodel name\t: something else\n"
     )
     assert cpu_model(str(info)) == "AMD EPYC 7B13 64-Core Processor"
     (tmp_path / "bare").write_text("processor\t: 0\nHardware\t: BCM2835\n")
