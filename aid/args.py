@@ -7,27 +7,35 @@ argument and what it must be, and ``done()`` refuses any argument the handler di
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aid.areas import area_level
-from aid.errors import BadArgs
+from aid.errors import BadArgs, UnknownArea
 from chain import limits
 from chain.crypto import is_pubkey_hex
+
+if TYPE_CHECKING:
+    from aid.state import Records
 
 MAX_TEXT_CHARS = 256  # a name, reason, document number or code in an action
 MAX_LIST_ITEMS = 256  # items in one list argument (members, stages, ...)
 
 
 class Args:
-    """``a = Args(action, args); a.text("reason"); a.amount("amount"); a.done()``."""
+    """``a = Args(action, args, records); a.text("reason"); a.amount("amount"); a.done()``.
 
-    __slots__ = ("_action", "_args", "_seen")
+    ``records`` is the action's view of the ledger, for the one check that needs it: an area
+    argument must be in the chain's area tree (genesis ``aid.areas``), not only well-formed.
+    """
 
-    def __init__(self, action: str, args: Any) -> None:
+    __slots__ = ("_action", "_args", "_records", "_seen")
+
+    def __init__(self, action: str, args: Any, records: Records) -> None:
         if not isinstance(args, dict):
             raise BadArgs(f"{action}: args must be an object")
         self._action = action
         self._args: dict[str, Any] = args
+        self._records = records
         self._seen: set[str] = set()
 
     def _get(self, name: str, required: bool) -> Any:
@@ -79,9 +87,23 @@ class Args:
             raise self._bad(name, must)
         return str(value)
 
-    def area(self, name: str) -> str:
+    def area(self, name: str, *, level: str | None = None) -> str:
+        """A code of the chain's area tree (of ``level``, when given).
+
+        A well-formed code the genesis did not list would pass every scope check of an account
+        whose area contains it (a county registrar's, for a village that does not exist), and
+        a household or fund filed there would be counted nowhere the agencies look.
+        """
         value = self._get(name, True)
-        area_level(value)  # raises UnknownArea naming the code
+        found = area_level(value)  # raises UnknownArea naming a malformed code
+        if level is not None and found != level:
+            raise self._bad(name, f"a {level} code, not the {found} {value}")
+        if self._records.peek("area", value) is None:
+            raise UnknownArea(
+                f"{self._action}: {name} {value} is not in this chain's area tree "
+                "(genesis aid.areas)",
+                argument=name,
+            )
         return str(value)
 
     def flag(self, name: str) -> bool:

@@ -119,7 +119,8 @@ def execute(
     handler = ACTIONS.get(action)
     if handler is None:
         raise UnknownAction(f"unknown ledger action {action!r:.{MAX_ACTION_CHARS}}")
-    act = Action(action, Args(action, args), Records(state), ctx, rules)
+    records = Records(state)
+    act = Action(action, Args(action, args, records), records, ctx, rules)
     handler(act)
     # every entity the action wrote is touched, whether or not the handler said so
     written = [ref for ref in act.records.written if ref.split("/", 1)[0] in ENTITY_KINDS]
@@ -134,7 +135,8 @@ def end_block(state: StateAccess, height: int, time_ms: int) -> Outcome:
     in the entities' histories under ``END_BLOCK_ACTION``).
     """
     ctx = Context(signer="", height=height, time_ms=time_ms, tx_hash="")
-    act = Action(END_BLOCK_ACTION, Args(END_BLOCK_ACTION, {}), Records(state), ctx, _NO_RULES)
+    records = Records(state)
+    act = Action(END_BLOCK_ACTION, Args(END_BLOCK_ACTION, {}, records), records, ctx, _NO_RULES)
 
     def escalate(kind: str, ident: str, deadline_ms: int) -> None:
         ESCALATIONS[kind](act, ident, deadline_ms)

@@ -128,7 +128,7 @@ def _active_owner(records: Records, kind: str, commitment: str, me: str) -> str 
 
 def household_apply(act: Action) -> None:
     a = act.args
-    village = a.area("village")
+    village = a.area("village", level="village")
     members = _members(a)
     account = a.hex64("account_commitment", COMMITMENT) if a.has("account_commitment") else None
     attrs = _attributes(a)
@@ -380,7 +380,7 @@ def household_change(act: Action) -> None:
     if a.has("sealed"):
         fields["sealed"] = _sealed(a, act.records)
     if a.has("village"):
-        fields["village"] = a.area("village")
+        fields["village"] = a.area("village", level="village")
     if a.has("size"):
         fields["size"] = a.integer("size", low=1, high=MAX_MEMBERS)
     if a.has("cause"):

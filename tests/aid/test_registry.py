@@ -107,7 +107,8 @@ def test_one_bank_account_behind_two_households_is_caught(chain: MemoryChain) ->
         ({"members": ["11010519491231002X"]}, BadArgs, "never an ID number"),
         ({"members": ["ab" * 32, "ab" * 32]}, BadArgs, "distinct"),
         ({"members": []}, BadArgs, "1 or more"),
-        ({"village": "530102001999"}, WrongArea, "does not include area 530102001999"),
+        ({"village": "530102001999"}, UnknownArea, "530102001999 is not in this chain's area"),
+        ({"village": TOWNSHIP}, BadArgs, f"a village code, not the township {TOWNSHIP}"),
         ({"village": "5301020010"}, UnknownArea, "12 digits"),
         ({"income_per_head_yuan": -1}, BadArgs, "income_per_head_yuan"),
         ({"cause": "laziness"}, BadArgs, "cause must be one of"),
@@ -130,6 +131,23 @@ def test_bad_applications_are_refused_and_change_nothing(
     with pytest.raises(error, match=message):
         apply(chain, **{"members": ids(IDS[0]), **over})
     assert chain.state == before
+
+
+def test_a_county_registrar_files_households_only_in_the_trees_villages(
+    chain: MemoryChain,
+) -> None:
+    """A registrar's county contains every well-formed code under it; only the genesis tree's
+    villages are places a household can live (a county or township code, or a village the
+    tree does not list, would be counted nowhere the agencies look)."""
+    registrar = key("county-registrar")
+    chain.grant(registrar, "registrar", COUNTY, "office")
+    before = dict(chain.state)
+    for area, error in ((COUNTY, BadArgs), (TOWNSHIP, BadArgs), ("530102009001", UnknownArea)):
+        with pytest.raises(error, match=area) as info:
+            apply(chain, ids(IDS[0]), village=area, signer=registrar)
+        assert info.value.data["argument"] == "village"
+    assert chain.state == before
+    apply(chain, ids(IDS[0]), signer=registrar)  # the tree's village
 
 
 def test_lifting_needs_its_own_notice_and_a_second_approver(chain: MemoryChain) -> None:

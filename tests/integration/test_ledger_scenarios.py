@@ -220,6 +220,11 @@ async def test_3_duplicate_id_in_another_county_and_bad_input_are_refused_clearl
     await expect_refused(
         ledger, bad_area, "unknown_area", [listing("household")], match="12 digits"
     )
+    # a well-formed village the genesis tree does not list, inside the registrar's county
+    no_village = world.apply_tx(Person.make(951), "530103001999", "registrar2")
+    await expect_refused(
+        ledger, no_village, "unknown_area", [listing("household")], match="not in this chain"
+    )
     # negative and 2**64 amounts
     for amount in (-5, 2**64):
         fund = ledger.sign(
