@@ -31,12 +31,12 @@ from chain.errors import EncodingError
 from chain.keyfile import load_key
 from cli import report
 from cli.common import (
-    DEFAULT_RPC,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNREACHABLE,
     CliError,
     UsageError,
+    add_rpc_option,
     json_object,
     print_json,
     rpc_call,
@@ -443,7 +443,7 @@ def cmd_registry_fingerprint(args: argparse.Namespace) -> int:
 # --- parser ---------------------------------------------------------------------------------------
 def _send_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", required=True, help="the signer's key file")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.add_argument("--wait", action="store_true", help="wait for the block and print the receipt")
     p.add_argument(
         "--no-check", action="store_true", help="skip the aid_check simulation before sending"
@@ -469,7 +469,7 @@ def _register_household(sub: Any) -> None:
     p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
     p.add_argument("--key", help="an auditor's account key: the view is recorded first")
     p.add_argument("--purpose", help="why an auditor reads it (recorded on chain)")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_household_show)
 
 
@@ -477,7 +477,7 @@ def _register_reads(sub: Any) -> None:
     p = sub.add_parser("get", help="one ledger entity")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("id")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_get)
     p = sub.add_parser("list", help="a page of entities, filtered")
     p.add_argument("kind", choices=sorted(LIST_SPECS))
@@ -485,7 +485,7 @@ def _register_reads(sub: Any) -> None:
         p.add_argument("--" + name)
     p.add_argument("--cursor")
     p.add_argument("--limit", type=int)
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_list)
     for name, func, text in (
         ("history", cmd_history, "every transaction that changed an entity"),
@@ -494,12 +494,12 @@ def _register_reads(sub: Any) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("kind", choices=KINDS)
         p.add_argument("id")
-        p.add_argument("--rpc", default=DEFAULT_RPC)
+        add_rpc_option(p)
         if name == "history":
             p.add_argument("--cursor")
         p.set_defaults(func=func)
     p = sub.add_parser("policy", help="the ledger policy and organisations")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_policy)
     p = sub.add_parser("roles", help="role grants: of one account, or in an area")
     p.add_argument("--account", help="one account's grants")
@@ -508,7 +508,7 @@ def _register_reads(sub: Any) -> None:
     p.add_argument("--org", help="grants held for this organisation")
     p.add_argument("--cursor")
     p.add_argument("--limit", type=int)
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_roles)
     p = sub.add_parser(
         "enc-keygen", help="a new X25519 key pair for an organisation (org.rotate_key)"
@@ -574,6 +574,6 @@ def _register_assess(sub: Any) -> None:
     p.add_argument("--overdue", action="store_true", help="list pairings whose visit is overdue")
     p.add_argument("--cursor")
     p.add_argument("--limit", type=int)
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_assess)
     report.register(sub)  # aidchain aid report / aid stats (cli/report.py)

@@ -51,12 +51,12 @@ from aid.identity import unseal
 from chain.keyfile import load_key
 from cli.aid import send_action
 from cli.common import (
-    DEFAULT_RPC,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNREACHABLE,
     CliError,
     UsageError,
+    add_rpc_option,
     print_json,
     rpc_call,
 )
@@ -398,11 +398,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audit", help="audit export and proof, bank reconciliation, samples, disclosure drafts"
     ).add_subparsers(dest="sub", required=True)
 
-    def rpc(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--rpc", default=DEFAULT_RPC, help="node RPC URL")
-        return p
-
-    p = rpc(sub.add_parser("export", help="stream the AU-3 CSV of a scope to stdout"))
+    p = add_rpc_option(sub.add_parser("export", help="stream the AU-3 CSV of a scope to stdout"))
     p.add_argument("--area", required=True, help="12-digit area code")
     p.add_argument("--from", dest="from_", help="first UTC date, YYYY-MM-DD")
     p.add_argument("--to", help="last UTC date, YYYY-MM-DD (inclusive)")
@@ -413,11 +409,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--parquet", metavar="FILE", help="also write the rows to a Parquet file")
     p.set_defaults(func=cmd_export)
 
-    p = rpc(sub.add_parser("verify", help="prove an export file: trailer hash and on-chain record"))
+    p = add_rpc_option(
+        sub.add_parser("verify", help="prove an export file: trailer hash and on-chain record")
+    )
     p.add_argument("file")
     p.set_defaults(func=cmd_verify)
 
-    p = rpc(sub.add_parser("reconcile", help="bank statement CSV against the ledger's payments"))
+    p = add_rpc_option(
+        sub.add_parser("reconcile", help="bank statement CSV against the ledger's payments")
+    )
     p.add_argument("--statement", required=True, help="CSV with entitlement,bank_ref,amount_fen")
     p.add_argument("--batch", help="a bank batch id")
     p.add_argument("--area", help="programs in this area ...")
@@ -433,17 +433,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample = sub.add_parser("sample", help="auditor's samples").add_subparsers(
         dest="sample_cmd", required=True
     )
-    p = rpc(sample.add_parser("declare", help="declare a sample of a cycle's payments"))
+    p = add_rpc_option(sample.add_parser("declare", help="declare a sample of a cycle's payments"))
     p.add_argument("--cycle", required=True)
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--purpose", required=True)
     p.add_argument("--key", required=True, help="auditor key file")
     p.set_defaults(func=cmd_sample_declare)
-    p = rpc(sample.add_parser("show", help="recompute a sample's draw from its seed block"))
+    p = add_rpc_option(
+        sample.add_parser("show", help="recompute a sample's draw from its seed block")
+    )
     p.add_argument("sample")
     p.set_defaults(func=cmd_sample_show)
 
-    p = rpc(sub.add_parser("disclose", help="draft a village's masked list (公示)"))
+    p = add_rpc_option(sub.add_parser("disclose", help="draft a village's masked list (公示)"))
     p.add_argument("--village", required=True)
     p.add_argument("--cycle", action="append", required=True, help="a cycle (repeatable)")
     p.add_argument("--key", required=True, help="the office handler's key file")

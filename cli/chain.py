@@ -13,10 +13,10 @@ from chain.keyfile import load_key
 from chain.tx import check_amount
 from cli import proof
 from cli.common import (
-    DEFAULT_RPC,
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    add_rpc_option,
     print_json,
     rpc_call,
     send_signed,
@@ -69,7 +69,7 @@ def _register_tx(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, help="recipient's 64-hex public key")
     p.add_argument("--amount", required=True, type=int, help="fen (integer)")
     p.add_argument("--memo", default="", help="free text, at most 256 characters")
-    p.add_argument("--rpc", default=DEFAULT_RPC, help="node JSON-RPC URL")
+    add_rpc_option(p)
     p.add_argument("--wait", action="store_true", help="wait until committed and print the receipt")
     p.add_argument(
         "--dry-run",
@@ -79,7 +79,7 @@ def _register_tx(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_tx_transfer)
     p = tx.add_parser("get", help="look up a transaction by hash")
     p.add_argument("hash")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_tx_get)
     proof.register_tx(tx)
 
@@ -87,13 +87,13 @@ def _register_tx(subparsers: argparse._SubParsersAction) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     _register_tx(subparsers)
     p = subparsers.add_parser("status", help="a node's status")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_status)
     p = subparsers.add_parser("account", help="an account's balance and nonce")
     p.add_argument("address")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_account)
     p = subparsers.add_parser("block", help="a block by height or 'latest'")
     p.add_argument("height")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_block)

@@ -8,6 +8,7 @@ is the one place that turns it, and every other exception it knows, into an exit
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -30,6 +31,20 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 LOCAL_RPC = f"http://127.0.0.1:{DEFAULT_BASE_PORT}/"  # node0 of a cluster from `cluster init`
 DEFAULT_RPC = os.environ.get("AIDCHAIN_RPC", LOCAL_RPC)
 WAIT_TIMEOUT_S = 60.0
+
+
+def add_rpc_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--rpc URL``, the node a command talks to: one definition, so every command's help says
+    the same thing about the default."""
+    parser.add_argument(
+        "--rpc",
+        default=DEFAULT_RPC,
+        metavar="URL",
+        help=f"the node's JSON-RPC URL (default: $AIDCHAIN_RPC, else {LOCAL_RPC})",
+    )
+    return parser
+
+
 WAIT_POLL_S = 0.1
 
 

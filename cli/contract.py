@@ -15,10 +15,10 @@ from chain import limits
 from chain.crypto import is_pubkey_hex
 from chain.keyfile import load_key
 from cli.common import (
-    DEFAULT_RPC,
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    add_rpc_option,
     json_object,
     print_json,
     rpc_call,
@@ -155,7 +155,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--init", help="JSON object of keyword arguments for init()")
     p.add_argument("--gas", type=int)
     p.add_argument("--key", required=True, help="key file (JSON with public_key, secret_key)")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.add_argument("--wait", action="store_true", help="wait until committed and print the receipt")
     p.set_defaults(func=cmd_deploy)
 
@@ -165,7 +165,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--args", help="JSON object of keyword arguments")
     p.add_argument("--gas", type=int)
     p.add_argument("--key", required=True)
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.add_argument("--wait", action="store_true")
     p.set_defaults(func=cmd_call)
 
@@ -174,5 +174,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("method")
     p.add_argument("--args", help="JSON object of keyword arguments")
     p.add_argument("--gas", type=int)
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
     p.set_defaults(func=cmd_query)

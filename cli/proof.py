@@ -14,7 +14,7 @@ from typing import Any
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
 from chain.proof import ProofError, verify_proof
-from cli.common import DEFAULT_RPC, EXIT_OK, CliError, UsageError, print_json, rpc_call
+from cli.common import EXIT_OK, CliError, UsageError, add_rpc_option, print_json, rpc_call
 from node.genesis import load_genesis
 
 MAX_PROOF_FILE_BYTES = 16 * 1024 * 1024  # a full block's proof is well under a megabyte
@@ -67,7 +67,7 @@ def register_tx(tx: argparse._SubParsersAction) -> None:
     """``tx prove`` in the ``tx`` group (cli/chain.py builds the group)."""
     p = tx.add_parser("prove", help="fetch a committed transaction's proof (JSON on stdout)")
     p.add_argument("hash", help="the transaction hash (64 hex)")
-    p.add_argument("--rpc", default=DEFAULT_RPC, help="node JSON-RPC URL")
+    add_rpc_option(p)
     p.set_defaults(func=cmd_tx_prove)
 
 

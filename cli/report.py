@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aid.reports import REPORT_KINDS
-from cli.common import DEFAULT_RPC, EXIT_OK, print_json, rpc_call
+from cli.common import EXIT_OK, add_rpc_option, print_json, rpc_call
 
 
 def flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -60,7 +60,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--area", required=True, help="12-digit area code (county, township, village)")
     p.add_argument("--period", help='"all" (default), a year YYYY or a month YYYY-MM')
     p.add_argument("--flat", action="store_true", help="one path<TAB>value line per figure")
-    p.add_argument("--rpc", default=DEFAULT_RPC)
+    add_rpc_option(p)
 
 
 def register(sub: Any) -> None:
