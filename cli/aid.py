@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import textwrap
 from pathlib import Path
 from typing import Any
 
 from nacl.exceptions import CryptoError
 
 from aid.areas import area_contains, area_level
+from aid.catalog import CATALOG, ActionDoc
 from aid.errors import BadArgs, LedgerError
 from aid.identity import account_commitment, person_commitment, unseal
 from aid.indexes import INDEXED_KINDS
@@ -61,17 +63,9 @@ from node.cluster import load_cluster
 from rpc.client import RpcClient, RpcError, RpcTransportError
 
 LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
-LIST_FILTERS = (
-    "area",
-    "status",
-    "program",
-    "period",
-    "household",
-    "cycle",
-    "year",
-    "source",
-    "role",
-    "org",
+# every filter some kind's list takes (aid/reads.py LIST_SPECS), in first-seen order
+LIST_FILTERS = tuple(
+    dict.fromkeys(name for specs in LIST_SPECS.values() for _, names in specs for name in names)
 )
 KINDS = tuple(sorted(INDEXED_KINDS))  # what aid_get, aid_history and aid_trace read
 
@@ -441,6 +435,55 @@ def cmd_registry_fingerprint(args: argparse.Namespace) -> int:
 
 
 # --- parser ---------------------------------------------------------------------------------------
+HELP_WIDTH = 79
+
+
+def action_description(action: str, doc: ActionDoc) -> str:
+    """``aidchain aid ACTION --help``'s text: what it does, who may, its arguments, the effect."""
+
+    def para(label: str, text: str) -> str:
+        return textwrap.fill(
+            text, HELP_WIDTH, initial_indent=f"{label:8}", subsequent_indent=" " * 8
+        )
+
+    width = max((len(arg.name) for arg in doc.args), default=0) + 2
+    rows = [
+        textwrap.fill(
+            arg.what + ("" if arg.required else " (optional)"),
+            HELP_WIDTH,
+            initial_indent=f"  {arg.name:{width}}",
+            subsequent_indent=" " * (width + 2),
+        )
+        for arg in doc.args
+    ]
+    return "\n".join(
+        [
+            f"{action}: {doc.summary}.",
+            "",
+            para("who:", doc.who),
+            para("effect:", doc.effect),
+            "",
+            "arguments (each as --arg NAME=VALUE, or all as --args JSON):",
+            *rows,
+            "",
+            f"The full reference, with every refusal: {doc.reference}.",
+        ]
+    )
+
+
+def list_filters_help() -> str:
+    """The filters each kind's list takes, from the indexes that serve them (LIST_SPECS): one
+    alternative per index, a later filter only with the ones before it."""
+    lines = ["filters by kind (alternatives separated by |; [ ] only with what precedes it):"]
+    for kind in sorted(LIST_SPECS):
+        ways = []
+        for _, names in LIST_SPECS[kind]:
+            first, *rest = names
+            ways.append(" ".join([f"--{first}", *(f"[--{n}]" for n in rest)]))
+        lines.append(f"  {kind:12}{' | '.join(ways)}")
+    return "\n".join(lines)
+
+
 def _send_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", required=True, help="the signer's key file")
     add_rpc_option(p)
@@ -479,10 +522,16 @@ def _register_reads(sub: Any) -> None:
     p.add_argument("id")
     add_rpc_option(p)
     p.set_defaults(func=cmd_get)
-    p = sub.add_parser("list", help="a page of entities, filtered")
+    p = sub.add_parser(
+        "list",
+        help="a page of entities, filtered",
+        epilog=list_filters_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("kind", choices=sorted(LIST_SPECS))
     for name in LIST_FILTERS:
-        p.add_argument("--" + name)
+        kinds = sorted(k for k, specs in LIST_SPECS.items() if any(name in f for _, f in specs))
+        p.add_argument("--" + name, help="for " + ", ".join(kinds))
     p.add_argument("--cursor")
     p.add_argument("--limit", type=int)
     add_rpc_option(p)
@@ -531,10 +580,19 @@ def _register_reads(sub: Any) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = subparsers.add_parser(
-        "aid", help="the disbursement ledger: actions, households, reads"
-    ).add_subparsers(dest="sub", required=True)
+        "aid",
+        help="the disbursement ledger: actions, households, reads",
+        description="The disbursement ledger. `aidchain aid ACTION --help` says who may send an "
+        "action and the arguments it takes.",
+    ).add_subparsers(dest="sub", required=True, metavar="COMMAND")
     for action in ACTIONS:
-        p = sub.add_parser(action, help=f"sign and send the {action} ledger action")
+        doc = CATALOG[action]
+        p = sub.add_parser(
+            action,
+            help=doc.summary,
+            description=action_description(action, doc),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         _send_options(p)
         p.add_argument("--args", help="the action's arguments as a JSON object")
         p.add_argument(

@@ -13,9 +13,11 @@ import pytest
 from aiohttp import web
 from nacl.exceptions import CryptoError
 
+from aid.catalog import CATALOG
 from aid.context import Context
 from aid.identity import gb11643_check_digit, person_commitment, unseal
 from aid.ledger import ACTIONS
+from aid.reads import LIST_SPECS
 from chain import limits
 from chain.crypto import KeyPair, verify
 from chain.encoding import canonical, sha256_hex
@@ -91,6 +93,60 @@ def test_every_ledger_action_is_a_command() -> None:
         assert args.action == action
         assert args.func is cli_aid.cmd_action
         assert args.gas == 5
+
+
+def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args([*argv, "--help"])
+    assert stop.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_an_actions_help_says_who_may_send_it_and_its_arguments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = _help(["aid", "cycle.approve"], capsys)
+    doc = CATALOG["cycle.approve"]
+    flat = " ".join(text.split())  # the help wraps lines
+    assert f"cycle.approve: {doc.summary}." in flat
+    assert " ".join(doc.who.split()) in flat
+    for arg in doc.args:
+        assert f"  {arg.name} " in text
+    assert "reject (optional)" in flat or "(optional)" in flat  # reason is optional
+    assert doc.reference in text
+
+
+def test_the_aid_overview_lists_every_action_by_its_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = " ".join(_help(["aid"], capsys).split())
+    assert "usage: aidchain aid [-h] COMMAND ..." in text  # not a brace list of 70 names
+    for action, doc in CATALOG.items():
+        assert f"{action} {doc.summary}" in text
+
+
+def test_every_list_filter_of_the_ledger_is_an_option() -> None:
+    """Each filter an index serves (aid/reads.py LIST_SPECS) can be given from the command line:
+    alerts by level, visits by pairing, programs by allocation, proposals by account."""
+    for kind, specs in LIST_SPECS.items():
+        for _, names in specs:
+            argv = ["aid", "list", kind]
+            for name in names:
+                argv += [f"--{name}", f"{name}-value"]
+            params = cli_aid.list_params(build_parser().parse_args(argv))
+            assert params["filters"] == {name: f"{name}-value" for name in names}
+
+
+def test_the_list_help_shows_each_kinds_filters(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["aid", "list"], capsys)
+    assert "  cycle       --program [--period] | --status | --period" in text
+    assert "  alert       --status [--area] | --level [--area] | --household | --area" in text
+
+
+def test_every_rpc_option_says_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["status"], ["aid", "list"], ["aid", "cycle.add"], ["audit", "export"]):
+        text = " ".join(_help(argv, capsys).split())
+        assert "--rpc URL the node's JSON-RPC URL (default: $AIDCHAIN_RPC, else" in text
 
 
 def test_gas_bounds() -> None:
