@@ -119,10 +119,22 @@ def quoting_hint(argument: str | None, pairs: list[str] | None) -> str:
     )
 
 
-def check_gas(gas: int) -> int:
-    if not 0 <= gas <= limits.MAX_CALL_GAS:
+def check_gas(gas: int | None) -> int | None:
+    if gas is not None and not 0 <= gas <= limits.MAX_CALL_GAS:
         raise UsageError(f"--gas must be in 0..{limits.MAX_CALL_GAS}")
     return gas
+
+
+# An estimate's headroom: what the rules use can grow between the check and the block (a rules
+# contract reads the state the block leaves it), so the sender declares a fifth more.
+GAS_HEADROOM_DIV = 5
+
+
+def estimated_gas(used: int) -> int:
+    """The gas to declare for an action whose check used ``used``: 0 when it runs no rules."""
+    if used <= 0:
+        return 0
+    return min(limits.MAX_CALL_GAS, used + used // GAS_HEADROOM_DIV + 1)
 
 
 def parse_member(text: str) -> Member:
@@ -148,12 +160,10 @@ def parse_readers(pairs: list[str]) -> dict[str, str]:
 
 
 # --- sending --------------------------------------------------------------------------------------
-async def _sign_next(
-    url: str, key: KeyPair, action: str, args: dict[str, Any], gas: int
-) -> SignedTx:
+async def _chain_and_nonce(url: str, key: KeyPair) -> tuple[str, int]:
     status = await rpc_call(url, "node_status")
     account = await rpc_call(url, "account_get", address=key.public_hex)
-    return aid_tx(key, status["chain_id"], account["next_nonce"], action, args, gas)
+    return str(status["chain_id"]), int(account["next_nonce"])
 
 
 class LedgerRefused(CliError):
@@ -186,15 +196,27 @@ async def send_action(
     action: str,
     args: dict[str, Any],
     *,
-    gas: int = 0,
+    gas: int | None = None,
     wait: bool = False,
     check: bool = True,
     echo: bool = True,
 ) -> dict[str, Any]:
-    """Sign, check, send; returns what was (with ``echo``) printed; a failed receipt exits 1."""
-    tx = await _sign_next(url, key, action, args, gas)
-    if check:
-        await check_action(url, tx)
+    """Sign, check, send; returns what was (with ``echo``) printed; a failed receipt exits 1.
+
+    Without ``gas`` the check doubles as an estimate, as wallets estimate a fee: the action is
+    checked with the most gas a call may have, then signed again declaring what its rules used
+    plus headroom (none for an action that runs no rules). A clerk need not know that
+    ``cycle.add`` runs the program's rules contract, nor guess what it costs.
+    """
+    chain_id, nonce = await _chain_and_nonce(url, key)
+    if gas is None and check:
+        probe = aid_tx(key, chain_id, nonce, action, args, limits.MAX_CALL_GAS)
+        gas = estimated_gas(int((await check_action(url, probe)).get("gas_used", 0)))
+        tx = aid_tx(key, chain_id, nonce, action, args, gas)
+    else:
+        tx = aid_tx(key, chain_id, nonce, action, args, gas or 0)
+        if check:
+            await check_action(url, tx)
     await rpc_call(url, "tx_send", tx=tx.tx)
     out: dict[str, Any] = {"hash": tx.hash, "status": "pending"}
     if action in CREATES:
@@ -602,7 +624,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="one argument; VALUE is JSON if it parses as JSON (quote digits meant as text: "
             "area='\"530102001001\"'), else a string",
         )
-        p.add_argument("--gas", type=int, default=0, help="gas for rules hooks (cycle.add, ...)")
+        p.add_argument(
+            "--gas",
+            type=int,
+            help="gas for the rules contracts the action runs (default: what the check used, "
+            "plus a fifth; 0 with --no-check)",
+        )
         p.set_defaults(func=cmd_action, action=action)
     _register_household(sub)
     _register_reads(sub)

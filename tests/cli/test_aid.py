@@ -151,6 +151,7 @@ def test_every_rpc_option_says_its_default(capsys: pytest.CaptureFixture[str]) -
 
 def test_gas_bounds() -> None:
     assert cli_aid.check_gas(0) == 0
+    assert cli_aid.check_gas(None) is None
     with pytest.raises(UsageError):
         cli_aid.check_gas(-1)
     with pytest.raises(UsageError):
@@ -271,6 +272,8 @@ class FakeNode:
         self.household: dict[str, Any] | None = None
         self.grants: list[dict[str, Any]] = []  # aid_list kind=grants answers this page
         self.params: list[dict[str, Any]] = []
+        self.checked: list[dict[str, Any]] = []  # the transactions aid_check simulated
+        self.gas_used = 0  # what aid_check says the rules used
         # aid_check's refusal when ``refuse``: the ledger's error object
         self.refusal: dict[str, Any] = {
             "code": -32020,
@@ -290,7 +293,8 @@ class FakeNode:
         elif method == "aid_check" and self.refuse:
             reply["error"] = self.refusal
         elif method == "aid_check":
-            reply["result"] = {"ok": True, "events": [], "touched": [], "gas_used": 0}
+            self.checked.append(params["tx"])
+            reply["result"] = {"ok": True, "events": [], "touched": [], "gas_used": self.gas_used}
         elif method == "tx_send":
             self.sent.append(params["tx"])
             reply["result"] = {"hash": "h"}
@@ -398,6 +402,50 @@ async def test_no_check_skips_the_simulation(cluster: Path) -> None:
     async for url in serve(node):
         await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {}, check=False)
     assert "aid_check" not in node.calls and node.calls[-1] == "tx_send"
+
+
+def gas_of(tx: dict[str, Any]) -> int:
+    return int(tx["payload"].get("gas", 0))
+
+
+async def test_without_gas_the_check_estimates_it(cluster: Path) -> None:
+    """The check runs with the most gas a call may have; the sent transaction declares what the
+    rules used plus a fifth, and is the same action with the same nonce."""
+    node = FakeNode(refuse=False, cluster=cluster)
+    node.gas_used = 1000
+    async for url in serve(node):
+        await cli_aid.send_action(url, KeyPair.generate(), "cycle.add", {"cycle": "c"})
+    (probe,) = node.checked
+    (sent,) = node.sent
+    assert gas_of(probe) == limits.MAX_CALL_GAS
+    assert gas_of(sent) == 1201
+    assert sent["nonce"] == probe["nonce"]
+    assert sent["payload"] == {**probe["payload"], "gas": 1201}
+
+
+async def test_an_action_without_rules_declares_no_gas(cluster: Path) -> None:
+    node = FakeNode(refuse=False, cluster=cluster)
+    async for url in serve(node):
+        await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
+    assert gas_of(node.sent[0]) == 0
+
+
+@pytest.mark.parametrize(("gas", "check"), [(0, True), (5000, True), (None, False)])
+async def test_a_given_gas_or_no_check_is_sent_as_is(
+    cluster: Path, gas: int | None, check: bool
+) -> None:
+    node = FakeNode(refuse=False, cluster=cluster)
+    node.gas_used = 1000
+    async for url in serve(node):
+        await cli_aid.send_action(url, KeyPair.generate(), "cycle.add", {}, gas=gas, check=check)
+    assert gas_of(node.sent[0]) == (gas or 0)
+    assert [gas_of(tx) for tx in node.checked] == ([gas] if check else [])
+
+
+def test_the_estimate_keeps_within_a_calls_gas() -> None:
+    assert cli_aid.estimated_gas(0) == 0
+    assert cli_aid.estimated_gas(5) == 7
+    assert cli_aid.estimated_gas(limits.MAX_CALL_GAS) == limits.MAX_CALL_GAS
 
 
 async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
