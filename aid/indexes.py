@@ -78,6 +78,8 @@ _FIELDS: dict[str, Any] = {
         ("household", f"{r['household']}/{r['period']}"),
         ("program", f"{r['program']}/{r['period']}"),
         ("status", f"{r['status']}/{r['program']}"),
+        # every batch an attempt to pay it went in: a bank's payment instructions, re-issues too
+        *(("batch", b) for b in dict.fromkeys(a["batch"] for a in r["attempts"] if "batch" in a)),
     ],
     "batch": lambda r: [("cycle", r["cycle"]), ("status", r["status"])],
     "change": lambda r: [("household", r["household"]), ("status", r["status"])],

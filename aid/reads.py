@@ -40,6 +40,7 @@ LIST_SPECS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("household", ("household", "period")),
         ("program", ("program", "period")),
         ("status", ("status", "program")),
+        ("batch", ("batch",)),
     ),
     "batch": (("cycle", ("cycle",)), ("status", ("status",))),
     "change": (("household", ("household",)), ("status", ("status",))),

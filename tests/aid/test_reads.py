@@ -6,10 +6,20 @@ import pytest
 
 from aid.cycles import entitlement_id
 from aid.errors import BadArgs
+from aid.identity import account_commitment
 from aid.reads import get_entity, history, list_entities, list_prefix, trace
 from aid.state import Records
-from tests.aid.helpers import COUNTY, TOWNSHIP, VILLAGE, MemoryChain
+from tests.aid.helpers import (
+    APPROVER,
+    COUNTY,
+    MAKER,
+    REG_KEY,
+    TOWNSHIP,
+    VILLAGE,
+    MemoryChain,
+)
 from tests.aid.money import (
+    HANDLER,
     approved_cycle,
     batch,
     fund_program,
@@ -105,3 +115,34 @@ def test_the_trace_runs_down_from_a_fund_to_every_entitlement(chain: MemoryChain
     assert {e["record"]["household"] for e in ents} == set(hhs)
     households_seen = [n for n in out["nodes"] if n["kind"] == "household"]
     assert {h["id"] for h in households_seen} == set(hhs)
+
+
+def test_a_batchs_entitlements_are_its_payment_instructions(chain: MemoryChain) -> None:
+    """A bank lists what a batch asks it to pay; a payment re-issued into a second batch is
+    listed under both, as both batches carried it."""
+    program = fund_program(chain)
+    hhs = households(chain, 2)
+    cycle = approved_cycle(chain, program, hhs)
+    first = batch(chain, cycle, 2, 100_000)
+    failed, paid = (entitlement_id(program, "2026-11", hh) for hh in hhs)
+    report(
+        chain,
+        first,
+        {"entitlement": failed, "outcome": "failed", "amount": 50_000, "code": "account_closed"},
+        {"entitlement": paid, "outcome": "paid", "amount": 50_000, "bank_ref": "R1"},
+    )
+    new_account = account_commitment(REG_KEY, "6228480000000001")
+    chain.act(MAKER, "household.change", household=hhs[0], account_commitment=new_account,
+              reason="account closed; new card")  # fmt: skip
+    chain.act(APPROVER, "household.change_review", change=chain.last_id("change"),
+              decision="approve")  # fmt: skip
+    chain.act(HANDLER, "payment.reissue", entitlement=failed)
+    second = batch(chain, cycle, 1, 50_000)
+
+    def listed(batch_id: str) -> set[str]:
+        page = list_entities(Records(chain), chain, "entitlement", {"batch": batch_id})
+        return {e["id"] for e in page.items}
+
+    assert listed(first) == {failed, paid}
+    assert listed(second) == {failed}
+    assert listed("0" * 20) == set()
