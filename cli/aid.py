@@ -61,6 +61,7 @@ from node.aidclient import (
 )
 from node.cluster import load_cluster
 from rpc.client import RpcClient, RpcError, RpcTransportError
+from rpc.client.account import estimated_gas
 
 LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
 # every filter some kind's list takes (aid/reads.py LIST_SPECS), in first-seen order
@@ -123,18 +124,6 @@ def check_gas(gas: int | None) -> int | None:
     if gas is not None and not 0 <= gas <= limits.MAX_CALL_GAS:
         raise UsageError(f"--gas must be in 0..{limits.MAX_CALL_GAS}")
     return gas
-
-
-# An estimate's headroom: what the rules use can grow between the check and the block (a rules
-# contract reads the state the block leaves it), so the sender declares a fifth more.
-GAS_HEADROOM_DIV = 5
-
-
-def estimated_gas(used: int) -> int:
-    """The gas to declare for an action whose check used ``used``: 0 when it runs no rules."""
-    if used <= 0:
-        return 0
-    return min(limits.MAX_CALL_GAS, used + used // GAS_HEADROOM_DIV + 1)
 
 
 def parse_member(text: str) -> Member:

@@ -16,6 +16,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chain import limits
 from chain.tx import Transaction
 from rpc.client.errors import NonceError, RpcError, RpcTransportError
 from rpc.client.receipt import Committed
@@ -24,6 +25,16 @@ from rpc.client.signer import Signer, new_id
 # gas a rules contract needs (docs/ledger.md "JSON-RPC"): ~2,460 (demo) to ~4,180 per household
 CYCLE_ADD_GAS_PER_HOUSEHOLD = 5_000
 CYCLE_SUBMIT_GAS = 100_000
+# An estimate's headroom: what the rules use can grow between the check and the block (a rules
+# contract reads the state the block leaves it), so the sender declares a fifth more.
+GAS_HEADROOM_DIV = 5
+
+
+def estimated_gas(used: int) -> int:
+    """The gas to declare for an action whose check used ``used``: 0 when it runs no rules."""
+    if used <= 0:
+        return 0
+    return min(limits.MAX_CALL_GAS, used + used // GAS_HEADROOM_DIV + 1)
 
 
 class Node(Protocol):
@@ -143,6 +154,12 @@ class Account:
         """Would this action be accepted now? ``aid_check``: LedgerRefusedError says why not."""
         tx = await self.sign("aid", _aid_payload(action, args or {}, gas))
         return await self.client.call("aid_check", tx=tx.to_dict())
+
+    async def estimate_gas(self, action: str, args: dict[str, Any] | None = None) -> int:
+        """The gas to declare for ``action``: checked with the most a call may have, what its
+        rules used plus a fifth (0 if it runs none). LedgerRefusedError if it is refused."""
+        answer = await self.check(action, args, gas=limits.MAX_CALL_GAS)
+        return estimated_gas(int(answer.get("gas_used", 0)))
 
     # --- named ledger actions (the common ones; ``aid`` sends any) -----------------------------------
 

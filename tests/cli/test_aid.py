@@ -442,12 +442,6 @@ async def test_a_given_gas_or_no_check_is_sent_as_is(
     assert [gas_of(tx) for tx in node.checked] == ([gas] if check else [])
 
 
-def test_the_estimate_keeps_within_a_calls_gas() -> None:
-    assert cli_aid.estimated_gas(0) == 0
-    assert cli_aid.estimated_gas(5) == 7
-    assert cli_aid.estimated_gas(limits.MAX_CALL_GAS) == limits.MAX_CALL_GAS
-
-
 async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
     cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from aid.errors import WrongRole
+from chain import limits
 from chain.errors import MalformedTx, MempoolFull
 from chain.tx import tx_from_dict
 from rpc import errors as E
@@ -33,6 +34,7 @@ from rpc.client import (
     failed,
     paid,
 )
+from rpc.client.account import estimated_gas
 from tests.rpc.fakes import FakeNode, serve
 
 FAST = RetryPolicy(attempts=4, first_delay_s=0.01, max_delay_s=0.02)
@@ -239,6 +241,30 @@ async def test_named_actions_build_the_ledger_payloads() -> None:
     }
     assert check["ok"] is True
     assert [tx_from_dict(t).nonce for t in node.sent] == [0, 1, 2, 3]  # check spent no nonce
+
+
+class GasNode(SdkNode):
+    """aid_check answers that the rules used 2,000 gas, and records the gas each check declared."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checked_gas: list[int] = []
+
+    async def aid_check(self, tx: Any) -> dict[str, Any]:
+        self._enter("aid_check", tx)
+        self.checked_gas.append(tx_from_dict(tx).payload.get("gas", 0))
+        return {"ok": True, "events": [], "touched": [], "gas_used": 2_000}
+
+
+async def test_estimate_gas_checks_with_a_calls_most_and_adds_a_fifth() -> None:
+    node, signer = GasNode(), Signer.generate()
+    async with serve(node) as srv, Client(str(srv.make_url("/")), retry=FAST) as client:
+        gas = await client.account(signer).estimate_gas("cycle.add", {"cycle": "c1"})
+    assert node.checked_gas == [limits.MAX_CALL_GAS]
+    assert gas == 2_401
+    assert node.sent == []  # an estimate sends nothing and spends no nonce
+    assert (estimated_gas(0), estimated_gas(5)) == (0, 7)
+    assert estimated_gas(limits.MAX_CALL_GAS) == limits.MAX_CALL_GAS
 
 
 async def test_lists_are_async_iterators_over_pages() -> None:
