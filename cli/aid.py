@@ -31,7 +31,7 @@ from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
 from chain.keyfile import load_key
-from cli import report
+from cli import payfile, report
 from cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -651,3 +651,4 @@ def _register_assess(sub: Any) -> None:
     add_rpc_option(p)
     p.set_defaults(func=cmd_assess)
     report.register(sub)  # aidchain aid report / aid stats (cli/report.py)
+    payfile.register(sub)  # aidchain aid batch-file (cli/payfile.py)

@@ -1,0 +1,214 @@
+"""``aidchain aid batch-file``: a bank batch's payment instructions, for the bank's core system.
+
+On chain a batch holds entitlements, amounts and account commitments, never an account number.
+The bank is one of the organisations a household's personal data is sealed to, so its operator
+opens each owed household's data here, on the bank's machine, with the bank's own encryption
+key, and writes what a payment run needs: one CSV row per payment the batch still owes
+(entitlement, household, amount in fen, account, holder). With the registry key each account is
+checked against the commitment the batch was made with: a household whose account changed after
+the batch is reported, not written, so the old instruction is never paid to the new account
+(that payment goes through a failure report and a re-issue, docs/ledger.md).
+
+The file holds personal data in plain text: it is created mode 0600 and never overwritten.
+Exit codes as everywhere (cli/main.py); 1 also when a row could not be written (listed on
+stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import CryptoError
+
+from aid.identity import account_commitment, unseal
+from aid.reads import MAX_PAGE
+from cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    CliError,
+    UsageError,
+    add_rpc_option,
+)
+from node.aidclient import enc_public_key, org_of_enc_key, read_enc_key, read_registry_key
+from node.cluster import load_cluster
+from rpc.client import RpcClient, RpcError, RpcTransportError
+from storage.db import write_private_file
+
+COLUMNS = ("entitlement", "household", "amount_fen", "account", "holder")
+
+
+@dataclass(slots=True)
+class PaymentFile:
+    """What a batch still owes, opened: the rows to pay and the payments that could not be."""
+
+    batch: str
+    bank: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def csv_text(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        return out.getvalue()
+
+
+async def _owed(client: RpcClient, batch_id: str) -> list[dict[str, Any]]:
+    """The batch's entitlements still waiting for the bank's report, in the index's order."""
+    owed: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"kind": "entitlement", "filters": {"batch": batch_id}}
+        params.update(limit=MAX_PAGE, **({"cursor": cursor} if cursor else {}))
+        page = await client.call("aid_list", **params)
+        owed += [e for e in page["items"] if e["batch"] == batch_id and e["status"] == "batched"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return owed
+
+
+def _open(sealed: dict[str, Any], org: str, keys: list[str]) -> dict[str, Any] | None:
+    """The household's personal data, opened with whichever of the bank's keys it was sealed
+    to (a key retired by a rotation still opens what was sealed before it)."""
+    if org not in sealed["keys"]:
+        return None
+    for private in keys:
+        try:
+            personal = unseal(private, sealed, org)
+        except CryptoError:
+            continue
+        return personal if isinstance(personal, dict) else None
+    return None
+
+
+def _holder(personal: dict[str, Any]) -> str:
+    """The name a bank matches the account against: the household's first member's."""
+    members = personal.get("members")
+    first = members[0] if isinstance(members, list) and members else None
+    name = first.get("name") if isinstance(first, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+async def payment_file(
+    client: RpcClient, batch_id: str, keys: list[str], registry_key: bytes | None
+) -> PaymentFile:
+    batch = await client.call("aid_get", kind="batch", id=batch_id)
+    if batch is None:
+        raise CliError(f"no batch {batch_id} on this chain")
+    policy = await client.call("aid_policy")
+    orgs = {
+        org["id"] for key in keys if (org := org_of_enc_key(policy["orgs"], enc_public_key(key)))
+    }
+    if orgs != {batch["bank"]}:
+        raise UsageError(
+            f"batch {batch_id} is for bank {batch['bank']}: give that organisation's "
+            f"encryption key (these keys are {', '.join(sorted(orgs)) or 'no organisation'}'s)"
+        )
+    out = PaymentFile(batch_id, batch["bank"])
+    households: dict[str, dict[str, Any] | None] = {}
+    for ent in await _owed(client, batch_id):
+        hh = ent["household"]
+        if hh not in households:
+            record = await client.call("aid_get", kind="household", id=hh)
+            households[hh] = None if record is None else _open(record["sealed"], out.bank, keys)
+        personal = households[hh]
+        if personal is None:
+            out.problems.append(f"{ent['id']}: household {hh}'s data does not open with these keys")
+            continue
+        account = personal.get("bank_account")
+        if not isinstance(account, str):
+            out.problems.append(f"{ent['id']}: household {hh}'s data holds no bank account")
+            continue
+        expected = ent["attempts"][-1]["account_commitment"]
+        if registry_key is not None and account_commitment(registry_key, account) != expected:
+            out.problems.append(
+                f"{ent['id']}: household {hh}'s account changed after the batch was made; "
+                "report it failed and re-issue it (docs/ledger.md)"
+            )
+            continue
+        holder = _holder(personal)
+        out.rows.append(
+            {
+                "entitlement": ent["id"],
+                "household": hh,
+                "amount_fen": ent["amount"],
+                "account": account,
+                "holder": holder,
+            }
+        )
+    return out
+
+
+def _registry_key(args: argparse.Namespace) -> bytes | None:
+    if args.cluster is not None:
+        return read_registry_key(load_cluster(args.cluster).aid_paths()["registry_key"])
+    if args.registry_key is not None:
+        return read_registry_key(args.registry_key)
+    return None
+
+
+async def _fetch(args: argparse.Namespace, keys: list[str], registry: bytes | None) -> PaymentFile:
+    try:
+        async with RpcClient(args.rpc) as client:
+            return await payment_file(client, args.batch, keys, registry)
+    except RpcError as exc:
+        raise CliError(f"{exc.message} ({exc.reason})") from None
+    except RpcTransportError as exc:
+        raise CliError(f"cannot reach node at {args.rpc}: {exc}", EXIT_UNREACHABLE) from None
+
+
+def cmd_batch_file(args: argparse.Namespace) -> int:
+    keys = [read_enc_key(path) for path in args.enc_key]
+    registry = _registry_key(args)
+    result = asyncio.run(_fetch(args, keys, registry))
+    text = result.csv_text()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_private_file(args.out, text, exclusive=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {args.out}: {exc.strerror}") from None
+    summary = {
+        "batch": result.batch,
+        "bank": result.bank,
+        "rows": len(result.rows),
+        "not_written": len(result.problems),
+        "accounts_checked": registry is not None,
+    }
+    print(f"batch file: {json.dumps(summary)}", file=sys.stderr)
+    for problem in result.problems:
+        print(f"not written: {problem}", file=sys.stderr)
+    return EXIT_FAILED if result.problems else EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Adds ``batch-file`` to the ``aid`` command group's subparsers."""
+    p = sub.add_parser(
+        "batch-file",
+        help="a bank batch's owed payments with account numbers, as CSV for the core system",
+        description=__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    p.add_argument("batch", help="the batch's id")
+    p.add_argument(
+        "--enc-key",
+        action="append",
+        required=True,
+        type=Path,
+        help="the bank's encryption key file (repeat for a key retired by a rotation)",
+    )
+    p.add_argument("--registry-key", type=Path, help="check each account against the batch")
+    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
+    p.add_argument("--out", type=Path, help="write the CSV here (0600, never overwritten)")
+    add_rpc_option(p)
+    p.set_defaults(func=cmd_batch_file)
