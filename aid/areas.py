@@ -14,6 +14,7 @@ without a state read, which is what every role-scope check needs.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from aid.errors import UnknownArea
 
@@ -87,3 +88,33 @@ def area_ancestors(code: str) -> list[str]:
         out.append(parent)
         parent = area_parent(parent)
     return out
+
+
+class AreaTree:
+    """The chain's area tree as genesis lists it (``aid.areas``; it never changes): each area's
+    name and the areas directly below it, for the clerks who need a village's code."""
+
+    def __init__(self, records: dict[str, dict[str, Any]]) -> None:
+        self._records = records  # code -> {"name", "population"?}
+        self._children: dict[str | None, list[str]] = {}
+        for code in sorted(records):
+            above = next((a for a in area_ancestors(code)[1:] if a in records), None)
+            self._children.setdefault(above, []).append(code)
+
+    def children(self, under: str | None) -> list[dict[str, Any]]:
+        """The areas directly below ``under`` (the tree's top areas for None), by code.
+
+        Each is ``{"code", "name", "level", "population"?}``. UnknownArea names a code that is
+        malformed or not in the tree. At most a real division's children: genesis bounds the
+        tree (``MAX_GENESIS_AREAS``) and a level's codes (3 digits below a township).
+        """
+        if under is not None:
+            area_level(under)
+            if under not in self._records:
+                raise UnknownArea(
+                    f"area {under} is not in this chain's area tree (genesis aid.areas)"
+                )
+        return [
+            {"code": code, "level": area_level(code), **self._records[code]}
+            for code in self._children.get(under, [])
+        ]

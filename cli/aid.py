@@ -376,6 +376,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return _read(args, "aid_trace", {"kind": args.kind, "id": args.id})
 
 
+def cmd_areas(args: argparse.Namespace) -> int:
+    return _read(args, "aid_areas", {} if args.under is None else {"under": args.under})
+
+
 def cmd_policy(args: argparse.Namespace) -> int:
     return _read(args, "aid_policy", {})
 
@@ -558,6 +562,12 @@ def _register_reads(sub: Any) -> None:
         if name == "history":
             p.add_argument("--cursor")
         p.set_defaults(func=func)
+    p = sub.add_parser(
+        "areas", help="the areas directly below an area, with names (the top ones without it)"
+    )
+    p.add_argument("under", nargs="?", help="a 12-digit area code of the chain's tree")
+    add_rpc_option(p)
+    p.set_defaults(func=cmd_areas)
     p = sub.add_parser("policy", help="the ledger policy and organisations")
     add_rpc_option(p)
     p.set_defaults(func=cmd_policy)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from aid import assessment, reads
+from aid.areas import AreaTree
 from aid.errors import BadArgs
 from aid.policy import Policy
 from aid.state import Records, record_key
@@ -69,11 +70,22 @@ class AidRpc:
     _aid_store: ChainStore
     _aid_genesis: Genesis
     _aid_runner: Runner
+    _aid_areas: AreaTree | None
 
     def _aid_setup(self, store: ChainStore, genesis: Genesis, runner: Runner) -> None:
         self._aid_store = store
         self._aid_genesis = genesis
         self._aid_runner = runner
+        self._aid_areas = None
+
+    async def aid_areas(self, under: str | None) -> dict[str, Any]:
+        if self._aid_areas is None:  # the genesis tree never changes: built on first use
+            prefix = record_key("area", "")
+            records = self._aid_genesis.aid_records
+            self._aid_areas = AreaTree(
+                {k[len(prefix) :]: v for k, v in records.items() if k.startswith(prefix)}
+            )
+        return {"under": under, "items": self._aid_areas.children(under)}
 
     async def aid_get(self, kind: str, id: str) -> dict[str, Any] | None:
         with self._aid_store.read_view() as view:

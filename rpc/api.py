@@ -92,6 +92,10 @@ class NodeAPI(Protocol):
         """The ledger's policy, organisations and area count."""
         ...
 
+    async def aid_areas(self, under: str | None) -> dict[str, Any]:
+        """The areas directly below ``under`` in the genesis area tree (its top ones for None)."""
+        ...
+
     async def aid_assess(
         self,
         area: str,

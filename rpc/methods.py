@@ -306,6 +306,10 @@ async def _aid_policy(api: NodeAPI, p: dict[str, Any]) -> Any:
     return await api.aid_policy()
 
 
+async def _aid_areas(api: NodeAPI, p: dict[str, Any]) -> Any:
+    return await api.aid_areas(p["under"])
+
+
 HEX64 = "hex64"
 
 
@@ -712,6 +716,29 @@ METHODS: dict[str, Method] = {
                     "area_count": oa.NATURAL,
                 }
             ),
+        ),
+        Method(
+            "aid_areas",
+            (_optional("under", "string", _text(12), lambda: None),),
+            _aid_areas,
+            "The areas directly below an area in the genesis tree (the top ones without it).",
+            result=oa.obj(
+                {
+                    "under": oa.nullable(oa.STRING),
+                    "items": oa.array(
+                        oa.obj(
+                            {
+                                "code": oa.STRING,
+                                "name": oa.STRING,
+                                "level": oa.STRING,
+                                "population": oa.NATURAL,
+                            },
+                            required=("code", "name", "level"),
+                        )
+                    ),
+                }
+            ),
+            errors=AID_READ_ERRORS,
         ),
         # --- proofs (docs/proofs.md) ---
         Method(

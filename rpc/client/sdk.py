@@ -259,6 +259,12 @@ class Client(Closing):
         """The ledger's policy, organisations (with their encryption keys) and area count."""
         return dict(await self.call("aid_policy"))
 
+    async def aid_areas(self, under: str | None = None) -> list[dict[str, Any]]:
+        """The areas directly below ``under`` (a 12-digit code; the tree's top ones without it):
+        ``{"code", "name", "level", "population"?}`` each, by code."""
+        params = {} if under is None else {"under": under}
+        return list((await self.call("aid_areas", **params))["items"])
+
     # --- subscriptions ------------------------------------------------------------------------------
 
     def subscribe(

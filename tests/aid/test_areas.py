@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aid.areas import area_ancestors, area_contains, area_level, area_parent, area_prefix
+from aid.areas import (
+    AreaTree,
+    area_ancestors,
+    area_contains,
+    area_level,
+    area_parent,
+    area_prefix,
+)
 from aid.errors import UnknownArea
 
 PROVINCE, CITY, COUNTY = "530000000000", "530100000000", "530102000000"
@@ -82,3 +89,33 @@ def test_every_ancestor_contains_the_code(segs: tuple[int, int, int, int, int]) 
         len(area_ancestors(code))
         == ["province", "city", "county", "township", "village"].index(area_level(code)) + 1
     )
+
+
+TREE = {
+    "530102000000": {"name": "County A", "population": 120_000},
+    "530102001000": {"name": "Township A1"},
+    "530102002000": {"name": "Township A2"},
+    "530102001001": {"name": "Village A1a"},
+    "530102001002": {"name": "Village A1b"},
+    "530103000000": {"name": "County B"},
+}
+
+
+def test_the_tree_lists_each_areas_children_by_code() -> None:
+    tree = AreaTree(TREE)
+    assert [a["code"] for a in tree.children(None)] == ["530102000000", "530103000000"]
+    assert tree.children("530102000000") == [
+        {"code": "530102001000", "level": "township", "name": "Township A1"},
+        {"code": "530102002000", "level": "township", "name": "Township A2"},
+    ]
+    assert [a["name"] for a in tree.children("530102001000")] == ["Village A1a", "Village A1b"]
+    assert tree.children("530102001001") == []  # a village has no areas below it
+    assert tree.children(None)[0]["population"] == 120_000
+
+
+def test_an_area_outside_the_tree_is_refused() -> None:
+    tree = AreaTree(TREE)
+    with pytest.raises(UnknownArea, match="530102009000 is not in this chain's area tree"):
+        tree.children("530102009000")
+    with pytest.raises(UnknownArea, match="12 digits"):
+        tree.children("5301")

@@ -586,3 +586,20 @@ async def test_role_grants_are_read_through_the_cli(world: World) -> None:
     out = aidchain("aid", "roles", "--role", "bank_operator", "--area", COUNTY, "--rpc", url)
     rows = json.loads(out.stdout)["items"]
     assert [(r["account"], r["org"]) for r in rows] == [(clerks["bank"].public_hex, "bank")]
+
+
+async def test_a_clerk_finds_area_codes_through_the_cli(world: World) -> None:
+    """The tree the genesis lists, level by level, as an action's area argument needs it."""
+    url = world.cluster.url(1)
+    out = aidchain("aid", "areas", "--rpc", url)
+    assert out.returncode == 0, out.stderr
+    assert [a["code"] for a in json.loads(out.stdout)["items"]] == ["530000000000"]
+    out = aidchain("aid", "areas", "530100000000", "--rpc", url)
+    counties = json.loads(out.stdout)["items"]
+    assert [(a["code"], a["level"]) for a in counties] == [
+        (COUNTY, "county"),
+        ("530103000000", "county"),
+    ]
+    assert counties[0]["name"] == "Qingshan County (fictional)"
+    out = aidchain("aid", "areas", "530102009000", "--rpc", url)
+    assert out.returncode == 1 and "not in this chain's area tree" in out.stderr

@@ -126,6 +126,10 @@ class FakeNode:
         self._enter("aid_policy")
         return {"policy": None, "orgs": [], "area_count": 0}
 
+    async def aid_areas(self, under: str | None) -> dict[str, Any]:
+        self._enter("aid_areas", under)
+        return {"under": under, "items": []}
+
     async def aid_stats(self, area: str, period: str | None) -> dict[str, Any]:
         self._enter("aid_stats", area, period)
         return {"kind": "stats", "area": area, "period": period or "all", "counters": {}}

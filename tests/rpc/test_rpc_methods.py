@@ -40,6 +40,7 @@ def test_table_lists_exactly_the_issue_methods() -> None:
         "aid_trace",
         "aid_check",
         "aid_policy",
+        "aid_areas",  # the genesis area tree, for the codes an action needs
         "aid_assess",  # issue 11 (oversight)
         # public reads (docs/oversight.md)
         "public_disclosure",
