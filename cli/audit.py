@@ -400,8 +400,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_rpc_option(sub.add_parser("export", help="stream the AU-3 CSV of a scope to stdout"))
     p.add_argument("--area", required=True, help="12-digit area code")
-    p.add_argument("--from", dest="from_", help="first UTC date, YYYY-MM-DD")
-    p.add_argument("--to", help="last UTC date, YYYY-MM-DD (inclusive)")
+    p.add_argument("--from", dest="from_", metavar="DATE", help="first UTC date, YYYY-MM-DD")
+    p.add_argument("--to", metavar="DATE", help="last UTC date, YYYY-MM-DD (inclusive)")
     p.add_argument("--program", help="only actions about this program")
     p.add_argument("--org", help="only actions by this organisation")
     p.add_argument("--record", action="store_true", help="record the file's hash on chain")
