@@ -53,13 +53,11 @@ from node.aidclient import (
     household_args,
     org_of_enc_key,
     read_enc_key,
-    read_registry_key,
     readers_of,
     registry_fingerprint,
     write_enc_key,
     write_registry_key,
 )
-from node.cluster import load_cluster
 from rpc.client import RpcClient, RpcError, RpcTransportError
 from rpc.client.account import estimated_gas
 
@@ -246,11 +244,12 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 # --- household personal data ----------------------------------------------------------------------
 def _registry_key(args: argparse.Namespace) -> bytes:
-    if args.cluster is not None:
-        return read_registry_key(load_cluster(args.cluster).aid_paths()["registry_key"])
-    if args.registry_key is not None:
-        return read_registry_key(args.registry_key)
-    raise UsageError("give --cluster DIR or --registry-key FILE (the consortium's registry key)")
+    key = payfile.registry_key_of(args)
+    if key is None:
+        raise UsageError(
+            "give --cluster DIR or --registry-key FILE (the consortium's registry key)"
+        )
+    return key
 
 
 def check_personal_data(registry_key: bytes, members: list[Member], bank_account: str) -> None:

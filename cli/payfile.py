@@ -149,7 +149,8 @@ async def payment_file(
     return out
 
 
-def _registry_key(args: argparse.Namespace) -> bytes | None:
+def registry_key_of(args: argparse.Namespace) -> bytes | None:
+    """The registry key from ``--cluster DIR`` (a local cluster's) or ``--registry-key FILE``."""
     if args.cluster is not None:
         return read_registry_key(load_cluster(args.cluster).aid_paths()["registry_key"])
     if args.registry_key is not None:
@@ -169,7 +170,7 @@ async def _fetch(args: argparse.Namespace, keys: list[str], registry: bytes | No
 
 def cmd_batch_file(args: argparse.Namespace) -> int:
     keys = [read_enc_key(path) for path in args.enc_key]
-    registry = _registry_key(args)
+    registry = registry_key_of(args)
     result = asyncio.run(_fetch(args, keys, registry))
     text = result.csv_text()
     if args.out is None:
