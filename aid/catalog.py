@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from aid.assistance import MEASURES
 from aid.audit import SAMPLE_RESULTS
 from aid.exits import CRITERIA
-from aid.funds import PURPOSES
+from aid.funds import FUND_LEVELS, PURPOSES
 from aid.grievances import CATEGORIES as GRIEVANCE_CATEGORIES
 from aid.grievances import OUTCOMES, SENSITIVE
+from aid.monitoring import FLAG_INDICATORS, INDICATORS
 from aid.payments import FAILURE_CODES
 from aid.programs import CATEGORIES as PROGRAM_CATEGORIES
+from aid.programs import MOVES as PROGRAM_MOVES
 from aid.registry import CAUSES, LABELS
 from aid.roles import ROLES
 
@@ -212,7 +214,7 @@ CATALOG: dict[str, ActionDoc] = {
         "an allocator (finance) over the area",
         (
             Arg("doc_no", "the source document's number: text of at most 256 characters"),
-            Arg("level", "central, provincial, city or county"),
+            Arg("level", _one_of(FUND_LEVELS)),
             Arg("year", "integer 2000 to 2100"),
             Arg("purpose", _PURPOSES),
             Arg("amount", _AMOUNT),
@@ -277,7 +279,7 @@ CATALOG: dict[str, ActionDoc] = {
         "create the program",
         (
             Arg("program", "the program's id (20 hex)"),
-            Arg("move", "activate, suspend, resume or close"),
+            Arg("move", _one_of(PROGRAM_MOVES)),
             Arg("reason", "why; required to suspend or close", False),
         ),
         "draft -> active <-> suspended -> closed; closing waits until pending is 0 and gives "
@@ -303,7 +305,7 @@ CATALOG: dict[str, ActionDoc] = {
             Arg("households", "1 to 500 distinct household ids"),
         ),
         "an entitlement per eligible household (skipped ones reported with the reason); the "
-        "program's pending grows; send gas for the rules contract",
+        "program's pending grows; runs the rules contract (the CLI estimates its gas)",
         LEDGER,
     ),
     "cycle.remove": ActionDoc(
@@ -321,7 +323,7 @@ CATALOG: dict[str, ActionDoc] = {
         "the cycle's maker; the cycle has entitlements and its program is active",
         (Arg("cycle", "the cycle's id (20 hex)"),),
         "in_approval at stage 1 with a fresh deadline; the snapshot is frozen and the stages "
-        "come from the rules contract (send gas)",
+        "come from the rules contract (the CLI estimates its gas)",
         LEDGER,
     ),
     "cycle.approve": ActionDoc(
@@ -473,12 +475,15 @@ CATALOG: dict[str, ActionDoc] = {
         "grid_worker; medical_expense_yuan: a civil_affairs reviewer; disaster: either of those",
         (
             _household(),
-            Arg("indicator", "income_per_head_yuan, medical_expense_yuan, disaster or job_loss"),
-            Arg("value", "yuan, integer 0 to 10,000,000; 0 or 1 for disaster and job_loss"),
+            Arg("indicator", _one_of(tuple(INDICATORS))),
+            Arg(
+                "value",
+                f"yuan, integer 0 to 10,000,000; 0 or 1 for {' and '.join(FLAG_INDICATORS)}",
+            ),
             Arg("year", "integer 2000 to 2100, not older than one already reported"),
         ),
-        "an indicator judged by the area's monitoring rules (send gas): it may raise an alert, "
-        "or the level of the household's open one",
+        "an indicator judged by the area's monitoring rules (the CLI estimates its gas): it may "
+        "raise an alert, or the level of the household's open one",
         OVERSIGHT,
     ),
     "alert.assign": ActionDoc(
@@ -547,7 +552,7 @@ CATALOG: dict[str, ActionDoc] = {
             Arg("met", "true or false; required for every criterion but income", False),
         ),
         "the criterion recorded (met, by, org, time); income is met when value is above the "
-        "monitoring line of year (send gas)",
+        "monitoring line of year (the CLI estimates its gas)",
         OVERSIGHT,
     ),
     # --- oversight: grievances --------------------------------------------------------------

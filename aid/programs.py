@@ -144,13 +144,14 @@ _MOVES = {
     "resume": (("suspended",), "active"),
     "close": (("active", "suspended"), "closed"),
 }
+MOVES = tuple(_MOVES)  # what program.status accepts as its move
 
 
 def program_status(act: Action) -> None:
     """activate (a finance approver, not the maker), suspend, resume, close (approvers)."""
     a = act.args
     ident = a.text("program")
-    move = a.choice("move", tuple(_MOVES))
+    move = a.choice("move", MOVES)
     reason = a.text("reason", required=move in ("suspend", "close"))
     a.done()
     program = act.records.need("program", ident, "program")
