@@ -13,6 +13,7 @@ without a state read, which is what every role-scope check needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -109,12 +110,21 @@ class AreaTree:
         tree (``MAX_GENESIS_AREAS``) and a level's codes (3 digits below a township).
         """
         if under is not None:
-            area_level(under)
-            if under not in self._records:
-                raise UnknownArea(
-                    f"area {under} is not in this chain's area tree (genesis aid.areas)"
-                )
+            require_in_tree(lambda _kind, code: self._records.get(code), under)
         return [
             {"code": code, "level": area_level(code), **self._records[code]}
             for code in self._children.get(under, [])
         ]
+
+
+def require_in_tree(peek: Callable[[str, str], Any], code: Any) -> str:
+    """``code`` if it is an area of the chain's tree, else UnknownArea naming it.
+
+    ``peek(kind, ident)`` reads a ledger record (``Records.peek``): the tree is the genesis's
+    ``area`` records. For the reads: a report, an assessment or a public page of a code the
+    genesis never listed would answer zeros, and a typo would look like an empty area.
+    """
+    area_level(code)  # a malformed code: UnknownArea naming it
+    if peek("area", code) is None:
+        raise UnknownArea(f"area {code} is not in this chain's area tree (genesis aid.areas)")
+    return str(code)

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from aid.areas import area_prefix
+from aid.areas import area_prefix, require_in_tree
 from aid.errors import BadArgs
 from aid.policy import current_policy
 from aid.reads import MAX_PAGE, Page, ReadIndex, _page_size
@@ -89,7 +89,7 @@ def overdue_pairings(
 
     Looks at up to MAX_OVERDUE_SCAN active pairings per call; ``next_cursor`` resumes the scan.
     """
-    prefix = f"pairing/status/active/{area_prefix(area)}"
+    prefix = f"pairing/status/active/{area_prefix(require_in_tree(records.peek, area))}"
     size = _page_size(limit)
     if cursor is not None and not (isinstance(cursor, str) and cursor.startswith(prefix)):
         raise BadArgs("cursor does not belong to this listing; start again without one")
@@ -241,7 +241,7 @@ def assessment_report(
 ) -> dict[str, Any]:
     """The assessment of ``area`` (and everything below it) for ``period`` (YYYY or YYYY-MM)."""
     window = period_bounds(period)
-    area_prefix(area)  # refuses a malformed code
+    require_in_tree(records.peek, area)  # a code outside the tree: UnknownArea
     cut: set[str] = set()
     cadres, orgs = _visits(records, index, area, window, now_ms, cut)
     alerts, alert_orgs = _handled(records, index, "alert", area, window, now_ms, cut)

@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from aid.areas import area_level, area_prefix
+from aid.areas import area_prefix, require_in_tree
 from aid.errors import BadArgs
+from aid.state import record_key
 from aid.stats import ALL, POOR_STATES, counter_key
 
 REPORT_KINDS = (
@@ -52,9 +53,9 @@ def check_period(period: str | None) -> str:
     return period
 
 
-def check_area(area: str) -> str:
-    area_level(area)  # UnknownArea (a ledger refusal) for anything but a division code
-    return area
+def check_area(view: StatsView, area: str) -> str:
+    """``area`` if the chain's tree lists it; UnknownArea (a ledger refusal) otherwise."""
+    return require_in_tree(lambda kind, ident: view.get(record_key(kind, ident)), area)
 
 
 def _scan_all(view: StatsView, prefix: str, cap: int) -> tuple[list[tuple[str, int]], bool]:
@@ -102,7 +103,7 @@ class Reporter:
 
     def __init__(self, view: StatsView, area: str, period: str | None) -> None:
         self.view = view
-        self.area = check_area(area)
+        self.area = check_area(view, area)
         self.period = check_period(period)
         self.height, self.time_ms = view.head()
         self.flow, cut_flow = counters(view, self.area, self.period)

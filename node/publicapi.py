@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aid.areas import area_level, area_prefix
+from aid.areas import area_level, area_prefix, require_in_tree
 from aid.disclosure import record_content
 from aid.errors import BadArgs
 from aid.programs import check_period
@@ -69,9 +69,8 @@ def answer(data: dict[str, Any], height: int) -> dict[str, Any]:
     }
 
 
-def _area(code: str) -> str:
-    area_level(code)  # raises UnknownArea naming it
-    return code
+def _area(records: Records, code: str) -> str:
+    return require_in_tree(records.peek, code)  # UnknownArea naming a code outside the tree
 
 
 def _scan_all(index: ReadIndex, prefix: str, cap: int) -> tuple[list[str], bool]:
@@ -143,7 +142,7 @@ def _public_program(ident: str, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def funds(records: Records, index: ReadIndex, area: str, year: int) -> dict[str, Any]:
-    _area(area)
+    _area(records, area)
     if type(year) is not int or not MIN_YEAR <= year <= MAX_YEAR:
         raise BadArgs(f"year must be {MIN_YEAR}..{MAX_YEAR}")
     prefix = area_prefix(area)
@@ -202,7 +201,7 @@ def funds(records: Records, index: ReadIndex, area: str, year: int) -> dict[str,
 
 
 def programs(records: Records, index: ReadIndex, area: str) -> dict[str, Any]:
-    _area(area)
+    _area(records, area)
     ids, more = _scan_all(index, f"program/area/{area_prefix(area)}", MAX_PUBLIC_ITEMS)
     rows = [_public_program(i, records.need("program", i)) for i in ids]
     return {"area": area, "programs": rows, "truncated": more}
@@ -235,10 +234,14 @@ def _cursor(cursor: str | None) -> tuple[int, int] | None:
 
 
 def events(
-    index: ReadIndex, area: str, cursor: str | None, time_of: Callable[[int], int]
+    records: Records,
+    index: ReadIndex,
+    area: str,
+    cursor: str | None,
+    time_of: Callable[[int], int],
 ) -> dict[str, Any]:
     """Major events in the area, newest first, a page at a time (``next_cursor``)."""
-    _area(area)
+    _area(records, area)
     before = _cursor(cursor)
     sources, truncated = _event_sources(index, area)
     found: dict[tuple[int, int], dict[str, Any]] = {}
@@ -319,4 +322,4 @@ class PublicRpc:
             assert header is not None, f"committed height {height} has no header"
             return header.time
 
-        return await self._public(lambda v: events(v, area, cursor, time_of))
+        return await self._public(lambda v: events(Records(v), v, area, cursor, time_of))

@@ -121,6 +121,10 @@ def test_another_county_sees_nothing(county: tuple[MemoryChain, dict[str, Any]])
     assert report["cadres"] == report["programs"] == report["alert_owners"] == []
     with pytest.raises(UnknownArea):
         assessment_report(Records(chain), chain, "5301", "2026", chain.time_ms)
+    with pytest.raises(UnknownArea, match="530102009000 is not in this chain's area tree"):
+        assessment_report(Records(chain), chain, "530102009000", "2026", chain.time_ms)
+    with pytest.raises(UnknownArea, match="530102009000 is not in this chain's area tree"):
+        overdue_pairings(Records(chain), chain, "530102009000", chain.time_ms)
 
 
 def test_overdue_pages_resume_from_the_cursor(county: tuple[MemoryChain, dict[str, Any]]) -> None:

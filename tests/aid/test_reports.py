@@ -140,6 +140,10 @@ def test_areas_periods_and_kinds_are_checked() -> None:
         report(view, "funds", COUNTY, "2026-13", idle_age_s=1)
     with pytest.raises(UnknownArea):
         report(view, "funds", "5301", None, idle_age_s=1)
+    with pytest.raises(UnknownArea, match="530102009000 is not in this chain's area tree"):
+        report(view, "funds", "530102009000", None, idle_age_s=1)  # not in the genesis tree
+    with pytest.raises(UnknownArea, match="530102009000"):
+        raw_stats(view, "530102009000", None)
     with pytest.raises(BadArgs, match="report kind"):
         report(view, "gossip", COUNTY, None, idle_age_s=1)
     raw = raw_stats(view, COUNTY, "2026")

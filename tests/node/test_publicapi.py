@@ -56,7 +56,15 @@ def test_bad_public_input_is_refused() -> None:
     with pytest.raises(BadArgs, match="year"):
         publicapi.funds(Records(chain), chain, COUNTY, 1999)
     with pytest.raises(BadArgs, match="cursor"):
-        publicapi.events(chain, COUNTY, "x", lambda h: 0)
+        publicapi.events(Records(chain), chain, COUNTY, "x", lambda h: 0)
+    # a well-formed code the genesis tree does not list is refused, not answered with zeros
+    for read in (
+        lambda area: publicapi.programs(Records(chain), chain, area),
+        lambda area: publicapi.funds(Records(chain), chain, area, 2026),
+        lambda area: publicapi.events(Records(chain), chain, area, None, lambda h: 0),
+    ):
+        with pytest.raises(UnknownArea, match="530102009000 is not in this chain's area tree"):
+            read("530102009000")
 
 
 def test_funds_programs_and_events_of_a_county() -> None:
@@ -70,7 +78,7 @@ def test_funds_programs_and_events_of_a_county() -> None:
     assert publicapi.funds(records, chain, COUNTY, 2025)["funds"] == []
     progs = publicapi.programs(records, chain, COUNTY)["programs"]
     assert progs[0]["committed_fen"] == 150_000
-    page = publicapi.events(chain, COUNTY, None, lambda h: h * 1000)
+    page = publicapi.events(records, chain, COUNTY, None, lambda h: h * 1000)
     actions = [e["action"] for e in page["events"]]
     assert actions[0] == "disclosure.publish" and "fund.receive" in actions
     heights = [e["height"] for e in page["events"]]
