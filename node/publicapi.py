@@ -83,7 +83,7 @@ def _scan_all(index: ReadIndex, prefix: str, cap: int) -> tuple[list[str], bool]
 
 
 def disclosure(records: Records, index: ReadIndex, village: str, period: str) -> dict[str, Any]:
-    if area_level(village) != "village":
+    if area_level(_area(records, village)) != "village":
         raise BadArgs(f"{village} is not a village: disclosures are per village")
     check_period(period)
     ids, _ = _scan_all(index, f"disclosure/village/{village}/{period}/", MAX_DISCLOSURE_VERSIONS)

@@ -62,9 +62,12 @@ def test_bad_public_input_is_refused() -> None:
         lambda area: publicapi.programs(Records(chain), chain, area),
         lambda area: publicapi.funds(Records(chain), chain, area, 2026),
         lambda area: publicapi.events(Records(chain), chain, area, None, lambda h: 0),
+        lambda area: publicapi.disclosure(Records(chain), chain, area, "2026-11"),
     ):
         with pytest.raises(UnknownArea, match="530102009000 is not in this chain's area tree"):
             read("530102009000")
+    with pytest.raises(UnknownArea, match="530102001009"):
+        publicapi.disclosure(Records(chain), chain, "530102001009", "2026-11")  # no such village
 
 
 def test_funds_programs_and_events_of_a_county() -> None:
