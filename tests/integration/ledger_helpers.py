@@ -266,6 +266,11 @@ class Person:
             f"62220200{n:011d}",
         )
 
+    def sealed_data(self, bank_account: str | None = None) -> dict[str, Any]:
+        """What clients seal for this household (docs/ledger.md "Privacy"), as the CLI does."""
+        member = {"name": self.name, "id_number": self.id_number, "phone": self.phone}
+        return {"members": [member], "bank_account": bank_account or self.bank_account}
+
 
 @dataclass
 class World:
@@ -287,12 +292,7 @@ class World:
 
     def apply_tx(self, person: Person, village: str = VILLAGE, key: str = "maker") -> Transaction:
         setup = self.setup
-        personal = {
-            "name": person.name,
-            "id_number": person.id_number,
-            "phone": person.phone,
-            "bank_account": person.bank_account,
-        }
+        personal = person.sealed_data()
         readers = {o: setup.enc_public[o] for o in ("office", "audit", "bank")}
         return self.ledger.sign(
             self.clerks[key],
