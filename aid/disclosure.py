@@ -24,7 +24,7 @@ import hashlib
 import re
 from typing import Any
 
-from aid.areas import area_contains, area_level
+from aid.areas import area_contains
 from aid.context import Action
 from aid.cycles import APPROVED_CYCLE_STATES, cycle_entitlements
 from aid.errors import BadArgs, NoticeNotOver, UnknownEntity, WrongRole, WrongState
@@ -176,13 +176,11 @@ def public_content(
 
 def disclosure_draft(act: Action) -> None:
     a = act.args
-    village = a.area("village")
+    village = a.area("village", level="village")  # disclosures are per village
     period = check_period(a.text("period", max_chars=7))
     cycle_ids = a.list_of("cycles", max_items=MAX_DISCLOSURE_CYCLES)
     rows = _rows_arg(act)
     a.done()
-    if area_level(village) != "village":
-        raise BadArgs(f"{village} is not a village: disclosures are per village")
     if not cycle_ids or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in cycle_ids):
         raise BadArgs(f"cycles must list 1..{MAX_DISCLOSURE_CYCLES} cycle ids")
     if len(set(cycle_ids)) != len(cycle_ids):

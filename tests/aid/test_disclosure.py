@@ -17,9 +17,16 @@ from aid.disclosure import (
     public_content,
     window_end_ms,
 )
-from aid.errors import BadArgs, NoticeNotOver, UnknownEntity, WrongRole, WrongState
+from aid.errors import (
+    BadArgs,
+    NoticeNotOver,
+    UnknownArea,
+    UnknownEntity,
+    WrongRole,
+    WrongState,
+)
 from aid.state import Records
-from tests.aid.helpers import APPROVER, VILLAGE, MemoryChain, key
+from tests.aid.helpers import APPROVER, TOWNSHIP, VILLAGE, MemoryChain, key
 from tests.aid.money import HANDLER, approved_cycle, fund_program, households, money_chain
 
 OTHER_HANDLER = key("hand2")
@@ -124,6 +131,15 @@ def test_rows_must_be_exactly_the_villages_entitlements() -> None:
     doubled = [*rows(program, hhs), rows(program, hhs)[0]]
     with pytest.raises(BadArgs, match="twice"):
         draft(chain, cycle, doubled)
+
+
+def test_a_disclosure_is_of_one_village_of_the_tree() -> None:
+    chain, program, cycle, hhs = disclosure_chain()
+    with pytest.raises(BadArgs, match=f"a village code, not the township {TOWNSHIP}"):
+        draft(chain, cycle, rows(program, hhs), village=TOWNSHIP)
+    with pytest.raises(UnknownArea, match="530102001009 is not in this chain's area tree"):
+        draft(chain, cycle, rows(program, hhs), village="530102001009")
+    assert not any(k.startswith("aid/disclosure/") for k in chain.state)
 
 
 def test_only_approved_cycles_and_handlers() -> None:
