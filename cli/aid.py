@@ -661,3 +661,6 @@ def _register_assess(sub: Any) -> None:
     p.set_defaults(func=cmd_assess)
     report.register(sub)  # aidchain aid report / aid stats (cli/report.py)
     payfile.register(sub)  # aidchain aid batch-file (cli/payfile.py)
+    from cli import bankreport  # it sends through this module's send_action: imported last
+
+    bankreport.register(sub)  # aidchain aid batch-report (cli/bankreport.py)

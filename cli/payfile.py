@@ -198,18 +198,28 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "batch-file",
         help="a bank batch's owed payments with account numbers, as CSV for the core system",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description="Lists what the batch still owes, opens each household's data with the "
+        "bank's encryption key on this machine and writes CSV rows "
+        f"({','.join(COLUMNS)}). With the registry key each account is checked against the "
+        "commitment the batch was made with; a changed one is listed on stderr, not written.",
     )
     p.add_argument("batch", help="the batch's id")
     p.add_argument(
         "--enc-key",
+        metavar="FILE",
         action="append",
         required=True,
         type=Path,
         help="the bank's encryption key file (repeat for a key retired by a rotation)",
     )
-    p.add_argument("--registry-key", type=Path, help="check each account against the batch")
-    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
-    p.add_argument("--out", type=Path, help="write the CSV here (0600, never overwritten)")
+    p.add_argument(
+        "--registry-key", metavar="FILE", type=Path, help="check each account against the batch"
+    )
+    p.add_argument(
+        "--cluster", metavar="DIR", type=Path, help="take the registry key from a local cluster"
+    )
+    p.add_argument(
+        "--out", metavar="FILE", type=Path, help="write the CSV here (0600, never overwritten)"
+    )
     add_rpc_option(p)
     p.set_defaults(func=cmd_batch_file)

@@ -242,6 +242,7 @@ CLERKS: tuple[tuple[str, str, str, str], ...] = (
     ("rev2", "reviewer", OTHER_COUNTY, "office2"),
     ("approver2", "approver", OTHER_COUNTY, "office2"),
     ("cli-registrar", "registrar", COUNTY, "office"),  # signs only through the CLI (own nonces)
+    ("cli-bank", "bank_operator", COUNTY, "bank"),  # signs only through the CLI (own nonces)
 )
 
 

@@ -43,7 +43,7 @@ from tests.integration.ledger_helpers import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-POOL = 14  # registered households the scenarios draw from
+POOL = 16  # registered households the scenarios draw from
 ENTITLEMENT = 30_000  # the demo rules for a one-member household of income 3,200 yuan
 
 
@@ -614,7 +614,8 @@ async def test_role_grants_are_read_through_the_cli(world: World) -> None:
     }
     out = aidchain("aid", "roles", "--role", "bank_operator", "--area", COUNTY, "--rpc", url)
     rows = json.loads(out.stdout)["items"]
-    assert [(r["account"], r["org"]) for r in rows] == [(clerks["bank"].public_hex, "bank")]
+    banks = sorted((clerks[name].public_hex, "bank") for name in ("bank", "cli-bank"))
+    assert sorted((r["account"], r["org"]) for r in rows) == banks
 
 
 async def test_a_clerk_finds_area_codes_through_the_cli(world: World) -> None:
@@ -632,3 +633,37 @@ async def test_a_clerk_finds_area_codes_through_the_cli(world: World) -> None:
     assert counties[0]["name"] == "Qingshan County (fictional)"
     out = aidchain("aid", "areas", "530102009000", "--rpc", url)
     assert out.returncode == 1 and "not in this chain's area tree" in out.stderr
+
+
+async def test_the_bank_reports_a_batch_from_its_csv_and_a_rerun_sends_nothing(
+    world: World, tmp_path: Path
+) -> None:
+    """batch-file out, the core system's outcomes in: ``aidchain aid batch-report`` sends the
+    CSV as payment reports; run again (a bank's job restarted), it finds them recorded."""
+    taken = world.take(2)
+    program = await world.program(10 * ENTITLEMENT)
+    cycle = await world.approved_cycle(program, [h for h, _ in taken])
+    batch, ents = await world.batch(cycle)
+    owed = bank_file(world, batch)
+    assert sorted(r["entitlement"] for r in owed) == sorted(e["id"] for e in ents)
+    paid, failed = owed
+    results = tmp_path / "results.csv"
+    results.write_text(
+        "entitlement,outcome,amount_fen,bank_ref,code\n"
+        f"{paid['entitlement']},paid,{paid['amount_fen']},QS-CSV-1,\n"
+        f"{failed['entitlement']},failed,{failed['amount_fen']},,name_mismatch\n"
+    )
+    key_file = tmp_path / "cli-bank.key"
+    save_key(key_file, world.clerks["cli-bank"])
+    argv = ("aid", "batch-report", batch, "--results", str(results), "--key", str(key_file))
+    first = aidchain(*argv, "--rpc", world.cluster.url(2))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["sent"] == 2
+    again = aidchain(*argv, "--rpc", world.cluster.url(0))
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert (summary["sent"], summary["already_recorded"], summary["reports"]) == (0, 2, [])
+    record = await world.cluster.call(1, "aid_get", kind="batch", id=batch)
+    assert (record["status"], record["reported"]) == ("settled", 2)
+    assert record["paid_total"] == int(paid["amount_fen"])
+    assert bank_file(world, batch) == []  # nothing left owed
