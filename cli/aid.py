@@ -21,7 +21,7 @@ from nacl.exceptions import CryptoError
 from aid.areas import area_contains, area_level
 from aid.catalog import CATALOG, ActionDoc
 from aid.errors import BadArgs, LedgerError
-from aid.identity import account_commitment, person_commitment, unseal
+from aid.identity import account_commitment, person_commitment, seal, unseal
 from aid.indexes import INDEXED_KINDS
 from aid.ledger import ACTIONS
 from aid.reads import LIST_SPECS, MAX_PAGE
@@ -299,7 +299,9 @@ def cmd_household_apply(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _show(args: argparse.Namespace) -> dict[str, Any]:
+async def _reader(args: argparse.Namespace) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The ``--enc-key`` (private hex), its organisation, and household ``args.id``, whose data
+    is sealed to that organisation (not yet opened)."""
     private = read_enc_key(args.enc_key)
     policy = await rpc_call(args.rpc, "aid_policy")
     org = org_of_enc_key(policy["orgs"], enc_public_key(private))
@@ -308,9 +310,22 @@ async def _show(args: argparse.Namespace) -> dict[str, Any]:
     household = await rpc_call(args.rpc, "aid_get", kind="household", id=args.id)
     if household is None:
         raise CliError(f"no household {args.id}")
-    sealed = household["sealed"]
-    if org["id"] not in sealed["keys"]:
+    if org["id"] not in household["sealed"]["keys"]:
         raise CliError(f"household {args.id}'s data is not sealed to organisation {org['id']}")
+    return private, org, household
+
+
+def _opened(private: str, org: dict[str, Any], household: dict[str, Any]) -> Any:
+    try:
+        return unseal(private, household["sealed"], org["id"])
+    except CryptoError:
+        raise CliError(
+            f"the sealed data of household {household['id']} does not open with this key"
+        ) from None
+
+
+async def _show(args: argparse.Namespace) -> dict[str, Any]:
+    private, org, household = await _reader(args)
     if org["kind"] == "auditor":
         # an auditor's read is on the record before the data is opened
         if args.key is None or not args.purpose:
@@ -319,17 +334,50 @@ async def _show(args: argparse.Namespace) -> dict[str, Any]:
         await send_action(
             args.rpc, load_key(args.key), "household.view", view, wait=True, echo=False
         )
-    try:
-        personal = unseal(private, sealed, org["id"])
-    except CryptoError:
-        raise CliError(
-            f"the sealed data of household {args.id} does not open with this key"
-        ) from None
-    return {"household": args.id, "org": org["id"], "personal": personal}
+    return {"household": args.id, "org": org["id"], "personal": _opened(private, org, household)}
 
 
 def cmd_household_show(args: argparse.Namespace) -> int:
     print_json(asyncio.run(_show(args)))
+    return EXIT_OK
+
+
+async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
+    """household.change arguments for a new bank account: the household's data opened with the
+    clerk's organisation key, the account replaced, sealed again to the current readers."""
+    private, org, household = await _reader(args)
+    if org["kind"] == "auditor":  # its reads are recorded views (household show), never edits
+        raise UsageError("an auditor's key does not change households; use the registrar's office")
+    personal = _opened(private, org, household)
+    if not isinstance(personal, dict) or "bank_account" not in personal:
+        raise CliError(f"household {args.id}'s sealed data holds no bank account to replace")
+    commitment = account_commitment(registry_key, args.bank_account)
+    if commitment == household["account_commitment"]:
+        raise UsageError(f"household {args.id} already has this bank account")
+    readers = await current_readers(args.rpc)
+    return {
+        "household": args.id,
+        "account_commitment": commitment,
+        "sealed": seal(readers, {**personal, "bank_account": args.bank_account}),
+        "reason": args.reason,
+    }
+
+
+def cmd_household_change_account(args: argparse.Namespace) -> int:
+    registry_key = _registry_key(args)
+    try:
+        account_commitment(registry_key, args.bank_account)  # a malformed one, before any call
+    except BadArgs as exc:
+        raise UsageError(exc.message) from None
+    key = load_key(args.key)
+
+    async def run() -> None:
+        action_args = await change_account_args(args, registry_key)
+        await send_action(
+            args.rpc, key, "household.change", action_args, wait=args.wait, check=not args.no_check
+        )
+
+    asyncio.run(run())
     return EXIT_OK
 
 
@@ -521,6 +569,22 @@ def _register_household(sub: Any) -> None:
     p.add_argument("--cause", required=True, help="illness, disability, schooling, ...")
     p.add_argument("--income", type=int, required=True, help="income per head, yuan per year")
     p.set_defaults(func=cmd_household_apply)
+    p = hsub.add_parser(
+        "change-account",
+        help="household.change to a new bank account (data re-sealed client side)",
+        description="Opens the household's personal data with your organisation's key, replaces "
+        "the bank account, seals it again to the organisations that read it now, and sends a "
+        "household.change with the new account's commitment; the county's approver reviews it "
+        "(household.change_review). A failed payment can then be re-issued (payment.reissue).",
+    )
+    _send_options(p)
+    p.add_argument("id", help="the household's id")
+    p.add_argument("--bank-account", required=True, help="the new account number")
+    p.add_argument("--reason", required=True, help="why, for the reviewer and the record")
+    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
+    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
+    p.add_argument("--registry-key", type=Path)
+    p.set_defaults(func=cmd_household_change_account)
     p = hsub.add_parser("show", help="decrypt a household's data for your organisation")
     p.add_argument("id")
     p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")

@@ -15,7 +15,7 @@ from nacl.exceptions import CryptoError
 
 from aid.catalog import CATALOG
 from aid.context import Context
-from aid.identity import gb11643_check_digit, person_commitment, unseal
+from aid.identity import account_commitment, gb11643_check_digit, person_commitment, unseal
 from aid.ledger import ACTIONS
 from aid.reads import LIST_SPECS
 from chain import limits
@@ -33,7 +33,7 @@ from node.aidclient import (
     readers_of,
     registry_fingerprint,
 )
-from node.cluster import init_cluster
+from node.cluster import init_cluster, load_cluster
 from tests.cli.test_main import closed_port_url
 
 COUNTY, TOWNSHIP, VILLAGE = "530102000000", "530102001000", "530102001001"
@@ -474,6 +474,36 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
         with pytest.raises(CliError, match="not sealed to organisation fin"):
             await cli_aid._show(fin)
     capsys.readouterr()
+
+
+async def test_change_account_reseals_the_data_with_the_new_account(cluster: Path) -> None:
+    argv = apply_argv(cluster, GOOD_ID, "http://x/")
+    built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    node = FakeNode(refuse=False, cluster=cluster)
+    node.household = {"kind": "household", "id": "hh1", **built}
+    registry = read_registry_key(load_cluster(cluster).aid_paths()["registry_key"])
+    change = ["aid", "household", "change-account", "hh1", "--key", "k", "--reason", "closed"]
+    async for url in serve(node):
+        office = build_parser().parse_args(
+            [*change, "--bank-account", "6228480099990000", "--rpc", url,
+             "--enc-key", str(cluster / "aid/office.enc.key")]
+        )  # fmt: skip
+        out = await cli_aid.change_account_args(office, registry)
+        assert out["account_commitment"] == account_commitment(registry, "6228480099990000")
+        opened = unseal((cluster / "aid/bank.enc.key").read_text().strip(), out["sealed"], "bank")
+        assert opened["bank_account"] == "6228480099990000"
+        assert opened["members"][0]["name"] == "张秀英"  # the rest of the data is kept
+        assert "6228480099990000" not in json.dumps(out)
+        office.bank_account = "6228480012345678"  # the account it has
+        with pytest.raises(UsageError, match="already has this bank account"):
+            await cli_aid.change_account_args(office, registry)
+        audit = build_parser().parse_args(
+            [*change, "--bank-account", "6228480099990000", "--rpc", url,
+             "--enc-key", str(cluster / "aid/audit.enc.key")]
+        )  # fmt: skip
+        with pytest.raises(UsageError, match="auditor"):
+            await cli_aid.change_account_args(audit, registry)
+    assert "tx_send" not in node.calls
 
 
 def test_cmd_action_reads_the_key_file(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import pytest_asyncio
 from nacl.exceptions import CryptoError
 
 from aid.cycles import entitlement_id
-from aid.identity import account_commitment, person_commitment, seal, unseal
+from aid.identity import account_commitment, person_commitment, unseal
 from chain.keyfile import save_key
 from tests.integration.aid_genesis import COUNTY, OTHER_VILLAGE, add_aid_genesis
 from tests.integration.harness import LocalCluster, aidchain
@@ -96,6 +96,22 @@ async def ledger_sums(world: World, county: str) -> dict[str, int]:
 
 
 # --- 1. end to end ---------------------------------------------------------------------------------
+def change_account(world: World, household: str, account: str, tmp: Path) -> str:
+    """``aidchain aid household change-account`` by the CLI-only registrar; the change's id."""
+    key, enc_key, registry = tmp / "cli-registrar.key", tmp / "office.enc.key", tmp / "reg.key"
+    save_key(key, world.clerks["cli-registrar"])
+    enc_key.write_text(world.setup.enc_keys["office"] + "\n")
+    registry.write_text(world.setup.registry_key.hex() + "\n")
+    out = aidchain(
+        "aid", "household", "change-account", household, "--bank-account", account,
+        "--reason", "the bank reported the account closed; a new account was opened",
+        "--enc-key", str(enc_key), "--registry-key", str(registry), "--key", str(key),
+        "--wait", "--rpc", world.cluster.url(1),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return str(json.loads(out.stdout)["id"])
+
+
 def bank_file(world: World, batch: str) -> list[dict[str, str]]:
     """``aidchain aid batch-file`` as the bank runs it: its own key, the registry key checking
     each account against the batch; the CSV's rows."""
@@ -328,8 +344,10 @@ async def test_5_self_approval_another_county_and_the_bank_are_refused(world: Wo
 
 
 # --- 6. bank failure, correction, re-issue, reversal -------------------------------------------------
-async def test_6_failed_payment_corrected_reissued_paid_once_then_returned(world: World) -> None:
-    ledger, clerks, setup, cluster = world.ledger, world.clerks, world.setup, world.cluster
+async def test_6_failed_payment_corrected_reissued_paid_once_then_returned(
+    world: World, tmp_path: Path
+) -> None:
+    ledger, clerks, cluster = world.ledger, world.clerks, world.cluster
     ((household, person),) = world.take(1)
     program = await world.program(10 * ENTITLEMENT)
     cycle = await world.approved_cycle(program, [household])
@@ -343,19 +361,10 @@ async def test_6_failed_payment_corrected_reissued_paid_once_then_returned(world
     await expect_refused(
         ledger, early, "wrong_state", [get("entitlement", ent["id"])], match="change request"
     )
-    # the account is corrected by a change request the county approves
+    # the account is corrected by a change request the county approves: the registrar's office
+    # opens the household's data, replaces the account and seals it again (the CLI)
     account = "6222020000088880000"
-    readers = {org: setup.enc_public[org] for org in ("office", "audit", "bank")}
-    change_tx = ledger.sign(
-        clerks["registrar"],
-        "household.change",
-        household=household,
-        reason="the bank reported the account closed; a new account was opened",
-        account_commitment=account_commitment(setup.registry_key, account),
-        sealed=seal(readers, person.sealed_data(account)),
-    )
-    await ledger.run(change_tx)
-    change = new_id(change_tx, "change")
+    change = change_account(world, household, account, tmp_path)
     await ledger.act(
         clerks["approver"], "household.change_review", change=change, decision="approve"
     )
