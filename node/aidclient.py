@@ -37,6 +37,10 @@ CREATES = {
     "disclosure.draft": "disclosure",
     "audit.sample": "sample",
     "org.rotate_key": "proposal",
+    "pairing.bind": "pairing",
+    "visit.record": "visit",
+    "indicator.report": "indicator",
+    "grievance.file": "grievance",
 }
 # GB 11643-1999's published example number: its commitment under a registry key is a fingerprint
 # agencies can compare by phone, built from no household's data and revealing nothing of the key

@@ -22,6 +22,7 @@ import pytest
 from aid import args as args_module
 from aid.catalog import CATALOG
 from aid.ledger import ACTIONS
+from node.aidclient import CREATES
 
 # reader method -> the names it reads when called without one
 READERS: dict[str, tuple[str, ...]] = {
@@ -176,3 +177,23 @@ def _readers_defined() -> Iterator[str]:
 
 def test_every_public_reader_of_args_is_known_to_the_scan() -> None:
     assert set(_readers_defined()) == set(READERS)
+
+
+def _created_kinds(fn: Callable[..., Any]) -> list[str]:
+    """The kinds ``fn`` mints ids for (``act.ctx.new_id("kind")``), in source order."""
+    calls = [n for n in ast.walk(_function_def(fn)) if isinstance(n, ast.Call)]
+    return [
+        call.args[0].value
+        for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset))
+        if isinstance(call.func, ast.Attribute)
+        and call.func.attr == "new_id"
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+    ]
+
+
+def test_the_client_predicts_the_id_of_everything_an_action_creates() -> None:
+    """node/aidclient.CREATES tells the CLI which id to print; an action that mints an id in
+    its handler and is missing there leaves the clerk without the id of what was created."""
+    made = {action: kinds for action, fn in ACTIONS.items() if (kinds := _created_kinds(fn))}
+    assert {action: kinds[0] for action, kinds in made.items()} == CREATES
