@@ -31,7 +31,7 @@ from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
 from chain.keyfile import load_key
-from cli import payfile, report
+from cli import notes, payfile, report
 from cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -725,6 +725,7 @@ def _register_assess(sub: Any) -> None:
     p.set_defaults(func=cmd_assess)
     report.register(sub)  # aidchain aid report / aid stats (cli/report.py)
     payfile.register(sub)  # aidchain aid batch-file (cli/payfile.py)
+    notes.register(sub)  # aidchain aid seal / open (cli/notes.py)
     from cli import bankreport  # it sends through this module's send_action: imported last
 
     bankreport.register(sub)  # aidchain aid batch-report (cli/bankreport.py)

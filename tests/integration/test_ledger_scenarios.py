@@ -676,3 +676,35 @@ async def test_the_bank_reports_a_batch_from_its_csv_and_a_rerun_sends_nothing(
     assert (record["status"], record["reported"]) == ("settled", 2)
     assert record["paid_total"] == int(paid["amount_fen"])
     assert bank_file(world, batch) == []  # nothing left owed
+
+
+async def test_a_sensitive_report_is_sealed_and_opened_through_the_cli(
+    world: World, tmp_path: Path
+) -> None:
+    """A report of fraud travels only sealed: ``aid seal`` makes the envelope for the auditor,
+    ``grievance.file`` sends it, ``aid open`` reads it with the auditor's key and no other."""
+    url, note = world.cluster.url(2), "a village official inflated two households' incomes"
+    out = aidchain("aid", "seal", "--text", note, "--to", "audit", "--rpc", url)
+    assert out.returncode == 0, out.stderr
+    envelope = out.stdout.strip()
+    key = tmp_path / "cli-registrar.key"
+    save_key(key, world.clerks["cli-registrar"])
+    filed = aidchain(
+        "aid", "grievance.file", "--key", str(key), "--arg", "category=fraud",
+        "--arg", f'area="{COUNTY}"', "--arg", f"content_sealed={envelope}", "--wait", "--rpc", url,
+    )  # fmt: skip
+    assert filed.returncode == 0, filed.stderr
+    grievance = json.loads(filed.stdout)["id"]
+    record = await world.cluster.call(0, "aid_get", kind="grievance", id=grievance)
+    assert record["sensitive"] is True and note not in json.dumps(record, ensure_ascii=False)
+    for org, expected in (("audit", 0), ("office", 1)):
+        enc_key = tmp_path / f"{org}.enc.key"
+        enc_key.write_text(world.setup.enc_keys[org] + "\n")
+        opened = aidchain(
+            "aid", "open", "grievance", grievance, "--enc-key", str(enc_key), "--rpc", url
+        )
+        assert opened.returncode == expected, opened.stderr
+    assert json.loads(aidchain(
+        "aid", "open", "grievance", grievance, "--enc-key", str(tmp_path / "audit.enc.key"),
+        "--rpc", url,
+    ).stdout)["content"] == note  # fmt: skip
