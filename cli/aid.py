@@ -27,28 +27,23 @@ from aid.ledger import ACTIONS
 from aid.reads import LIST_SPECS, MAX_PAGE
 from aid.roles import ROLES
 from chain import limits
-from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
 from chain.keyfile import load_key
-from cli import notes, payfile, report
+from cli import bankreport, notes, payfile, report
 from cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_UNREACHABLE,
     CliError,
     UsageError,
     add_rpc_option,
     json_object,
     print_json,
     rpc_call,
-    wait_committed,
 )
+from cli.sending import LedgerRefused, send_action
 from node.aidclient import (
-    CREATES,
     Member,
-    SignedTx,
-    aid_tx,
     enc_public_key,
     household_args,
     org_of_enc_key,
@@ -58,10 +53,7 @@ from node.aidclient import (
     write_enc_key,
     write_registry_key,
 )
-from rpc.client import RpcClient, RpcError, RpcTransportError
-from rpc.client.account import estimated_gas
 
-LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
 # every filter some kind's list takes (aid/reads.py LIST_SPECS), in first-seen order
 LIST_FILTERS = tuple(
     dict.fromkeys(name for specs in LIST_SPECS.values() for _, names in specs for name in names)
@@ -144,80 +136,6 @@ def parse_readers(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--readers {pair!r} must be ORG=<64-hex X25519 public key>")
         readers[org] = pub.lower()
     return readers
-
-
-# --- sending --------------------------------------------------------------------------------------
-async def _chain_and_nonce(url: str, key: KeyPair) -> tuple[str, int]:
-    status = await rpc_call(url, "node_status")
-    account = await rpc_call(url, "account_get", address=key.public_hex)
-    return str(status["chain_id"]), int(account["next_nonce"])
-
-
-class LedgerRefused(CliError):
-    """``aid_check`` refused the action: exit 1 with the ledger's reason and message."""
-
-    def __init__(self, reason: str | None, message: str, argument: str | None) -> None:
-        super().__init__(f"refused ({reason}): {message}")
-        self.argument = argument  # the argument the refusal names (bad_args), if any
-
-
-async def check_action(url: str, tx: SignedTx) -> dict[str, Any]:
-    """``aid_check``: a refusal raises ``LedgerRefused``."""
-    try:
-        async with RpcClient(url) as client:
-            return dict(await client.call("aid_check", tx=tx.tx))
-    except RpcError as exc:
-        if exc.code == LEDGER_REFUSED:
-            data = exc.data if isinstance(exc.data, dict) else {}
-            argument = data.get("argument")
-            named = argument if isinstance(argument, str) else None
-            raise LedgerRefused(exc.reason, exc.message, named) from None
-        raise CliError(f"aid_check failed: {exc.message}") from None
-    except RpcTransportError as exc:
-        raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
-
-
-async def send_action(
-    url: str,
-    key: KeyPair,
-    action: str,
-    args: dict[str, Any],
-    *,
-    gas: int | None = None,
-    wait: bool = False,
-    check: bool = True,
-    echo: bool = True,
-) -> dict[str, Any]:
-    """Sign, check, send; returns what was (with ``echo``) printed; a failed receipt exits 1.
-
-    Without ``gas`` the check doubles as an estimate, as wallets estimate a fee: the action is
-    checked with the most gas a call may have, then signed again declaring what its rules used
-    plus headroom (none for an action that runs no rules). A clerk need not know that
-    ``cycle.add`` runs the program's rules contract, nor guess what it costs.
-    """
-    chain_id, nonce = await _chain_and_nonce(url, key)
-    if gas is None and check:
-        probe = aid_tx(key, chain_id, nonce, action, args, limits.MAX_CALL_GAS)
-        gas = estimated_gas(int((await check_action(url, probe)).get("gas_used", 0)))
-        tx = aid_tx(key, chain_id, nonce, action, args, gas)
-    else:
-        tx = aid_tx(key, chain_id, nonce, action, args, gas or 0)
-        if check:
-            await check_action(url, tx)
-    await rpc_call(url, "tx_send", tx=tx.tx)
-    out: dict[str, Any] = {"hash": tx.hash, "status": "pending"}
-    if action in CREATES:
-        out["id"] = tx.new_id(CREATES[action])
-    receipt: dict[str, Any] = {"ok": True}
-    if wait:
-        info = await wait_committed(url, tx.hash)
-        receipt = info.get("receipt") or {}
-        out.update(status="committed", height=info.get("height"), receipt=receipt)
-    if echo:
-        print_json(out)
-    if not receipt.get("ok"):
-        raise CliError(f"{action} failed ({receipt.get('error_type')}): {receipt.get('error')}")
-    return out
 
 
 def cmd_action(args: argparse.Namespace) -> int:
@@ -726,6 +644,4 @@ def _register_assess(sub: Any) -> None:
     report.register(sub)  # aidchain aid report / aid stats (cli/report.py)
     payfile.register(sub)  # aidchain aid batch-file (cli/payfile.py)
     notes.register(sub)  # aidchain aid seal / open (cli/notes.py)
-    from cli import bankreport  # it sends through this module's send_action: imported last
-
     bankreport.register(sub)  # aidchain aid batch-report (cli/bankreport.py)

@@ -49,7 +49,6 @@ from aid.disclosure import masked_rows
 from aid.errors import BadArgs
 from aid.identity import unseal
 from chain.keyfile import load_key
-from cli.aid import send_action
 from cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -60,6 +59,7 @@ from cli.common import (
     print_json,
     rpc_call,
 )
+from cli.sending import send_action
 from node.aidclient import read_enc_key
 
 EXPORT_READ_BYTES = 64 * 1024

@@ -24,8 +24,8 @@ from typing import Any
 from aid.payments import MAX_REPORTS
 from aid.reads import MAX_PAGE
 from chain.keyfile import load_key
-from cli.aid import send_action
 from cli.common import EXIT_OK, CliError, UsageError, add_rpc_option, print_json, rpc_call
+from cli.sending import send_action
 
 COLUMNS = ("entitlement", "outcome", "amount_fen", "bank_ref", "code")
 OUTCOMES = ("paid", "failed", "returned")

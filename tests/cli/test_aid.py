@@ -23,6 +23,7 @@ from chain.crypto import KeyPair, verify
 from chain.encoding import canonical, sha256_hex
 from chain.keyfile import save_key
 from cli import aid as cli_aid
+from cli import sending
 from cli.common import CliError, UsageError
 from cli.main import build_parser, main
 from node.aidclient import (
@@ -338,7 +339,7 @@ async def test_a_refused_action_exits_1_with_the_reason_and_is_not_sent(cluster:
     node = FakeNode(refuse=True, cluster=cluster)
     async for url in serve(node):
         with pytest.raises(CliError, match=r"refused \(wrong_role\): .*handler role") as info:
-            await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
+            await sending.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
     assert info.value.code == 1
     assert "tx_send" not in node.calls
 
@@ -388,7 +389,7 @@ async def test_an_accepted_action_is_sent_with_the_next_nonce_and_its_new_id(
     node = FakeNode(refuse=False, cluster=cluster)
     key = KeyPair.generate()
     async for url in serve(node):
-        out = await cli_aid.send_action(url, key, "fund.receive", {"doc_no": "d"}, wait=True)
+        out = await sending.send_action(url, key, "fund.receive", {"doc_no": "d"}, wait=True)
     assert node.calls == ["node_status", "account_get", "aid_check", "tx_send", "tx_get"]
     tx = node.sent[0]
     assert (tx["nonce"], tx["type"], tx["chain_id"]) == (4, "aid", "fake-chain")
@@ -400,7 +401,7 @@ async def test_an_accepted_action_is_sent_with_the_next_nonce_and_its_new_id(
 async def test_no_check_skips_the_simulation(cluster: Path) -> None:
     node = FakeNode(refuse=True, cluster=cluster)
     async for url in serve(node):
-        await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {}, check=False)
+        await sending.send_action(url, KeyPair.generate(), "cycle.create", {}, check=False)
     assert "aid_check" not in node.calls and node.calls[-1] == "tx_send"
 
 
@@ -414,7 +415,7 @@ async def test_without_gas_the_check_estimates_it(cluster: Path) -> None:
     node = FakeNode(refuse=False, cluster=cluster)
     node.gas_used = 1000
     async for url in serve(node):
-        await cli_aid.send_action(url, KeyPair.generate(), "cycle.add", {"cycle": "c"})
+        await sending.send_action(url, KeyPair.generate(), "cycle.add", {"cycle": "c"})
     (probe,) = node.checked
     (sent,) = node.sent
     assert gas_of(probe) == limits.MAX_CALL_GAS
@@ -426,7 +427,7 @@ async def test_without_gas_the_check_estimates_it(cluster: Path) -> None:
 async def test_an_action_without_rules_declares_no_gas(cluster: Path) -> None:
     node = FakeNode(refuse=False, cluster=cluster)
     async for url in serve(node):
-        await cli_aid.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
+        await sending.send_action(url, KeyPair.generate(), "cycle.create", {"program": "p"})
     assert gas_of(node.sent[0]) == 0
 
 
@@ -437,7 +438,7 @@ async def test_a_given_gas_or_no_check_is_sent_as_is(
     node = FakeNode(refuse=False, cluster=cluster)
     node.gas_used = 1000
     async for url in serve(node):
-        await cli_aid.send_action(url, KeyPair.generate(), "cycle.add", {}, gas=gas, check=check)
+        await sending.send_action(url, KeyPair.generate(), "cycle.add", {}, gas=gas, check=check)
     assert gas_of(node.sent[0]) == (gas or 0)
     assert [gas_of(tx) for tx in node.checked] == ([gas] if check else [])
 
