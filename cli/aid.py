@@ -1,10 +1,12 @@
 """``aidchain aid ...``: the ledger for a clerk: signed actions, household data, reads.
 
-Every action is signed here with the sender's next nonce and first simulated by the node
-(``aid_check``), so a refusal comes back at once with the reason a clerk can act on (exit 1),
-before anything enters the mempool. Household registration takes personal data on the command
-line and turns it into commitments and sealed data in this process (node/aidclient.py): the
-plain text is never sent. Exit codes as everywhere (cli/main.py): 0 ok, 1 refused or failed,
+Every action is signed with the sender's next nonce and first simulated by the node
+(``aid_check``, cli/sending.py), so a refusal comes back at once with the reason a clerk can
+act on (exit 1), before anything enters the mempool; ``aidchain aid ACTION --help`` prints the
+action's entry of aid/catalog.py. Household registration and account correction take personal
+data on the command line and turn it into commitments and sealed data in this process
+(node/aidclient.py): the plain text is never sent. The bank's batch file and report
+(cli/payfile.py, cli/bankreport.py) and sealed notes (cli/notes.py) are commands of this group. Exit codes as everywhere (cli/main.py): 0 ok, 1 refused or failed,
 2 bad usage or key file, 3 node unreachable.
 """
 
