@@ -117,14 +117,20 @@ class AreaTree:
         ]
 
 
-def require_in_tree(peek: Callable[[str, str], Any], code: Any) -> str:
-    """``code`` if it is an area of the chain's tree, else UnknownArea naming it.
+def require_in_tree(
+    peek: Callable[[str, str], Any], code: Any, what: str = "area", **data: Any
+) -> str:
+    """``code`` if it is an area of the chain's tree, else UnknownArea naming it (as ``what``,
+    with ``data`` for the error: an action names its argument).
 
     ``peek(kind, ident)`` reads a ledger record (``Records.peek``): the tree is the genesis's
-    ``area`` records. For the reads: a report, an assessment or a public page of a code the
-    genesis never listed would answer zeros, and a typo would look like an empty area.
+    ``area`` records. A well-formed code the genesis never listed would pass every scope check
+    of an account whose area contains it, and a report or a public page of it would answer
+    zeros: a typo would look like an empty area.
     """
     area_level(code)  # a malformed code: UnknownArea naming it
     if peek("area", code) is None:
-        raise UnknownArea(f"area {code} is not in this chain's area tree (genesis aid.areas)")
+        raise UnknownArea(
+            f"{what} {code} is not in this chain's area tree (genesis aid.areas)", **data
+        )
     return str(code)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aid.areas import area_level
-from aid.errors import BadArgs, UnknownArea
+from aid.areas import area_level, require_in_tree
+from aid.errors import BadArgs
 from chain import limits
 from chain.crypto import is_pubkey_hex
 
@@ -98,13 +98,7 @@ class Args:
         found = area_level(value)  # raises UnknownArea naming a malformed code
         if level is not None and found != level:
             raise self._bad(name, f"a {level} code, not the {found} {value}")
-        if self._records.peek("area", value) is None:
-            raise UnknownArea(
-                f"{self._action}: {name} {value} is not in this chain's area tree "
-                "(genesis aid.areas)",
-                argument=name,
-            )
-        return str(value)
+        return require_in_tree(self._records.peek, value, f"{self._action}: {name}", argument=name)
 
     def flag(self, name: str) -> bool:
         value = self._get(name, False)
