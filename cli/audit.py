@@ -56,6 +56,7 @@ from cli.common import (
     CliError,
     UsageError,
     add_rpc_option,
+    list_all,
     print_json,
     rpc_call,
 )
@@ -63,21 +64,6 @@ from cli.sending import send_action
 from node.aidclient import read_enc_key
 
 EXPORT_READ_BYTES = 64 * 1024
-PAGE = 200
-
-
-async def _list_all(url: str, kind: str, filters: dict[str, str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"kind": kind, "filters": filters, "limit": PAGE}
-        if cursor:
-            params["cursor"] = cursor
-        page = await rpc_call(url, "aid_list", **params)
-        out += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return out
 
 
 # --- Parquet (optional extra: pip install aidchain[parquet]) --------------------------------------
@@ -252,11 +238,11 @@ async def ledger_payments(
         pairs.append((cycle["program"], cycle["period"]))
     else:
         assert area is not None and period is not None
-        programs = await _list_all(url, "program", {"area": area})
+        programs = await list_all(url, "program", {"area": area})
         pairs += [(p["id"], period) for p in programs]
     out = []
     for program, per in pairs:
-        for ent in await _list_all(url, "entitlement", {"program": program, "period": per}):
+        for ent in await list_all(url, "entitlement", {"program": program, "period": per}):
             paid = paid_payment(ent["id"], ent, batch)
             if paid is not None:
                 out.append(paid)
@@ -316,7 +302,7 @@ async def show_sample(url: str, sample_id: str) -> dict[str, Any]:
     if block is None:
         raise CliError(f"the seed block {sample['seed_height']} is not committed yet")
     cycle = await rpc_call(url, "aid_get", kind="cycle", id=sample["cycle"])
-    ents = await _list_all(
+    ents = await list_all(
         url, "entitlement", {"program": cycle["program"], "period": cycle["period"]}
     )
     population = [e["id"] for e in ents if e["cycle"] == sample["cycle"]]
@@ -361,7 +347,7 @@ async def disclosure_rows(
             raise CliError(f"no cycle {cycle_id}")
         periods.add(cycle["period"])
         filters = {"program": cycle["program"], "period": cycle["period"]}
-        for ent in await _list_all(url, "entitlement", filters):
+        for ent in await list_all(url, "entitlement", filters):
             if ent["cycle"] != cycle_id:
                 continue
             household = await rpc_call(url, "aid_get", kind="household", id=ent["household"])

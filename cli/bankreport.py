@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from aid.payments import MAX_REPORTS
-from aid.reads import MAX_PAGE
 from chain.keyfile import load_key
 from cli.common import EXIT_OK, CliError, UsageError, add_rpc_option, print_json, rpc_call
+from cli.payfile import carried
 from cli.sending import send_action
 
 COLUMNS = ("entitlement", "outcome", "amount_fen", "bank_ref", "code")
@@ -80,24 +80,10 @@ def recorded(entitlement: dict[str, Any], row: Outcome) -> bool:
     return entitlement["status"] == row.outcome and attempt.get(key) == row.detail
 
 
-async def carried(url: str, batch: str) -> dict[str, dict[str, Any]]:
-    """The entitlements batch ``batch`` carries now (their current attempt is in it), by id."""
-    out: dict[str, dict[str, Any]] = {}
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"kind": "entitlement", "filters": {"batch": batch}}
-        params.update(limit=MAX_PAGE, **({"cursor": cursor} if cursor else {}))
-        page = await rpc_call(url, "aid_list", **params)
-        out.update((e["id"], e) for e in page["items"] if e["batch"] == batch)
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return out
-
-
 async def report(args: argparse.Namespace, rows: list[Outcome]) -> dict[str, Any]:
     if await rpc_call(args.rpc, "aid_get", kind="batch", id=args.batch) is None:
         raise CliError(f"no batch {args.batch} on this chain")
-    chain = await carried(args.rpc, args.batch)
+    chain = {e["id"]: e for e in await carried(args.rpc, args.batch)}
     strangers = [r.entitlement for r in rows if r.entitlement not in chain]
     if strangers:
         raise CliError(

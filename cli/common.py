@@ -15,6 +15,7 @@ import os
 import time
 from typing import Any
 
+from aid.reads import MAX_PAGE
 from chain.crypto import KeyPair
 from chain.encoding import loads_strict
 from chain.errors import EncodingError
@@ -31,6 +32,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 LOCAL_RPC = f"http://127.0.0.1:{DEFAULT_BASE_PORT}/"  # node0 of a cluster from `cluster init`
 DEFAULT_RPC = os.environ.get("AIDCHAIN_RPC", LOCAL_RPC)
 WAIT_TIMEOUT_S = 60.0
+WAIT_POLL_S = 0.1
 
 
 def add_rpc_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -43,9 +45,6 @@ def add_rpc_option(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help=f"the node's JSON-RPC URL (default: $AIDCHAIN_RPC, else {LOCAL_RPC})",
     )
     return parser
-
-
-WAIT_POLL_S = 0.1
 
 
 class CliError(Exception):
@@ -91,6 +90,21 @@ async def rpc_call(url: str, method: str, /, **params: Any) -> Any:
         raise CliError(f"{method} failed: {exc.message}{reason}") from None
     except RpcTransportError as exc:
         raise CliError(f"cannot reach node at {url}: {exc}", EXIT_UNREACHABLE) from None
+
+
+async def list_all(url: str, kind: str, filters: dict[str, str]) -> list[dict[str, Any]]:
+    """Every entity of one ``aid_list`` listing, page after page (``MAX_PAGE`` each)."""
+    out: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"kind": kind, "filters": filters, "limit": MAX_PAGE}
+        if cursor:
+            params["cursor"] = cursor
+        page = await rpc_call(url, "aid_list", **params)
+        out += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return out
 
 
 async def wait_committed(url: str, tx_hash: str, timeout: float = WAIT_TIMEOUT_S) -> dict[str, Any]:

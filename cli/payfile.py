@@ -29,7 +29,6 @@ from typing import Any
 from nacl.exceptions import CryptoError
 
 from aid.identity import account_commitment, unseal
-from aid.reads import MAX_PAGE
 from cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -37,6 +36,7 @@ from cli.common import (
     CliError,
     UsageError,
     add_rpc_option,
+    list_all,
 )
 from node.aidclient import enc_public_key, org_of_enc_key, read_enc_key, read_registry_key
 from node.cluster import load_cluster
@@ -63,18 +63,10 @@ class PaymentFile:
         return out.getvalue()
 
 
-async def _owed(client: RpcClient, batch_id: str) -> list[dict[str, Any]]:
-    """The batch's entitlements still waiting for the bank's report, in the index's order."""
-    owed: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, Any] = {"kind": "entitlement", "filters": {"batch": batch_id}}
-        params.update(limit=MAX_PAGE, **({"cursor": cursor} if cursor else {}))
-        page = await client.call("aid_list", **params)
-        owed += [e for e in page["items"] if e["batch"] == batch_id and e["status"] == "batched"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return owed
+async def carried(url: str, batch: str) -> list[dict[str, Any]]:
+    """The entitlements batch ``batch`` carries now (their current attempt is in it), in the
+    index's order: the index also lists one re-issued since into a later batch."""
+    return [e for e in await list_all(url, "entitlement", {"batch": batch}) if e["batch"] == batch]
 
 
 def _open(sealed: dict[str, Any], org: str, keys: list[str]) -> dict[str, Any] | None:
@@ -116,7 +108,8 @@ async def payment_file(
         )
     out = PaymentFile(batch_id, batch["bank"])
     households: dict[str, dict[str, Any] | None] = {}
-    for ent in await _owed(client, batch_id):
+    owed = [e for e in await carried(client.url, batch_id) if e["status"] == "batched"]
+    for ent in owed:
         hh = ent["household"]
         if hh not in households:
             record = await client.call("aid_get", kind="household", id=hh)
