@@ -18,12 +18,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from nacl.exceptions import CryptoError
-
 from aid.areas import area_contains, area_level
 from aid.catalog import CATALOG, ActionDoc
 from aid.errors import BadArgs, LedgerError
-from aid.identity import account_commitment, person_commitment, seal, unseal
+from aid.identity import account_commitment, person_commitment, seal
 from aid.indexes import INDEXED_KINDS
 from aid.ledger import ACTIONS
 from aid.reads import LIST_SPECS, MAX_PAGE
@@ -46,10 +44,7 @@ from cli.common import (
 from cli.sending import LedgerRefused, send_action
 from node.aidclient import (
     Member,
-    enc_public_key,
     household_args,
-    org_of_enc_key,
-    read_enc_key,
     readers_of,
     registry_fingerprint,
     write_enc_key,
@@ -222,11 +217,7 @@ def cmd_household_apply(args: argparse.Namespace) -> int:
 async def _reader(args: argparse.Namespace) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The ``--enc-key`` (private hex), its organisation, and household ``args.id``, whose data
     is sealed to that organisation (not yet opened)."""
-    private = read_enc_key(args.enc_key)
-    policy = await rpc_call(args.rpc, "aid_policy")
-    org = org_of_enc_key(policy["orgs"], enc_public_key(private))
-    if org is None:
-        raise UsageError(f"{args.enc_key} is not the encryption key of any organisation")
+    private, org = await notes.key_org(args.rpc, args.enc_key)
     household = await rpc_call(args.rpc, "aid_get", kind="household", id=args.id)
     if household is None:
         raise CliError(f"no household {args.id}")
@@ -236,12 +227,8 @@ async def _reader(args: argparse.Namespace) -> tuple[str, dict[str, Any], dict[s
 
 
 def _opened(private: str, org: dict[str, Any], household: dict[str, Any]) -> Any:
-    try:
-        return unseal(private, household["sealed"], org["id"])
-    except CryptoError:
-        raise CliError(
-            f"the sealed data of household {household['id']} does not open with this key"
-        ) from None
+    what = f"the sealed data of household {household['id']}"
+    return notes.opened(private, household["sealed"], org["id"], what)
 
 
 async def _show(args: argparse.Namespace) -> dict[str, Any]:

@@ -58,11 +58,26 @@ def cmd_seal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def opened_note(args: argparse.Namespace) -> dict[str, Any]:
-    private = read_enc_key(args.enc_key)
-    org = org_of_enc_key((await rpc_call(args.rpc, "aid_policy"))["orgs"], enc_public_key(private))
+async def key_org(url: str, enc_key: Path) -> tuple[str, dict[str, Any]]:
+    """The private key in ``enc_key`` and the organisation it is (or was, before a rotation)
+    the encryption key of."""
+    private = read_enc_key(enc_key)
+    org = org_of_enc_key((await rpc_call(url, "aid_policy"))["orgs"], enc_public_key(private))
     if org is None:
-        raise UsageError(f"{args.enc_key} is not the encryption key of any organisation")
+        raise UsageError(f"{enc_key} is not the encryption key of any organisation")
+    return private, org
+
+
+def opened(private: str, sealed: dict[str, Any], org: str, what: str) -> Any:
+    """``sealed`` opened as ``org``; CliError naming ``what`` when the key does not open it."""
+    try:
+        return unseal(private, sealed, org)
+    except CryptoError:
+        raise CliError(f"{what} does not open with this key") from None
+
+
+async def opened_note(args: argparse.Namespace) -> dict[str, Any]:
+    private, org = await key_org(args.rpc, args.enc_key)
     record = await rpc_call(args.rpc, "aid_get", kind=args.kind, id=args.id)
     if record is None:
         raise CliError(f"no {args.kind} {args.id}")
@@ -72,10 +87,7 @@ async def opened_note(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError(f"{args.kind} {args.id} has no sealed note ({field})")
     if org["id"] not in sealed["keys"]:
         raise CliError(f"{args.kind} {args.id}'s {field} is not sealed to {org['id']}")
-    try:
-        content = unseal(private, sealed, org["id"])
-    except CryptoError:
-        raise CliError(f"{args.kind} {args.id}'s {field} does not open with this key") from None
+    content = opened(private, sealed, org["id"], f"{args.kind} {args.id}'s {field}")
     return {"kind": args.kind, "id": args.id, "field": field, "org": org["id"], "content": content}
 
 
