@@ -184,6 +184,12 @@ CATALOG: dict[str, ActionDoc] = {
         "registered or monitored",
         (
             _household(),
+            Arg(
+                "members",
+                "the whole new list of 1 to 32 distinct 64-hex HMAC ID commitments (a birth, a "
+                "death, a marriage); needs sealed with it",
+                False,
+            ),
             Arg("account_commitment", "the new bank account's 64-hex HMAC commitment", False),
             Arg("sealed", f"new personal data: {_SEALED}", False),
             Arg("village", f"a move: the new village, {_AREA}", False),
@@ -192,7 +198,9 @@ CATALOG: dict[str, ActionDoc] = {
             Arg("income_per_head_yuan", "new income per head in yuan: 0 to 10,000,000", False),
             Arg("reason", _REASON),
         ),
-        "a pending change request naming the counties involved; at least one field must be given",
+        "a pending change request naming the counties involved; at least one field must be "
+        "given; refused (duplicate) if a new member is in another active household. Approved, "
+        "joining members are claimed and leaving ones released to join another household",
         LEDGER,
     ),
     "household.change_review": ActionDoc(

@@ -92,9 +92,8 @@ def _attributes(a: Args) -> dict[str, Any]:
     }
 
 
-def _claim_commitments(act: Action, ident: str, members: list[str], account: str | None) -> None:
-    """Index each member and the bank account to ``ident``; refuse if another household has one."""
-    records = act.records
+def _refuse_taken_members(records: Records, ident: str, members: list[str]) -> None:
+    """Refuse if another active household holds one of ``members`` (one person, one household)."""
     for commitment in members:
         other = _active_owner(records, "idc", commitment, ident)
         if other is not None:
@@ -103,6 +102,12 @@ def _claim_commitments(act: Action, ident: str, members: list[str], account: str
                 household=other,
                 check="same_person_two_households",
             )
+
+
+def _claim_commitments(act: Action, ident: str, members: list[str], account: str | None) -> None:
+    """Index each member and the bank account to ``ident``; refuse if another household has one."""
+    records = act.records
+    _refuse_taken_members(records, ident, members)
     if account is not None:
         other = _active_owner(records, "acctc", account, ident)
         if other is not None:
@@ -362,7 +367,15 @@ def payable(records: Records, ident: str) -> dict[str, Any] | None:
     return household
 
 
-CHANGEABLE = ("account_commitment", "sealed", "size", "cause", "income_per_head_yuan", "village")
+CHANGEABLE = (
+    "members",
+    "account_commitment",
+    "sealed",
+    "size",
+    "cause",
+    "income_per_head_yuan",
+    "village",
+)
 
 
 def household_change(act: Action) -> None:
@@ -375,6 +388,8 @@ def household_change(act: Action) -> None:
     ident = a.text("household")
     household = act.records.need("household", ident, "household")
     fields: dict[str, Any] = {}
+    if a.has("members"):
+        fields["members"] = _members(a)
     if a.has("account_commitment"):
         fields["account_commitment"] = a.hex64("account_commitment", COMMITMENT)
     if a.has("sealed"):
@@ -396,6 +411,8 @@ def household_change(act: Action) -> None:
     if household["status"] not in ("registered", "monitored"):
         raise WrongState(f"household {ident} is {household['status']}; only registered ones change")
     grant = _require_any(act, ("village_registrar", "registrar"), household["village"])
+    if "members" in fields:
+        _check_new_members(act.records, ident, household, fields)
     counties = sorted(
         {_county(household["village"]), _county(fields.get("village", household["village"]))}
     )
@@ -421,6 +438,23 @@ def household_change(act: Action) -> None:
         fields=sorted(fields),
         counties=counties,
     )
+
+
+def _check_new_members(
+    records: Records, ident: str, household: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    """A change of members: a real change, sealed data to match, no one from another household.
+
+    The sealed personal data lists the members' names and ID numbers, so new commitments without
+    it would leave the readers' copy describing other people. The duplicate check runs here, so
+    the clerk learns at once, and again when the change is applied (the registry may have moved
+    since).
+    """
+    if fields["members"] == household["members"]:
+        raise BadArgs(f"household {ident} already has exactly these members")
+    if "sealed" not in fields:
+        raise BadArgs("a change of members carries the personal data sealed again (sealed)")
+    _refuse_taken_members(records, ident, fields["members"])
 
 
 def _county(village: str) -> str:
@@ -473,6 +507,9 @@ def _holds(act: Action, role: str, area: str) -> bool:
 def _apply_change(
     act: Action, ident: str, household: dict[str, Any], fields: dict[str, Any]
 ) -> None:
+    members = fields.get("members")
+    if members is not None:
+        _change_members(act, ident, household["members"], members)
     account = fields.get("account_commitment")
     if account is not None and account != household["account_commitment"]:
         _claim_commitments(act, ident, [], account)
@@ -481,3 +518,12 @@ def _apply_change(
     household.update(fields)
     household["version"] += 1
     _save(act, ident, household, "household_changed", fields=sorted(fields))
+
+
+def _change_members(act: Action, ident: str, before: list[str], after: list[str]) -> None:
+    """Claim the members who join; release those who leave, so they may join another household."""
+    _claim_commitments(act, ident, sorted(set(after) - set(before)), None)
+    for commitment in sorted(set(before) - set(after)):
+        entry = act.records.get("idc", commitment)
+        if entry is not None and entry["household"] == ident:
+            act.records.delete("idc", commitment)

@@ -188,3 +188,51 @@ def test_rejection_closes_an_open_application_with_its_reason(chain: MemoryChain
     record = Records(chain).need("household", hh)
     assert (record["status"], record["reason"]) == ("rejected", "income above line")
     apply(chain, ids(IDS[0]))  # a rejected household does not hold its members
+
+
+def change_members(chain: MemoryChain, hh: str, members: list[str], **over: Any) -> str:
+    """Propose a change of ``hh``'s members (with sealed data) and return the change's id."""
+    args: dict[str, Any] = {"members": members, "sealed": sealed_to("office"), "reason": "x"}
+    chain.act(MAKER, "household.change", household=hh, **{**args, **over})
+    return chain.last_id("change")
+
+
+def idc_owner(chain: MemoryChain, person: str) -> str | None:
+    entry = Records(chain).get("idc", person)
+    return None if entry is None else str(entry["household"])
+
+
+def test_a_birth_and_a_departure_change_the_members_through_review(chain: MemoryChain) -> None:
+    (old, kept), (born,) = ids(IDS[0], IDS[1]), ids(IDS[2])
+    hh = register(chain, [old, kept])
+    change = change_members(chain, hh, [kept, born], size=2)
+    assert idc_owner(chain, born) is None  # claimed only once the change is approved
+    chain.act(APPROVER, "household.change_review", change=change, decision="approve")
+    record = Records(chain).need("household", hh)
+    assert (record["members"], record["version"]) == (sorted([kept, born]), 2)
+    assert [idc_owner(chain, p) for p in (old, kept, born)] == [None, hh, hh]
+    other = apply(chain, [old])  # the one who left may join another household
+    assert idc_owner(chain, old) == other
+
+
+def test_a_change_of_members_refuses_duplicates_and_stale_data(chain: MemoryChain) -> None:
+    (a, b, c) = ids(*IDS)
+    hh, neighbour = register(chain, [a]), register(chain, [b])
+    before = dict(chain.state)
+    with pytest.raises(Duplicate, match=f"active household {neighbour}") as info:
+        change_members(chain, hh, [a, b])
+    assert info.value.data["check"] == "same_person_two_households"
+    with pytest.raises(BadArgs, match="sealed again"):
+        chain.act(MAKER, "household.change", household=hh, members=[a, c], reason="x")
+    with pytest.raises(BadArgs, match="already has exactly these members"):
+        change_members(chain, hh, [a])
+    with pytest.raises(BadArgs, match="distinct"):
+        change_members(chain, hh, [a, a])
+    assert chain.state == before
+    # c joins the neighbour while hh's request for c is pending: the approval is refused
+    change = change_members(chain, hh, [a, c])
+    joined = change_members(chain, neighbour, [b, c])
+    chain.act(APPROVER, "household.change_review", change=joined, decision="approve")
+    with pytest.raises(Duplicate, match=f"active household {neighbour}"):
+        chain.act(APPROVER, "household.change_review", change=change, decision="approve")
+    assert idc_owner(chain, c) == neighbour
