@@ -167,12 +167,15 @@ def _registry_key(args: argparse.Namespace) -> bytes:
     return key
 
 
-def check_personal_data(registry_key: bytes, members: list[Member], bank_account: str) -> None:
+def check_personal_data(
+    registry_key: bytes, members: list[Member], bank_account: str | None = None
+) -> None:
     """Refuse a malformed ID number or account (exit 2, never echoed) before any network call."""
     try:
         for member in members:
             person_commitment(registry_key, member.id_number)
-        account_commitment(registry_key, bank_account)
+        if bank_account is not None:
+            account_commitment(registry_key, bank_account)
     except BadArgs as exc:
         raise UsageError(exc.message) from None
 
@@ -249,15 +252,22 @@ def cmd_household_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
-    """household.change arguments for a new bank account: the household's data opened with the
-    clerk's organisation key, the account replaced, sealed again to the current readers."""
+async def _to_edit(args: argparse.Namespace, field: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Household ``args.id`` and its personal data, opened with the clerk's organisation key
+    (``--enc-key``) to be edited and sealed again; the data must hold ``field``."""
     private, org, household = await _reader(args)
     if org["kind"] == "auditor":  # its reads are recorded views (household show), never edits
         raise UsageError("an auditor's key does not change households; use the registrar's office")
     personal = _opened(private, org, household)
-    if not isinstance(personal, dict) or "bank_account" not in personal:
-        raise CliError(f"household {args.id}'s sealed data holds no bank account to replace")
+    if not isinstance(personal, dict) or field not in personal:
+        raise CliError(f"household {args.id}'s sealed data holds no {field} to replace")
+    return household, personal
+
+
+async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
+    """household.change arguments for a new bank account: the household's data opened with the
+    clerk's organisation key, the account replaced, sealed again to the current readers."""
+    household, personal = await _to_edit(args, "bank_account")
     commitment = account_commitment(registry_key, args.bank_account)
     if commitment == household["account_commitment"]:
         raise UsageError(f"household {args.id} already has this bank account")
@@ -272,14 +282,49 @@ async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> 
 
 def cmd_household_change_account(args: argparse.Namespace) -> int:
     registry_key = _registry_key(args)
-    try:
-        account_commitment(registry_key, args.bank_account)  # a malformed one, before any call
-    except BadArgs as exc:
-        raise UsageError(exc.message) from None
+    check_personal_data(registry_key, [], args.bank_account)
     key = load_key(args.key)
 
     async def run() -> None:
         action_args = await change_account_args(args, registry_key)
+        await send_action(
+            args.rpc, key, "household.change", action_args, wait=args.wait, check=not args.no_check
+        )
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
+async def change_members_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
+    """household.change arguments for a new list of members: commitments computed here, the
+    household's data opened with the clerk's organisation key, its members replaced and sealed
+    again to the current readers; the size follows the number of members."""
+    members = [parse_member(m) for m in args.member]
+    check_personal_data(registry_key, members)
+    commitments = [person_commitment(registry_key, m.id_number) for m in members]
+    household, personal = await _to_edit(args, "members")
+    if sorted(commitments) == household["members"]:
+        raise UsageError(f"household {args.id} already has exactly these members")
+    readers = await current_readers(args.rpc)
+    listed = [{"name": m.name, "id_number": m.id_number, "phone": m.phone} for m in members]
+    action_args: dict[str, Any] = {
+        "household": args.id,
+        "members": commitments,
+        "sealed": seal(readers, {**personal, "members": listed}),
+        "reason": args.reason,
+    }
+    if household["size"] != len(members):
+        action_args["size"] = len(members)
+    return action_args
+
+
+def cmd_household_change_members(args: argparse.Namespace) -> int:
+    registry_key = _registry_key(args)
+    check_personal_data(registry_key, [parse_member(m) for m in args.member])
+    key = load_key(args.key)
+
+    async def run() -> None:
+        action_args = await change_members_args(args, registry_key)
         await send_action(
             args.rpc, key, "household.change", action_args, wait=args.wait, check=not args.no_check
         )
@@ -492,6 +537,26 @@ def _register_household(sub: Any) -> None:
     p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
     p.add_argument("--registry-key", type=Path)
     p.set_defaults(func=cmd_household_change_account)
+    p = hsub.add_parser(
+        "change-members",
+        help="household.change to a new list of members (a birth, a death, a marriage)",
+        description="Gives the household's whole new list of members. Their ID numbers are "
+        "checked and committed here; the household's personal data is opened with your "
+        "organisation's key, its members replaced, sealed again to the organisations that read it "
+        "now, and sent as a household.change with the new commitments (and size); the county's "
+        "approver reviews it (household.change_review). A person still in another active "
+        "household is refused: that household's change releases them first.",
+    )
+    _send_options(p)
+    p.add_argument("id", help="the household's id")
+    p.add_argument(
+        "--member", action="append", required=True, help='"name,id_number,phone", once per member'
+    )
+    p.add_argument("--reason", required=True, help="why, for the reviewer and the record")
+    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
+    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
+    p.add_argument("--registry-key", type=Path)
+    p.set_defaults(func=cmd_household_change_members)
     p = hsub.add_parser("show", help="decrypt a household's data for your organisation")
     p.add_argument("id")
     p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")

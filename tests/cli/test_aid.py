@@ -507,6 +507,46 @@ async def test_change_account_reseals_the_data_with_the_new_account(cluster: Pat
     assert "tx_send" not in node.calls
 
 
+async def test_change_members_reseals_the_new_members_and_keeps_the_account(
+    cluster: Path,
+) -> None:
+    argv = apply_argv(cluster, GOOD_ID, "http://x/")
+    built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    node = FakeNode(refuse=False, cluster=cluster)
+    node.household = {
+        "kind": "household",
+        "id": "hh1",
+        **built,
+        "members": sorted(built["members"]),
+    }
+    registry = read_registry_key(load_cluster(cluster).aid_paths()["registry_key"])
+    change = ["aid", "household", "change-members", "hh1", "--key", "k", "--reason", "born"]
+    newborn = "53010220260304103" + gb11643_check_digit("53010220260304103")
+    async for url in serve(node):
+        office = build_parser().parse_args(
+            [*change, "--rpc", url, "--enc-key", str(cluster / "aid/office.enc.key"),
+             "--member", f"张秀英,{GOOD_ID},13812345678", "--member", f"李强,{SECOND_ID},139",
+             "--member", f"李小宝,{newborn},-"]
+        )  # fmt: skip
+        out = await cli_aid.change_members_args(office, registry)
+        assert out["members"] == [
+            person_commitment(registry, n) for n in (GOOD_ID, SECOND_ID, newborn)
+        ]
+        assert out["size"] == 3
+        opened = unseal((cluster / "aid/bank.enc.key").read_text().strip(), out["sealed"], "bank")
+        assert [m["name"] for m in opened["members"]] == ["张秀英", "李强", "李小宝"]
+        assert opened["bank_account"] == "6228480012345678"  # the rest of the data is kept
+        assert newborn not in json.dumps(out) and "李小宝" not in json.dumps(out)
+        office.member = office.member[:2]  # the members it has
+        with pytest.raises(UsageError, match="already has exactly these members"):
+            await cli_aid.change_members_args(office, registry)
+        office.member = [f"李小宝,{newborn[:17]}{'0' if newborn[17] != '0' else '1'},-"]
+        with pytest.raises(UsageError, match="check digit") as info:
+            await cli_aid.change_members_args(office, registry)
+        assert newborn[:17] not in str(info.value)
+    assert "tx_send" not in node.calls
+
+
 def test_cmd_action_reads_the_key_file(tmp_path: Path) -> None:
     args = argparse.Namespace(args=None, arg=["x=1"], key=str(tmp_path / "missing.key"))
     with pytest.raises(Exception, match=r"missing\.key"):

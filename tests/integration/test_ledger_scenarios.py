@@ -43,7 +43,7 @@ from tests.integration.ledger_helpers import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-POOL = 16  # registered households the scenarios draw from
+POOL = 18  # registered households the scenarios draw from
 ENTITLEMENT = 30_000  # the demo rules for a one-member household of income 3,200 yuan
 
 
@@ -96,18 +96,26 @@ async def ledger_sums(world: World, county: str) -> dict[str, int]:
 
 
 # --- 1. end to end ---------------------------------------------------------------------------------
-def change_account(world: World, household: str, account: str, tmp: Path) -> str:
-    """``aidchain aid household change-account`` by the CLI-only registrar; the change's id."""
+def cli_change(world: World, command: str, household: str, tmp: Path, *args: str) -> Any:
+    """``aidchain aid household <command>`` by the CLI-only registrar with the office's key;
+    the finished process."""
     key, enc_key, registry = tmp / "cli-registrar.key", tmp / "office.enc.key", tmp / "reg.key"
-    save_key(key, world.clerks["cli-registrar"])
+    save_key(key, world.clerks["cli-registrar"], overwrite=True)
     enc_key.write_text(world.setup.enc_keys["office"] + "\n")
     registry.write_text(world.setup.registry_key.hex() + "\n")
-    out = aidchain(
-        "aid", "household", "change-account", household, "--bank-account", account,
-        "--reason", "the bank reported the account closed; a new account was opened",
-        "--enc-key", str(enc_key), "--registry-key", str(registry), "--key", str(key),
-        "--wait", "--rpc", world.cluster.url(1),
+    return aidchain(
+        "aid", "household", command, household, *args, "--enc-key", str(enc_key),
+        "--registry-key", str(registry), "--key", str(key), "--wait",
+        "--rpc", world.cluster.url(1),
     )  # fmt: skip
+
+
+def change_account(world: World, household: str, account: str, tmp: Path) -> str:
+    """``aidchain aid household change-account``; the change's id."""
+    reason = "the bank reported the account closed; a new account was opened"
+    out = cli_change(
+        world, "change-account", household, tmp, "--bank-account", account, "--reason", reason
+    )
     assert out.returncode == 0, out.stderr
     return str(json.loads(out.stdout)["id"])
 
@@ -503,6 +511,47 @@ async def test_8_an_edit_after_approval_leaves_the_cycle_and_a_move_needs_both_c
     assert (await cluster.call(0, "aid_get", kind="change", id=move))["status"] == "approved"
     listed = await cluster.call(0, "aid_list", kind="household", filters={"area": "530103000000"})
     assert mover in [h["id"] for h in listed["items"]]
+
+
+def member_args(*people: Person) -> list[str]:
+    return [a for p in people for a in ("--member", f"{p.name},{p.id_number},{p.phone}")]
+
+
+async def test_8_a_birth_through_the_cli_and_one_person_stays_in_one_household(
+    world: World, tmp_path: Path
+) -> None:
+    (home, person), (other, neighbour) = world.take(2)
+    newborn = Person.make(970)
+    out = cli_change(
+        world, "change-members", home, tmp_path, *member_args(person, newborn),
+        "--reason", "a daughter was born",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    change = str(json.loads(out.stdout)["id"])
+    await world.ledger.act(
+        world.clerks["approver"], "household.change_review", change=change, decision="approve"
+    )
+    household = await world.cluster.call(0, "aid_get", kind="household", id=home)
+    key = world.setup.registry_key
+    assert household["members"] == sorted(
+        person_commitment(key, p.id_number) for p in (person, newborn)
+    )
+    assert household["size"] == 2
+    opened = unseal(world.setup.enc_keys["bank"], household["sealed"], "bank")
+    assert [m["name"] for m in opened["members"]] == [person.name, newborn.name]
+    assert opened["bank_account"] == person.bank_account  # kept
+    # the newborn cannot also be listed in the neighbour's household
+    out = cli_change(
+        world, "change-members", other, tmp_path, *member_args(neighbour, newborn),
+        "--reason", "a relative moved in",
+    )  # fmt: skip
+    assert out.returncode == 1
+    assert (
+        f"refused (duplicate): a member of this household is already in active household {home}"
+        in out.stderr
+    )
+    assert newborn.id_number not in out.stderr + out.stdout
+    assert (await world.cluster.call(0, "aid_get", kind="household", id=other))["size"] == 1
 
 
 # --- 12. personal data ---------------------------------------------------------------------------------
