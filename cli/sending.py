@@ -9,16 +9,34 @@ and ``aidchain audit`` all send through it.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from chain import limits
 from chain.crypto import KeyPair
-from cli.common import EXIT_UNREACHABLE, CliError, print_json, rpc_call, wait_committed
+from cli.common import (
+    EXIT_UNREACHABLE,
+    CliError,
+    add_rpc_option,
+    print_json,
+    rpc_call,
+    wait_committed,
+)
 from node.aidclient import CREATES, SignedTx, aid_tx
 from rpc.client import RpcClient, RpcError, RpcTransportError
 from rpc.client.account import estimated_gas
 
 LEDGER_REFUSED = -32020  # the one JSON-RPC code of every ledger refusal (docs/ledger.md)
+
+
+def send_options(p: argparse.ArgumentParser) -> None:
+    """The options of every command that sends an action: the key, the node, --wait, --no-check."""
+    p.add_argument("--key", required=True, help="the signer's key file")
+    add_rpc_option(p)
+    p.add_argument("--wait", action="store_true", help="wait for the block and print the receipt")
+    p.add_argument(
+        "--no-check", action="store_true", help="skip the aid_check simulation before sending"
+    )
 
 
 async def _chain_and_nonce(url: str, key: KeyPair) -> tuple[str, int]:

@@ -23,6 +23,7 @@ from chain.crypto import KeyPair, verify
 from chain.encoding import canonical, sha256_hex
 from chain.keyfile import save_key
 from cli import aid as cli_aid
+from cli import household as cli_household
 from cli import sending
 from cli.common import CliError, UsageError
 from cli.main import build_parser, main
@@ -174,12 +175,12 @@ def test_list_params_from_flags() -> None:
 
 
 def test_member_and_reader_parsing() -> None:
-    assert cli_aid.parse_member("王伟, 1234,139").name == "王伟"
+    assert cli_household.parse_member("王伟, 1234,139").name == "王伟"
     with pytest.raises(UsageError, match="name,id_number,phone"):
-        cli_aid.parse_member("王伟,1234")
-    assert cli_aid.parse_readers(["office=" + "AB" * 32]) == {"office": "ab" * 32}
+        cli_household.parse_member("王伟,1234")
+    assert cli_household.parse_readers(["office=" + "AB" * 32]) == {"office": "ab" * 32}
     with pytest.raises(UsageError, match="ORG="):
-        cli_aid.parse_readers(["office=zz"])
+        cli_household.parse_readers(["office=zz"])
 
 
 # --- transaction building -------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def genesis_readers(cluster: Path) -> dict[str, str]:
 def test_household_args_carry_no_plain_personal_data(cluster: Path) -> None:
     good_second = SECOND_ID
     args = build_parser().parse_args(apply_argv(cluster, GOOD_ID, "http://x/"))
-    built = cli_aid.build_apply_args(args, genesis_readers(cluster))
+    built = cli_household.build_apply_args(args, genesis_readers(cluster))
     text = json.dumps(built, ensure_ascii=False)
     for secret in ("张秀英", "李强", GOOD_ID, good_second, "13812345678", "6228480012345678"):
         assert secret not in text
@@ -257,7 +258,7 @@ def test_apply_needs_keys_from_somewhere(cluster: Path) -> None:
     i = argv.index("--cluster")
     del argv[i : i + 2]
     with pytest.raises(UsageError, match="--registry-key"):
-        cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+        cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
 
 
 # --- the check-before-send flow against a fake node -----------------------------------------------
@@ -447,7 +448,7 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
     cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {"kind": "household", "id": "hh1", "sealed": built["sealed"]}
     auditor = KeyPair.generate()
@@ -457,14 +458,14 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
         office = build_parser().parse_args(
             [*show, "--enc-key", str(cluster / "aid/office.enc.key")]
         )
-        result = await cli_aid._show(office)
+        result = await cli_household._show(office)
         assert result["personal"]["members"][0]["name"] == "张秀英"
         assert "tx_send" not in node.calls
         audit = build_parser().parse_args([*show, "--enc-key", str(cluster / "aid/audit.enc.key")])
         with pytest.raises(UsageError, match="--purpose"):
-            await cli_aid._show(audit)
+            await cli_household._show(audit)
         audit.key, audit.purpose = str(tmp_path / "auditor.key"), "annual audit 2026"
-        result = await cli_aid._show(audit)
+        result = await cli_household._show(audit)
         assert result["personal"]["bank_account"] == "6228480012345678"
         view = node.sent[-1]["payload"]
         assert view == {
@@ -473,13 +474,13 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
         }
         fin = build_parser().parse_args([*show, "--enc-key", str(cluster / "aid/fin.enc.key")])
         with pytest.raises(CliError, match="not sealed to organisation fin"):
-            await cli_aid._show(fin)
+            await cli_household._show(fin)
     capsys.readouterr()
 
 
 async def test_change_account_reseals_the_data_with_the_new_account(cluster: Path) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {"kind": "household", "id": "hh1", **built}
     registry = read_registry_key(load_cluster(cluster).aid_paths()["registry_key"])
@@ -489,7 +490,7 @@ async def test_change_account_reseals_the_data_with_the_new_account(cluster: Pat
             [*change, "--bank-account", "6228480099990000", "--rpc", url,
              "--enc-key", str(cluster / "aid/office.enc.key")]
         )  # fmt: skip
-        out = await cli_aid.change_account_args(office, registry)
+        out = await cli_household.change_account_args(office, registry)
         assert out["account_commitment"] == account_commitment(registry, "6228480099990000")
         opened = unseal((cluster / "aid/bank.enc.key").read_text().strip(), out["sealed"], "bank")
         assert opened["bank_account"] == "6228480099990000"
@@ -497,13 +498,13 @@ async def test_change_account_reseals_the_data_with_the_new_account(cluster: Pat
         assert "6228480099990000" not in json.dumps(out)
         office.bank_account = "6228480012345678"  # the account it has
         with pytest.raises(UsageError, match="already has this bank account"):
-            await cli_aid.change_account_args(office, registry)
+            await cli_household.change_account_args(office, registry)
         audit = build_parser().parse_args(
             [*change, "--bank-account", "6228480099990000", "--rpc", url,
              "--enc-key", str(cluster / "aid/audit.enc.key")]
         )  # fmt: skip
         with pytest.raises(UsageError, match="auditor"):
-            await cli_aid.change_account_args(audit, registry)
+            await cli_household.change_account_args(audit, registry)
     assert "tx_send" not in node.calls
 
 
@@ -511,7 +512,7 @@ async def test_change_members_reseals_the_new_members_and_keeps_the_account(
     cluster: Path,
 ) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {
         "kind": "household",
@@ -528,7 +529,7 @@ async def test_change_members_reseals_the_new_members_and_keeps_the_account(
              "--member", f"张秀英,{GOOD_ID},13812345678", "--member", f"李强,{SECOND_ID},139",
              "--member", f"李小宝,{newborn},-"]
         )  # fmt: skip
-        out = await cli_aid.change_members_args(office, registry)
+        out = await cli_household.change_members_args(office, registry)
         assert out["members"] == [
             person_commitment(registry, n) for n in (GOOD_ID, SECOND_ID, newborn)
         ]
@@ -539,10 +540,10 @@ async def test_change_members_reseals_the_new_members_and_keeps_the_account(
         assert newborn not in json.dumps(out) and "李小宝" not in json.dumps(out)
         office.member = office.member[:2]  # the members it has
         with pytest.raises(UsageError, match="already has exactly these members"):
-            await cli_aid.change_members_args(office, registry)
+            await cli_household.change_members_args(office, registry)
         office.member = [f"李小宝,{newborn[:17]}{'0' if newborn[17] != '0' else '1'},-"]
         with pytest.raises(UsageError, match="check digit") as info:
-            await cli_aid.change_members_args(office, registry)
+            await cli_household.change_members_args(office, registry)
         assert newborn[:17] not in str(info.value)
     assert "tx_send" not in node.calls
 
@@ -570,7 +571,7 @@ async def test_apply_seals_to_the_current_keys_and_a_retired_key_still_opens_old
 ) -> None:
     node = FakeNode(refuse=False, cluster=cluster)
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    old_built = cli_aid.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    old_built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
     assert main(["aid", "enc-keygen", "--out", str(tmp_path / "office.new")]) == 0
     new_public = json.loads(capsys.readouterr().out)["enc_key"]
     assert (tmp_path / "office.new").stat().st_mode & 0o777 == 0o600
@@ -587,10 +588,10 @@ async def test_apply_seals_to_the_current_keys_and_a_retired_key_still_opens_old
         node.household = {"kind": "household", "id": "hh0", "sealed": old_built["sealed"]}
         show = ["aid", "household", "show", "hh0", "--rpc", url, "--enc-key"]
         old = build_parser().parse_args([*show, str(cluster / "aid/office.enc.key")])
-        assert (await cli_aid._show(old))["personal"]["bank_account"] == "6228480012345678"
+        assert (await cli_household._show(old))["personal"]["bank_account"] == "6228480012345678"
         new = build_parser().parse_args([*show, str(tmp_path / "office.new")])
         with pytest.raises(CliError, match="does not open with this key"):
-            await cli_aid._show(new)
+            await cli_household._show(new)
     capsys.readouterr()
 
 
