@@ -107,15 +107,18 @@ def cmd_household_apply(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _reader(args: argparse.Namespace) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """The ``--enc-key`` (private hex), its organisation, and household ``args.id``, whose data
-    is sealed to that organisation (not yet opened)."""
+async def _reader(
+    args: argparse.Namespace, ident: str | None = None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The ``--enc-key`` (private hex), its organisation, and household ``ident`` (default
+    ``args.id``), whose data is sealed to that organisation (not yet opened)."""
+    ident = args.id if ident is None else ident
     private, org = await notes.key_org(args.rpc, args.enc_key)
-    household = await rpc_call(args.rpc, "aid_get", kind="household", id=args.id)
+    household = await rpc_call(args.rpc, "aid_get", kind="household", id=ident)
     if household is None:
-        raise CliError(f"no household {args.id}")
+        raise CliError(f"no household {ident}")
     if org["id"] not in household["sealed"]["keys"]:
-        raise CliError(f"household {args.id}'s data is not sealed to organisation {org['id']}")
+        raise CliError(f"household {ident}'s data is not sealed to organisation {org['id']}")
     return private, org, household
 
 
@@ -124,16 +127,19 @@ def _opened(private: str, org: dict[str, Any], household: dict[str, Any]) -> Any
     return notes.opened(private, household["sealed"], org["id"], what)
 
 
+async def _record_view(args: argparse.Namespace, org: dict[str, Any], ident: str) -> None:
+    """An auditor's read of household ``ident`` goes on the record before the data is opened."""
+    if org["kind"] != "auditor":
+        return
+    if args.key is None or not args.purpose:
+        raise UsageError("an auditor's view is recorded on chain: give --key and --purpose")
+    view = {"household": ident, "purpose": args.purpose}
+    await send_action(args.rpc, load_key(args.key), "household.view", view, wait=True, echo=False)
+
+
 async def _show(args: argparse.Namespace) -> dict[str, Any]:
     private, org, household = await _reader(args)
-    if org["kind"] == "auditor":
-        # an auditor's read is on the record before the data is opened
-        if args.key is None or not args.purpose:
-            raise UsageError("an auditor's view is recorded on chain: give --key and --purpose")
-        view = {"household": args.id, "purpose": args.purpose}
-        await send_action(
-            args.rpc, load_key(args.key), "household.view", view, wait=True, echo=False
-        )
+    await _record_view(args, org, args.id)
     return {"household": args.id, "org": org["id"], "personal": _opened(private, org, household)}
 
 
@@ -223,6 +229,121 @@ def cmd_household_change_members(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+PLAIN_FIELDS = ("village", "size", "cause", "income_per_head_yuan")  # shown as they are
+
+
+def _personal(data: Any, what: str) -> dict[str, Any]:
+    """Sealed personal data of the documented shape (docs/ledger.md "Privacy"), else CliError."""
+    members = data.get("members") if isinstance(data, dict) else None
+    if not isinstance(members, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("id_number"), str) for m in members
+    ):
+        raise CliError(f"{what} is not of the documented shape {{members, bank_account}}")
+    return data
+
+
+def personal_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What replacing ``before`` by ``after`` changes: members joining and leaving (by ID
+    number), and the bank account if it differs."""
+    old = {m["id_number"]: m for m in before["members"]}
+    new = {m["id_number"]: m for m in after["members"]}
+    out: dict[str, Any] = {
+        "members_joining": [m for n, m in new.items() if n not in old],
+        "members_leaving": [m for n, m in old.items() if n not in new],
+        "members_staying": [m for n, m in new.items() if n in old],
+    }
+    if before.get("bank_account") != after.get("bank_account"):
+        out["bank_account"] = {
+            "before": before.get("bank_account"),
+            "after": after.get("bank_account"),
+        }
+    return out
+
+
+def commitment_problems(
+    registry_key: bytes, members: list[str], account: str | None, personal: dict[str, Any]
+) -> list[str]:
+    """Where ``personal`` (the data the household would hold sealed) disagrees with the
+    commitments it would hold: a maker could commit one person and seal another."""
+    problems = []
+    try:
+        sealed = sorted(
+            person_commitment(registry_key, m["id_number"]) for m in personal["members"]
+        )
+    except BadArgs:
+        sealed = []
+        problems.append("the sealed data holds a malformed ID number")
+    if sealed and sealed != sorted(members):
+        common = len(set(sealed) & set(members))
+        problems.append(
+            f"the sealed data lists {len(sealed)} members and the commitments {len(members)}; "
+            f"only {common} agree"
+        )
+    bank = personal.get("bank_account")
+    if account is not None:
+        try:
+            agrees = isinstance(bank, str) and account_commitment(registry_key, bank) == account
+        except BadArgs:
+            agrees = False
+        if not agrees:
+            problems.append("the sealed bank account is not the one the account commitment names")
+    return problems
+
+
+async def review_change(args: argparse.Namespace, registry_key: bytes | None) -> dict[str, Any]:
+    """Change request ``args.change`` as its reviewer needs to see it: the plain fields before
+    and after, the personal data opened with the reviewer's key and compared, and (with the
+    registry key) whether the sealed data agrees with the commitments the household would hold."""
+    change = await rpc_call(args.rpc, "aid_get", kind="change", id=args.change)
+    if change is None:
+        raise CliError(f"no change request {args.change}")
+    ident, fields = change["household"], change["fields"]
+    if change["status"] != "pending":  # the household now is no longer what it changed
+        raise CliError(
+            f"change {args.change} is {change['status']}; change-show compares a pending request "
+            f"with the household as it is (what happened: aidchain aid history household {ident})"
+        )
+    private, org, household = await _reader(args, ident)
+    await _record_view(args, org, ident)
+    before = _personal(_opened(private, org, household), f"household {ident}'s sealed data")
+    after = before
+    if "sealed" in fields:
+        if org["id"] not in fields["sealed"]["keys"]:
+            raise CliError(f"change {args.change}'s data is not sealed to organisation {org['id']}")
+        what = f"the sealed data of change {args.change}"
+        after = _personal(notes.opened(private, fields["sealed"], org["id"], what), what)
+    out: dict[str, Any] = {
+        "change": args.change,
+        "household": ident,
+        "status": change["status"],
+        "reason": change["reason"],
+        "maker_org": change["maker_org"],
+        "stale": household["version"] != change["base_version"],
+        "fields": {
+            name: {"before": household[name], "after": fields[name]}
+            for name in PLAIN_FIELDS
+            if name in fields
+        },
+        "personal": personal_diff(before, after),
+        "checked": registry_key is not None,
+        "problems": [],
+    }
+    if registry_key is not None:
+        members = fields.get("members", household["members"])
+        account = fields.get("account_commitment", household["account_commitment"])
+        out["problems"] = commitment_problems(registry_key, members, account, after)
+    return out
+
+
+def cmd_household_change_show(args: argparse.Namespace) -> int:
+    registry_key = payfile.registry_key_of(args)
+    review = asyncio.run(review_change(args, registry_key))
+    print_json(review)
+    if review["problems"]:
+        raise CliError("do not approve: " + "; ".join(review["problems"]))
+    return EXIT_OK
+
+
 def register(sub: Any) -> None:
     """``aidchain aid household ...``."""
     group = sub.add_parser("household", help="register or read a household's personal data")
@@ -274,6 +395,24 @@ def register(sub: Any) -> None:
     p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
     p.add_argument("--registry-key", type=Path)
     p.set_defaults(func=cmd_household_change_members)
+    p = hsub.add_parser(
+        "change-show",
+        help="what a pending change request would change, opened for its reviewer",
+        description="Opens the household's personal data and the change's proposed data with "
+        "your organisation's key and prints what would change: plain fields before and after, "
+        "members joining, leaving and staying, the bank account. With the registry key it also "
+        "checks that the sealed data agrees with the commitments the household would hold (a "
+        "maker could commit one person and seal another), and exits 1 if it does not. An "
+        "auditor's read is recorded on chain first (--key, --purpose).",
+    )
+    p.add_argument("change", help="the change request's id")
+    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
+    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
+    p.add_argument("--registry-key", type=Path, help="check the sealed data against commitments")
+    p.add_argument("--key", help="an auditor's account key: the view is recorded first")
+    p.add_argument("--purpose", help="why an auditor reads it (recorded on chain)")
+    add_rpc_option(p)
+    p.set_defaults(func=cmd_household_change_show)
     p = hsub.add_parser("show", help="decrypt a household's data for your organisation")
     p.add_argument("id")
     p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")

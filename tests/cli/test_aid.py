@@ -272,6 +272,7 @@ class FakeNode:
         genesis = json.loads((cluster / "genesis.json").read_text())
         self.orgs = genesis["aid"]["orgs"]
         self.household: dict[str, Any] | None = None
+        self.change: dict[str, Any] | None = None  # aid_get kind=change answers this
         self.grants: list[dict[str, Any]] = []  # aid_list kind=grants answers this page
         self.params: list[dict[str, Any]] = []
         self.checked: list[dict[str, Any]] = []  # the transactions aid_check simulated
@@ -307,6 +308,8 @@ class FakeNode:
         elif method == "aid_get" and params["kind"] == "grants":
             found = [g for g in self.grants if g["id"] == params["id"]]
             reply["result"] = found[0] if found else None
+        elif method == "aid_get" and params["kind"] == "change":
+            reply["result"] = self.change
         elif method == "aid_get":
             reply["result"] = self.household
         elif method == "aid_list":
@@ -448,7 +451,9 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
     cluster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    built = cli_household.build_apply_args(
+        build_parser().parse_args(argv), genesis_readers(cluster)
+    )
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {"kind": "household", "id": "hh1", "sealed": built["sealed"]}
     auditor = KeyPair.generate()
@@ -480,7 +485,9 @@ async def test_show_opens_the_sealed_data_and_an_auditor_view_is_recorded_first(
 
 async def test_change_account_reseals_the_data_with_the_new_account(cluster: Path) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    built = cli_household.build_apply_args(
+        build_parser().parse_args(argv), genesis_readers(cluster)
+    )
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {"kind": "household", "id": "hh1", **built}
     registry = read_registry_key(load_cluster(cluster).aid_paths()["registry_key"])
@@ -512,7 +519,9 @@ async def test_change_members_reseals_the_new_members_and_keeps_the_account(
     cluster: Path,
 ) -> None:
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    built = cli_household.build_apply_args(
+        build_parser().parse_args(argv), genesis_readers(cluster)
+    )
     node = FakeNode(refuse=False, cluster=cluster)
     node.household = {
         "kind": "household",
@@ -548,6 +557,78 @@ async def test_change_members_reseals_the_new_members_and_keeps_the_account(
     assert "tx_send" not in node.calls
 
 
+async def test_change_show_opens_both_sides_and_catches_data_that_disagrees_with_commitments(
+    cluster: Path,
+) -> None:
+    argv = apply_argv(cluster, GOOD_ID, "http://x/")
+    readers = genesis_readers(cluster)
+    built = cli_household.build_apply_args(build_parser().parse_args(argv), readers)
+    node = FakeNode(refuse=False, cluster=cluster)
+    node.household = {"id": "hh1", **built, "members": sorted(built["members"]), "version": 3}
+    registry = read_registry_key(load_cluster(cluster).aid_paths()["registry_key"])
+    newborn = "53010220260304103" + gb11643_check_digit("53010220260304103")
+    members = ["--member", f"张秀英,{GOOD_ID},138", "--member", f"李小宝,{newborn},-"]
+    show = [
+        "aid",
+        "household",
+        "change-show",
+        "c1",
+        "--enc-key",
+        str(cluster / "aid/office.enc.key"),
+    ]
+    async for url in serve(node):
+        edit = build_parser().parse_args(
+            ["aid", "household", "change-members", "hh1", "--key", "k", "--reason", "born",
+             "--rpc", url, "--enc-key", str(cluster / "aid/office.enc.key"), *members]
+        )  # fmt: skip
+        fields = await cli_household.change_members_args(edit, registry)
+        del fields["household"], fields["reason"]
+        node.change = {"household": "hh1", "fields": fields, "status": "pending", "reason": "born",
+                       "maker_org": "office", "base_version": 3}  # fmt: skip
+        args = build_parser().parse_args([*show, "--rpc", url])
+        review = await cli_household.review_change(args, registry)
+        diff = review["personal"]
+        assert [m["name"] for m in diff["members_joining"]] == ["李小宝"]
+        assert [m["name"] for m in diff["members_leaving"]] == ["李强"]
+        assert "bank_account" not in diff and review["fields"] == {}  # size 2 both before and after
+        assert (review["problems"], review["stale"], review["checked"]) == ([], False, True)
+        # the maker commits the newborn but seals someone else's data: the reviewer sees it
+        other = person_commitment(registry, SECOND_ID)
+        node.change["fields"]["members"] = sorted([person_commitment(registry, GOOD_ID), other])
+        review = await cli_household.review_change(args, registry)
+        assert review["problems"] == [
+            "the sealed data lists 2 members and the commitments 2; only 1 agree"
+        ]
+        # an account commitment changed while the sealed data keeps the old account
+        node.change["fields"] = {
+            "account_commitment": account_commitment(registry, "6228480099990000")
+        }
+        review = await cli_household.review_change(args, registry)
+        assert review["problems"] == [
+            "the sealed bank account is not the one the account commitment names"
+        ]
+        assert (
+            await asyncio.to_thread(
+                main, [*show, "--rpc", url, "--registry-key", str(cluster / "aid/registry.key")]
+            )
+            == 1
+        )
+        assert (await cli_household.review_change(args, None))["checked"] is False
+        node.household["version"] = 4
+        assert (await cli_household.review_change(args, None))["stale"] is True
+        node.change["status"] = "approved"
+        with pytest.raises(CliError, match="is approved; change-show compares a pending"):
+            await cli_household.review_change(args, None)
+        node.change["status"] = "pending"
+        audit = build_parser().parse_args(
+            ["aid", "household", "change-show", "c1", "--rpc", url,
+             "--enc-key", str(cluster / "aid/audit.enc.key")]
+        )  # fmt: skip
+        with pytest.raises(UsageError, match="recorded on chain"):
+            await cli_household.review_change(audit, None)
+    assert "tx_send" not in node.calls
+
+
 def test_cmd_action_reads_the_key_file(tmp_path: Path) -> None:
     args = argparse.Namespace(args=None, arg=["x=1"], key=str(tmp_path / "missing.key"))
     with pytest.raises(Exception, match=r"missing\.key"):
@@ -571,7 +652,9 @@ async def test_apply_seals_to_the_current_keys_and_a_retired_key_still_opens_old
 ) -> None:
     node = FakeNode(refuse=False, cluster=cluster)
     argv = apply_argv(cluster, GOOD_ID, "http://x/")
-    old_built = cli_household.build_apply_args(build_parser().parse_args(argv), genesis_readers(cluster))
+    old_built = cli_household.build_apply_args(
+        build_parser().parse_args(argv), genesis_readers(cluster)
+    )
     assert main(["aid", "enc-keygen", "--out", str(tmp_path / "office.new")]) == 0
     new_public = json.loads(capsys.readouterr().out)["enc_key"]
     assert (tmp_path / "office.new").stat().st_mode & 0o777 == 0o600

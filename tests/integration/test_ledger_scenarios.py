@@ -528,6 +528,15 @@ async def test_8_a_birth_through_the_cli_and_one_person_stays_in_one_household(
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     change = str(json.loads(out.stdout)["id"])
+    # the approver sees what it approves, checked against the commitments
+    shown = aidchain(
+        "aid", "household", "change-show", change, "--enc-key", str(tmp_path / "office.enc.key"),
+        "--registry-key", str(tmp_path / "reg.key"), "--rpc", world.cluster.url(2),
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    review = json.loads(shown.stdout)
+    assert [m["name"] for m in review["personal"]["members_joining"]] == [newborn.name]
+    assert review["fields"] == {"size": {"before": 1, "after": 2}} and review["problems"] == []
     await world.ledger.act(
         world.clerks["approver"], "household.change_review", change=change, decision="approve"
     )
