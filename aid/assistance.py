@@ -35,7 +35,7 @@ from aid.oversight import (
 from aid.policy import current_policy
 from aid.roles import require_role
 
-PAIRABLE_STATES = ("registered", "monitored", "lifting", "lifted")
+PAIRABLE_STATES = ("registered", "lifting", "lifted")
 MAX_PHOTOS = 16
 MEASURES = (
     "policy_explained",  # 政策宣传

@@ -148,12 +148,12 @@ CATALOG: dict[str, ActionDoc] = {
         "an approver over the household's village; the confirmation by an approver other than "
         "the proposer",
         (_household(), Arg("step", "propose or confirm")),
-        "propose (registered or monitored, all five exit criteria attested met): lifting, the "
+        "propose (registered, all five exit criteria attested met): lifting, the "
         "notice starts; confirm, once the notice is over with no open objection: lifted",
         LEDGER,
     ),
     "household.remove": ActionDoc(
-        "remove a registered, monitored or lifted household from the registry",
+        "remove a registered or lifted household from the registry",
         "an approver over the household's village",
         (_household(), Arg("reason", _REASON)),
         "removed, with the reason",
@@ -181,7 +181,7 @@ CATALOG: dict[str, ActionDoc] = {
     "household.change": ActionDoc(
         "request a change to a registered household's data",
         "a village_registrar or registrar over the household's current village; the household "
-        "registered or monitored",
+        "registered",
         (
             _household(),
             Arg(
@@ -430,7 +430,7 @@ CATALOG: dict[str, ActionDoc] = {
     "pairing.bind": ActionDoc(
         "pair a responsible cadre with a household",
         "a dispatcher or handler of a poverty_office over the household's village; the "
-        "household registered, monitored, lifting or lifted",
+        "household registered, lifting or lifted",
         (
             _household(),
             Arg("cadre", "the cadre's account (64 hex), holding cadre over the village"),
@@ -552,7 +552,7 @@ CATALOG: dict[str, ActionDoc] = {
         "poverty_office reviewer or a grid_worker; schooling: a poverty_office or "
         "civil_affairs reviewer; medical_insurance: a civil_affairs reviewer",
         (
-            _household("the registered or monitored household's id (20 hex)"),
+            _household("the registered household's id (20 hex)"),
             Arg("criterion", _one_of(CRITERIA)),
             Arg("evidence_hash", f"{_SHA256} evidence"),
             Arg("value", "income only, required there: yuan per head, 0 to 10,000,000", False),

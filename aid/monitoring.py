@@ -40,7 +40,7 @@ from aid.rules import household_view
 
 LEVELS = ("yellow", "orange", "red")
 OPEN = ("raised", "assigned", "verified", "intervened")
-MONITORABLE_STATES = ("registered", "monitored", "lifting", "lifted")
+MONITORABLE_STATES = ("registered", "lifting", "lifted")
 MAX_ALERT_INDICATORS = 32  # indicator ids kept on one alert (later ones are counted)
 MAX_INTERVENTIONS = 16
 MAX_REASON_CHARS = 256
@@ -389,7 +389,7 @@ def exit_attest(act: Action) -> None:
             raise BadArgs(f"exit.attest of {criterion} says whether it is met", argument="met")
         met = a.flag("met")
     a.done()
-    hh = household(act, hh_id, ("registered", "monitored"))
+    hh = household(act, hh_id, ("registered",))
     grant = require_one_of(act, EXIT_ATTESTERS[criterion], hh["village"])
     if met is None:
         line = _call(act, hh["village"], "line", {"year": year})

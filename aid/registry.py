@@ -1,9 +1,12 @@
 """The household registry (建档立卡): application, review with public notice, and later changes.
 
     applied ──village review──▶ notice ──(notice period over) township review──▶ township_reviewed
-       ──county approval──▶ registered ⇄ monitored
-    registered/monitored ──lift proposal──▶ lifting ──(notice over) county approval──▶ lifted
-    any open state ──reject(reason)──▶ rejected;  registered/monitored/lifted ──remove(reason)──▶ removed
+       ──county approval──▶ registered
+    registered ──lift proposal──▶ lifting ──(notice over) county approval──▶ lifted
+    any open state ──reject(reason)──▶ rejected;  registered/lifted ──remove(reason)──▶ removed
+
+Monitoring (防返贫监测) is not a status but the flag ``monitored``, set and cleared by alerts
+(aid/monitoring.py): a registered or lifted household may carry it.
 
 Personal data never reaches the chain in plain text: each member is a keyed commitment
 (HMAC-SHA256 of the normalised ID number with the consortium's registry key, computed client side)
@@ -56,12 +59,12 @@ CAUSES = (
 LABELS = ("dibao", "wubao", "tekun", "disabled")  # 低保, 五保, 特困, 残疾: civil affairs confirms
 COMMITMENT = "a 64-hex HMAC-SHA256 commitment"
 OPEN_STATES = ("applied", "notice", "township_reviewed")
-ACTIVE_STATES = (*OPEN_STATES, "registered", "monitored", "lifting", "lifted")
-PAYABLE_STATES = ("registered", "monitored")
+ACTIVE_STATES = (*OPEN_STATES, "registered", "lifting", "lifted")
+PAYABLE_STATES = ("registered",)
 
 
 def is_payable(household: dict[str, Any]) -> bool:
-    """Registered (or monitored) households are paid; so is a lifted household while a verified
+    """Registered households are paid; so is a lifted household while a verified
     return-to-poverty alert keeps it ``monitored`` (脱贫不脱政策: lifted households stay
     monitored and targeted programs may support them; each program's rules decide whom)."""
     status = household["status"]
@@ -315,7 +318,7 @@ def household_remove(act: Action) -> None:
     reason = a.text("reason")
     a.done()
     household = act.records.need("household", ident, "household")
-    if household["status"] not in ("registered", "monitored", "lifted"):
+    if household["status"] not in ("registered", "lifted"):
         raise WrongState(f"household {ident} is {household['status']}; cannot be removed")
     grant = require_role(act.records, act.ctx.signer, "approver", household["village"])
     _close(act, ident, household, "removed", reason, grant)
@@ -408,7 +411,7 @@ def household_change(act: Action) -> None:
     a.done()
     if not fields:
         raise BadArgs(f"a change names at least one of {', '.join(CHANGEABLE)}")
-    if household["status"] not in ("registered", "monitored"):
+    if household["status"] != "registered":
         raise WrongState(f"household {ident} is {household['status']}; only registered ones change")
     grant = _require_any(act, ("village_registrar", "registrar"), household["village"])
     if "members" in fields:

@@ -52,7 +52,7 @@ def household_view(ident: str, household: dict[str, Any]) -> dict[str, Any]:
         "income_per_head_yuan": household["income_per_head_yuan"],
         "labels": list(household["labels"]),
         # set by a verified return-to-poverty alert (aid/monitoring.py), lifted or not
-        "monitored": bool(household.get("monitored")) or household["status"] == "monitored",
+        "monitored": bool(household.get("monitored")),
     }
 
 

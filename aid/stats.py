@@ -43,8 +43,8 @@ Row = Callable[[str, Record | None, Record | None, Refs], list[Delta]]
 
 ALL = "all"
 # household states in which a household is a registered poor household (建档立卡, not yet out)
-POOR_STATES = ("registered", "monitored", "lifting")
-ACTIVE_HOUSEHOLD_STATES = ("registered", "monitored", "lifting", "lifted")
+POOR_STATES = ("registered", "lifting")
+ACTIVE_HOUSEHOLD_STATES = ("registered", "lifting", "lifted")
 CLOSED_ALERT_STATES = ("resolved", "dismissed", "closed")
 PAID_STATES = ("paid", "delivered")
 
@@ -193,7 +193,7 @@ def _household(out: _Out, ident: str, r: Record, refs: Refs) -> None:
         out.stock(village, "persons/poor", size)
         out.stock(village, f"hh/cause/{r.get('cause')}")
     if status in ACTIVE_HOUSEHOLD_STATES:
-        if status == "monitored" or r.get("monitored") is True:
+        if r.get("monitored") is True:
             out.stock(village, "hh/monitored")
         for label in r.get("labels", ()):
             out.stock(village, f"hh/label/{label}")
