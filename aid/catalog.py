@@ -181,7 +181,7 @@ CATALOG: dict[str, ActionDoc] = {
     "household.change": ActionDoc(
         "request a change to a registered household's data",
         "a village_registrar or registrar over the household's current village; the household "
-        "registered",
+        "registered or lifted",
         (
             _household(),
             Arg(

@@ -370,6 +370,9 @@ def payable(records: Records, ident: str) -> dict[str, Any] | None:
     return household
 
 
+# A lifted household stays on the registry: it is visited and monitored, and paid again while a
+# return-to-poverty alert keeps it monitored (is_payable), so its data must stay correctable.
+CHANGEABLE_STATES = ("registered", "lifted")
 CHANGEABLE = (
     "members",
     "account_commitment",
@@ -411,8 +414,10 @@ def household_change(act: Action) -> None:
     a.done()
     if not fields:
         raise BadArgs(f"a change names at least one of {', '.join(CHANGEABLE)}")
-    if household["status"] != "registered":
-        raise WrongState(f"household {ident} is {household['status']}; only registered ones change")
+    if household["status"] not in CHANGEABLE_STATES:
+        raise WrongState(
+            f"household {ident} is {household['status']}; only registered or lifted ones change"
+        )
     grant = _require_any(act, ("village_registrar", "registrar"), household["village"])
     if "members" in fields:
         _check_new_members(act.records, ident, household, fields)

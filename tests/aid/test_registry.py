@@ -164,6 +164,16 @@ def test_lifting_needs_its_own_notice_and_a_second_approver(chain: MemoryChain) 
         chain.act(APPROVER, "household.lift", household=hh, step="confirm")
     chain.act(second, "household.lift", household=hh, step="confirm")
     assert status(chain, hh) == "lifted"
+    # a lifted household stays on the registry, and its data stays correctable
+    new_account = account_commitment(REG_KEY, "6228480000000009")
+    chain.act(MAKER, "household.change", household=hh, account_commitment=new_account, reason="x")
+    chain.act(
+        APPROVER, "household.change_review", change=chain.last_id("change"), decision="approve"
+    )
+    assert Records(chain).need("household", hh)["account_commitment"] == new_account
+    chain.act(APPROVER, "household.remove", household=hh, reason="moved abroad")
+    with pytest.raises(WrongState, match="is removed; only registered or lifted ones change"):
+        chain.act(MAKER, "household.change", household=hh, size=2, reason="x")
 
 
 def test_labels_come_from_civil_affairs_only(chain: MemoryChain) -> None:
