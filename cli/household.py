@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -176,19 +177,30 @@ async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> 
     }
 
 
-def cmd_household_change_account(args: argparse.Namespace) -> int:
+ChangeArgs = Callable[[argparse.Namespace, bytes], Awaitable[dict[str, Any]]]
+
+
+def _send_change(
+    args: argparse.Namespace, build: ChangeArgs, members: list[Member], account: str | None
+) -> int:
+    """Check the personal data given (exit 2 before any network call), then build the
+    household.change with ``build`` and send it."""
     registry_key = required_registry_key(args)
-    check_personal_data(registry_key, [], args.bank_account)
+    check_personal_data(registry_key, members, account)
     key = load_key(args.key)
 
     async def run() -> None:
-        action_args = await change_account_args(args, registry_key)
+        action_args = await build(args, registry_key)
         await send_action(
             args.rpc, key, "household.change", action_args, wait=args.wait, check=not args.no_check
         )
 
     asyncio.run(run())
     return EXIT_OK
+
+
+def cmd_household_change_account(args: argparse.Namespace) -> int:
+    return _send_change(args, change_account_args, [], args.bank_account)
 
 
 async def change_members_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
@@ -215,18 +227,7 @@ async def change_members_args(args: argparse.Namespace, registry_key: bytes) -> 
 
 
 def cmd_household_change_members(args: argparse.Namespace) -> int:
-    registry_key = required_registry_key(args)
-    check_personal_data(registry_key, [parse_member(m) for m in args.member])
-    key = load_key(args.key)
-
-    async def run() -> None:
-        action_args = await change_members_args(args, registry_key)
-        await send_action(
-            args.rpc, key, "household.change", action_args, wait=args.wait, check=not args.no_check
-        )
-
-    asyncio.run(run())
-    return EXIT_OK
+    return _send_change(args, change_members_args, [parse_member(m) for m in args.member], None)
 
 
 PLAIN_FIELDS = ("village", "size", "cause", "income_per_head_yuan")  # shown as they are
@@ -344,6 +345,23 @@ def cmd_household_change_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _change_options(p: argparse.ArgumentParser) -> None:
+    """What every household correction takes: the sender, the household, why, and the keys."""
+    send_options(p)
+    p.add_argument("id", help="the household's id")
+    p.add_argument("--reason", required=True, help="why, for the reviewer and the record")
+    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
+    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
+    p.add_argument("--registry-key", type=Path)
+
+
+def _auditor_options(p: argparse.ArgumentParser) -> None:
+    """A read of personal data: an auditor's is recorded on chain first."""
+    p.add_argument("--key", help="an auditor's account key: the view is recorded first")
+    p.add_argument("--purpose", help="why an auditor reads it (recorded on chain)")
+    add_rpc_option(p)
+
+
 def register(sub: Any) -> None:
     """``aidchain aid household ...``."""
     group = sub.add_parser("household", help="register or read a household's personal data")
@@ -367,13 +385,8 @@ def register(sub: Any) -> None:
         "household.change with the new account's commitment; the county's approver reviews it "
         "(household.change_review). A failed payment can then be re-issued (payment.reissue).",
     )
-    send_options(p)
-    p.add_argument("id", help="the household's id")
+    _change_options(p)
     p.add_argument("--bank-account", required=True, help="the new account number")
-    p.add_argument("--reason", required=True, help="why, for the reviewer and the record")
-    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
-    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
-    p.add_argument("--registry-key", type=Path)
     p.set_defaults(func=cmd_household_change_account)
     p = hsub.add_parser(
         "change-members",
@@ -385,15 +398,10 @@ def register(sub: Any) -> None:
         "approver reviews it (household.change_review). A person still in another active "
         "household is refused: that household's change releases them first.",
     )
-    send_options(p)
-    p.add_argument("id", help="the household's id")
+    _change_options(p)
     p.add_argument(
         "--member", action="append", required=True, help='"name,id_number,phone", once per member'
     )
-    p.add_argument("--reason", required=True, help="why, for the reviewer and the record")
-    p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
-    p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
-    p.add_argument("--registry-key", type=Path)
     p.set_defaults(func=cmd_household_change_members)
     p = hsub.add_parser(
         "change-show",
@@ -409,14 +417,10 @@ def register(sub: Any) -> None:
     p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
     p.add_argument("--cluster", type=Path, help="take the registry key from a local cluster")
     p.add_argument("--registry-key", type=Path, help="check the sealed data against commitments")
-    p.add_argument("--key", help="an auditor's account key: the view is recorded first")
-    p.add_argument("--purpose", help="why an auditor reads it (recorded on chain)")
-    add_rpc_option(p)
+    _auditor_options(p)
     p.set_defaults(func=cmd_household_change_show)
     p = hsub.add_parser("show", help="decrypt a household's data for your organisation")
     p.add_argument("id")
     p.add_argument("--enc-key", required=True, type=Path, help="your organisation's enc.key")
-    p.add_argument("--key", help="an auditor's account key: the view is recorded first")
-    p.add_argument("--purpose", help="why an auditor reads it (recorded on chain)")
-    add_rpc_option(p)
+    _auditor_options(p)
     p.set_defaults(func=cmd_household_show)
