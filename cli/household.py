@@ -18,12 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from aid.errors import BadArgs
-from aid.identity import account_commitment, person_commitment, seal
+from aid.identity import account_commitment, person_commitment
 from chain.keyfile import load_key
 from cli import notes, payfile
 from cli.common import EXIT_OK, CliError, UsageError, add_rpc_option, print_json, rpc_call
 from cli.sending import send_action, send_options
-from node.aidclient import Member, household_args, readers_of
+from node.aidclient import (
+    Member,
+    account_change_args,
+    household_args,
+    members_change_args,
+    readers_of,
+    sealed_disagreements,
+)
 
 
 def parse_member(text: str) -> Member:
@@ -165,16 +172,12 @@ async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> 
     """household.change arguments for a new bank account: the household's data opened with the
     clerk's organisation key, the account replaced, sealed again to the current readers."""
     household, personal = await _to_edit(args, "bank_account")
-    commitment = account_commitment(registry_key, args.bank_account)
-    if commitment == household["account_commitment"]:
-        raise UsageError(f"household {args.id} already has this bank account")
     readers = await current_readers(args.rpc)
-    return {
-        "household": args.id,
-        "account_commitment": commitment,
-        "sealed": seal(readers, {**personal, "bank_account": args.bank_account}),
-        "reason": args.reason,
-    }
+    try:
+        fields = account_change_args(registry_key, readers, household, personal, args.bank_account)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return {"household": args.id, **fields, "reason": args.reason}
 
 
 ChangeArgs = Callable[[argparse.Namespace, bytes], Awaitable[dict[str, Any]]]
@@ -209,21 +212,13 @@ async def change_members_args(args: argparse.Namespace, registry_key: bytes) -> 
     again to the current readers; the size follows the number of members."""
     members = [parse_member(m) for m in args.member]
     check_personal_data(registry_key, members)
-    commitments = [person_commitment(registry_key, m.id_number) for m in members]
     household, personal = await _to_edit(args, "members")
-    if sorted(commitments) == household["members"]:
-        raise UsageError(f"household {args.id} already has exactly these members")
     readers = await current_readers(args.rpc)
-    listed = [{"name": m.name, "id_number": m.id_number, "phone": m.phone} for m in members]
-    action_args: dict[str, Any] = {
-        "household": args.id,
-        "members": commitments,
-        "sealed": seal(readers, {**personal, "members": listed}),
-        "reason": args.reason,
-    }
-    if household["size"] != len(members):
-        action_args["size"] = len(members)
-    return action_args
+    try:
+        fields = members_change_args(registry_key, readers, household, personal, members)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return {"household": args.id, **fields, "reason": args.reason}
 
 
 def cmd_household_change_members(args: argparse.Namespace) -> int:
@@ -259,36 +254,6 @@ def personal_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
             "after": after.get("bank_account"),
         }
     return out
-
-
-def commitment_problems(
-    registry_key: bytes, members: list[str], account: str | None, personal: dict[str, Any]
-) -> list[str]:
-    """Where ``personal`` (the data the household would hold sealed) disagrees with the
-    commitments it would hold: a maker could commit one person and seal another."""
-    problems = []
-    try:
-        sealed = sorted(
-            person_commitment(registry_key, m["id_number"]) for m in personal["members"]
-        )
-    except BadArgs:
-        sealed = []
-        problems.append("the sealed data holds a malformed ID number")
-    if sealed and sealed != sorted(members):
-        common = len(set(sealed) & set(members))
-        problems.append(
-            f"the sealed data lists {len(sealed)} members and the commitments {len(members)}; "
-            f"only {common} agree"
-        )
-    bank = personal.get("bank_account")
-    if account is not None:
-        try:
-            agrees = isinstance(bank, str) and account_commitment(registry_key, bank) == account
-        except BadArgs:
-            agrees = False
-        if not agrees:
-            problems.append("the sealed bank account is not the one the account commitment names")
-    return problems
 
 
 async def review_change(args: argparse.Namespace, registry_key: bytes | None) -> dict[str, Any]:
@@ -332,7 +297,7 @@ async def review_change(args: argparse.Namespace, registry_key: bytes | None) ->
     if registry_key is not None:
         members = fields.get("members", household["members"])
         account = fields.get("account_commitment", household["account_commitment"])
-        out["problems"] = commitment_problems(registry_key, members, account, after)
+        out["problems"] = sealed_disagreements(registry_key, members, account, after)
     return out
 
 

@@ -5,7 +5,9 @@ the entity it creates (ids derive from the transaction hash), so a client pipeli
 without waiting for receipts. ``household_args`` turns a household's personal data into the
 ``household.apply`` arguments: ID numbers and the bank account become keyed commitments and the
 personal data is sealed to the reader organisations' keys here, so plain text never leaves the
-process that called it.
+process that called it. ``members_change_args`` and ``account_change_args`` build a correction
+from the opened data the same way, and ``sealed_disagreements`` is the checker's test that
+sealed data and commitments describe the same people.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from nacl.public import PrivateKey
 
 from aid.context import Context
+from aid.errors import BadArgs
 from aid.identity import REGISTRY_KEY_BYTES, account_commitment, person_commitment, seal
 from chain.crypto import KeyPair
 from chain.errors import ConfigError
@@ -171,6 +174,16 @@ class Member:
     phone: str
 
 
+def personal_data(members: list[Member], bank_account: str) -> dict[str, Any]:
+    """The plaintext a household's ``sealed`` holds, in the shape every client agrees on
+    (docs/ledger.md "Privacy"): ``{"members": [{name, id_number, phone}], "bank_account"}``."""
+    return {"members": _listed(members), "bank_account": bank_account}
+
+
+def _listed(members: list[Member]) -> list[dict[str, str]]:
+    return [{"name": m.name, "id_number": m.id_number, "phone": m.phone} for m in members]
+
+
 def household_args(
     registry_key: bytes,
     readers: dict[str, str],
@@ -187,10 +200,6 @@ def household_args(
     repeats the number) before anything is built.
     """
     commitments = [person_commitment(registry_key, m.id_number) for m in members]
-    personal = {
-        "members": [{"name": m.name, "id_number": m.id_number, "phone": m.phone} for m in members],
-        "bank_account": bank_account,
-    }
     return {
         "village": village,
         "members": commitments,
@@ -198,5 +207,81 @@ def household_args(
         "cause": cause,
         "income_per_head_yuan": income_per_head_yuan,
         "account_commitment": account_commitment(registry_key, bank_account),
-        "sealed": seal(readers, personal),
+        "sealed": seal(readers, personal_data(members, bank_account)),
     }
+
+
+def members_change_args(
+    registry_key: bytes,
+    readers: dict[str, str],
+    household: dict[str, Any],
+    personal: dict[str, Any],
+    members: list[Member],
+) -> dict[str, Any]:
+    """``household.change`` fields for a new list of members (add ``household`` and ``reason``).
+
+    ``household`` is the record as ``aid_get`` returns it and ``personal`` its opened sealed
+    data: the members are replaced in it, the rest (the bank account) kept, and it is sealed
+    again to ``readers``. The size follows the number of members. ``BadArgs`` for a malformed
+    ID number, ``ValueError`` if the household already has exactly these members.
+    """
+    commitments = [person_commitment(registry_key, m.id_number) for m in members]
+    if sorted(commitments) == household["members"]:
+        raise ValueError(f"household {household['id']} already has exactly these members")
+    fields: dict[str, Any] = {
+        "members": commitments,
+        "sealed": seal(readers, {**personal, "members": _listed(members)}),
+    }
+    if household["size"] != len(members):
+        fields["size"] = len(members)
+    return fields
+
+
+def account_change_args(
+    registry_key: bytes,
+    readers: dict[str, str],
+    household: dict[str, Any],
+    personal: dict[str, Any],
+    bank_account: str,
+) -> dict[str, Any]:
+    """``household.change`` fields for a new bank account (add ``household`` and ``reason``):
+    its commitment, and ``personal`` with the account replaced, sealed again to ``readers``.
+    ``BadArgs`` for a malformed account, ``ValueError`` if it is the household's account now."""
+    commitment = account_commitment(registry_key, bank_account)
+    if commitment == household["account_commitment"]:
+        raise ValueError(f"household {household['id']} already has this bank account")
+    return {
+        "account_commitment": commitment,
+        "sealed": seal(readers, {**personal, "bank_account": bank_account}),
+    }
+
+
+def sealed_disagreements(
+    registry_key: bytes, members: list[str], account: str | None, personal: dict[str, Any]
+) -> list[str]:
+    """Where opened personal data disagrees with the commitments a household holds (or would
+    hold, for a change request): a maker could commit one person and seal another, so the
+    checker compares before approving. Empty when they agree."""
+    problems = []
+    try:
+        sealed = sorted(
+            person_commitment(registry_key, m["id_number"]) for m in personal["members"]
+        )
+    except BadArgs:
+        sealed = []
+        problems.append("the sealed data holds a malformed ID number")
+    if sealed and sealed != sorted(members):
+        common = len(set(sealed) & set(members))
+        problems.append(
+            f"the sealed data lists {len(sealed)} members and the commitments {len(members)}; "
+            f"only {common} agree"
+        )
+    bank = personal.get("bank_account")
+    if account is not None:
+        try:
+            agrees = isinstance(bank, str) and account_commitment(registry_key, bank) == account
+        except BadArgs:
+            agrees = False
+        if not agrees:
+            problems.append("the sealed bank account is not the one the account commitment names")
+    return problems

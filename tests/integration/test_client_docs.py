@@ -59,6 +59,8 @@ ROLES = (  # clerk, role, area, organisation
     ("bank", "bank_operator", COUNTY, "bank"),
 )
 KEY_NAMES = {
+    "REGISTRAR_KEY": "maker",
+    "APPROVER_KEY": "approver",
     "BANK_KEY": "bank",
     "REVIEWER_KEY": "rev",
     "FIN_APPROVER_KEY": "finappr",
@@ -205,6 +207,11 @@ async def prepare(cluster: LocalCluster, setup: AidSetup) -> dict[str, Any]:
     for name, clerk in KEY_NAMES.items():
         save_key(keydir / f"{clerk}.key", clerks[clerk].key)
         names[name] = str(keydir / f"{clerk}.key")
+    names["HOUSEHOLD"] = households[0]
+    names["REGISTRY_KEY_FILE"] = str(keydir / "registry.key")
+    names["OFFICE_ENC_KEY_FILE"] = str(keydir / "office.enc.key")
+    (keydir / "registry.key").write_text(setup.registry_key.hex() + "\n")
+    (keydir / "office.enc.key").write_text(setup.enc_keys["office"] + "\n")
     funded: KeyPair = cluster.accounts[8]
     save_key(keydir / "funded.key", funded)
     names["FUNDED_KEY"] = str(keydir / "funded.key")
