@@ -49,9 +49,7 @@ households = st.builds(
         **({"lifted_ms": lifted} if lifted else {}),
     },
     st.sampled_from(VILLAGES),
-    st.sampled_from(
-        ("applied", "notice", "registered", "monitored", "lifting", "lifted", "removed")
-    ),
+    st.sampled_from(("applied", "notice", "registered", "lifting", "lifted", "removed")),
     st.integers(1, 8),
     st.booleans(),
     st.lists(st.sampled_from(("dibao", "wubao")), unique=True),

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.integration
 
 HOUSEHOLDS = 40
 IDLE_AGE_S = 6
-POOR = ("registered", "monitored", "lifting")
-ACTIVE = ("registered", "monitored", "lifting", "lifted")
+POOR = ("registered", "lifting")
+ACTIVE = ("registered", "lifting", "lifted")
 CLOSED_ALERTS = ("resolved", "dismissed", "closed")
 KINDS = (
     "overview",
