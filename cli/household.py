@@ -171,6 +171,7 @@ async def _to_edit(args: argparse.Namespace, field: str) -> tuple[dict[str, Any]
 async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
     """household.change arguments for a new bank account: the household's data opened with the
     clerk's organisation key, the account replaced, sealed again to the current readers."""
+    check_personal_data(registry_key, [], args.bank_account)
     household, personal = await _to_edit(args, "bank_account")
     readers = await current_readers(args.rpc)
     try:
@@ -183,13 +184,10 @@ async def change_account_args(args: argparse.Namespace, registry_key: bytes) -> 
 ChangeArgs = Callable[[argparse.Namespace, bytes], Awaitable[dict[str, Any]]]
 
 
-def _send_change(
-    args: argparse.Namespace, build: ChangeArgs, members: list[Member], account: str | None
-) -> int:
-    """Check the personal data given (exit 2 before any network call), then build the
-    household.change with ``build`` and send it."""
+def _send_change(args: argparse.Namespace, build: ChangeArgs) -> int:
+    """Build the household.change with ``build`` and send it. Each builder checks the personal
+    data it was given first, so a malformed number exits 2 before any network call."""
     registry_key = required_registry_key(args)
-    check_personal_data(registry_key, members, account)
     key = load_key(args.key)
 
     async def run() -> None:
@@ -203,7 +201,7 @@ def _send_change(
 
 
 def cmd_household_change_account(args: argparse.Namespace) -> int:
-    return _send_change(args, change_account_args, [], args.bank_account)
+    return _send_change(args, change_account_args)
 
 
 async def change_members_args(args: argparse.Namespace, registry_key: bytes) -> dict[str, Any]:
@@ -222,7 +220,7 @@ async def change_members_args(args: argparse.Namespace, registry_key: bytes) -> 
 
 
 def cmd_household_change_members(args: argparse.Namespace) -> int:
-    return _send_change(args, change_members_args, [parse_member(m) for m in args.member], None)
+    return _send_change(args, change_members_args)
 
 
 PLAIN_FIELDS = ("village", "size", "cause", "income_per_head_yuan")  # shown as they are
