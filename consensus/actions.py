@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain.block import Block, CommitCertificate
+from chain.tx import Transaction
 from consensus.messages import Message
 
 
@@ -26,6 +27,19 @@ class Send:
 
     to: str
     msg: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardTxs:
+    """Send our pending ``txs`` to the primary ``to``, once per view.
+
+    They have waited half the request timeout in our offer. Gossip is sent once, and a primary
+    whose pool was full when it arrived never got them; without this, only a view change would
+    move them (and one backup alone cannot make one).
+    """
+
+    to: str
+    txs: tuple[Transaction, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,4 +72,4 @@ class PruneJournal:
     below_height: int
 
 
-Action = Broadcast | Send | Persist | CommitBlock | FetchBlocks | PruneJournal
+Action = Broadcast | Send | ForwardTxs | Persist | CommitBlock | FetchBlocks | PruneJournal

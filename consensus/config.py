@@ -102,5 +102,11 @@ class ConsensusConfig:
         """f+1: at least one honest validator is in any such set."""
         return self.f + 1
 
+    @property
+    def forward_after_ms(self) -> int:
+        """A backup forwards an offered transaction to the primary after this long (half the
+        request timeout), so a primary that missed its gossip gets it before a view change."""
+        return self.request_timeout_ms // 2
+
     def primary(self, view: int) -> str:
         return self.validators[view % len(self.validators)]

@@ -44,6 +44,7 @@ from consensus.actions import (
     Broadcast,
     CommitBlock,
     FetchBlocks,
+    ForwardTxs,
     Persist,
     PruneJournal,
     Send,
@@ -91,6 +92,7 @@ log = logging.getLogger(__name__)
 
 MAX_VIEW_AHEAD = 16  # normal-case messages for views further ahead than this are dropped
 MAX_OFFERED_TXS = 20_000  # transactions kept from one on_request offer
+MAX_FORWARDED_TXS = 1_000  # transactions forwarded to the primary per retransmit period
 FETCH_RETRY_FACTOR = 4  # re-request state transfer every this many retransmit periods
 PROBE_FACTOR = 10  # an idle replica announces its height every this many retransmit periods
 MAX_CERT_CACHE = 1_024  # verified certificates remembered (by their signatures)
@@ -222,6 +224,8 @@ class Replica:
         self._offer_oldest: int | None = None
         self._offer_limited = False  # the mempool left a ready tx out: the offer fills a block
         self._offer_stale = False  # our own proposal from this offer was invalid
+        self._forwarded: set[str] = set()  # offered txs sent to this view's primary
+        self._forward_at = 0  # the next look for offered txs to forward
 
     def _init_checkpoints(self) -> None:
         interval = self._cfg.checkpoint_interval
@@ -319,6 +323,8 @@ class Replica:
         self._offer_seen = seen
         self._offer_oldest = min(seen.values()) if seen else None
         self._offer_stale = False
+        if self._forwarded:
+            self._forwarded.intersection_update(seen)
         return self._advance()
 
     def on_block_applied(
@@ -1215,6 +1221,7 @@ class Replica:
         if self._offer_seen:
             self._offer_seen = dict.fromkeys(self._offer_seen, self._now)
             self._offer_oldest = self._now
+        self._forwarded.clear()  # a new primary: it may miss what the last one had
         self._mark_progress()
         acts: list[Action] = []
         pp = nv.pre_prepare
@@ -1261,6 +1268,8 @@ class Replica:
         ):
             self._count("request_timeouts")
             acts.extend(self._start_view_change(self._view + 1))
+        elif not self._is_primary() and self._now >= self._forward_at:
+            acts.extend(self._forward_waiting())
         acts.extend(self._advance())
         acts.extend(self._maybe_fetch())
         if self._now >= self._probe_at:
@@ -1274,6 +1283,31 @@ class Replica:
             if self._now - self._progress_ms >= self._cfg.retransmit_ms:
                 acts.extend(self._retransmit())
         return acts
+
+    def _forward_waiting(self) -> list[Action]:
+        """Offered transactions that waited ``forward_after_ms`` go to the primary, once a view.
+
+        Castro and Liskov's backups forward a client's request to the primary. Here gossip
+        carries every request to every validator once; a primary whose pool had no room then
+        lacks it for good, and the backup holding it would start a view change alone, which
+        moves nobody. Looked for once per retransmit period: a scan is O(offer).
+        """
+        self._forward_at = self._now + self._cfg.retransmit_ms
+        due = self._now - self._cfg.forward_after_ms
+        if self._offer_oldest is None or self._offer_oldest > due:
+            return []
+        seen, forwarded = self._offer_seen, self._forwarded
+        txs: list[Transaction] = []
+        for tx in self._offer:
+            if seen[tx.hash] <= due and tx.hash not in forwarded:
+                txs.append(tx)
+                if len(txs) == MAX_FORWARDED_TXS:
+                    break
+        if not txs:
+            return []
+        forwarded.update(tx.hash for tx in txs)
+        self._count("txs_forwarded", len(txs))
+        return [ForwardTxs(self._cfg.primary(self._view), tuple(txs))]
 
     def _retransmit(self) -> list[Action]:
         acts: list[Action] = []

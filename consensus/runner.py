@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, assert_never
 
 from chain.block import Block, CommitCertificate
+from chain.tx import Transaction
 from consensus.actions import (
     Action,
     Broadcast,
     CommitBlock,
     FetchBlocks,
+    ForwardTxs,
     Persist,
     PruneJournal,
     Send,
@@ -47,11 +49,18 @@ class Journal(Protocol):
 
 
 class Transport(Protocol):
-    """Consensus messages to the other validators. Best effort: the replica retransmits."""
+    """Consensus messages to the other validators, and requests forwarded to the primary.
+
+    Best effort: the replica retransmits its messages, and forwards again in the next view.
+    """
 
     def broadcast(self, msg: Message) -> None: ...
 
     def send(self, to: str, msg: Message) -> None: ...
+
+    def forward(self, to: str, txs: Sequence[Transaction]) -> None:
+        """Send pending transactions to one validator, the way gossip carries them."""
+        ...
 
 
 class BlockApplier(Protocol):
@@ -98,6 +107,8 @@ class Runner:
                     self.transport.broadcast(msg)
                 case Send(to=to, msg=msg):
                     self.transport.send(to, msg)
+                case ForwardTxs(to=to, txs=txs):
+                    self.transport.forward(to, txs)
                 case CommitBlock(block=block, certificate=certificate):
                     queue.extend(await self.blocks.apply_block(block, certificate))
                 case FetchBlocks(from_height=from_height, peers=peers):

@@ -130,7 +130,6 @@ class SimSettings:
     txs_per_client: int = 6
     tick_ms: int = 25
     client_retry_ms: int = 1_500
-    gossip_retry_ms: int = 1_000
     consensus: ConsensusConfig | None = None  # validators filled in per seed
 
 
@@ -832,7 +831,6 @@ class Simulation:
             self.schedule(self.fault_rng.between(0, s.tick_ms), "tick", node)
         self.schedule(s.fault_ms, "heal", None)
         self.schedule(s.client_retry_ms, "client_retry", None)
-        self.schedule(s.gossip_retry_ms, "gossip_retry", None)
         deadline = s.fault_ms + s.liveness_ms
         while self._queue:
             at, _seq, kind, data = heapq.heappop(self._queue)
@@ -873,12 +871,6 @@ class Simulation:
                 if tx.hash not in self.txs_committed:
                     target = self.fault_rng.choice([n for n in self.honest if n.up] or self.honest)
                     self.admit(target, tx, gossip=True)
-        elif kind == "gossip_retry":
-            self.schedule(self.now + s.gossip_retry_ms, "gossip_retry", None)
-            for node in self.nodes:
-                if node.up:
-                    for _seq, tx in list(node.mempool.values())[:64]:
-                        self.broadcast(node, "gossip", tx)
         elif kind == "partition":
             self.make_partition()
         elif kind == "unpartition":
@@ -977,6 +969,11 @@ class SimTransport:
     def send(self, to: str, msg: Message) -> None:
         self.sim.gate(self.node)
         self.sim.outbound(self.node, to, msg)
+
+    def forward(self, to: str, txs: Sequence[Transaction]) -> None:
+        self.sim.gate(self.node)
+        for tx in txs:
+            self.sim.send(self.node, to, "gossip", tx)
 
 
 class SimBlocks:

@@ -24,7 +24,7 @@ from chain.block import Block, CommitCertificate
 from chain.errors import AidchainError, BadNonce, ConfigError, MempoolFull
 from chain.keyfile import load_key
 from chain.tx import Transaction
-from chain.wire import known_tx_from_wire, tx_to_wire
+from chain.wire import known_tx_from_wire
 from consensus.actions import Action
 from consensus.config import ConsensusConfig
 from consensus.messages import decode_message, verify_message
@@ -36,7 +36,13 @@ from node.executor import Executor
 from node.genesis import Genesis, load_genesis
 from node.mempool import Mempool
 from node.peers import PeerNetwork
-from node.ports import PeerTransport, StoreJournal, SyncFetcher
+from node.ports import (
+    PeerTransport,
+    StoreJournal,
+    SyncFetcher,
+    gossip_chunks,
+    wire_with_bound,
+)
 from node.rpcapi import NodeFeed, NodeRpc
 from node.software import SOFTWARE
 from node.statesync import StateSync
@@ -50,7 +56,6 @@ from storage.db import PRIVATE_UMASK, make_private_dir
 log = logging.getLogger(__name__)
 
 MAX_CONSENSUS_INBOX = 4_096  # replica inputs waiting for the consensus worker; peers wait beyond it
-GOSSIP_ENVELOPE_BYTES = 64  # '{"k":"txs","txs":[...]}' around a gossip chunk, with room to spare
 
 Job = Callable[[], Awaitable[None]]
 
@@ -223,7 +228,11 @@ class Node:
         }
         self.runner = Runner(
             journal=StoreJournal(self.store, self._io),
-            transport=PeerTransport(self.peers),
+            transport=PeerTransport(
+                self.peers,
+                max_txs=self.cfg.mempool.gossip_batch,
+                max_message_bytes=self.cfg.p2p.max_message_bytes,
+            ),
             blocks=self,
             sync=SyncFetcher(self.sync, lambda: self.store.height),
         )
@@ -482,30 +491,19 @@ class Node:
             raise
         if added:
             self.subscriptions.on_tx_pending(tx.hash)
-            # a JSON string re-escapes only '"' and '\\': at most twice the tx's bytes
-            self._gossip.append((tx_to_wire(tx), 2 * tx.size + 3))
+            self._gossip.append(wire_with_bound(tx))
             self._offer_dirty = True
             if len(self._gossip) >= self.cfg.mempool.gossip_batch:
                 self._flush_gossip()
         return tx.hash
 
     def _flush_gossip(self) -> None:
-        """Broadcast pending transactions in chunks bounded by count and by encoded bytes.
-
-        Transactions travel as canonical strings (``chain.wire``), so a gossip message adds no
-        nesting; the byte bound keeps every chunk under the peer message limit.
-        """
-        budget = self.cfg.p2p.max_message_bytes - GOSSIP_ENVELOPE_BYTES
-        while self._gossip:
-            chunk: list[str] = []
-            size = 0
-            for wire, bound in self._gossip[: self.cfg.mempool.gossip_batch]:
-                if chunk and size + bound > budget:
-                    break
-                chunk.append(wire)
-                size += bound
-            del self._gossip[: len(chunk)]
-            self.peers.broadcast({"k": "txs", "txs": chunk})
+        """Broadcast pending transactions in chunks bounded by count and by encoded bytes."""
+        pending, self._gossip = self._gossip, []
+        for message in gossip_chunks(
+            pending, self.cfg.mempool.gossip_batch, self.cfg.p2p.max_message_bytes
+        ):
+            self.peers.broadcast(message)
 
     # --- peer messages ----------------------------------------------------------------------------
     async def _on_peer_message(self, peer: str, message: dict[str, Any]) -> None:

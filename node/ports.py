@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chain.errors import AidchainError, EncodingError, TooLarge
+from chain.tx import Transaction
+from chain.wire import tx_to_wire
 from consensus.messages import Message, encode_message
 from node.lograte import ratelimited
 from node.peers import PeerNetwork
@@ -20,6 +22,34 @@ from node.statesync import StateSync
 from storage.chainstore import ChainStore
 
 log = logging.getLogger(__name__)
+
+GOSSIP_ENVELOPE_BYTES = 64  # '{"k":"txs","txs":[...]}' around a gossip chunk, with room to spare
+
+
+def wire_with_bound(tx: Transaction) -> tuple[str, int]:
+    """A transaction's wire form, and a bound of its encoded bytes inside a gossip message: JSON
+    re-escapes only quotes and backslashes in a string, so at most twice the tx's bytes."""
+    return tx_to_wire(tx), 2 * tx.size + 3
+
+
+def gossip_chunks(
+    items: Sequence[tuple[str, int]], max_txs: int, max_message_bytes: int
+) -> Iterator[dict[str, Any]]:
+    """``(wire, bound)`` pairs as gossip messages of at most ``max_txs`` transactions, each under
+    the peer message limit (transactions travel as canonical strings, ``chain.wire``, so a
+    message adds no nesting)."""
+    budget = max_message_bytes - GOSSIP_ENVELOPE_BYTES
+    at = 0
+    while at < len(items):
+        chunk: list[str] = []
+        size = 0
+        for wire, bound in items[at : at + max_txs]:
+            if chunk and size + bound > budget:
+                break
+            chunk.append(wire)
+            size += bound
+        at += len(chunk)
+        yield {"k": "txs", "txs": chunk}
 
 
 def consensus_envelope(msg: Message) -> dict[str, Any]:
@@ -46,10 +76,12 @@ class StoreJournal:
 
 
 class PeerTransport:
-    """Consensus messages over the authenticated peer network."""
+    """Consensus messages and forwarded transactions over the authenticated peer network."""
 
-    def __init__(self, peers: PeerNetwork) -> None:
+    def __init__(self, peers: PeerNetwork, *, max_txs: int, max_message_bytes: int) -> None:
         self.peers = peers
+        self.max_txs = max_txs  # per gossip message ([mempool] gossip_batch)
+        self.max_message_bytes = max_message_bytes
 
     def broadcast(self, msg: Message) -> None:
         try:
@@ -62,6 +94,12 @@ class PeerTransport:
             self.peers.send(to, consensus_envelope(msg))
         except (EncodingError, TooLarge) as exc:
             _unsendable(msg, exc)
+
+    def forward(self, to: str, txs: Sequence[Transaction]) -> None:
+        """As gossip to one peer: the receiver admits them like any gossiped transaction."""
+        items = [wire_with_bound(tx) for tx in txs]
+        for message in gossip_chunks(items, self.max_txs, self.max_message_bytes):
+            self.peers.send(to, message)
 
 
 def _unsendable(msg: Message, exc: AidchainError) -> None:

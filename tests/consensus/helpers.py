@@ -17,6 +17,7 @@ from consensus.actions import (
     Broadcast,
     CommitBlock,
     FetchBlocks,
+    ForwardTxs,
     Persist,
     PruneJournal,
     Send,
@@ -114,6 +115,7 @@ class Cluster:
         self.sent: list[tuple[str, str, Message]] = []
         self.serve_fetch = True
         self.known: dict[str, Transaction] = {}
+        self.forwards: list[tuple[str, str, tuple[Transaction, ...]]] = []  # (from, to, txs)
 
     def fetch(self, pub: str, act: FetchBlocks) -> None:
         node = self.nodes[pub]
@@ -189,6 +191,8 @@ class Cluster:
                         self.queue.append((pub, other, act.msg))
             elif isinstance(act, Send):
                 self.queue.append((pub, act.to, act.msg))
+            elif isinstance(act, ForwardTxs):
+                self.forwards.append((pub, act.to, act.txs))
             elif isinstance(act, CommitBlock):
                 act.certificate.verify(CHAIN, list(self.cfg.validators))
                 node.blocks.append((act.block, act.certificate))

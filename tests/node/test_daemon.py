@@ -12,15 +12,18 @@ from typing import Any
 
 import pytest
 
+from chain.crypto import KeyPair
 from chain.errors import EncodingError, TooLarge
-from consensus.actions import Broadcast, Persist, Send
+from chain.tx import make_transfer
+from chain.wire import tx_to_wire
+from consensus.actions import Broadcast, ForwardTxs, Persist, Send
 from consensus.messages import Message, make_commit, make_prepare
 from node import ports as ports_mod
 from node.cluster import init_cluster
 from node.config import load_config
 from node.daemon import Node
 from node.lograte import RateLimitedLog
-from node.ports import PeerTransport, consensus_envelope
+from node.ports import PeerTransport, consensus_envelope, gossip_chunks, wire_with_bound
 
 
 class Recorder:
@@ -38,8 +41,12 @@ class Recorder:
         return True
 
 
+def transport(network: Any) -> PeerTransport:
+    return PeerTransport(network, max_txs=256, max_message_bytes=1 << 20)
+
+
 def record_sends(node: Node, log: list[Any]) -> None:
-    node.runner.transport = PeerTransport(Recorder(log))  # type: ignore[arg-type]
+    node.runner.transport = transport(Recorder(log))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -158,7 +165,7 @@ async def test_an_unsendable_consensus_message_is_a_rate_limited_line_not_a_trac
         def send(self, peer: str, message: dict[str, Any]) -> bool:
             raise TooLarge("peer message too large", size=2, limit=1)
 
-    node.runner.transport = PeerTransport(Refusing())  # type: ignore[arg-type]
+    node.runner.transport = transport(Refusing())  # type: ignore[arg-type]
     prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
     await node.perform([Broadcast(prep), Send(node.validators[1], prep)] * 50)  # does not raise
     lines = [r for r in caplog.records if r.name == "node.ports"]
@@ -202,7 +209,7 @@ def test_the_byzantine_launcher_changes_only_what_the_node_sends(tmp_path: Path)
                 sent.append((peer, message["m"]["block_hash"]))
                 return True
 
-        liar.inner = PeerTransport(Wire())  # type: ignore[arg-type]
+        liar.inner = transport(Wire())  # type: ignore[arg-type]
         prep = make_prepare(node.key, node.chain_id, 0, 1, "ab" * 32)
         liar.broadcast(prep)
         peers = [v for v in node.validators if v != node.key.public_hex]
@@ -215,3 +222,43 @@ def test_the_byzantine_launcher_changes_only_what_the_node_sends(tmp_path: Path)
         node._exec.shutdown(wait=True)
         node.rpc_api.close()
         node.store.close()
+
+
+def test_gossip_chunks_keep_to_the_count_and_the_message_size() -> None:
+    items = [(f"tx{i}", 100) for i in range(10)]
+    by_count = list(gossip_chunks(items, max_txs=4, max_message_bytes=1 << 20))
+    assert [m["txs"] for m in by_count] == [
+        ["tx0", "tx1", "tx2", "tx3"],
+        ["tx4", "tx5", "tx6", "tx7"],
+        ["tx8", "tx9"],
+    ]
+    assert all(m["k"] == "txs" for m in by_count)
+    budget = ports_mod.GOSSIP_ENVELOPE_BYTES + 250  # room for two bounds of 100
+    by_size = list(gossip_chunks(items, max_txs=256, max_message_bytes=budget))
+    assert [len(m["txs"]) for m in by_size] == [2, 2, 2, 2, 2]
+    huge = [("big", 10_000), ("small", 1)]  # one tx over the budget still travels, alone
+    assert [m["txs"] for m in gossip_chunks(huge, 256, budget)] == [["big"], ["small"]]
+    assert list(gossip_chunks([], 256, budget)) == []
+
+
+async def test_forwarded_transactions_go_to_the_one_peer_as_gossip(node: Node) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    class Wire:
+        def send(self, peer: str, message: dict[str, Any]) -> bool:
+            sent.append((peer, message))
+            return True
+
+    key = KeyPair.generate()
+    txs = tuple(make_transfer(key, node.chain_id, n, key.public_hex, 1) for n in range(5))
+    wire = Wire()
+    node.runner.transport = PeerTransport(wire, max_txs=2, max_message_bytes=1 << 20)  # type: ignore[arg-type]
+    primary = node.validators[1]
+    await node.perform([ForwardTxs(primary, txs)])
+    assert [peer for peer, _m in sent] == [primary] * 3
+    assert [m["txs"] for _p, m in sent] == [
+        [tx_to_wire(t) for t in txs[:2]],
+        [tx_to_wire(t) for t in txs[2:4]],
+        [tx_to_wire(txs[4])],
+    ]
+    assert wire_with_bound(txs[0]) == (tx_to_wire(txs[0]), 2 * txs[0].size + 3)
